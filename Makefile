@@ -1,0 +1,43 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Each sets itself up:
+# a virtual environment in .venv, the project installed editable with its extras, the
+# compiled core built in place.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SETUP  := $(VENV)/.setup-done
+CORE   := build/.core-built
+EXTRAS ?= xgboost-cpu,test,demo
+
+.PHONY: all demo test test-checked bench bench-data clean
+
+all: $(CORE)
+
+$(SETUP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip "setuptools>=64" wheel
+	$(BIN)/python -m pip install -q "Cython>=3.0,<4" "numpy>=1.25"
+	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS)]"
+	@mkdir -p build && touch $@
+
+$(CORE): $(SETUP) fastjoin/_core.pyx setup.py
+	$(BIN)/python setup.py -q build_ext --inplace
+	@mkdir -p build && touch $@
+
+demo: $(CORE)
+	$(BIN)/fastjoin demo
+
+test: $(CORE)
+	$(BIN)/python -m pytest
+
+# The suite once more against a bounds-checked build of the core, then back to release.
+test-checked: $(SETUP)
+	FASTJOIN_CYTHON_DEBUG=1 $(BIN)/python setup.py -q build_ext --inplace --force
+	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py; status=$$?; \
+	  $(BIN)/python setup.py -q build_ext --inplace --force; touch $(CORE); exit $$status
+
+bench: $(CORE)
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS),bench]"
+	$(BIN)/python -m pytest benchmarks --benchmark-only
+
+clean:
+	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html

@@ -1,0 +1,71 @@
+# Typed stub of exactly what fastjoin._core (and its twin fastjoin._reference) export.
+# This file is the contract between the two implementations; see each function's docstring.
+from typing import Union
+
+import numpy as np
+import numpy.typing as npt
+
+Buffer = Union[bytes, bytearray, memoryview]  # any C-contiguous byte buffer (mmap, uint8 arrays too)
+Int64Array = npt.NDArray[np.int64]
+Float32Array = npt.NDArray[np.float32]
+
+OK: int                      # 0
+ERR_BARE_QUOTE: int          # 1: '"' inside an unquoted field; offset of that quote
+ERR_UNTERMINATED_QUOTE: int  # 2: quoted field not closed before the end of the line; offset of the opening quote
+ERR_AFTER_QUOTE: int         # 3: closing quote followed by something other than ',' or end of line; offset of that byte
+ERR_BLANK_LINE: int          # 4: blank line while blank lines are not allowed; offset of the line's first byte
+ERR_NUMBER: int              # 5: a feature field that is not a number (gather_float32)
+
+def tokenize(buf: Buffer, start: int, end: int, allow_blank: bool) -> tuple[Int64Array, Int64Array, int, int, int]:
+    """Split ``buf[start:end]`` into CSV records, one per line, and their fields (RFC 4180).
+
+    A line ends at ``\\n`` or at ``end``; one ``\\r`` right before that end is not part of the
+    record. A ``\\n`` right before ``end`` does not start an empty record. A blank line (empty
+    once the ``\\r`` is dropped) is skipped and counted when ``allow_blank``, else an error.
+    Fields split on ``,``; a field starting with ``"`` is quoted and ends at the next ``"``
+    not doubled (``""`` is a quote inside it); after the closing quote comes ``,`` or the end
+    of the record.
+
+    Returns ``(fields, rows, blank_lines, status, err_offset)``:
+    ``fields`` int64 (n_fields, 2): (offset into buf, length) of each field's raw bytes, quotes
+    included; ``rows`` int64 (n_rows + 1,): record r owns ``fields[rows[r]:rows[r+1]]`` (always
+    at least one field; rows[0] == 0); ``blank_lines`` counted; ``status`` OK or an ERR_* code;
+    ``err_offset`` the index into buf named by the code (-1 when OK). On error, fields and rows
+    hold the complete records before the bad line, and blank_lines the blanks before it.
+    """
+
+def gather_float32(buf: Buffer, fields: Int64Array, rows: Int64Array, row_start: int, row_stop: int,
+                   cols: Int64Array, out: Float32Array) -> tuple[int, int, int]:
+    """Parse selected fields into ``out`` (float32, C-contiguous, shape >= (row_stop-row_start, len(cols))).
+
+    ``out[r - row_start, j]`` = value of field ``rows[r] + cols[j]`` for r in [row_start, row_stop).
+    The caller guarantees each such row has more than ``max(cols)`` fields.
+    Field text: a quoted field's text is what is inside the quotes (``""`` -> ``"``); spaces and
+    tabs around the text are ignored; then empty -> NaN;
+    ``[+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?`` -> the decimal rounded to the nearest
+    double, then that double rounded to float32 (== numpy.float32(float(text)), overflow -> inf);
+    ``[+-]?(nan|inf|infinity)`` in any case -> NaN / inf with that sign; anything else is an error.
+    Returns ``(OK, -1, -1)``, or ``(ERR_NUMBER, r, j)`` for the first bad field in row-major order
+    (rows before it are filled).
+    """
+
+def format_floats(values: Float32Array) -> tuple[bytes, Int64Array]:
+    """Text of each float32 value as ``repr(float(v))``: Python's shortest round-trip repr of the
+    value widened to double (``1.0``, ``0.9899773597717285``, ``2.9999999242136255e-05``, ``nan``,
+    ``inf``, ``-inf``, ``-0.0``), concatenated. Returns ``(text, spans)`` with spans int64 (n, 2)
+    (offset into text, length). ``values`` is 1-D and C-contiguous.
+    """
+
+def splice(in_buf: Buffer, in_fields: Int64Array, in_rows: Int64Array,
+           pred_buf: Buffer, pred_fields: Int64Array, pred_rows: Int64Array,
+           row_start: int, row_stop: int, sel: Int64Array, width: int, terminator: bytes) -> bytes:
+    """Assemble output records: for r in [row_start, row_stop), the fields ``sel[0], sel[1], ...``
+    of joined record r, joined by ``,`` and followed by ``terminator``.
+
+    Joined record r = the ``width`` fields of input record r (``in_fields[in_rows[r]:]``) followed
+    by the fields of prediction record r (``pred_fields[pred_rows[r]:pred_rows[r+1]]``).
+    ``sel[j] < width`` copies input field ``in_rows[r] + sel[j]``; ``sel[j] >= width`` copies
+    prediction field ``pred_rows[r] + sel[j] - width``. Bytes are copied exactly as they are.
+    The caller guarantees every index is inside the joined record; with ``width == 0`` the
+    input arrays are never read.
+    """

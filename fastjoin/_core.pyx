@@ -1,0 +1,559 @@
+# cython: language_level=3
+"""Compiled core of fastjoin: CSV tokenising, float32 gathering, prediction formatting, splicing.
+
+Pure functions of (buffer, index vectors, predictions): no files, no options, no messages.
+Each function reports a status code and a byte offset; fastjoin.errors builds the exception.
+The contract is fastjoin/_core.pyi; fastjoin/_reference.py is the spec-driven twin.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Free
+from cpython.ref cimport PyObject
+from libc.math cimport NAN, INFINITY, copysign, isnan, isinf
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.string cimport memchr, memcpy, strlen
+
+import numpy as np
+
+cdef extern from *:
+    """
+    typedef unsigned __int128 fj_u128;
+    """
+    ctypedef unsigned long long fj_u128  # really unsigned __int128: C arithmetic only
+
+cdef extern from "Python.h":
+    # overflow_exception NULL: overflow gives ±inf instead of raising
+    double PyOS_string_to_double(const char *s, char **endptr, PyObject *overflow_exception) except? -1.0
+    char* PyOS_double_to_string(double val, char format_code, int precision, int flags, int *ptype) except NULL
+    int Py_DTSF_ADD_DOT_0
+
+OK = 0
+ERR_BARE_QUOTE = 1
+ERR_UNTERMINATED_QUOTE = 2
+ERR_AFTER_QUOTE = 3
+ERR_BLANK_LINE = 4
+ERR_NUMBER = 5
+
+cdef enum:
+    FJ_OK = 0
+    FJ_ERR_BARE_QUOTE = 1
+    FJ_ERR_UNTERMINATED_QUOTE = 2
+    FJ_ERR_AFTER_QUOTE = 3
+    FJ_ERR_BLANK_LINE = 4
+    FJ_ERR_NUMBER = 5
+    FMT_MAX = 32          # longest repr of a float32 widened to double is 24 bytes
+
+cdef const unsigned char EMPTY[1]
+
+
+cdef inline const unsigned char* _ptr(const unsigned char[::1] buf) noexcept:
+    # An empty buffer has no element 0; any non-NULL pointer is fine since nothing is read.
+    return &buf[0] if buf.shape[0] > 0 else EMPTY
+
+
+# ----------------------------------------------------------------------------- tokenize
+
+def tokenize(const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end, bint allow_blank):
+    """Split buf[start:end] into CSV records (lines) and fields; see _core.pyi."""
+    if start < 0 or end > buf.shape[0] or start > end:
+        raise ValueError(f"bad range [{start}, {end}) for a buffer of {buf.shape[0]} bytes")
+    cdef const unsigned char* p = _ptr(buf)
+    cdef Py_ssize_t i, n_sep = 0, n_lines = 1
+    with nogil:  # cannot fail: counts separators for exact upper bounds of the outputs
+        for i in range(start, end):
+            if p[i] == b',':
+                n_sep += 1
+            elif p[i] == b'\n':
+                n_lines += 1
+    fields = np.empty((n_sep + n_lines, 2), dtype=np.int64)
+    rows = np.empty(n_lines + 1, dtype=np.int64)
+    cdef int64_t[:, ::1] f = fields
+    cdef int64_t[::1] r = rows
+    cdef Py_ssize_t n_rows = 0, n_fields = 0, blank = 0, err = -1
+    cdef int status
+    with nogil:  # malformed CSV is reported as (status, err) for the line it occurs in
+        status = _tokenize(p, start, end, allow_blank, &f[0, 0], &r[0],
+                           &n_rows, &n_fields, &blank, &err)
+    return fields[:n_fields], rows[:n_rows + 1], blank, status, err
+
+
+cdef int _tokenize(const unsigned char* buf, Py_ssize_t start, Py_ssize_t end, bint allow_blank,
+                   int64_t* fields, int64_t* rows, Py_ssize_t* n_rows_out,
+                   Py_ssize_t* n_fields_out, Py_ssize_t* blank_out, Py_ssize_t* err_out) noexcept nogil:
+    cdef Py_ssize_t pos = start, line_end, next_line, content_end, fs, q
+    cdef Py_ssize_t nr = 0, nf = 0, blank = 0
+    cdef const unsigned char* hit
+    cdef int status = FJ_OK
+    rows[0] = 0
+    while pos < end:
+        hit = <const unsigned char*>memchr(buf + pos, b'\n', end - pos)
+        if hit != NULL:
+            line_end = hit - buf
+            next_line = line_end + 1
+        else:
+            line_end = end
+            next_line = end
+        content_end = line_end
+        if content_end > pos and buf[content_end - 1] == b'\r':
+            content_end -= 1
+        if content_end == pos:
+            if not allow_blank:
+                status = FJ_ERR_BLANK_LINE
+                err_out[0] = pos
+                break
+            blank += 1
+            pos = next_line
+            continue
+        q = pos
+        while True:  # one field per iteration; q is at the field's first byte
+            fs = q
+            if q < content_end and buf[q] == b'"':
+                q += 1
+                while True:
+                    hit = <const unsigned char*>memchr(buf + q, b'"', content_end - q)
+                    if hit == NULL:
+                        status = FJ_ERR_UNTERMINATED_QUOTE
+                        err_out[0] = fs
+                        break
+                    q = hit - buf + 1
+                    if q < content_end and buf[q] == b'"':
+                        q += 1  # doubled quote inside the field
+                        continue
+                    break
+                if status != FJ_OK:
+                    break
+                if q < content_end and buf[q] != b',':
+                    status = FJ_ERR_AFTER_QUOTE
+                    err_out[0] = q
+                    break
+            else:
+                while q < content_end and buf[q] != b',':
+                    if buf[q] == b'"':
+                        status = FJ_ERR_BARE_QUOTE
+                        err_out[0] = q
+                        break
+                    q += 1
+                if status != FJ_OK:
+                    break
+            fields[2 * nf] = fs
+            fields[2 * nf + 1] = q - fs
+            nf += 1
+            if q < content_end:
+                q += 1  # the comma; a comma at the end of the line leaves one empty field
+                continue
+            break
+        if status != FJ_OK:
+            nf = rows[nr]  # drop the bad line's fields
+            break
+        nr += 1
+        rows[nr] = nf
+        pos = next_line
+    n_rows_out[0] = nr
+    n_fields_out[0] = nf
+    blank_out[0] = blank
+    return status
+
+
+# ----------------------------------------------------------------------------- numbers
+
+cdef double POW10[23]
+cdef fj_u128 POW5[56]
+cdef fj_u128 POW10_128[39]
+
+
+cdef void _init_tables() noexcept:
+    cdef int i
+    POW10[0] = 1.0
+    for i in range(1, 23):
+        POW10[i] = POW10[i - 1] * 10.0  # exact: 10**22 < 2**53 * 2**22 fits a double exactly
+    POW5[0] = 1
+    for i in range(1, 56):
+        POW5[i] = POW5[i - 1] * 5
+    POW10_128[0] = 1
+    for i in range(1, 39):
+        POW10_128[i] = POW10_128[i - 1] * 10
+
+_init_tables()
+
+
+cdef inline bint _is_space(unsigned char c) noexcept nogil:
+    return c == b' ' or c == b'\t'
+
+
+cdef inline bint _word(const unsigned char* s, Py_ssize_t n, const char* w, Py_ssize_t wn) noexcept nogil:
+    # case-insensitive comparison with a lowercase ASCII word
+    cdef Py_ssize_t i
+    if n != wn:
+        return False
+    for i in range(n):
+        if (s[i] | 0x20) != <unsigned char>w[i]:
+            return False
+    return True
+
+
+cdef int _parse_f32(const unsigned char* s, Py_ssize_t n, float* out) noexcept nogil:
+    """Parse one field as a double rounded to float32. Returns 0, or -1 when not a number."""
+    cdef Py_ssize_t i = 0, j, digits = 0, mant_digits = 0, int_digits = -1
+    cdef uint64_t mant = 0
+    cdef bint negative = False, truncated = False
+    cdef int64_t exp10 = 0, e = 0
+    cdef bint e_neg = False
+    cdef double d
+    cdef char small[64]
+    cdef unsigned char c
+    if n >= 2 and s[0] == b'"':
+        s += 1
+        n -= 2  # tokenize guarantees the closing quote
+        for j in range(n):
+            if s[j] == b'"':
+                return -1  # an escaped quote cannot be part of a number
+    while n > 0 and _is_space(s[0]):
+        s += 1
+        n -= 1
+    while n > 0 and _is_space(s[n - 1]):
+        n -= 1
+    if n == 0:
+        out[0] = NAN
+        return 0
+    if s[0] == b'+' or s[0] == b'-':
+        negative = s[0] == b'-'
+        i = 1
+    if i < n and (s[i] | 0x20) in (b'i', b'n'):
+        if _word(s + i, n - i, b"nan", 3):
+            out[0] = <float>copysign(NAN, -1.0 if negative else 1.0)
+            return 0
+        if _word(s + i, n - i, b"inf", 3) or _word(s + i, n - i, b"infinity", 8):
+            out[0] = -INFINITY if negative else INFINITY
+            return 0
+        return -1
+    # mantissa: digits [. digits]; keep the first 19 significant digits exactly
+    while i < n:
+        c = s[i]
+        if b'0' <= c <= b'9':
+            digits += 1
+            if mant_digits < 19:
+                if mant != 0 or c != b'0':
+                    mant = mant * 10 + (c - c'0')
+                    mant_digits += 1
+                if int_digits >= 0:
+                    exp10 -= 1
+            else:
+                if c != b'0':
+                    truncated = True
+                if int_digits < 0:
+                    exp10 += 1
+        elif c == b'.' and int_digits < 0:
+            int_digits = digits
+        else:
+            break
+        i += 1
+    if digits == 0:
+        return -1
+    if i < n:
+        if (s[i] | 0x20) != b'e':
+            return -1
+        i += 1
+        if i < n and (s[i] == b'+' or s[i] == b'-'):
+            e_neg = s[i] == b'-'
+            i += 1
+        if i >= n:
+            return -1
+        while i < n:
+            c = s[i]
+            if not (b'0' <= c <= b'9'):
+                return -1
+            if e < 100000:  # far beyond any double; saturate instead of overflowing
+                e = e * 10 + (c - c'0')
+            i += 1
+        exp10 += -e if e_neg else e
+    if not truncated and mant <= (<uint64_t>1 << 53) and -22 <= exp10 <= 22:
+        # Clinger's fast path: both operands exact, one correctly rounded operation.
+        d = <double>mant
+        if exp10 < 0:
+            d /= POW10[-exp10]
+        else:
+            d *= POW10[exp10]
+        if negative:
+            d = -d
+    elif mant == 0 and not truncated:
+        d = -0.0 if negative else 0.0
+    else:
+        # Rare: long mantissas or extreme exponents. Python's correctly rounded,
+        # locale-independent parser; the text was validated above, so it cannot fail.
+        if n < 64:
+            memcpy(small, s, n)
+            small[n] = 0
+            with gil:
+                d = PyOS_string_to_double(small, NULL, NULL)
+        else:
+            with gil:
+                d = PyOS_string_to_double(bytes(s[:n]), NULL, NULL)
+    out[0] = <float>d
+    return 0
+
+
+def gather_float32(const unsigned char[::1] buf, const int64_t[:, ::1] fields, const int64_t[::1] rows,
+                   Py_ssize_t row_start, Py_ssize_t row_stop, const int64_t[::1] cols, float[:, ::1] out):
+    """Parse the selected fields of rows [row_start, row_stop) into out; see _core.pyi."""
+    cdef Py_ssize_t ncols = cols.shape[0], r, j, k
+    if row_stop - row_start > out.shape[0] or ncols > out.shape[1]:
+        raise ValueError("out is too small for the selected rows and columns")
+    cdef const unsigned char* p = _ptr(buf)
+    cdef Py_ssize_t err_row = -1, err_col = -1
+    with nogil:  # a field that is not a number stops the loop with its (row, column)
+        for r in range(row_start, row_stop):
+            for j in range(ncols):
+                k = rows[r] + cols[j]
+                if _parse_f32(p + fields[k, 0], fields[k, 1], &out[r - row_start, j]) != 0:
+                    err_row = r
+                    err_col = j
+                    break
+            if err_row >= 0:
+                break
+    if err_row >= 0:
+        return FJ_ERR_NUMBER, err_row, err_col
+    return FJ_OK, -1, -1
+
+
+# ----------------------------------------------------------------------------- formatting
+
+cdef extern from *:
+    int __builtin_clzll(unsigned long long) nogil
+
+
+cdef inline int _bitlen64(uint64_t x) noexcept nogil:
+    return 64 - __builtin_clzll(x) if x else 0
+
+
+cdef inline int _bitlen128(fj_u128 x) noexcept nogil:
+    cdef uint64_t hi = <uint64_t>(x >> 64)
+    if hi:
+        return 64 + _bitlen64(hi)
+    return _bitlen64(<uint64_t>x)
+
+
+cdef int _write_digits(uint64_t c, int x, bint negative, char* out) noexcept nogil:
+    """Write digits c (no trailing zeros) with decimal exponent x of its first digit as
+    Python's repr does: positional for -4 <= x < 16, else d.ddde±XX."""
+    cdef char dig[24]
+    cdef int nd = 0, i, pos = 0, ax
+    while c:
+        dig[nd] = <char>(c'0' + c % 10)
+        c //= 10
+        nd += 1
+    # dig holds the digits reversed
+    if negative:
+        out[pos] = b'-'
+        pos += 1
+    if -4 <= x < 16:
+        if x < 0:
+            out[pos] = b'0'
+            out[pos + 1] = b'.'
+            pos += 2
+            for i in range(-x - 1):
+                out[pos] = b'0'
+                pos += 1
+            for i in range(nd - 1, -1, -1):
+                out[pos] = dig[i]
+                pos += 1
+        else:
+            for i in range(x + 1):
+                out[pos] = dig[nd - 1 - i] if i < nd else b'0'
+                pos += 1
+            out[pos] = b'.'
+            pos += 1
+            if nd > x + 1:
+                for i in range(nd - 2 - x, -1, -1):
+                    out[pos] = dig[i]
+                    pos += 1
+            else:
+                out[pos] = b'0'
+                pos += 1
+    else:
+        out[pos] = dig[nd - 1]
+        pos += 1
+        if nd > 1:
+            out[pos] = b'.'
+            pos += 1
+            for i in range(nd - 2, -1, -1):
+                out[pos] = dig[i]
+                pos += 1
+        out[pos] = b'e'
+        out[pos + 1] = b'-' if x < 0 else b'+'
+        pos += 2
+        ax = -x if x < 0 else x
+        if ax >= 100:
+            out[pos] = <char>(c'0' + ax // 100)
+            pos += 1
+        out[pos] = <char>(c'0' + (ax // 10) % 10)
+        out[pos + 1] = <char>(c'0' + ax % 10)
+        pos += 2
+    return pos
+
+
+cdef int _format_f32(float v, char* out) noexcept nogil:
+    """repr(float(v)) into out; returns its length, or -1 for the rare values the exact
+    128-bit method does not cover (the caller then asks CPython's dtoa)."""
+    cdef uint32_t bits
+    memcpy(&bits, &v, 4)  # the float's bit pattern, without breaking strict aliasing
+    cdef bint negative = (bits >> 31) != 0
+    cdef int biased = (bits >> 23) & 0xff
+    cdef uint64_t m = bits & 0x7fffff
+    cdef int e, b, k, j, j0, nd, t
+    cdef fj_u128 n, a, p, r, hf, hl, q, c
+    cdef bint lo_ok, hi_ok
+    if biased == 0xff:
+        if m:
+            out[0] = b'n'; out[1] = b'a'; out[2] = b'n'
+            return 3
+        if negative:
+            memcpy(out, b"-inf", 4)
+            return 4
+        memcpy(out, b"inf", 3)
+        return 3
+    if biased == 0:
+        if m == 0:
+            if negative:
+                memcpy(out, b"-0.0", 4)
+                return 4
+            memcpy(out, b"0.0", 3)
+            return 3
+        e = -149
+    else:
+        m |= 0x800000
+        e = biased - 150
+    while (m & 1) == 0:  # v = m * 2**e with m odd
+        m >>= 1
+        e += 1
+    b = _bitlen64(m)
+    t = b - 1 + e  # floor(log2(v))
+    if e >= 0:
+        if t >= 53:
+            return -1  # |v| >= 2**53: rare, exponent notation from 1e16 on
+        # Integers below 2**53 are exact doubles and need every digit: "12.0", "1000.0".
+        c = m << e
+        nd = 0
+        while c % 10 == 0:
+            c //= 10
+            nd += 1
+        a = c
+        j = 0
+        while a:
+            a //= 10
+            j += 1
+        return _write_digits(<uint64_t>c, j - 1 + nd, negative, out)
+    k = -e
+    if k > 55 or b + _bitlen128(POW5[k]) > 128:
+        return -1  # |v| below about 5e-7: rare for predictions
+    # v = n / 10**k exactly. The doubles next to v are 2**(t-53) away (half that below a
+    # power of two); in units of 10**-k that half-gap is 5**k / 2**(54-b). v's double
+    # mantissa is even, so a decimal exactly on the boundary still reads back as v.
+    n = <fj_u128>m * POW5[k]
+    hf = POW5[k] >> (54 - b)
+    hl = (POW5[k] >> (55 - b)) if m == 1 else hf
+    nd = <int>((_bitlen128(n) - 1) * 0.30102999566398120) + 1
+    if nd < 39 and n >= POW10_128[nd]:
+        nd += 1
+    # 17 significant digits always round-trip a double; find the fewest that do. Dropping j
+    # digits is valid when a multiple of 10**j lies within the gap; validity only shrinks
+    # as j grows, and no j >= k can be valid (v is not within the gap of an integer).
+    j0 = nd - 17 if nd > 17 else 0
+    j = j0
+    while j + 1 < k:
+        a = <fj_u128>m * POW5[k - j - 1]  # n / 2**(j+1) / 5**(j+1) without division
+        r = (a & ((<fj_u128>1 << (j + 1)) - 1)) * POW5[j + 1]
+        p = POW10_128[j + 1]
+        if r <= hl or p - r <= hf:
+            j += 1
+        else:
+            break
+    a = <fj_u128>m * POW5[k - j]
+    q = a >> j
+    r = (a & ((<fj_u128>1 << j) - 1)) * POW5[j]
+    p = POW10_128[j]
+    lo_ok = r <= hl
+    hi_ok = p - r <= hf
+    if lo_ok and hi_ok:
+        # both in the gap: the nearer one, ties to an even last digit
+        if r > p - r or (r == p - r and (q & 1)):
+            q += 1
+    elif hi_ok:
+        q += 1
+    while q % 10 == 0:
+        q //= 10
+        j += 1
+    nd = 0
+    a = q
+    while a:
+        a //= 10
+        nd += 1
+    return _write_digits(<uint64_t>q, nd - 1 + j - k, negative, out)
+
+
+def format_floats(const float[::1] values):
+    """repr(float(v)) of each value, concatenated, with (offset, length) spans; see _core.pyi."""
+    cdef Py_ssize_t n = values.shape[0], i, total = 0, length
+    cdef bytearray text = bytearray(n * FMT_MAX + 1)
+    spans = np.empty((n, 2), dtype=np.int64)
+    cdef int64_t[:, ::1] sp = spans
+    cdef char* out = text
+    cdef char* slow
+    cdef int fast
+    cdef double d
+    with nogil:  # cannot fail; the rare values outside the exact method take the GIL once each
+        for i in range(n):
+            fast = _format_f32(values[i], out + total)
+            if fast < 0:
+                d = values[i]
+                with gil:
+                    slow = PyOS_double_to_string(d, b'r', 0, Py_DTSF_ADD_DOT_0, NULL)
+                    length = strlen(slow)
+                    memcpy(out + total, slow, length)
+                    PyMem_Free(slow)
+                fast = <int>length
+            sp[i, 0] = total
+            sp[i, 1] = fast
+            total += fast
+    return PyBytes_FromStringAndSize(out, total), spans
+
+
+# ----------------------------------------------------------------------------- splice
+
+def splice(const unsigned char[::1] in_buf, const int64_t[:, ::1] in_fields, const int64_t[::1] in_rows,
+           const unsigned char[::1] pred_buf, const int64_t[:, ::1] pred_fields,
+           const int64_t[::1] pred_rows, Py_ssize_t row_start, Py_ssize_t row_stop,
+           const int64_t[::1] sel, Py_ssize_t width, bytes terminator):
+    """Assemble output records from input and prediction fields; see _core.pyi."""
+    cdef Py_ssize_t nsel = sel.shape[0], r, j, k, total = 0, pos = 0
+    cdef Py_ssize_t tlen = len(terminator)
+    cdef const unsigned char* ip = _ptr(in_buf)
+    cdef const unsigned char* pp = _ptr(pred_buf)
+    cdef const char* term = PyBytes_AS_STRING(terminator)
+    if row_stop <= row_start:
+        return b""
+    with nogil:  # cannot fail: the caller resolved every index against its row's width
+        for r in range(row_start, row_stop):
+            for j in range(nsel):
+                if sel[j] < width:
+                    total += in_fields[in_rows[r] + sel[j], 1]
+                else:
+                    total += pred_fields[pred_rows[r] + sel[j] - width, 1]
+        total += (row_stop - row_start) * ((nsel - 1 if nsel > 0 else 0) + tlen)
+    result = PyBytes_FromStringAndSize(NULL, total)
+    cdef char* out = PyBytes_AS_STRING(result)
+    with nogil:
+        for r in range(row_start, row_stop):
+            for j in range(nsel):
+                if j:
+                    out[pos] = b','
+                    pos += 1
+                if sel[j] < width:
+                    k = in_rows[r] + sel[j]
+                    memcpy(out + pos, ip + in_fields[k, 0], in_fields[k, 1])
+                    pos += in_fields[k, 1]
+                else:
+                    k = pred_rows[r] + sel[j] - width
+                    memcpy(out + pos, pp + pred_fields[k, 0], pred_fields[k, 1])
+                    pos += pred_fields[k, 1]
+            memcpy(out + pos, term, tlen)
+            pos += tlen
+    return result

@@ -1,0 +1,39 @@
+"""The one place that chooses the core: the compiled extension, or the pure-Python reference.
+
+``FASTJOIN_IMPL`` = ``core`` (default: the compiled extension, an ImportError if it is not
+built), ``reference`` (the spec-driven pure-Python twin, for bisecting bugs), or ``auto``
+(compiled if built, else reference). There is no silent fallback by default.
+"""
+from __future__ import annotations
+
+import os
+
+_choice = os.environ.get("FASTJOIN_IMPL", "core").lower()
+if _choice == "reference":
+    from fastjoin import _reference as impl
+elif _choice in ("core", "auto"):
+    try:
+        from fastjoin import _core as impl
+    except ImportError as exc:
+        if _choice == "auto":
+            from fastjoin import _reference as impl
+        else:
+            raise ImportError(
+                "fastjoin's compiled core (fastjoin._core) is not built. Build it with "
+                "`pip install -e .` or `python setup.py build_ext --inplace` (needs Cython and a "
+                "C compiler), or set FASTJOIN_IMPL=reference to use the slow pure-Python twin."
+            ) from exc
+else:
+    raise ImportError(f"FASTJOIN_IMPL must be 'core', 'reference' or 'auto', not {_choice!r}")
+
+NAME = impl.__name__.rsplit(".", 1)[-1]  # "_core" or "_reference"
+tokenize = impl.tokenize
+gather_float32 = impl.gather_float32
+format_floats = impl.format_floats
+splice = impl.splice
+OK = impl.OK
+ERR_BARE_QUOTE = impl.ERR_BARE_QUOTE
+ERR_UNTERMINATED_QUOTE = impl.ERR_UNTERMINATED_QUOTE
+ERR_AFTER_QUOTE = impl.ERR_AFTER_QUOTE
+ERR_BLANK_LINE = impl.ERR_BLANK_LINE
+ERR_NUMBER = impl.ERR_NUMBER

@@ -1,0 +1,427 @@
+"""The JSONPath subset of SageMaker's InputFilter / OutputFilter, compiled once per job.
+
+``compile_path`` turns an expression into a :class:`Path`: a tuple of steps. A CSV filter is
+then resolved, once per distinct row width, into an int64 index vector
+(:meth:`Path.csv_indices`); records are never re-parsed against the expression.
+
+Two dialects (SPEC §2): ``sagemaker`` accepts exactly what SageMaker accepts, with its error
+texts; ``extended`` (default) is a strict superset. Slices include their end (``$[1:4]`` is
+indexes 1..4), which is SageMaker's documented rule and differs from other JSONPath libraries.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
+
+__all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step"]
+
+DIALECTS = ("extended", "sagemaker")
+ROLES = ("InputFilter", "OutputFilter")
+
+# SageMaker's CreateTransformJob limits (API JsonPath shape; GitHub issue sagemaker-python-sdk#184).
+SAGEMAKER_MAX_LENGTH = 63
+_SAGEMAKER_CHARS = frozenset(string.ascii_letters + string.digits + "$[]*. ,:-'")
+_SAGEMAKER_OPERATORS = "['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']"
+
+_MAX_LISTED_NAMES = 20  # header names shown in an "unknown column" error
+
+Range = Tuple[Optional[int], Optional[int]]  # (start, end), both inclusive; None = open end
+Item = Union[int, Range]
+
+
+@dataclass(frozen=True)
+class Child:
+    """Select children by name: ``.name`` (``bracket`` False) or ``['a','b']`` (``bracket`` True).
+
+    The flag matters for JSON results: ``$.a`` yields the value, ``$['a','b']`` an object that
+    keeps only those keys.
+    """
+
+    names: Tuple[str, ...]
+    bracket: bool
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """``.*`` or ``[*]``: every child."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """``[i,j:k,...]``: items are indexes or inclusive ranges, in the order written."""
+
+    items: Tuple[Item, ...]
+
+
+Step = Union[Child, Wildcard, Index]
+
+
+@dataclass(frozen=True)
+class Path:
+    """A compiled filter. ``expression`` is the text as given (``"$"`` for an empty filter)."""
+
+    expression: str
+    dialect: str
+    steps: Tuple[Step, ...]
+    # Per (width, header) index vectors; mutated in place, which a frozen dataclass allows.
+    _csv_cache: Dict[Tuple[int, Optional[Tuple[str, ...]]], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def is_root(self) -> bool:
+        """True for ``$`` alone: the filter passes the record through unchanged."""
+        return not self.steps
+
+    def __str__(self) -> str:
+        return self.expression
+
+    def csv_indices(self, width: int, names: Optional[Sequence[str]] = None) -> np.ndarray:
+        """Field indexes this filter selects from a CSV row of ``width`` fields, in order.
+
+        ``names`` is the header (``header=True``); without it only index paths apply.
+        The result is int64, 1-D, C-contiguous and read-only (it is shared through the cache).
+        Raises :class:`FeatureError` (no location: the caller knows the record).
+        """
+        width = int(width)
+        header = None if names is None else tuple(names)
+        key = (width, header)
+        cached = self._csv_cache.get(key)
+        if cached is None:
+            cached = np.array(self._resolve_csv(width, header), dtype=np.int64)
+            cached.flags.writeable = False
+            self._csv_cache[key] = cached
+        return cached
+
+    def _resolve_csv(self, width: int, header: Optional[Tuple[str, ...]]) -> Sequence[int]:
+        if not self.steps:
+            return range(width)
+        if len(self.steps) > 1:
+            raise self._flat_error(f"{self.expression} has {len(self.steps)} steps")
+        step = self.steps[0]
+        if isinstance(step, Wildcard):
+            return range(width)
+        if isinstance(step, Index):
+            out: List[int] = []
+            for item in step.items:
+                if isinstance(item, tuple):
+                    out.extend(self._csv_range(item, width))
+                else:
+                    out.append(self._csv_index(item, width, "index"))
+            return out
+        if header is None:
+            raise self._flat_error(f"{self.expression} selects by name but the CSV input has no header")
+        return [self._csv_name(name, width, header) for name in step.names]
+
+    def _csv_index(self, index: int, width: int, what: str) -> int:
+        # Negative counts from the end (-1 = last); anything outside the row is an error.
+        resolved = index + width if index < 0 else index
+        if not 0 <= resolved < width:
+            raise self._feature_error(
+                f"{what} {index} is out of range for a row of {width} fields in {self.expression}")
+        return resolved
+
+    def _csv_range(self, item: Range, width: int) -> range:
+        start, end = item
+        first = 0 if start is None else self._csv_index(start, width, "slice start")
+        last = width - 1 if end is None else self._csv_index(end, width, "slice end")
+        if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
+            raise self._feature_error(
+                f"slice {_range_text(item)} starts after it ends (index {first} > {last}) "
+                f"for a row of {width} fields in {self.expression}")
+        return range(first, last + 1)  # the end is inclusive
+
+    def _csv_name(self, name: str, width: int, header: Tuple[str, ...]) -> int:
+        hits = [i for i, column in enumerate(header) if column == name]
+        if not hits:
+            shown = ", ".join(repr(n) for n in header[:_MAX_LISTED_NAMES])
+            if len(header) > _MAX_LISTED_NAMES:
+                shown += f", ... ({len(header) - _MAX_LISTED_NAMES} more)"
+            raise self._feature_error(
+                f"no column named {name!r} in the header (available: {shown}) in {self.expression}")
+        if len(hits) > 1:
+            raise self._feature_error(
+                f"column name {name!r} is ambiguous: the header has it at indexes "
+                f"{', '.join(map(str, hits))} in {self.expression}")
+        if hits[0] >= width:
+            raise self._feature_error(
+                f"column {name!r} (index {hits[0]}) is out of range for a row of {width} fields "
+                f"in {self.expression}")
+        return hits[0]
+
+    def _flat_error(self, why: str) -> FeatureError:
+        return self._feature_error(
+            f"{why}; CSV rows are flat arrays: select fields with one index step such as "
+            f"$[0], $[0,-1] or $[1:], or read the input with header=True to select columns by name")
+
+    def _feature_error(self, message: str) -> FeatureError:
+        return FeatureError(message, path=self.expression)
+
+
+def compile_path(expression: Optional[str], *, dialect: str = "extended",
+                 role: str = "InputFilter", content_type: str = "text/csv") -> Path:
+    """Compile a filter expression; an empty string or None means ``$``.
+
+    ``role`` and ``content_type`` only feed SageMaker's error texts. Raises
+    :class:`PathSyntaxError` for a bad expression, :class:`ConfigError` for bad arguments.
+    """
+    if dialect not in DIALECTS:
+        raise ConfigError(f"unknown JSONPath dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    if role not in ROLES:
+        raise ConfigError(f"unknown filter role {role!r}; expected one of {', '.join(ROLES)}")
+    if expression is None or expression == "":
+        expression = "$"  # SageMaker's default for an omitted filter
+    if not isinstance(expression, str):
+        raise ConfigError(f"{role} must be a string, not {type(expression).__name__}")
+    strict = dialect == "sagemaker"
+    if strict:
+        _check_sagemaker_text(expression, role, content_type)
+    return Path(expression, dialect, _Parser(expression, strict).parse())
+
+
+def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None:
+    # CreateTransformJob validates length, then characters, before anything parses the path.
+    if len(expression) > SAGEMAKER_MAX_LENGTH:
+        member = role[0].lower() + role[1:]
+        raise PathSyntaxError(
+            f"1 validation error detected: Value '{expression}' at 'dataProcessing.{member}' "
+            f"failed to satisfy constraint: Member must have length less than or equal to "
+            f"{SAGEMAKER_MAX_LENGTH}", expression, SAGEMAKER_MAX_LENGTH)
+    for position, char in enumerate(expression):
+        if char not in _SAGEMAKER_CHARS:
+            raise PathSyntaxError(
+                f'Invalid {role}: "{expression}". Unexpected "{char}" in JsonPath. '
+                f'Supported operators for "{content_type}" are {_SAGEMAKER_OPERATORS}',
+                expression, position)
+
+
+def _range_text(item: Range) -> str:
+    start, end = item
+    return f"{'' if start is None else start}:{'' if end is None else end}"
+
+
+def _is_digit(char: str) -> bool:
+    return char != "" and char in "0123456789"  # not str.isdigit(): no '²' or Arabic digits
+
+
+def _is_name_char(char: str) -> bool:
+    # Dot names: letters, digits, '-' (SageMaker's whitelist) and, in extended, '_' and
+    # non-ASCII letters. Anything else needs a quoted name: ['a b'].
+    return char != "" and (char.isalnum() or char in "_-")
+
+
+# Hints for characters users bring from other JSONPath dialects.
+_HINTS = {
+    "?": "filter expressions ?(...) are not supported",
+    "@": "'@' (the current node) is only meaningful in filter expressions, which are not supported",
+    "(": "script expressions (...) are not supported",
+    ")": "script expressions (...) are not supported",
+    '"': "quote names with single quotes, e.g. ['name']",
+}
+
+
+class _Parser:
+    """Recursive descent over the characters; positions are 0-based indexes into the text."""
+
+    def __init__(self, text: str, strict: bool):
+        self.text = text
+        self.strict = strict
+        self.pos = 0
+
+    def parse(self) -> Tuple[Step, ...]:
+        self._skip_spaces()
+        if self._peek() != "$":
+            raise self._error("filter must start with '$'")
+        self.pos += 1
+        steps = []
+        while True:
+            self._skip_spaces()
+            char = self._peek()
+            if char == "":
+                return tuple(steps)
+            if char == ".":
+                steps.append(self._dot_step())
+            elif char == "[":
+                steps.append(self._bracket())
+            else:
+                raise self._unexpected(char, "expected '.' or '['")
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _dot_step(self) -> Step:
+        self.pos += 1
+        self._skip_spaces()
+        char = self._peek()
+        if char == ".":
+            raise self._error("recursive descent '..' is not supported")
+        if char == "*":
+            self.pos += 1
+            return Wildcard()
+        if char == "[":
+            return self._bracket()  # "$.a.['b','c']" means "$.a['b','c']" (SageMaker's own example)
+        if _is_name_char(char):
+            start = self.pos
+            while _is_name_char(self._peek()):
+                self.pos += 1
+            return Child((self.text[start:self.pos],), bracket=False)
+        if char == "":
+            raise self._error("expected a name, '*' or '[' after '.'")
+        raise self._unexpected(char, "expected a name, '*' or '[' after '.'")
+
+    def _bracket(self) -> Step:
+        opening = self.pos
+        self.pos += 1
+        self._skip_spaces()
+        char = self._peek()
+        if char == "]":
+            raise self._error("empty brackets", opening)
+        if char == "*":
+            self.pos += 1
+            self._close(opening, "expected ']' after '*'")
+            return Wildcard()
+        if char == "'":
+            return self._names(opening)
+        if char in ("-", ":") or _is_digit(char):
+            return self._indexes(opening)
+        if char == "":
+            raise self._unclosed(opening)
+        raise self._unexpected(char, "expected an index, a range, '*' or a quoted name")
+
+    def _names(self, opening: int) -> Child:
+        names = []
+        while True:
+            self._skip_spaces()
+            char = self._peek()
+            if char != "'":
+                if char == "":
+                    raise self._unclosed(opening)
+                if char in ("-", ":") or _is_digit(char):
+                    raise self._error("names and indexes cannot be mixed in one bracket")
+                raise self._unexpected(char, "expected a quoted name")
+            names.append(self._quoted())
+            if self._separator(opening, "expected ',' or ']' after a name"):
+                return Child(tuple(names), bracket=True)
+
+    def _quoted(self) -> str:
+        opening = self.pos
+        self.pos += 1
+        chars = []
+        while True:
+            char = self._peek()
+            if char == "":
+                raise self._error("unterminated quoted name", opening)
+            if char == "'":
+                self.pos += 1
+                break
+            if char == "\\" and not self.strict:  # strict never gets here: '\' fails the whitelist
+                escaped = self.text[self.pos + 1:self.pos + 2]
+                if escaped not in ("'", "\\"):
+                    raise self._error("unsupported escape in a quoted name: only \\' and \\\\ are allowed")
+                chars.append(escaped)
+                self.pos += 2
+                continue
+            if char == "." and self.strict:
+                # SageMaker: names in a bracket are plain keys, not nested paths.
+                name_end = self.text.find("'", self.pos)
+                name = self.text[opening:name_end + 1] if name_end >= 0 else self.text[opening:]
+                raise self._error(f"nested names are not supported in a bracket: {name} "
+                                  f"(names in ['...'] are plain keys)")
+            chars.append(char)
+            self.pos += 1
+        return "".join(chars)
+
+    def _indexes(self, opening: int) -> Index:
+        items = []
+        range_starts = []
+        while True:
+            self._skip_spaces()
+            start = self.pos
+            item = self._item(opening)
+            if isinstance(item, tuple):
+                range_starts.append(start)
+            items.append(item)
+            if self._separator(opening, "expected ',' or ']' after an index"):
+                break
+        if self.strict and len(range_starts) > 1:
+            raise self._error(
+                f"Invalid JsonPath: {self.text}: only single range filters of format (eg: [1:5]) "
+                f"are supported. Format {self.text[opening:self.pos]} is not supported",
+                range_starts[1])
+        return Index(tuple(items))
+
+    def _item(self, opening: int) -> Item:
+        start = self._int()
+        self._skip_spaces()
+        if self._peek() == ":":
+            self.pos += 1
+            self._skip_spaces()
+            end = self._int()
+            self._skip_spaces()
+            if self._peek() == ":":
+                raise self._error("slice step is not supported")
+            return (start, end)
+        if start is not None:
+            return start
+        char = self._peek()
+        if char == "":
+            raise self._unclosed(opening)
+        if char in (",", "]"):
+            raise self._error("expected an index or a range")
+        if char == "'":
+            raise self._error("names and indexes cannot be mixed in one bracket")
+        raise self._unexpected(char, "expected an index or a range")
+
+    def _int(self) -> Optional[int]:
+        start = self.pos
+        if self._peek() == "-":
+            self.pos += 1
+            if not _is_digit(self._peek()):
+                raise self._error("expected digits after '-'")
+        while _is_digit(self._peek()):
+            self.pos += 1
+        return int(self.text[start:self.pos]) if self.pos > start else None
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def _separator(self, opening: int, expected: str) -> bool:
+        """Consume ',' (False: another item follows) or ']' (True: the bracket is closed)."""
+        self._skip_spaces()
+        char = self._peek()
+        if char in (",", "]"):
+            self.pos += 1
+            return char == "]"
+        if char == "":
+            raise self._unclosed(opening)
+        raise self._unexpected(char, expected)
+
+    def _close(self, opening: int, expected: str) -> None:
+        self._skip_spaces()
+        char = self._peek()
+        if char == "]":
+            self.pos += 1
+        elif char == "":
+            raise self._unclosed(opening)
+        else:
+            raise self._unexpected(char, expected)
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _skip_spaces(self) -> None:
+        while self._peek() == " ":
+            self.pos += 1
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _error(self, message: str, position: Optional[int] = None) -> PathSyntaxError:
+        return PathSyntaxError(message, self.text, self.pos if position is None else position)
+
+    def _unclosed(self, opening: int) -> PathSyntaxError:
+        return self._error(f"expected ']' to close '[' at position {opening}")
+
+    def _unexpected(self, char: str, expected: str) -> PathSyntaxError:
+        return self._error(f"unexpected character {char!r}: {_HINTS.get(char, expected)}")
