@@ -1,0 +1,5 @@
+import sys
+
+from fastjoin.cli import main
+
+sys.exit(main())

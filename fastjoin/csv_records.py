@@ -1,0 +1,268 @@
+"""CSV records: one chunk of complete lines in, its output bytes out.
+
+:func:`process_chunk` is a pure function of (buffer, compiled plan, model): it tokenises,
+gathers features, predicts (or calls a container), formats and splices through the core, and
+turns core status codes into located errors. It does no I/O, so the same function serves
+files, in-memory objects and, later, byte ranges on other workers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastjoin import _impl
+from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate
+from fastjoin.jsonpath import Path
+from fastjoin.predictor import ContainerModel
+
+_EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
+_ONE_MB = 1024 * 1024
+
+_CSV_MESSAGES = {
+    _impl.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
+    _impl.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
+                                  "(records are lines: embedded newlines are not allowed)",
+    _impl.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
+    _impl.ERR_BLANK_LINE: "blank line (the sagemaker dialect does not skip blank lines)",
+}
+
+
+@dataclass
+class CsvPlan:
+    """Everything fixed for a job: compiled filters, join mode, header names, batching."""
+
+    input_filter: Path
+    output_filter: Path
+    join: bool
+    allow_blank: bool
+    terminator: bytes = b"\n"
+    prediction_name: str = "SageMakerOutput"
+    content_type: str = "text/csv"
+    accept: str = "text/csv"
+    single_record: bool = False
+    max_payload_bytes: int = 6 * _ONE_MB   # 0: no limit (the whole chunk in one request)
+    features_checked: bool = field(default=False, init=False)
+
+    def prediction_names(self, k: int) -> list[str]:
+        if k == 1:
+            return [self.prediction_name]
+        return [f"{self.prediction_name}_{i}" for i in range(k)]
+
+
+@dataclass
+class Chunk:
+    """Complete lines ``buf[start:end]``; ``buf[0]`` is byte ``base_offset`` of ``source``,
+    on line ``base_line``; ``base_record`` records precede it."""
+
+    source: str
+    buf: object
+    start: int
+    end: int
+    base_offset: int = 0
+    base_line: int = 1
+    base_record: int = 0
+    names: tuple[str, ...] | None = None   # the header, when header=True
+
+
+@dataclass
+class ChunkResult:
+    data: bytes
+    records: int
+    blank_lines: int
+    n_outputs: int
+
+
+def _locate(chunk: Chunk, offset: int, record: int | None = None, field: int | None = None):
+    return locate(chunk.source, chunk.buf, offset, base_offset=chunk.base_offset,
+                  base_line=chunk.base_line, record=record, field=field)
+
+
+def tokenize(chunk: Chunk, allow_blank: bool):
+    """Tokenise a chunk; a malformed line raises a located :class:`CsvError`."""
+    fields, rows, blank, status, err = _impl.tokenize(chunk.buf, chunk.start, chunk.end, allow_blank)
+    if status != _impl.OK:
+        raise CsvError(_CSV_MESSAGES[status], _locate(chunk, err, chunk.base_record + len(rows) - 1))
+    return fields, rows, blank
+
+
+def runs(*keys: np.ndarray) -> list[tuple[int, int]]:
+    """Split rows into maximal runs where every key (e.g. the row width) is constant, so
+    each run is handled with one resolved index vector."""
+    n = len(keys[0])
+    if n == 0:
+        return []
+    change = np.zeros(n - 1, dtype=bool)
+    for k in keys:
+        change |= k[1:] != k[:-1]
+    bounds = [0, *(np.flatnonzero(change) + 1).tolist(), n]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _indices(path: Path, width: int, names, chunk: Chunk, fields, rows, r: int) -> np.ndarray:
+    try:
+        return path.csv_indices(width, names)
+    except FeatureError as exc:
+        raise FeatureError(exc.message, _locate(chunk, int(fields[rows[r], 0]), chunk.base_record + r),
+                           path=path.expression) from None
+
+
+def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths) -> np.ndarray:
+    n = len(rows) - 1
+    X = np.empty((n, model.n_features), dtype=np.float32)
+    for r0, r1 in runs(widths):
+        width = int(widths[r0])
+        cols = _indices(plan.input_filter, width, chunk.names, chunk, fields, rows, r0)
+        if len(cols) != model.n_features:
+            where = _locate(chunk, int(fields[rows[r0], 0]), chunk.base_record + r0)
+            if not plan.features_checked:
+                try:
+                    model.check_features(len(cols))
+                except ModelError as exc:
+                    raise ModelError(f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
+                                     f"on a record of {width} fields)") from None
+            raise FeatureError(
+                f"record has {width} fields, so InputFilter {plan.input_filter.expression} selects "
+                f"{len(cols)} features, but the model expects {model.n_features}",
+                where, path=plan.input_filter.expression)
+        plan.features_checked = True
+        status, err_row, err_col = _impl.gather_float32(chunk.buf, fields, rows, r0, r1, cols, X[r0:r1])
+        if status != _impl.OK:
+            field_index = int(cols[err_col])
+            span = fields[rows[err_row] + field_index]
+            text = bytes(memoryview(chunk.buf)[span[0]:span[0] + span[1]]).decode("utf-8", "replace")
+            raise FeatureError(f"field {field_index + 1}: expected a number, got {text!r}",
+                               _locate(chunk, int(span[0]), chunk.base_record + err_row, field_index + 1),
+                               path=plan.input_filter.expression)
+    return X
+
+
+def _predict_xgboost(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths):
+    X = _features(plan, model, chunk, fields, rows, widths)
+    preds = model.predict(X)
+    k = 1 if preds.ndim == 1 else preds.shape[1]
+    text, spans = _impl.format_floats(np.ascontiguousarray(preds, dtype=np.float32).reshape(-1))
+    return text, spans, np.arange(0, len(X) * k + 1, k, dtype=np.int64), k
+
+
+def _payloads(body: bytes, line_ends: np.ndarray, limit: int, single: bool):
+    """Split a request body of whole lines into mini-batches of at most ``limit`` bytes
+    (MultiRecord) or one line each (SingleRecord): yields (start, stop, first, last) with
+    byte bounds and record bounds."""
+    first = 0
+    start = 0
+    n = len(line_ends)
+    while first < n:
+        if single or limit <= 0:
+            last = first + 1 if single else n
+        else:
+            # the furthest line end within the payload limit; at least one record
+            last = int(np.searchsorted(line_ends, start + limit, side="right"))
+            last = max(last, first + 1)
+        stop = int(line_ends[last - 1])
+        yield start, stop, first, last
+        first, start = last, stop
+
+
+def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, fields, rows, widths):
+    """Send the filtered records to the container in mini-batches; split the responses back
+    into one CSV record per input record."""
+    n = len(rows) - 1
+    bodies = []
+    for r0, r1 in runs(widths):
+        cols = _indices(plan.input_filter, int(widths[r0]), chunk.names, chunk, fields, rows, r0)
+        bodies.append(_impl.splice(chunk.buf, fields, rows, b"", _EMPTY_SPANS, rows, r0, r1, cols,
+                                   int(widths[r0]), b"\n"))
+    body = b"".join(bodies)
+    line_ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
+    texts, spans, pred_rows = [], [], [np.zeros(1, dtype=np.int64)]
+    offset = n_fields = 0
+    for start, stop, first, last in _payloads(body, line_ends, plan.max_payload_bytes, plan.single_record):
+        if plan.max_payload_bytes and stop - start > plan.max_payload_bytes:
+            raise FeatureError(
+                f"record is {stop - start} bytes, larger than MaxPayloadInMB "
+                f"({plan.max_payload_bytes // _ONE_MB} MB)",
+                _locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first))
+        response = model.invoke(body[start:stop], plan.content_type, plan.accept)
+        resp_fields, resp_rows, _, status, err = _impl.tokenize(response, 0, len(response), False)
+        got = len(resp_rows) - 1
+        if status != _impl.OK or got != last - first:
+            why = (f"returned {got} lines for {last - first} records" if status == _impl.OK
+                   else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})")
+            raise OutputError(f"{_locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first)}: "
+                              f"the model {why} (records {chunk.base_record + first + 1}.."
+                              f"{chunk.base_record + last})")
+        texts.append(response)
+        spans.append(resp_fields + np.array([offset, 0], dtype=np.int64))
+        pred_rows.append(resp_rows[1:] + n_fields)
+        offset += len(response)
+        n_fields += len(resp_fields)
+    k_rows = np.diff(np.concatenate(pred_rows))
+    k = int(k_rows[0]) if n else 1
+    return b"".join(texts), np.concatenate(spans) if spans else _EMPTY_SPANS, np.concatenate(pred_rows), k
+
+
+def process_chunk(plan: CsvPlan, model, chunk: Chunk) -> ChunkResult:
+    """Run one chunk of complete CSV lines through filter → predict → join → filter."""
+    fields, rows, blank = tokenize(chunk, plan.allow_blank)
+    n = len(rows) - 1
+    if n == 0:
+        return ChunkResult(b"", 0, blank, 0)
+    widths = np.diff(rows)
+    if isinstance(model, ContainerModel):
+        pred_buf, pred_fields, pred_rows, k = _predict_container(plan, model, chunk, fields, rows, widths)
+    else:
+        pred_buf, pred_fields, pred_rows, k = _predict_xgboost(plan, model, chunk, fields, rows, widths)
+    pred_widths = np.diff(pred_rows)
+    in_widths = widths if plan.join else np.zeros_like(widths)
+    out = []
+    for r0, r1 in runs(in_widths, pred_widths):
+        width = int(in_widths[r0])
+        joined = width + int(pred_widths[r0])
+        names = None
+        if chunk.names is not None:
+            names = (list(chunk.names) if plan.join else []) + plan.prediction_names(int(pred_widths[r0]))
+        sel = _indices(plan.output_filter, joined, names, chunk, fields, rows, r0)
+        out.append(_impl.splice(chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, r0, r1, sel,
+                                width, plan.terminator))
+    return ChunkResult(b"".join(out), n, blank, k)
+
+
+def header_line(plan: CsvPlan, chunk: Chunk, k: int) -> bytes:
+    """The output header: the names of the selected columns of the joined record.
+
+    ``chunk`` holds just the input's header line. Input names keep their bytes as written;
+    prediction names are new text.
+    """
+    fields, rows, _ = tokenize(chunk, False)
+    pred_names = plan.prediction_names(k)
+    pred_buf = ",".join(map(_quote, pred_names)).encode()
+    pred_fields = _impl.tokenize(pred_buf, 0, len(pred_buf), False)[0]
+    pred_rows = np.array([0, k], dtype=np.int64)
+    width = int(rows[1]) if plan.join else 0
+    names = (list(chunk.names) if plan.join else []) + pred_names
+    sel = _indices(plan.output_filter, width + k, names, chunk, fields, rows, 0)
+    return _impl.splice(chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, 0, 1, sel, width,
+                        plan.terminator)
+
+
+def _quote(name: str) -> str:
+    """RFC 4180 quoting for a new header field."""
+    if any(c in name for c in ',"\r\n') or name != name.strip():
+        return '"' + name.replace('"', '""') + '"'
+    return name
+
+
+def header_names(chunk: Chunk) -> tuple[str, ...]:
+    """Column names from a header line: fields unquoted, decoded as UTF-8."""
+    fields, rows, _ = tokenize(chunk, False)
+    if len(rows) < 2:
+        raise CsvError("header=True but the object has no header line", _locate(chunk, chunk.start))
+    raw = memoryview(chunk.buf)
+    names = []
+    for off, length in fields[: rows[1]].tolist():
+        text = bytes(raw[off:off + length]).decode("utf-8", "replace")
+        if text.startswith('"'):
+            text = text[1:-1].replace('""', '"')
+        names.append(text)
+    return tuple(names)

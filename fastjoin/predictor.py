@@ -1,0 +1,371 @@
+"""Model adapters: turn what the user passed as ``model`` into something the pipeline can call.
+
+:func:`load_model` accepts an ``xgboost.Booster``, an XGBoost model file (JSON, UBJ, or the
+legacy binary format if the installed XGBoost still reads it), a SageMaker ``model.tar.gz``
+artefact or a directory holding one model, or a *container callable*
+``f(body: bytes, content_type: str, accept: str) -> bytes``.
+
+XGBoost models run in process (:class:`XGBoostPredictor`); callables are wrapped as
+:class:`ContainerModel` and fed whole mini-batches like ``POST /invocations``.
+
+xgboost is imported lazily, inside functions: ``import fastjoin.predictor`` must stay cheap
+and must work without xgboost installed (a container callable needs no xgboost).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+from fastjoin.errors import ConfigError, ModelError, OutputError
+
+if TYPE_CHECKING:  # type hints only; the real import is lazy
+    import xgboost
+
+__all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MODEL_MEMBER"]
+
+#: The file name SageMaker's XGBoost container gives its model inside ``model.tar.gz``.
+MODEL_MEMBER = "xgboost-model"
+_MODEL_SUFFIXES = (".json", ".ubj", ".bin", ".model", ".bst")
+
+_PICKLE_MESSAGE = (
+    "{source} is a Python pickle. Pickles can run arbitrary code when they are loaded, so "
+    "fastjoin does not unpickle models by default. Re-save the model in XGBoost's own format "
+    "with booster.save_model(\"model.json\") (for XGBClassifier/XGBRegressor: "
+    "model.get_booster().save_model(\"model.json\")), or pass allow_pickle=True if you trust "
+    "the file."
+)
+
+
+def _import_xgboost():
+    """Import xgboost on demand, turning its absence into a ModelError that says what to install."""
+    try:
+        import xgboost
+    except ImportError as exc:
+        raise ModelError(
+            "running an XGBoost model needs the xgboost package: "
+            'pip install "fastjoin[xgboost]" (or the lean CPU-only wheel: pip install xgboost-cpu)'
+        ) from exc
+    return xgboost
+
+
+def _xgb_message(exc: BaseException) -> str:
+    """First line of an XGBoostError without the ``[10:52:14] /workspace/src/x.cc:409: `` prefix."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", text)
+
+
+def _default_threads() -> int:
+    # "All cores" means the cores this process may use: in a container or under taskset
+    # os.cpu_count() reports the host's cores and would oversubscribe.
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """An in-process model: float32 feature rows in, float32 predictions out."""
+
+    @property
+    def n_features(self) -> int: ...
+
+    @property
+    def n_outputs(self) -> int: ...
+
+    def check_features(self, n: int) -> None: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class XGBoostPredictor:
+    """An ``xgboost.Booster`` run through ``inplace_predict`` (no DMatrix per batch).
+
+    Predictions equal ``booster.predict(xgboost.DMatrix(X))`` exactly: same trees (all of
+    them, ``iteration_range=(0, 0)``), missing = NaN, zeros are values. Feature names are
+    not checked (``validate_features=False``, as SageMaker's container does); the feature
+    count is, through :meth:`check_features`.
+    """
+
+    def __init__(self, booster: xgboost.Booster, *, nthread: int | None = None):
+        xgb = _import_xgboost()
+        if nthread is None:
+            nthread = _default_threads()
+        elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
+            raise ConfigError(f"nthread must be a positive integer or None, not {nthread!r}")
+        booster.set_param({"nthread": nthread})
+        self._booster = booster
+        self._nthread = nthread
+        self._error_type = xgb.core.XGBoostError
+        self._n_features = int(booster.num_features())
+        self._n_outputs = _infer_n_outputs(booster)
+        self._verified = False  # the output shape is checked against n_outputs once
+
+    @property
+    def booster(self) -> xgboost.Booster:
+        return self._booster
+
+    @property
+    def nthread(self) -> int:
+        return self._nthread
+
+    @property
+    def n_features(self) -> int:
+        return self._n_features
+
+    @property
+    def n_outputs(self) -> int:
+        """1 for one value per row; k for ``multi:softprob`` (k classes) or k targets/quantiles."""
+        return self._n_outputs
+
+    def check_features(self, n: int) -> None:
+        """Raise ModelError unless ``n`` features (what the input filter selects) fit the model."""
+        m = self._n_features
+        if n == m:
+            return
+        message = (f"the input filter selects {n} feature{'s' if n != 1 else ''} "
+                   f"but the model expects {m}")
+        if n == m + 1:
+            message += (" (is the first column an id or a label? drop it with "
+                        "InputFilter '$[1:]')")
+        elif n > m:
+            message += " (select the model's columns with an InputFilter, e.g. '$[1:]')"
+        raise ModelError(message)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predict a batch: float32 ``(n,)`` when ``n_outputs == 1``, else ``(n, n_outputs)``.
+
+        ``X`` must already be a C-contiguous float32 2-D array: a silent conversion here
+        would hide a copy of every batch from the caller.
+        """
+        if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2
+                and X.flags.c_contiguous):
+            desc = (f"{X.dtype} array of shape {X.shape}, c_contiguous={X.flags.c_contiguous}"
+                    if isinstance(X, np.ndarray) else type(X).__name__)
+            raise TypeError(f"predict() needs a C-contiguous float32 2-D numpy array, got {desc}")
+        n, width = X.shape
+        if width != self._n_features:
+            self.check_features(width)
+        k = self._n_outputs
+        if n == 0:  # XGBoost is not called for nothing
+            return np.empty((0,) if k == 1 else (0, k), dtype=np.float32)
+        try:
+            # strict_shape: always (n, groups), so a 1-row batch cannot be squeezed away.
+            out = self._booster.inplace_predict(
+                X, missing=np.nan, validate_features=False, strict_shape=True)
+        except self._error_type as exc:
+            raise ModelError(f"XGBoost prediction failed: {_xgb_message(exc)}") from exc
+        if not self._verified:
+            if out.shape != (n, k) or out.dtype != np.float32:
+                raise ModelError(
+                    f"the model returned {out.dtype} predictions of shape {out.shape} for "
+                    f"{n} rows; expected {k} float32 value(s) per row from its configuration")
+            self._verified = True
+        return out.reshape(n) if k == 1 else out
+
+    def __repr__(self) -> str:
+        return (f"XGBoostPredictor(n_features={self._n_features}, "
+                f"n_outputs={self._n_outputs}, nthread={self._nthread})")
+
+
+def _infer_n_outputs(booster: xgboost.Booster) -> int:
+    """Values per row, read from the booster's configuration (no prediction needed)."""
+    learner = json.loads(booster.save_config())["learner"]
+    param = learner.get("learner_model_param", {})
+    num_class = int(param.get("num_class", 0) or 0)
+    num_target = int(param.get("num_target", 1) or 1)
+    if num_class > 1:
+        # multi:softmax returns the class index, multi:softprob one probability per class.
+        objective = learner.get("objective", {}).get("name", "")
+        return 1 if objective == "multi:softmax" else num_class
+    return max(num_target, 1)  # multi-target regression, several quantiles
+
+
+class ContainerModel:
+    """A callable that behaves like a container's ``POST /invocations``.
+
+    ``fn(body, content_type, accept)`` gets one mini-batch body and must return the response
+    body as bytes, one output line per input line.
+    """
+
+    def __init__(self, fn: Callable[[bytes, str, str], bytes]):
+        if not callable(fn):
+            raise ModelError(f"a container model must be callable, not {type(fn).__name__}")
+        self.fn = fn
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> bytes:
+        result = self.fn(body, content_type, accept)
+        if isinstance(result, bytes):
+            return result
+        if isinstance(result, (bytearray, memoryview)):  # bytes-like: same content
+            return bytes(result)
+        hint = " (encode text with .encode())" if isinstance(result, str) else ""
+        raise OutputError(f"the container callable {_callable_name(self.fn)} returned "
+                          f"{type(result).__name__}, expected bytes{hint}")
+
+    def __repr__(self) -> str:
+        return f"ContainerModel({_callable_name(self.fn)})"
+
+
+def _callable_name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def load_model(model: Any, *, nthread: int | None = None,
+               allow_pickle: bool = False) -> XGBoostPredictor | ContainerModel:
+    """Turn ``model`` into an :class:`XGBoostPredictor` or a :class:`ContainerModel`.
+
+    ``model``: an ``xgboost.Booster`` (copied, so setting ``nthread`` does not touch the
+    caller's object); an XGBoost sklearn model (its booster); a path to a model file (format
+    detected from the bytes, never the extension), to a ``model.tar.gz`` artefact (gzip or
+    plain tar; the member ``xgboost-model``, else the one model file), or to a directory
+    holding one; any other callable, treated as a container callable. An already-loaded
+    predictor or ContainerModel is returned unchanged.
+
+    ``nthread``: XGBoost threads per prediction call; default all cores this process may use.
+    ``allow_pickle``: unpickle pickled models (pickles can run arbitrary code; off by default).
+    """
+    if isinstance(model, (XGBoostPredictor, ContainerModel)):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        booster = _booster_from_path(Path(model), allow_pickle=allow_pickle)
+        return XGBoostPredictor(booster, nthread=nthread)
+    # Without xgboost imported, the object cannot be a Booster: no need to import it here.
+    xgb = sys.modules.get("xgboost")
+    if xgb is not None and isinstance(model, xgb.Booster):
+        return XGBoostPredictor(model.copy(), nthread=nthread)
+    if xgb is not None and isinstance(model, xgb.XGBModel):
+        return XGBoostPredictor(model.get_booster().copy(), nthread=nthread)
+    if callable(model):
+        return ContainerModel(model)
+    raise ModelError(
+        f"cannot use a {type(model).__name__} as a model: pass an xgboost.Booster, a model "
+        "file, a model.tar.gz or directory, or a callable f(body, content_type, accept) -> bytes")
+
+
+def _booster_from_path(path: Path, *, allow_pickle: bool) -> xgboost.Booster:
+    if path.is_dir():
+        source, raw = _read_from_dir(path)
+        return _booster_from_bytes(raw, source, allow_pickle=allow_pickle)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise ModelError(f"model not found: {path}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from exc
+    with f:
+        try:
+            head = f.read(512)
+            f.seek(0)
+            if head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar":  # gzip or tar magic
+                source, raw = _read_from_tar(f, path)
+            else:
+                source, raw = str(path), f.read()
+        except OSError as exc:
+            raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from exc
+    return _booster_from_bytes(raw, source, allow_pickle=allow_pickle)
+
+
+def _choose_member(names: list[str], where: str) -> str:
+    """Pick ``xgboost-model``, else the single file that looks like a model."""
+    if MODEL_MEMBER in names:
+        return MODEL_MEMBER
+    found = sorted(n for n in names
+                   if not n.startswith(".") and n.lower().endswith(_MODEL_SUFFIXES))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ModelError(f"{where} holds {len(found)} model files ({', '.join(found)}) and no "
+                         f"{MODEL_MEMBER}; fastjoin runs one model: pass the file to use")
+    listing = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "") or "nothing"
+    raise ModelError(f"{where} holds no {MODEL_MEMBER} and no model file "
+                     f"({', '.join(_MODEL_SUFFIXES)}); found: {listing}")
+
+
+def _read_from_dir(path: Path) -> tuple[str, bytes]:
+    try:
+        names = [e.name for e in os.scandir(path) if e.is_file()]
+    except OSError as exc:
+        raise ModelError(f"cannot read model directory {path}: {exc.strerror or exc}") from exc
+    member = path / _choose_member(names, f"model directory {path}")
+    try:
+        return str(member), member.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model {member}: {exc.strerror or exc}") from exc
+
+
+def _unsafe_member_name(name: str) -> bool:
+    posix = name.replace("\\", "/")
+    return (posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) is not None
+            or ".." in PurePosixPath(posix).parts or "\0" in name)
+
+
+def _read_from_tar(f: io.BufferedReader, path: Path) -> tuple[str, bytes]:
+    """Read the model member into memory; nothing is ever extracted to disk."""
+    try:
+        with tarfile.open(fileobj=f, mode="r:*") as tar:
+            members = tar.getmembers()
+            bad = [m.name for m in members if _unsafe_member_name(m.name)]
+            if bad:  # a SageMaker artefact never has these; refuse rather than guess
+                raise ModelError(f"{path} has unsafe member names (absolute or with '..'): "
+                                 f"{', '.join(bad[:5])}; refusing to read it")
+            # Top-level regular files only, as SageMaker unpacks the archive to /opt/ml/model.
+            files = {}
+            for m in members:
+                name = m.name[2:] if m.name.startswith("./") else m.name
+                if m.isfile() and "/" not in name:
+                    files[name] = m
+            name = _choose_member(list(files), f"model archive {path}")
+            data = tar.extractfile(files[name])
+            assert data is not None  # regular files always have data
+            return f"{path}:{name}", data.read()
+    except (tarfile.TarError, EOFError) as exc:
+        raise ModelError(f"{path} looks like a tar/gzip archive but cannot be read: {exc}") from exc
+
+
+def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> xgboost.Booster:
+    if not raw:  # XGBoost aborts the whole process on an empty buffer
+        raise ModelError(f"model file {source} is empty")
+    if raw[:1] == b"\x80":  # pickle protocol >= 2 (SageMaker XGBoost < 1.3 wrote these)
+        if not allow_pickle:
+            raise ModelError(_PICKLE_MESSAGE.format(source=source))
+        return _unpickle(raw, source)
+    xgb = _import_xgboost()
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(raw))  # the format comes from the bytes, not the name
+    except xgb.core.XGBoostError as exc:
+        message = f"{source} is not an XGBoost model that xgboost {xgb.__version__} can read"
+        if raw.lstrip()[:1] != b"{":  # neither JSON nor UBJ: maybe the legacy binary format
+            message += (" (it is neither JSON nor UBJ; a legacy binary model needs an older "
+                        "xgboost: load it there and re-save it with "
+                        "booster.save_model(\"model.json\"))")
+        raise ModelError(f"{message}: {_xgb_message(exc)}") from exc
+    return booster
+
+
+def _unpickle(raw: bytes, source: str) -> xgboost.Booster:
+    import pickle
+
+    xgb = _import_xgboost()
+    try:
+        obj = pickle.loads(raw)  # allowed explicitly by the caller
+    except Exception as exc:
+        raise ModelError(f"cannot unpickle {source}: {type(exc).__name__}: {exc}") from exc
+    if isinstance(obj, xgb.Booster):
+        return obj
+    get_booster = getattr(obj, "get_booster", None)
+    if callable(get_booster):
+        booster = get_booster()
+        if isinstance(booster, xgb.Booster):
+            return booster
+    raise ModelError(f"{source} unpickles to a {type(obj).__name__}, not an XGBoost model")

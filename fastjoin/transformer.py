@@ -1,0 +1,278 @@
+"""The library entry point: :class:`Transformer`, options named as in the SageMaker Python SDK.
+
+It validates options before any data is read, compiles the filters once, loads the model once,
+and streams each input object through :func:`fastjoin.csv_records.process_chunk` in bounded
+chunks, writing each output atomically.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from fastjoin import csv_records, storage
+from fastjoin.csv_records import Chunk, CsvPlan
+from fastjoin.errors import ConfigError, CsvError, FastjoinError, StorageError, locate
+from fastjoin.jsonpath import DIALECTS, compile_path
+from fastjoin.predictor import ContainerModel, load_model
+
+__all__ = ["Transformer", "TransformResult", "FileResult"]
+
+DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024  # ~19k seed-shaped rows: many rows per predict call, bounded memory
+_CONTENT_TYPES = {"text/csv": "text/csv", "csv": "text/csv"}
+_SPLIT_TYPES = ("Line", "None")
+_STRATEGIES = ("MultiRecord", "SingleRecord")
+
+Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
+
+
+@dataclass
+class FileResult:
+    """What happened to one input object."""
+
+    source: str
+    output: Optional[str]            # the .out written, None when the object failed
+    records: int = 0
+    blank_lines: int = 0
+    bytes_in: int = 0
+    seconds: float = 0.0
+    error: Optional[FastjoinError] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class TransformResult:
+    """Per-object results of :meth:`Transformer.transform`, in input order."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if not f.ok]
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    def raise_for_errors(self) -> None:
+        """Raise the first object's error, if any object failed."""
+        for f in self.files:
+            if f.error is not None:
+                raise f.error
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+class Transformer:
+    """Run SageMaker Batch Transform's record pipeline locally.
+
+    Parameters
+    ----------
+    model
+        An XGBoost model file (JSON or UBJ), a SageMaker ``model.tar.gz`` or a directory holding
+        ``xgboost-model``, an ``xgboost.Booster``, or a container callable
+        ``f(body: bytes, content_type: str, accept: str) -> bytes`` behaving like
+        ``POST /invocations`` (one output line per input line).
+    content_type, accept
+        ``text/csv``. ``accept`` defaults to ``content_type``; a join requires them equal.
+    split_type, assemble_with
+        ``"Line"`` (default) or ``"None"``. ``assemble_with`` defaults to ``split_type``.
+    input_filter, join_source, output_filter
+        SageMaker's ``DataProcessing``: JSONPath filters (default ``$``) and ``"Input"`` or
+        ``None`` for the join.
+    strategy, max_payload
+        ``"MultiRecord"`` (default) or ``"SingleRecord"``, and ``MaxPayloadInMB`` (0..100,
+        default 6): how records are batched into requests for a container callable.
+    dialect
+        ``"extended"`` (default) or ``"sagemaker"`` (strict parity: its limits, its error texts,
+        blank lines are errors, no header).
+    header
+        ``extended`` only: the first line of each object is a header; filters may name columns
+        and the output starts with the selected names (predictions: ``SageMakerOutput``, or
+        ``SageMakerOutput_0``... for several outputs; see ``prediction_name``).
+    threads
+        XGBoost threads (default: every core this process may use).
+    chunk_size
+        Bytes read per chunk; memory is bounded by it, not by the input size.
+    allow_pickle
+        Load pickled models (they can run arbitrary code when loaded). Default False.
+    """
+
+    def __init__(self, model, *, content_type: str = "text/csv", accept: Optional[str] = None,
+                 split_type: Optional[str] = "Line", assemble_with: Optional[str] = None,
+                 input_filter: Optional[str] = None, join_source: Optional[str] = None,
+                 output_filter: Optional[str] = None, strategy: Optional[str] = None,
+                 max_payload: Optional[int] = None, dialect: str = "extended", header: bool = False,
+                 threads: Optional[int] = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 prediction_name: str = "SageMakerOutput", allow_pickle: bool = False):
+        split_type = "None" if split_type is None else split_type
+        assemble_with = split_type if assemble_with is None else assemble_with
+        join_source = "None" if join_source is None else join_source
+        strategy = "MultiRecord" if strategy is None else strategy
+        max_payload = 6 if max_payload is None else max_payload
+        accept = content_type if accept is None else accept
+
+        problems = []
+        ctype = _CONTENT_TYPES.get(_media_type(content_type))
+        if ctype is None:
+            problems.append(f"content_type {content_type!r} is not supported: fastjoin reads text/csv")
+        if split_type not in _SPLIT_TYPES:
+            problems.append(f"split_type must be one of {_SPLIT_TYPES}, not {split_type!r}")
+        if assemble_with not in ("Line", "None"):
+            problems.append(f"assemble_with must be 'Line' or 'None', not {assemble_with!r}")
+        if join_source not in ("Input", "None"):
+            problems.append(f"join_source must be 'Input' or None, not {join_source!r}")
+        if join_source == "Input":
+            if _media_type(accept) != _media_type(content_type):
+                problems.append(f"join_source='Input' requires accept ({accept!r}) to equal "
+                                f"content_type ({content_type!r})")
+            if assemble_with != split_type:
+                problems.append(f"join_source='Input' requires assemble_with ({assemble_with!r}) to "
+                                f"equal split_type ({split_type!r})")
+            elif ctype == "text/csv" and split_type != "Line":
+                problems.append("join_source='Input' on text/csv requires split_type='Line' and "
+                                "assemble_with='Line'")
+        if strategy not in _STRATEGIES:
+            problems.append(f"strategy must be one of {_STRATEGIES}, not {strategy!r}")
+        if not isinstance(max_payload, int) or isinstance(max_payload, bool) or not 0 <= max_payload <= 100:
+            problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {max_payload!r}")
+        if dialect not in DIALECTS:
+            problems.append(f"dialect must be one of {DIALECTS}, not {dialect!r}")
+        if header and dialect == "sagemaker":
+            problems.append("header=True is an extension: it needs dialect='extended'")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            problems.append(f"threads must be a positive whole number, not {threads!r}")
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
+        if problems:
+            raise ConfigError("invalid transform options:\n- " + "\n- ".join(problems))
+
+        self.content_type, self.accept = content_type, accept
+        self.split_type, self.assemble_with, self.join_source = split_type, assemble_with, join_source
+        self.strategy, self.max_payload, self.dialect = strategy, max_payload, dialect
+        self.header, self.threads, self.chunk_size = bool(header), threads, chunk_size
+        compile_options = dict(dialect=dialect, content_type=ctype)
+        self.plan = CsvPlan(
+            input_filter=compile_path(input_filter, role="InputFilter", **compile_options),
+            output_filter=compile_path(output_filter, role="OutputFilter", **compile_options),
+            join=join_source == "Input",
+            allow_blank=dialect == "extended",
+            prediction_name=prediction_name,
+            content_type=content_type,
+            accept=accept,
+            single_record=strategy == "SingleRecord",
+            max_payload_bytes=max_payload * 1024 * 1024,
+        )
+        self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle)
+
+    # ------------------------------------------------------------------ one object
+
+    def _run_object(self, source: str, pieces: Iterator[tuple[object, int, int, int, int]],
+                    stats: FileResult, progress: Optional[Progress]) -> Iterator[bytes]:
+        """Stream one input object: ``pieces`` yields ``(buf, start, end, base_offset,
+        base_line)`` runs of complete lines; yields output bytes in input order."""
+        plan = self.plan
+        names = None
+        header_chunk = None
+        for buf, start, end, base_offset, base_line in pieces:
+            if self.header and names is None:
+                nl = _find_newline(buf, start, end)
+                header_chunk = Chunk(source, buf, start, nl, base_offset, base_line)
+                names = csv_records.header_names(header_chunk)
+                header_chunk.names = names
+                stats.bytes_in += nl - start
+                start = nl
+            chunk = Chunk(source, buf, start, end, base_offset, base_line, stats.records, names)
+            result = csv_records.process_chunk(plan, self.model, chunk)
+            if header_chunk is not None:
+                yield csv_records.header_line(plan, header_chunk, result.n_outputs or self._default_k())
+                header_chunk = None
+            stats.records += result.records
+            stats.blank_lines += result.blank_lines
+            stats.bytes_in += end - start
+            if progress is not None:
+                progress(stats.bytes_in, stats.records)
+            yield result.data
+        if self.header and names is None:
+            raise CsvError("header=True but the object is empty: it has no header line",
+                           locate(source, b"", 0))
+
+    def _default_k(self) -> int:
+        return 1 if isinstance(self.model, ContainerModel) else self.model.n_outputs
+
+    def transform_bytes(self, data, *, source: str = "<bytes>") -> bytes:
+        """Transform one input object held in memory (bytes, bytearray, memoryview, mmap) and
+        return its output object. Errors raise, located in ``source``."""
+        stats = FileResult(source, None)
+        return b"".join(self._run_object(source, _buffer_pieces(data, self.chunk_size), stats, None))
+
+    # ------------------------------------------------------------------ files
+
+    def transform(self, input, output, *, progress: Optional[Progress] = None) -> TransformResult:
+        """Transform a file, a directory or a glob into ``<name>.out`` files under ``output``.
+
+        Each output is written under a temporary name and renamed when complete; an object
+        that fails gets no ``.out``, and the others still run. Returns a
+        :class:`TransformResult`; call ``raise_for_errors()`` to turn a failure into an
+        exception.
+        """
+        result = TransformResult()
+        done_before = 0
+        for obj in storage.list_inputs(input):
+            target = storage.output_path(output, obj)
+            stats = FileResult(str(obj.path), None)
+            started = time.perf_counter()
+            report = None if progress is None else (
+                lambda b, r, base=done_before: progress(base + b, r))
+            try:
+                try:
+                    f = open(obj.path, "rb")
+                except OSError as exc:
+                    raise StorageError(f"{obj.path}: cannot read: {exc.strerror}") from exc
+                with f, storage.atomic_output(target) as out:
+                    pieces = ((buf, 0, end, off, line) for buf, end, off, line
+                              in storage.read_chunks(f, self.chunk_size))
+                    for data in self._run_object(str(obj.path), pieces, stats, report):
+                        out.write(data)
+                stats.output = str(target)
+            except FastjoinError as exc:
+                stats.error = exc
+            except OSError as exc:
+                stats.error = StorageError(f"{obj.path}: {exc}")
+            stats.seconds = time.perf_counter() - started
+            done_before += obj.size
+            result.files.append(stats)
+        return result
+
+
+def _find_newline(buf, start: int, end: int) -> int:
+    """Index just past the first line of buf[start:end]."""
+    view = np.frombuffer(buf, dtype=np.uint8)
+    step = 1 << 16
+    for pos in range(start, end, step):
+        hits = np.flatnonzero(view[pos:min(pos + step, end)] == 10)
+        if len(hits):
+            return pos + int(hits[0]) + 1
+    return end
+
+
+def _buffer_pieces(data, chunk_size: int):
+    """Split an in-memory object into runs of complete lines without copying it."""
+    buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data).cast("B")
+    n = len(buf)
+    start = 0
+    while start < n:
+        end = n if start + chunk_size >= n else _find_newline(buf, start + chunk_size - 1, n)
+        yield buf, start, end, 0, 1
+        start = end

@@ -1,0 +1,392 @@
+"""Model adapters: every accepted model form, refusals, shapes, exactness, threads."""
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+xgb = pytest.importorskip("xgboost")
+
+from fastjoin.errors import ConfigError, ModelError, OutputError  # noqa: E402
+from fastjoin.predictor import (  # noqa: E402
+    ContainerModel, Predictor, XGBoostPredictor, _default_threads, load_model,
+)
+
+N_FEATURES = 4
+
+
+def _features(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
+    X[::7, 1] = np.nan  # missing values
+    X[::5, 2] = 0.0  # zeros are values, not missing
+    return X
+
+
+def _train(params: dict, y: np.ndarray, X: np.ndarray, rounds: int = 5) -> xgb.Booster:
+    return xgb.train({"nthread": 1, "seed": 0, "max_depth": 3, **params},
+                     xgb.DMatrix(X, label=y), num_boost_round=rounds)
+
+
+@pytest.fixture(scope="module")
+def models():
+    X = _features(80, 0)
+    rng = np.random.default_rng(1)
+    y_bin = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) > 0).astype(np.float32)
+    y_cls = rng.integers(0, 3, size=len(X))
+    return {
+        "X": X,
+        "binary": _train({"objective": "binary:logistic"}, y_bin, X),
+        "softprob": _train({"objective": "multi:softprob", "num_class": 3}, y_cls, X),
+        "softmax": _train({"objective": "multi:softmax", "num_class": 3}, y_cls, X),
+        "multitarget": _train({"objective": "reg:squarederror"}, rng.normal(size=(len(X), 2)), X),
+    }
+
+
+@pytest.fixture
+def batch() -> np.ndarray:
+    return np.ascontiguousarray(_features(33, 2))
+
+
+def _reference(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
+    return booster.predict(xgb.DMatrix(X))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
+    with tarfile.open(path, mode) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+# --- model forms -----------------------------------------------------------------------------
+
+def test_booster_predictions_equal_dmatrix_predict(models, batch):
+    p = load_model(models["binary"])
+    assert isinstance(p, XGBoostPredictor) and isinstance(p, Predictor)
+    assert p.n_features == N_FEATURES and p.n_outputs == 1
+    out = p.predict(batch)
+    assert out.dtype == np.float32 and out.shape == (len(batch),)
+    assert np.array_equal(out, _reference(models["binary"], batch))
+
+
+def test_booster_is_copied_not_mutated(models):
+    booster = models["binary"]
+    before = json.loads(booster.save_config())["learner"]["generic_param"]["nthread"]
+    p = load_model(booster, nthread=2)
+    assert p.booster is not booster
+    assert json.loads(booster.save_config())["learner"]["generic_param"]["nthread"] == before
+
+
+@pytest.mark.parametrize("fmt", ["json", "ubj"])
+def test_model_file(models, batch, tmp_path, fmt):
+    path = tmp_path / f"model.{fmt}"
+    models["binary"].save_model(str(path))
+    for model in (path, str(path)):
+        p = load_model(model)
+        assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
+
+
+@pytest.mark.parametrize("fmt,name", [("ubj", "model.json"), ("json", "model.ubj"),
+                                      ("json", "model.bin"), ("ubj", "weights")])
+def test_format_detected_from_bytes_not_extension(models, batch, tmp_path, fmt, name):
+    path = _write(tmp_path / name, bytes(models["softprob"].save_raw(fmt)))
+    p = load_model(path)
+    assert p.n_outputs == 3
+    assert np.array_equal(p.predict(batch), _reference(models["softprob"], batch))
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w"])
+@pytest.mark.parametrize("member", ["xgboost-model", "./xgboost-model"])
+def test_model_tar_gz(models, batch, tmp_path, mode, member):
+    raw = bytes(models["binary"].save_raw("ubj"))
+    # a decoy model file beside xgboost-model: xgboost-model wins
+    path = _tar(tmp_path / "model.tar.gz", {member: raw, "other.json": b"{}"}, mode)
+    p = load_model(path)
+    assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
+
+
+def test_tar_with_one_model_file(models, batch, tmp_path):
+    raw = bytes(models["binary"].save_raw("json"))
+    path = _tar(tmp_path / "model.tar.gz", {"README.txt": b"hi", "model.json": raw})
+    assert np.array_equal(load_model(path).predict(batch), _reference(models["binary"], batch))
+
+
+def test_tar_without_model(tmp_path):
+    path = _tar(tmp_path / "model.tar.gz", {"README.txt": b"hi"})
+    with pytest.raises(ModelError, match="no xgboost-model.*README.txt"):
+        load_model(path)
+
+
+def test_tar_with_two_model_files(models, tmp_path):
+    raw = bytes(models["binary"].save_raw("json"))
+    path = _tar(tmp_path / "model.tar.gz", {"a.json": raw, "b.ubj": raw})
+    with pytest.raises(ModelError, match=r"2 model files \(a.json, b.ubj\)"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("bad", ["../xgboost-model", "/etc/xgboost-model", "a/../../x.json"])
+def test_tar_with_unsafe_member_refused(models, tmp_path, bad):
+    raw = bytes(models["binary"].save_raw("json"))
+    path = _tar(tmp_path / "model.tar.gz", {"xgboost-model": raw, bad: raw})
+    with pytest.raises(ModelError, match="unsafe member"):
+        load_model(path)
+
+
+def test_corrupt_gzip(tmp_path):
+    path = _write(tmp_path / "model.tar.gz", b"\x1f\x8b" + b"\x00" * 40)
+    with pytest.raises(ModelError, match="cannot be read"):
+        load_model(path)
+
+
+def test_directory(models, batch, tmp_path):
+    (tmp_path / "xgboost-model").write_bytes(bytes(models["binary"].save_raw("ubj")))
+    (tmp_path / "notes.txt").write_text("x")
+    assert np.array_equal(load_model(tmp_path).predict(batch), _reference(models["binary"], batch))
+
+
+def test_directory_with_one_model_file(models, batch, tmp_path):
+    models["softprob"].save_model(str(tmp_path / "clf.ubj"))
+    assert load_model(tmp_path).predict(batch).shape == (len(batch), 3)
+
+
+def test_empty_directory(tmp_path):
+    with pytest.raises(ModelError, match="no xgboost-model"):
+        load_model(tmp_path)
+
+
+def test_sklearn_model_object(batch):
+    clf = xgb.XGBClassifier(n_estimators=3, max_depth=2, n_jobs=1, random_state=0)
+    X = _features(50, 5)
+    clf.fit(X, (np.nan_to_num(X[:, 0]) > 0).astype(int))
+    p = load_model(clf)
+    assert np.array_equal(p.predict(batch), _reference(clf.get_booster(), batch))
+
+
+# --- container callables ---------------------------------------------------------------------
+
+def test_container_callable():
+    calls = []
+
+    def container(body: bytes, content_type: str, accept: str) -> bytes:
+        calls.append((body, content_type, accept))
+        return b"0.5\n" * body.count(b"\n")
+
+    m = load_model(container)
+    assert isinstance(m, ContainerModel) and m.fn is container
+    assert m.invoke(b"1,2\n3,4\n", "text/csv", "text/csv") == b"0.5\n0.5\n"
+    assert calls == [(b"1,2\n3,4\n", "text/csv", "text/csv")]
+    assert load_model(m) is m
+
+
+def test_container_callable_returning_text_is_an_output_error():
+    m = load_model(lambda body, ct, accept: "0.5\n")
+    with pytest.raises(OutputError, match=r"returned str, expected bytes.*encode"):
+        m.invoke(b"1\n", "text/csv", "text/csv")
+
+
+def test_container_callable_returning_bytearray():
+    m = load_model(lambda body, ct, accept: bytearray(b"1.0\n"))
+    assert m.invoke(b"1\n", "text/csv", "text/csv") == b"1.0\n"
+
+
+def test_unsupported_model_type():
+    with pytest.raises(ModelError, match="cannot use a int as a model"):
+        load_model(42)
+
+
+# --- pickles ---------------------------------------------------------------------------------
+
+def test_pickle_refused_with_explanation(models, tmp_path):
+    path = _write(tmp_path / "model.json", pickle.dumps(models["binary"]))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert str(path) in text and "arbitrary code" in text
+    assert 'save_model("model.json")' in text and "allow_pickle=True" in text
+
+
+def test_pickle_refused_inside_tar_and_directory(models, tmp_path):
+    raw = pickle.dumps(models["binary"])
+    with pytest.raises(ModelError, match="xgboost-model is a Python pickle"):
+        load_model(_tar(tmp_path / "model.tar.gz", {"xgboost-model": raw}))
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "xgboost-model").write_bytes(raw)
+    with pytest.raises(ModelError, match="arbitrary code"):
+        load_model(d)
+
+
+def test_pickle_allowed(models, batch, tmp_path):
+    path = _tar(tmp_path / "model.tar.gz", {"xgboost-model": pickle.dumps(models["binary"])})
+    p = load_model(path, allow_pickle=True)
+    assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
+
+
+def test_pickled_sklearn_model_allowed(batch, tmp_path):
+    clf = xgb.XGBRegressor(n_estimators=3, max_depth=2, n_jobs=1, random_state=0)
+    X = _features(50, 6)
+    clf.fit(X, np.nan_to_num(X[:, 0]))
+    path = _write(tmp_path / "xgboost-model", pickle.dumps(clf))
+    p = load_model(path, allow_pickle=True)
+    assert np.array_equal(p.predict(batch), _reference(clf.get_booster(), batch))
+
+
+def test_pickle_of_something_else(tmp_path):
+    path = _write(tmp_path / "m.pkl", pickle.dumps({"not": "a model"}))
+    with pytest.raises(ModelError, match="unpickles to a dict"):
+        load_model(path, allow_pickle=True)
+
+
+# --- bad files -------------------------------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope" / "model.json"
+    with pytest.raises(ModelError, match="model not found") as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+    assert not isinstance(info.value, FileNotFoundError)
+
+
+@pytest.mark.parametrize("data", [b"this is not a model", b"binf" + b"\x00" * 64, b'{"a": 1}'])
+def test_garbage_file(tmp_path, data):
+    path = _write(tmp_path / "model.json", data)
+    with pytest.raises(ModelError, match="not an XGBoost model") as info:
+        load_model(path)
+    assert isinstance(info.value.__cause__, xgb.core.XGBoostError)
+    assert "/workspace/src" not in str(info.value)  # XGBoost's C++ location is stripped
+
+
+def test_empty_file(tmp_path):
+    # XGBoost itself aborts the process on an empty buffer: must be caught before it.
+    with pytest.raises(ModelError, match="empty"):
+        load_model(_write(tmp_path / "model.json", b""))
+
+
+def test_missing_xgboost_is_a_model_error(models, tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    models["binary"].save_model(str(path))
+    monkeypatch.setitem(sys.modules, "xgboost", None)  # makes `import xgboost` fail
+    with pytest.raises(ModelError, match=r'pip install "fastjoin\[xgboost\]".*xgboost-cpu'):
+        load_model(path)
+    assert isinstance(load_model(lambda b, c, a: b), ContainerModel)
+
+
+def test_import_does_not_import_xgboost():
+    code = ("import sys, fastjoin.predictor, fastjoin.demo\n"
+            "assert 'xgboost' not in sys.modules, 'xgboost imported eagerly'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+# --- features, shapes, threads ---------------------------------------------------------------
+
+def test_check_features_message(models):
+    p = load_model(models["binary"])
+    p.check_features(N_FEATURES)
+    with pytest.raises(ModelError, match="the input filter selects 5 features but the model "
+                                         r"expects 4 \(is the first column an id"):
+        p.check_features(5)
+    with pytest.raises(ModelError, match="selects 1 feature but the model expects 4$"):
+        p.check_features(1)
+
+
+def test_predict_with_wrong_width(models):
+    p = load_model(models["binary"])
+    with pytest.raises(ModelError, match="selects 3 features but the model expects 4"):
+        p.predict(np.zeros((2, 3), dtype=np.float32))
+
+
+def test_multi_softprob(models, batch):
+    p = load_model(models["softprob"])
+    assert p.n_outputs == 3
+    out = p.predict(batch)
+    assert out.dtype == np.float32 and out.shape == (len(batch), 3)
+    assert np.array_equal(out, _reference(models["softprob"], batch))
+    assert p.predict(batch[:1]).shape == (1, 3)  # one row is not squeezed
+    assert p.predict(batch[:0]).shape == (0, 3)
+
+
+def test_multi_softmax_has_one_output(models, batch):
+    p = load_model(models["softmax"])
+    assert p.n_outputs == 1
+    out = p.predict(batch)
+    assert out.shape == (len(batch),)
+    assert np.array_equal(out, _reference(models["softmax"], batch))
+
+
+def test_multi_target(models, batch):
+    p = load_model(models["multitarget"])
+    assert p.n_outputs == 2
+    assert np.array_equal(p.predict(batch), _reference(models["multitarget"], batch))
+
+
+def test_one_row_and_empty_batch(models, batch):
+    p = load_model(models["binary"])
+    assert p.predict(batch[:1]).shape == (1,)
+    empty = p.predict(np.empty((0, N_FEATURES), dtype=np.float32))
+    assert empty.shape == (0,) and empty.dtype == np.float32
+
+
+def test_nthread(models, tmp_path):
+    def threads(p: XGBoostPredictor) -> int:
+        return int(json.loads(p.booster.save_config())["learner"]["generic_param"]["nthread"])
+
+    assert threads(load_model(models["binary"], nthread=3)) == 3
+    path = tmp_path / "m.json"
+    models["binary"].save_model(str(path))
+    p = load_model(path)
+    assert p.nthread == _default_threads() and threads(p) == p.nthread
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigError, match="nthread"):
+            load_model(models["binary"], nthread=bad)
+
+
+@pytest.mark.parametrize("make", [
+    lambda X: X.astype(np.float64),
+    lambda X: np.asfortranarray(X),
+    lambda X: X[:, ::-1],
+    lambda X: X[:, 0],
+    lambda X: X.tolist(),
+])
+def test_predict_rejects_unprepared_input(models, batch, make):
+    p = load_model(models["binary"])
+    with pytest.raises(TypeError, match="C-contiguous float32 2-D"):
+        p.predict(make(batch))
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+def test_make_seed_files(tmp_path):
+    from fastjoin.demo import make_seed_files
+
+    model_path, batch_path = make_seed_files(tmp_path / "seed")
+    assert (model_path.name, batch_path.name) == ("model.json", "batch.csv")
+    lines = batch_path.read_text().splitlines()
+    assert len(lines) == 569
+    fields = [line.split(",") for line in lines]
+    assert all(len(f) == 31 for f in fields)
+    assert [int(f[0]) for f in fields] == list(range(842302, 842302 + 569))
+    assert lines[0].startswith("842302,17.99,10.38,122.8,1001.0,")  # pandas keeps 1001.0
+    p = load_model(model_path)
+    assert p.n_features == 30 and p.n_outputs == 1
+    X = np.array([[float(v) for v in f[1:]] for f in fields], dtype=np.float32)
+    probs = p.predict(X)
+    assert probs[0] > 0.9  # row 842302 is malignant (label 1), as in the notebook
+
+    stamp = model_path.stat().st_mtime_ns, batch_path.stat().st_mtime_ns
+    assert make_seed_files(tmp_path / "seed") == (model_path, batch_path)  # reused
+    assert (model_path.stat().st_mtime_ns, batch_path.stat().st_mtime_ns) == stamp
