@@ -50,6 +50,13 @@ cdef inline const unsigned char* _ptr(const unsigned char[::1] buf) noexcept:
     return &buf[0] if buf.shape[0] > 0 else EMPTY
 
 
+cdef int _check_rows(Py_ssize_t row_start, Py_ssize_t row_stop, Py_ssize_t n_rows) except -1:
+    # The loops trust their indexes; a bad row range must fail here, not read out of bounds.
+    if not 0 <= row_start <= row_stop <= n_rows:
+        raise ValueError(f"bad row range [{row_start}, {row_stop}) for {n_rows} rows")
+    return 0
+
+
 # ----------------------------------------------------------------------------- tokenize
 
 def tokenize(const unsigned char[::1] buf, Py_ssize_t start, Py_ssize_t end, bint allow_blank):
@@ -295,6 +302,7 @@ def gather_float32(const unsigned char[::1] buf, const int64_t[:, ::1] fields, c
                    Py_ssize_t row_start, Py_ssize_t row_stop, const int64_t[::1] cols, float[:, ::1] out):
     """Parse the selected fields of rows [row_start, row_stop) into out; see _core.pyi."""
     cdef Py_ssize_t ncols = cols.shape[0], r, j, k
+    _check_rows(row_start, row_stop, rows.shape[0] - 1)
     if row_stop - row_start > out.shape[0] or ncols > out.shape[1]:
         raise ValueError("out is too small for the selected rows and columns")
     cdef const unsigned char* p = _ptr(buf)
@@ -528,7 +536,10 @@ def splice(const unsigned char[::1] in_buf, const int64_t[:, ::1] in_fields, con
     cdef const unsigned char* ip = _ptr(in_buf)
     cdef const unsigned char* pp = _ptr(pred_buf)
     cdef const char* term = PyBytes_AS_STRING(terminator)
-    if row_stop <= row_start:
+    _check_rows(row_start, row_stop, pred_rows.shape[0] - 1)
+    if width > 0:
+        _check_rows(row_start, row_stop, in_rows.shape[0] - 1)
+    if row_stop == row_start:
         return b""
     with nogil:  # cannot fail: the caller resolved every index against its row's width
         for r in range(row_start, row_stop):
