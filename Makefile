@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.setup-done
 CORE   := build/.core-built
 EXTRAS ?= xgboost-cpu,test,demo
 
-.PHONY: all demo test test-checked bench bench-data clean
+.PHONY: all demo test test-checked bench clean
 
 all: $(CORE)
 
@@ -36,8 +36,9 @@ test-checked: $(SETUP)
 	  $(BIN)/python setup.py -q build_ext --inplace --force; touch $(CORE); exit $$status
 
 bench: $(CORE)
-	$(BIN)/python -m pip install -q -e ".[$(EXTRAS),bench]"
-	$(BIN)/python -m pytest benchmarks --benchmark-only
+	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench]"
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=bench-results.json $(BENCH_ARGS)
+	$(BIN)/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md
 
 clean:
 	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html

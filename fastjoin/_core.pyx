@@ -339,6 +339,14 @@ cdef inline int _bitlen128(fj_u128 x) noexcept nogil:
     return _bitlen64(<uint64_t>x)
 
 
+cdef inline int _ndigits(uint64_t c) noexcept nogil:
+    cdef int n = 1
+    while c >= 10:
+        c //= 10
+        n += 1
+    return n
+
+
 cdef int _write_digits(uint64_t c, int x, bint negative, char* out) noexcept nogil:
     """Write digits c (no trailing zeros) with decimal exponent x of its first digit as
     Python's repr does: positional for -4 <= x < 16, else d.ddde±XX."""
@@ -407,7 +415,8 @@ cdef int _format_f32(float v, char* out) noexcept nogil:
     cdef int biased = (bits >> 23) & 0xff
     cdef uint64_t m = bits & 0x7fffff
     cdef int e, b, k, j, j0, nd, t
-    cdef fj_u128 n, a, p, r, hf, hl, q, c
+    cdef fj_u128 n, a, p, r, hf, hl, q
+    cdef uint64_t c  # the final digits: at most 17 of them, so 64-bit arithmetic suffices
     cdef bint lo_ok, hi_ok
     if biased == 0xff:
         if m:
@@ -443,12 +452,7 @@ cdef int _format_f32(float v, char* out) noexcept nogil:
         while c % 10 == 0:
             c //= 10
             nd += 1
-        a = c
-        j = 0
-        while a:
-            a //= 10
-            j += 1
-        return _write_digits(<uint64_t>c, j - 1 + nd, negative, out)
+        return _write_digits(c, _ndigits(c) - 1 + nd, negative, out)
     k = -e
     if k > 55 or b + _bitlen128(POW5[k]) > 128:
         return -1  # |v| below about 5e-7: rare for predictions
@@ -486,15 +490,11 @@ cdef int _format_f32(float v, char* out) noexcept nogil:
             q += 1
     elif hi_ok:
         q += 1
-    while q % 10 == 0:
-        q //= 10
+    c = <uint64_t>q
+    while c % 10 == 0:
+        c //= 10
         j += 1
-    nd = 0
-    a = q
-    while a:
-        a //= 10
-        nd += 1
-    return _write_digits(<uint64_t>q, nd - 1 + j - k, negative, out)
+    return _write_digits(c, _ndigits(c) - 1 + j - k, negative, out)
 
 
 def format_floats(const float[::1] values):

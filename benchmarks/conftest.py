@@ -1,0 +1,476 @@
+"""Benchmark suite configuration: options, the seeded data set, shared fixtures and checks.
+
+Run (from the repository root)::
+
+    .venv/bin/python -m pytest benchmarks --benchmark-only --benchmark-json=bench-results.json
+    .venv/bin/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md
+
+Options: ``--rows N`` (default 1,000,000), ``--threads N`` (default: every core this process
+may use; never more). Benchmarks live in ``bench_*.py`` files, collected by the hook below
+only when this directory is on the command line, so the default ``pytest`` run (testpaths =
+tests) never sees them.
+
+Data (generated once, cached under ``$FASTJOIN_BENCH_DATA`` or ``./bench-data``, never
+committed) is the seed job's shape: ``narrow_<N>.csv`` = an 8-digit integer id + 30 features,
+no header, values distributed like the UCI breast-cancer (WDBC) data and rounded to 4
+significant digits, written with Python's repr (``13.81``, ``0.09314``, ``1001.0``, ``0.0``);
+the parsed float32 matrix and ids as ``.npy``; ``model.json``, an XGBoost ``binary:logistic``
+model (100 rounds, depth 5, eta 0.2, nthread 1) trained on a separate seeded sample. The
+generator is the one in ``../shared/bench/make_data.py`` (same seed, same chunking), so the
+files are byte-identical to its output, but it is copied here: the suite needs only the repo.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# pytest-benchmark records the commit by running `git describe --dirty`, which may refresh
+# and rewrite the index; with optional locks off it only reads, so a benchmark run never
+# holds .git/index.lock while someone commits.
+os.environ.setdefault("GIT_OPTIONAL_LOCKS", "0")
+
+HERE = Path(__file__).resolve().parent
+
+# --------------------------------------------------------------------------- collection
+
+
+def pytest_collect_file(file_path, parent):
+    """Collect ``bench_*.py`` as test modules (pytest's default is ``test_*.py``). A file named
+    on the command line is collected by pytest itself."""
+    if (file_path.suffix == ".py" and file_path.name.startswith("bench_")
+            and not parent.session.isinitpath(file_path)):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+# --------------------------------------------------------------------------- options
+
+
+def available_cores() -> int:
+    """Cores this process may use (affinity / cgroup aware where Python reports it)."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("fastjoin benchmarks")
+    group.addoption("--rows", type=int, default=1_000_000,
+                    help="rows in the benchmark CSV (default 1,000,000)")
+    group.addoption("--threads", type=int, default=None,
+                    help=f"threads for fastjoin, XGBoost and every peer (default: the cores "
+                         f"available, here {available_cores()}; never more)")
+
+
+def _threads(config) -> int:
+    cores = available_cores()
+    n = config.getoption("--threads")
+    if n is None:
+        return cores
+    if n < 1 or n > cores:
+        raise pytest.UsageError(f"--threads must be 1..{cores} (the cores available), not {n}")
+    return n
+
+
+_CPU_AT_START = pytest.StashKey[tuple]()
+
+
+def _cpu_snapshot() -> tuple:
+    """(1-minute load average, machine busy CPU seconds, this process's CPU seconds): other
+    work on the machine during the run skews the ratios, so report.py shows how much ran."""
+    import resource
+
+    try:
+        load = round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        load = None
+    busy = None
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+        busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        pass
+    own = sum(getattr(resource.getrusage(who), f) for who in
+              (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    return load, busy, own
+
+
+def pytest_configure(config):
+    if not config.pluginmanager.hasplugin("benchmark"):
+        raise pytest.UsageError("the benchmarks need pytest-benchmark: "
+                                ".venv/bin/pip install -e '.[xgboost-cpu,bench]'")
+    if config.getoption("--rows") < 1000:
+        raise pytest.UsageError("--rows must be at least 1000")
+    config.stash[_CPU_AT_START] = _cpu_snapshot()
+    n = str(_threads(config))
+    # Before polars / pyarrow / xgboost are imported (they are imported lazily, in fixtures).
+    for key in ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS"):
+        os.environ[key] = n
+
+
+def pytest_report_header(config):
+    return (f"fastjoin benchmarks: rows={config.getoption('--rows'):,} threads={_threads(config)} "
+            f"data={data_dir()}")
+
+
+def _version(module: str) -> str | None:
+    try:
+        mod = __import__(module)
+    except ImportError:
+        return None
+    return getattr(mod, "__version__", "?")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def _contention(start) -> dict:
+    if not start:
+        return {}
+    load0, busy0, own0 = start
+    load1, busy1, own1 = _cpu_snapshot()
+    info = {"loadavg_start": load0}
+    if busy0 is not None and busy1 is not None:
+        info["other_cpu_s"] = round(max(0.0, (busy1 - busy0) - (own1 - own0)), 1)
+        info["run_wall_s"] = round(time.monotonic() - _T0, 1)
+    return info
+
+
+_T0 = time.monotonic()
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """What report.py prints above the table: data shape, threads, versions."""
+    import fastjoin
+    from fastjoin import _impl
+
+    machine_info["fastjoin_bench"] = {
+        "rows": config.getoption("--rows"),
+        "threads": _threads(config),
+        "cores_available": available_cores(),
+        "cpu_model": cpu_model(),
+        "core": _impl.NAME,
+        **_contention(config.stash.get(_CPU_AT_START, None)),
+        "versions": {name: _version(name) for name in
+                     ("fastjoin", "numpy", "xgboost", "pandas", "pyarrow", "polars")},
+    }
+    assert machine_info["fastjoin_bench"]["versions"]["fastjoin"] == fastjoin.__version__
+
+
+# --------------------------------------------------------------------------- data generation
+
+SEED = 20240601
+CHUNK = 100_000
+SIG_DIGITS = 4
+VARIANT_NARROW = 1
+VARIANT_TRAIN = 99
+TRAIN_ROWS = 100_000
+MODEL_PARAMS = {"rounds": 100, "max_depth": 5, "eta": 0.2}
+GENERATOR = 1  # bump when the generated bytes change, so cached files are regenerated
+MANIFEST = "fastjoin-bench.json"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("FASTJOIN_BENCH_DATA", "bench-data")).resolve()
+
+
+def fit_distribution():
+    """Class-conditional Gaussians in log space fitted to WDBC (bundled with scikit-learn, no
+    download), with the real data's correlations. Returns (params, offsets, P(benign))."""
+    try:
+        from sklearn.datasets import load_breast_cancer
+    except ImportError as exc:
+        raise RuntimeError("generating the benchmark data needs scikit-learn "
+                           "(pip install -e '.[bench]')") from exc
+    b = load_breast_cancer()
+    X = b.data.astype(np.float64)
+    y = b.target.astype(np.int64)
+    offs = np.zeros(X.shape[1])
+    for j in range(X.shape[1]):  # the concavity columns hold exact zeros
+        c = X[:, j]
+        if (c == 0).any():
+            offs[j] = c[c > 0].min() / 2.0
+    L = np.log(X + offs)
+    params = {}
+    for cls in (0, 1):
+        Lc = L[y == cls]
+        cov = np.cov(Lc, rowvar=False) + np.eye(L.shape[1]) * 1e-6
+        params[cls] = (Lc.mean(axis=0), np.linalg.cholesky(cov))
+    return params, offs, float(y.mean())
+
+
+def round_sig(x: np.ndarray, sig: int = SIG_DIGITS) -> np.ndarray:
+    """Round positive values to ``sig`` significant digits, giving the double nearest the short
+    decimal (so repr prints it short); values below 1e-4 become 0.0 (no exponent notation)."""
+    out = np.zeros_like(x)
+    nz = x > 0
+    v = x[nz]
+    d = sig - 1 - np.floor(np.log10(v)).astype(np.int64)
+    r = np.empty_like(v)
+    pos = d >= 0
+    p10 = 10.0 ** np.abs(d)  # exact for |d| <= 22
+    r[pos] = np.round(v[pos] * p10[pos]) / p10[pos]
+    r[~pos] = np.round(v[~pos] / p10[~pos]) * p10[~pos]
+    out[nz] = r
+    out[out < 1e-4] = 0.0
+    return out
+
+
+def sample_block(rng, dist, n, label_noise=0.03):
+    """(X float64 (n, 30) rounded to 4 significant digits, y int (n,))."""
+    params, offs, p_benign = dist
+    y = (rng.random(n) < p_benign).astype(np.int64)
+    Z = rng.standard_normal((n, offs.shape[0]))
+    L = np.empty_like(Z)
+    for cls in (0, 1):
+        m = y == cls
+        mu, chol = params[cls]
+        L[m] = mu + Z[m] @ chol.T
+    X = np.exp(L) - offs
+    X[X < 0] = 0.0
+    X = round_sig(X)
+    flip = rng.random(n) < label_noise
+    return X, np.where(flip, 1 - y, y)
+
+
+def csv_text(ids: np.ndarray, X: np.ndarray) -> str:
+    cols = [list(map(repr, X[:, j].tolist())) for j in range(X.shape[1])]
+    return "\n".join(map(",".join, zip(map(str, ids.tolist()), *cols))) + "\n"
+
+
+def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path, say) -> None:
+    """Rows come in fixed chunks of 100,000, each from its own seeded generator, so the first
+    k rows are the same for every --rows. ids: 10_000_000 + 10*i + r_i, r_i in [0, 10)."""
+    X_all = np.empty((rows, 30), dtype=np.float32)
+    ids_all = np.empty(rows, dtype=np.int64)
+    tmp = csv_path.with_suffix(".csv.tmp")
+    nchunks = -(-rows // CHUNK)
+    with open(tmp, "w", newline="\n") as f:
+        for c in range(nchunks):
+            rng = np.random.default_rng([SEED, VARIANT_NARROW, c])
+            X, _ = sample_block(rng, dist, CHUNK)
+            idx = np.arange(c * CHUNK, (c + 1) * CHUNK, dtype=np.int64)
+            ids = 10_000_000 + 10 * idx + rng.integers(0, 10, CHUNK)
+            take = min(CHUNK, rows - c * CHUNK)
+            X, ids = X[:take], ids[:take]
+            f.write(csv_text(ids, X))
+            # float64 (the decimal's nearest double) -> float32: a correctly rounded parse
+            X_all[c * CHUNK:c * CHUNK + take] = X.astype(np.float32)
+            ids_all[c * CHUNK:c * CHUNK + take] = ids
+            say(f"  {csv_path.name}: chunk {c + 1}/{nchunks}")
+    np.save(x_path, X_all)
+    np.save(ids_path, ids_all)
+    os.replace(tmp, csv_path)
+
+
+def _train_model(dist, path: Path) -> dict:
+    import xgboost as xgb
+
+    rng = np.random.default_rng([SEED, VARIANT_TRAIN, 0])
+    X, y = sample_block(rng, dist, TRAIN_ROWS)
+    dtrain = xgb.DMatrix(X.astype(np.float32), label=y, nthread=1)
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": MODEL_PARAMS["max_depth"],
+                     "eta": MODEL_PARAMS["eta"], "tree_method": "hist", "seed": SEED,
+                     "nthread": 1, "eval_metric": "logloss"},
+                    dtrain, num_boost_round=MODEL_PARAMS["rounds"])
+    tmp = path.with_suffix(".tmp.json")
+    bst.save_model(str(tmp))
+    os.replace(tmp, path)
+    rng2 = np.random.default_rng([SEED, VARIANT_TRAIN, 1])
+    Xt, yt = sample_block(rng2, dist, 20_000)
+    acc = float(((bst.inplace_predict(Xt.astype(np.float32)) > 0.5) == yt).mean())
+    return {"holdout_accuracy": round(acc, 4)}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    csv: Path
+    model: Path
+    rows: int
+    bytes: int
+    ids: np.ndarray          # int64 (rows,)
+    X: np.ndarray            # float32 (rows, 30), C-contiguous: the parsed features
+
+    def read(self) -> bytes:
+        return self.csv.read_bytes()
+
+
+def ensure_data(root: Path, rows: int, say=lambda s: None) -> Dataset:
+    """Generate what is missing or stale under ``root``; return the data set."""
+    import xgboost as xgb
+
+    root.mkdir(parents=True, exist_ok=True)
+    manifest_path = root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    dist = None
+
+    def sizes_ok(entry, names):
+        return all((root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n)
+                   for n in names)
+
+    model_key = {"generator": GENERATOR, "seed": SEED, "train_rows": TRAIN_ROWS,
+                 "xgboost": xgb.__version__, **MODEL_PARAMS}
+    entry = manifest.get("model.json")
+    if not entry or entry.get("key") != model_key or not sizes_ok(entry, ["model.json"]):
+        t0 = time.perf_counter()
+        say("fastjoin benchmarks: training model.json (100 rounds, depth 5, nthread 1)")
+        dist = fit_distribution()
+        info = _train_model(dist, root / "model.json")
+        manifest["model.json"] = {"key": model_key, "info": info,
+                                  "files": {"model.json": (root / "model.json").stat().st_size}}
+        say(f"  done in {time.perf_counter() - t0:.1f} s ({info})")
+
+    base = f"narrow_{rows}"
+    names = [base + ".csv", base + ".f32.npy", base + ".ids.npy"]
+    data_key = {"generator": GENERATOR, "seed": SEED, "chunk": CHUNK, "sig_digits": SIG_DIGITS,
+                "rows": rows}
+    entry = manifest.get(base)
+    if not entry or entry.get("key") != data_key or not sizes_ok(entry, names):
+        t0 = time.perf_counter()
+        say(f"fastjoin benchmarks: generating {base}.csv in {root}")
+        dist = dist or fit_distribution()
+        _generate_rows(dist, rows, root / names[0], root / names[1], root / names[2], say)
+        manifest[base] = {"key": data_key,
+                          "files": {n: (root / n).stat().st_size for n in names}}
+        say(f"  done in {time.perf_counter() - t0:.1f} s")
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(tmp, manifest_path)
+
+    X = np.load(root / names[1])
+    ids = np.load(root / names[2])
+    assert X.shape == (rows, 30) and X.dtype == np.float32 and X.flags.c_contiguous
+    return Dataset(csv=root / names[0], model=root / "model.json", rows=rows,
+                   bytes=(root / names[0]).stat().st_size, ids=ids, X=X)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@dataclass(frozen=True)
+class Settings:
+    rows: int
+    threads: int
+
+
+@pytest.fixture(scope="session")
+def settings(pytestconfig) -> Settings:
+    return Settings(rows=pytestconfig.getoption("--rows"), threads=_threads(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def dataset(pytestconfig, settings) -> Dataset:
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(text):
+        with capture.global_and_fixture_disabled():
+            print(text, file=sys.stderr, flush=True)
+
+    return ensure_data(data_dir(), settings.rows, say)
+
+
+@pytest.fixture(scope="session")
+def booster(dataset, settings):
+    """The model as the peers load it: an xgboost.Booster on ``threads`` threads."""
+    xgb = pytest.importorskip("xgboost")
+    bst = xgb.Booster(model_file=str(dataset.model))
+    bst.set_param({"nthread": settings.threads})
+    return bst
+
+
+@pytest.fixture(scope="session")
+def expected(dataset, booster) -> np.ndarray:
+    """The float32 predictions every pipeline must produce, row for row."""
+    pred = booster.inplace_predict(dataset.X)
+    assert pred.dtype == np.float32 and pred.shape == (dataset.rows,)
+    return pred
+
+
+@pytest.fixture(scope="session")
+def out_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bench-out")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def expected_output(dataset: Dataset, pred: np.ndarray) -> bytes:
+    """The seed job's exact output: ``<id>,<repr(float(p))>`` per line, as SageMaker's
+    container writes it. Built independently of fastjoin's core (plain Python)."""
+    return ("\n".join(map("{},{!r}".format, dataset.ids.tolist(), pred.astype(np.float64).tolist()))
+            + "\n").encode()
+
+
+def parse_output(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``id,prediction`` lines -> (int64 ids, float32 predictions); any other shape fails."""
+    assert data.endswith(b"\n"), "output does not end with a newline"
+    lines = data[:-1].split(b"\n")
+    pairs = [line.split(b",") for line in lines]
+    bad = [i for i, p in enumerate(pairs) if len(p) != 2]
+    assert not bad, f"line {bad[0] + 1} is not 'id,prediction': {lines[bad[0]]!r}"
+    id_text, pred_text = zip(*pairs)
+    ids = np.array(id_text).astype(np.int64)
+    # text -> nearest double -> float32: exact for repr(float(f32)) text, and for the
+    # shortest float32 text the peers write
+    pred = np.array(pred_text).astype(np.float64).astype(np.float32)
+    return ids, pred
+
+
+@pytest.fixture(scope="session")
+def check_values(dataset, expected):
+    """``check_values(output_bytes)``: ids and float32 predictions equal the expected ones."""
+    def check(data: bytes) -> None:
+        ids, got = parse_output(data)
+        assert len(ids) == dataset.rows, f"{len(ids)} output lines for {dataset.rows} rows"
+        assert np.array_equal(ids, dataset.ids), "ids differ from the input's"
+        diff = np.flatnonzero(got != expected)
+        assert len(diff) == 0, (f"{len(diff)} predictions differ, first at row {diff[0]}: "
+                                f"{got[diff[0]]!r} vs {expected[diff[0]]!r}")
+    return check
+
+
+@pytest.fixture(scope="session")
+def expected_bytes(dataset, expected) -> bytes:
+    return expected_output(dataset, expected)
+
+
+@pytest.fixture
+def run(benchmark, settings):
+    """``run(fn, label=, kind=, rows=, nbytes=, rounds=5)``: time ``fn`` with pytest-benchmark
+    (``rounds`` calls, one iteration each) and record what report.py reads in ``extra_info``:
+    ``kind`` is ``fastjoin`` (the row a group's ratios refer to), ``peer``, ``variant`` or
+    ``floor`` (predict-only, the end-to-end floor). Call ``fn`` once and check its result
+    before: that call is also the warm-up."""
+    def go(fn, *, label: str, kind: str, rows: int, nbytes: int, rounds: int = 5):
+        benchmark.extra_info.update(label=label, kind=kind, rows=rows, bytes=nbytes,
+                                    threads=settings.threads)
+        result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+        stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+        median = getattr(stats, "median", None)
+        if median:  # absent under --benchmark-disable
+            benchmark.extra_info["rows_per_s"] = rows / median
+            benchmark.extra_info["MB_per_s"] = nbytes / median / 1e6
+        return result
+    return go
