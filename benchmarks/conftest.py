@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastjoin.predictor import available_cores
+
 # pytest-benchmark records the commit by running `git describe --dirty`, which may refresh
 # and rewrite the index; with optional locks off it only reads, so a benchmark run never
 # holds .git/index.lock while someone commits.
@@ -51,15 +53,6 @@ def pytest_collect_file(file_path, parent):
 
 
 # --------------------------------------------------------------------------- options
-
-
-def available_cores() -> int:
-    """Cores this process may use (affinity / cgroup aware where Python reports it)."""
-    if hasattr(os, "process_cpu_count"):  # Python 3.13+
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def pytest_addoption(parser):

@@ -62,9 +62,9 @@ def _xgb_message(exc: BaseException) -> str:
     return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", text)
 
 
-def _default_threads() -> int:
-    # "All cores" means the cores this process may use: in a container or under taskset
-    # os.cpu_count() reports the host's cores and would oversubscribe.
+def available_cores() -> int:
+    """The cores this process may use: in a container or under taskset os.cpu_count()
+    reports the host's cores, and using them all would oversubscribe."""
     if hasattr(os, "process_cpu_count"):  # Python 3.13+
         return os.process_cpu_count() or 1
     if hasattr(os, "sched_getaffinity"):
@@ -99,7 +99,7 @@ class XGBoostPredictor:
     def __init__(self, booster: xgboost.Booster, *, nthread: int | None = None):
         xgb = _import_xgboost()
         if nthread is None:
-            nthread = _default_threads()
+            nthread = available_cores()
         elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
             raise ConfigError(f"nthread must be a positive integer or None, not {nthread!r}")
         booster.set_param({"nthread": nthread})

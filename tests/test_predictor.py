@@ -16,7 +16,7 @@ xgb = pytest.importorskip("xgboost")
 
 from fastjoin.errors import ConfigError, ModelError, OutputError  # noqa: E402
 from fastjoin.predictor import (  # noqa: E402
-    ContainerModel, Predictor, XGBoostPredictor, _default_threads, load_model,
+    ContainerModel, Predictor, XGBoostPredictor, available_cores, load_model,
 )
 
 N_FEATURES = 4
@@ -349,7 +349,7 @@ def test_nthread(models, tmp_path):
     path = tmp_path / "m.json"
     models["binary"].save_model(str(path))
     p = load_model(path)
-    assert p.nthread == _default_threads() and threads(p) == p.nthread
+    assert p.nthread == available_cores() and threads(p) == p.nthread
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ConfigError, match="nthread"):
             load_model(models["binary"], nthread=bad)
