@@ -7,7 +7,7 @@ files, in-memory objects and, later, byte ranges on other workers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +42,6 @@ class CsvPlan:
     accept: str = "text/csv"
     single_record: bool = False
     max_payload_bytes: int = 6 * _ONE_MB   # 0: no limit (the whole chunk in one request)
-    features_checked: bool = field(default=False, init=False)
 
     def prediction_names(self, k: int) -> list[str]:
         if k == 1:
@@ -63,6 +62,7 @@ class Chunk:
     base_line: int = 1
     base_record: int = 0
     names: tuple[str, ...] | None = None   # the header, when header=True
+    first: bool = False                     # the object's first chunk (its first record is here)
 
 
 @dataclass
@@ -115,7 +115,8 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths) -> np.nd
         cols = _indices(plan.input_filter, width, chunk.names, chunk, fields, rows, r0)
         if len(cols) != model.n_features:
             where = _locate(chunk, int(fields[rows[r0], 0]), chunk.base_record + r0)
-            if not plan.features_checked:
+            if chunk.first and r0 == 0:
+                # the object's first record: the filter or the model is wrong, not the data
                 try:
                     model.check_features(len(cols))
                 except ModelError as exc:
@@ -125,7 +126,6 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths) -> np.nd
                 f"record has {width} fields, so InputFilter {plan.input_filter.expression} selects "
                 f"{len(cols)} features, but the model expects {model.n_features}",
                 where, path=plan.input_filter.expression)
-        plan.features_checked = True
         status, err_row, err_col = _impl.gather_float32(chunk.buf, fields, rows, r0, r1, cols, X[r0:r1])
         if status != _impl.OK:
             field_index = int(cols[err_col])

@@ -118,6 +118,11 @@ class XGBoostPredictor:
     def nthread(self) -> int:
         return self._nthread
 
+    def set_threads(self, nthread: int) -> None:
+        """XGBoost threads per predict call (1 when several workers predict concurrently)."""
+        self._booster.set_param({"nthread": nthread})
+        self._nthread = nthread
+
     @property
     def n_features(self) -> int:
         return self._n_features
