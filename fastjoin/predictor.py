@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 import numpy as np
 
 from fastjoin.errors import ConfigError, ModelError, OutputError
+from fastjoin.libxgboost import NativeBooster, clean_message
 
 if TYPE_CHECKING:  # type hints only; the real import is lazy
     import xgboost
@@ -56,12 +57,6 @@ def _import_xgboost():
     return xgboost
 
 
-def _xgb_message(exc: BaseException) -> str:
-    """First line of an XGBoostError without the ``[10:52:14] /workspace/src/x.cc:409: `` prefix."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", text)
-
-
 def available_cores() -> int:
     """The cores this process may use: in a container or under taskset os.cpu_count()
     reports the host's cores, and using them all would oversubscribe."""
@@ -88,7 +83,7 @@ class Predictor(Protocol):
 
 
 class XGBoostPredictor:
-    """An ``xgboost.Booster`` run through ``inplace_predict`` (no DMatrix per batch).
+    """An XGBoost model run through libxgboost's inplace prediction (no DMatrix per batch).
 
     Predictions equal ``booster.predict(xgboost.DMatrix(X))`` exactly: same trees (all of
     them, ``iteration_range=(0, 0)``), missing = NaN, zeros are values. Feature names are
@@ -96,8 +91,9 @@ class XGBoostPredictor:
     count is, through :meth:`check_features`.
     """
 
-    def __init__(self, booster: xgboost.Booster, *, nthread: int | None = None):
-        xgb = _import_xgboost()
+    def __init__(self, booster: NativeBooster, *, nthread: int | None = None):
+        if not isinstance(booster, NativeBooster):  # an xgboost.Booster: share its handle
+            booster = NativeBooster.from_booster(booster)
         if nthread is None:
             nthread = available_cores()
         elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
@@ -105,13 +101,12 @@ class XGBoostPredictor:
         booster.set_param({"nthread": nthread})
         self._booster = booster
         self._nthread = nthread
-        self._error_type = xgb.core.XGBoostError
         self._n_features = int(booster.num_features())
         self._n_outputs = _infer_n_outputs(booster)
         self._verified = False  # the output shape is checked against n_outputs once
 
     @property
-    def booster(self) -> xgboost.Booster:
+    def booster(self) -> NativeBooster:
         return self._booster
 
     @property
@@ -164,11 +159,9 @@ class XGBoostPredictor:
         if n == 0:  # XGBoost is not called for nothing
             return np.empty((0,) if k == 1 else (0, k), dtype=np.float32)
         try:
-            # strict_shape: always (n, groups), so a 1-row batch cannot be squeezed away.
-            out = self._booster.inplace_predict(
-                X, missing=np.nan, validate_features=False, strict_shape=True)
-        except self._error_type as exc:
-            raise ModelError(f"XGBoost prediction failed: {_xgb_message(exc)}") from exc
+            out = self._booster.predict_dense(X)  # always (n, groups): 1 row is not squeezed
+        except ModelError as exc:
+            raise ModelError(f"XGBoost prediction failed: {exc}") from exc
         if not self._verified:
             if out.shape != (n, k) or out.dtype != np.float32:
                 raise ModelError(
@@ -182,7 +175,7 @@ class XGBoostPredictor:
                 f"n_outputs={self._n_outputs}, nthread={self._nthread})")
 
 
-def _infer_n_outputs(booster: xgboost.Booster) -> int:
+def _infer_n_outputs(booster: NativeBooster) -> int:
     """Values per row, read from the booster's configuration (no prediction needed)."""
     learner = json.loads(booster.save_config())["learner"]
     param = learner.get("learner_model_param", {})
@@ -257,7 +250,7 @@ def load_model(model: Any, *, nthread: int | None = None,
         "file, a model.tar.gz or directory, or a callable f(body, content_type, accept) -> bytes")
 
 
-def _booster_from_path(path: Path, *, allow_pickle: bool) -> xgboost.Booster:
+def _booster_from_path(path: Path, *, allow_pickle: bool) -> NativeBooster:
     if path.is_dir():
         source, raw = _read_from_dir(path)
         return _booster_from_bytes(raw, source, allow_pickle=allow_pickle)
@@ -337,25 +330,25 @@ def _read_from_tar(f: io.BufferedReader, path: Path) -> tuple[str, bytes]:
         raise ModelError(f"{path} looks like a tar/gzip archive but cannot be read: {exc}") from exc
 
 
-def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> xgboost.Booster:
+def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> NativeBooster:
     if not raw:  # XGBoost aborts the whole process on an empty buffer
         raise ModelError(f"model file {source} is empty")
     if raw[:1] == b"\x80":  # pickle protocol >= 2 (SageMaker XGBoost < 1.3 wrote these)
         if not allow_pickle:
             raise ModelError(_PICKLE_MESSAGE.format(source=source))
         return _unpickle(raw, source)
-    xgb = _import_xgboost()
-    booster = xgb.Booster()
     try:
-        booster.load_model(bytearray(raw))  # the format comes from the bytes, not the name
-    except xgb.core.XGBoostError as exc:
-        message = f"{source} is not an XGBoost model that xgboost {xgb.__version__} can read"
+        # libxgboost directly: `import xgboost` would cost a second of imports (see libxgboost)
+        return NativeBooster.from_bytes(raw)  # the format comes from the bytes, not the name
+    except ModelError as exc:
+        if "pip install" in str(exc):
+            raise
+        message = f"{source} is not an XGBoost model that this xgboost can read"
         if raw.lstrip()[:1] != b"{":  # neither JSON nor UBJ: maybe the legacy binary format
             message += (" (it is neither JSON nor UBJ; a legacy binary model needs an older "
                         "xgboost: load it there and re-save it with "
                         "booster.save_model(\"model.json\"))")
-        raise ModelError(f"{message}: {_xgb_message(exc)}") from exc
-    return booster
+        raise ModelError(f"{message}: {exc}") from exc
 
 
 def _unpickle(raw: bytes, source: str) -> xgboost.Booster:
