@@ -197,7 +197,7 @@ class Transformer:
 
         Chunks go to the worker threads, each of which parses, predicts and formats its own
         chunk with the GIL released; results are taken back in submission order, so the
-        output keeps input order. At most ``2 * workers`` chunks are in flight.
+        output keeps input order. At most ``workers + 1`` chunks are in flight.
         """
         records, plan, pool = self.records, self.plan, self._pool()
         names = None
@@ -215,7 +215,7 @@ class Transformer:
                               first=index == 0)
                 work = (records.process_chunk, plan, self.model, chunk)
                 pending.append((pool.submit(*work) if pool else _Done(*work), end - start))
-                while pending and (len(pending) > 2 * self.workers or pending[0][0].done()):
+                while pending and (len(pending) > self.workers or pending[0][0].done()):
                     for data in self._finish(pending.popleft(), header_chunk, stats, progress):
                         header_chunk = None
                         yield data
