@@ -882,3 +882,17 @@ def test_differential_splice(reference, core, width, data):
     args = (in_data, in_fields, in_rows, pred_data, pred_fields, pred_rows, row_start, row_stop,
             sel, width, term)
     assert core.splice(*args) == reference.splice(*args)
+
+
+def test_format_sweep_of_float32_bit_patterns(core):
+    # Every 4093rd bit pattern (~1M values, both signs, every exponent, subnormals, NaNs)
+    # plus the neighbours of every power of two: the compiled formatter against repr().
+    bits = np.arange(0, 2**32, 4093, dtype=np.uint64).astype(np.uint32)
+    powers = np.arange(0, 255, dtype=np.uint32) << 23
+    bits = np.concatenate([bits, powers, powers + 1, powers - 1, powers | 0x80000000])
+    values = bits.view(np.float32)
+    text, spans = core.format_floats(values)
+    with np.errstate(invalid="ignore"):  # signalling NaN patterns
+        expected = [repr(v) for v in values.astype(np.float64).tolist()]
+    got = [text[o:o + n].decode() for o, n in spans.tolist()]
+    assert got == expected
