@@ -244,28 +244,32 @@ cdef inline int _parse_f32(const unsigned char* s, Py_ssize_t n, float* out) noe
     Fast path for the common shape ``[-]digits[.digits]`` of at most 19 digits whose value
     is exact in a double (mantissa <= 2**53, at most 22 decimals): one division, correctly
     rounded. Anything else takes the general parser."""
-    cdef Py_ssize_t i = 0, first, point = -1, digits
+    cdef Py_ssize_t i = 0, first, point, decimals = 0
     cdef uint64_t mant = 0
     cdef unsigned int digit
     cdef double d
     if n > 0 and s[0] == b'-':
         i = 1
     first = i
-    while i < n:
+    while i < n:  # integer digits
         digit = s[i] - c'0'
         if digit > 9:
-            if s[i] != b'.' or point >= 0:
-                break
-            point = i
-        else:
-            mant = mant * 10 + digit
+            break
+        mant = mant * 10 + digit
         i += 1
-    digits = i - first - (point >= 0)
-    if i == n and 0 < digits <= 19 and mant <= (<uint64_t>1 << 53):
-        # 19 digits cannot overflow 64 bits; the decimals count is at most 19 <= 22
-        d = <double>mant
-        if point >= 0:
-            d /= POW10[n - 1 - point]
+    point = i
+    if i < n and s[i] == b'.':
+        i += 1
+        while i < n:  # decimals
+            digit = s[i] - c'0'
+            if digit > 9:
+                break
+            mant = mant * 10 + digit
+            i += 1
+        decimals = i - point - 1
+    if i == n and 0 < (point - first) + decimals <= 19 and mant <= (<uint64_t>1 << 53):
+        # 19 digits cannot overflow 64 bits, and 19 decimals <= 22: POW10 is exact
+        d = <double>mant / POW10[decimals]
         out[0] = <float>(-d if first else d)
         return 0
     return _parse_f32_general(s, n, out)
