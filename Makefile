@@ -38,7 +38,7 @@ test-checked: $(SETUP)
 bench: $(CORE)
 	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench]"
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=bench-results.json $(BENCH_ARGS)
-	$(BIN)/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md --readme README.md
 
 clean:
 	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html

@@ -11,6 +11,13 @@ fastjoin writes predictions as SageMaker's container does (``repr(float(p))``:
 output is checked byte for byte; the peers' by value (same ids, float32-equal predictions).
 ``predict-only`` is ``inplace_predict`` on the already-parsed float32 matrix: the floor of
 any pipeline that uses XGBoost.
+
+fastjoin, predict-only, polars, pyarrow and pandas (C engine) run at each ``--threads`` count
+(groups ``end-to-end, N threads``); the variants (``transform_bytes``, pandas' pyarrow engine,
+numpy) at the largest only. Every library is held to the count: fastjoin ``threads=``, XGBoost
+``nthread``, pyarrow ``set_cpu_count`` / ``set_io_thread_count``, pandas ``mode.max_threads``.
+polars reads POLARS_MAX_THREADS once, when it is imported, so it runs in a process of its own
+per thread count (``peer_polars.py --serve``), timed from here one job at a time.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import pytest
 pytestmark = pytest.mark.benchmark(group="end-to-end")
 
 SEED_JOB = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
+E2E = "end-to-end"
 
 
 def _ncols(path) -> int:
@@ -32,11 +40,11 @@ def _ncols(path) -> int:
 # --------------------------------------------------------------------------- fastjoin
 
 
-def test_fastjoin_transform(run, dataset, settings, expected_bytes, out_dir):
+def test_fastjoin_transform(run, dataset, nthreads, expected_bytes, out_dir):
     import fastjoin
 
-    tf = fastjoin.Transformer(str(dataset.model), threads=settings.threads, **SEED_JOB)
-    target = out_dir / "fastjoin"
+    tf = fastjoin.Transformer(str(dataset.model), threads=nthreads, **SEED_JOB)
+    target = out_dir / f"fastjoin-{nthreads}t"
     output = target / (dataset.csv.name + ".out")
 
     def job():
@@ -48,7 +56,7 @@ def test_fastjoin_transform(run, dataset, settings, expected_bytes, out_dir):
     assert result.records == dataset.rows
     assert output.read_bytes() == expected_bytes
     run(job, label="fastjoin `Transformer.transform` (file → file)", kind="fastjoin",
-        rows=dataset.rows, nbytes=dataset.bytes)
+        rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin", group=E2E)
 
 
 def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
@@ -58,61 +66,78 @@ def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
     data = dataset.read()
     assert tf.transform_bytes(data) == expected_bytes
     run(lambda: tf.transform_bytes(data), label="fastjoin `transform_bytes` (in memory, no I/O)",
-        kind="variant", rows=dataset.rows, nbytes=dataset.bytes)
+        kind="variant", rows=dataset.rows, nbytes=dataset.bytes, key="transform_bytes", group=E2E)
 
 
 # --------------------------------------------------------------------------- predict-only
 
 
-def test_predict_only(run, dataset, booster, expected):
+def test_predict_only(run, dataset, booster, expected, nthreads):
+    booster.set_param({"nthread": nthreads})
     assert np.array_equal(booster.inplace_predict(dataset.X), expected)
     run(lambda: booster.inplace_predict(dataset.X),
         label="predict-only (`inplace_predict`, parsed float32)", kind="floor",
-        rows=dataset.rows, nbytes=dataset.bytes)
+        rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="predict-only", group=E2E)
 
 
 # --------------------------------------------------------------------------- peers
 
 
-def _peer(run, dataset, check_values, out_path, job, label):
+def _peer(run, dataset, check_values, out_path, job, label, threads=None, key=None, rounds=5):
     job(dataset.csv, out_path)
     check_values(out_path.read_bytes())
-    run(lambda: job(dataset.csv, out_path), label=label, kind="peer",
-        rows=dataset.rows, nbytes=dataset.bytes)
+    run(lambda: job(dataset.csv, out_path), label=label, kind="peer", rows=dataset.rows,
+        nbytes=dataset.bytes, threads=threads, key=key, group=E2E, rounds=rounds)
 
 
-@pytest.mark.parametrize("engine", ["c", "pyarrow"])
-def test_pandas(run, dataset, booster, settings, check_values, out_dir, engine):
+def pandas_job(booster, threads: int, engine: str = "c"):
+    """The pandas peer at ``threads`` threads: ``job(inp, outp)``."""
     pd = pytest.importorskip("pandas")
     if engine == "pyarrow":
-        pytest.importorskip("pyarrow")
+        pa = pytest.importorskip("pyarrow")
+        pa.set_cpu_count(threads)
+        pa.set_io_thread_count(threads)
     try:  # pandas >= 3.1 parses on several threads unless told otherwise
-        pd.set_option("mode.max_threads", settings.threads)
+        pd.set_option("mode.max_threads", threads)
     except (KeyError, pd.errors.OptionError):
         pass
+    booster.set_param({"nthread": threads})
 
     def job(inp, outp):
         df = pd.read_csv(inp, header=None, engine=engine)
         pred = booster.inplace_predict(df.iloc[:, 1:])                            # $[1:]
         joined = pd.concat([df, pd.Series(pred, name=df.shape[1])], axis=1)      # Input
         joined.iloc[:, [0, -1]].to_csv(outp, header=False, index=False)          # $[0,-1]
-
-    _peer(run, dataset, check_values, out_dir / f"pandas-{engine}.csv", job,
-          f"pandas `read_csv(engine={engine!r})` → `to_csv`")
+    return job
 
 
-def test_pyarrow(run, dataset, booster, settings, check_values, out_dir):
+def test_pandas(run, dataset, booster, nthreads, check_values, out_dir):
+    _peer(run, dataset, check_values, out_dir / f"pandas-c-{nthreads}t.csv",
+          pandas_job(booster, nthreads), "pandas `read_csv(engine='c')` → `to_csv`",
+          threads=nthreads, key="pandas")
+
+
+def test_pandas_pyarrow_engine(run, dataset, booster, settings, check_values, out_dir):
+    _peer(run, dataset, check_values, out_dir / "pandas-pyarrow.csv",
+          pandas_job(booster, settings.threads, "pyarrow"),
+          "pandas `read_csv(engine='pyarrow')` → `to_csv`", key="pandas-pyarrow")
+
+
+def pyarrow_job(booster, threads: int):
+    """The pyarrow peer at ``threads`` threads: ``job(inp, outp)``."""
     pa = pytest.importorskip("pyarrow")
     import pyarrow.csv as pacsv
 
-    pa.set_cpu_count(settings.threads)
+    pa.set_cpu_count(threads)
+    pa.set_io_thread_count(threads)
+    booster.set_param({"nthread": threads})
 
     def job(inp, outp):
         ncol = _ncols(inp)
         names = [f"c{i}" for i in range(ncol)]
         types = {"c0": pa.string(), **{n: pa.float32() for n in names[1:]}}  # id kept as text
         tbl = pacsv.read_csv(inp, read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=settings.threads > 1),
+            column_names=names, use_threads=threads > 1),
             convert_options=pacsv.ConvertOptions(column_types=types))
         # Fortran order: one contiguous copy per column; XGBoost reads it through strides
         X = np.empty((tbl.num_rows, ncol - 1), dtype=np.float32, order="F")
@@ -122,30 +147,35 @@ def test_pyarrow(run, dataset, booster, settings, check_values, out_dir):
         out = pa.table({"id": tbl.column(0), "p": pa.array(pred)})
         pacsv.write_csv(out, outp, write_options=pacsv.WriteOptions(
             include_header=False, quoting_style="none", batch_size=1 << 16))
-
-    _peer(run, dataset, check_values, out_dir / "pyarrow.csv", job,
-          "pyarrow `csv.read_csv` → `csv.write_csv`")
+    return job
 
 
-def test_polars(run, dataset, booster, check_values, out_dir):
-    pl = pytest.importorskip("polars")
-
-    def job(inp, outp):
-        ncol = _ncols(inp)
-        schema = {"c0": pl.String, **{f"c{i}": pl.Float32 for i in range(1, ncol)}}
-        df = pl.read_csv(inp, has_header=False, schema=schema)
-        X = df.select(pl.exclude("c0")).to_numpy(order="c")
-        pred = booster.inplace_predict(X)
-        df.select(pl.col("c0"), pl.Series("p", pred)).write_csv(
-            outp, include_header=False, quote_style="never")
-
-    _peer(run, dataset, check_values, out_dir / "polars.csv", job,
-          "polars `read_csv` → `write_csv`")
+def test_pyarrow(run, dataset, booster, nthreads, check_values, out_dir):
+    _peer(run, dataset, check_values, out_dir / f"pyarrow-{nthreads}t.csv",
+          pyarrow_job(booster, nthreads), "pyarrow `csv.read_csv` → `csv.write_csv`",
+          threads=nthreads, key="pyarrow")
 
 
-def test_numpy(run, dataset, booster, check_values, out_dir):
+def polars_peer(run, ds, check, out_path, polars_worker, threads, *, rounds=5, group=E2E):
+    """``peer_polars.py`` (the same job, as a user writes it) serving in its own process at
+    ``threads`` threads: checked once, then timed one job at a time."""
+    worker = polars_worker(ds.model, ds.csv, out_path, threads)
+    assert worker.info["polars_threads"] == threads, worker.info
+    assert worker.job() == ds.rows
+    check(out_path.read_bytes())
+    run(worker.job, label="polars `read_csv` → `write_csv` (own process)", kind="peer",
+        rows=ds.rows, nbytes=ds.bytes, threads=threads, key="polars", group=group, rounds=rounds)
+
+
+def test_polars(run, dataset, nthreads, check_values, out_dir, polars_worker):
+    polars_peer(run, dataset, check_values, out_dir / f"polars-{nthreads}t.csv", polars_worker,
+                nthreads)
+
+
+def test_numpy(run, dataset, booster, settings, check_values, out_dir):
     """Plain numpy, one core for parsing: ``np.loadtxt`` into a structured array (id kept as
     bytes, features float32), predict on the strided view, format with ``astype("S")``."""
+    booster.set_param({"nthread": settings.threads})
 
     def job(inp, outp):
         ncol = _ncols(inp)
@@ -160,7 +190,7 @@ def test_numpy(run, dataset, booster, check_values, out_dir):
             g.write(lines.tobytes().replace(b"\x00", b""))
 
     _peer(run, dataset, check_values, out_dir / "numpy.csv", job,
-          "numpy `loadtxt` → `astype('S')` (1 core parses)")
+          "numpy `loadtxt` → `astype('S')` (1 core parses)", key="numpy")
 
 
 # --------------------------------------------------------------------------- where the time goes

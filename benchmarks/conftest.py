@@ -5,8 +5,9 @@ Run (from the repository root)::
     .venv/bin/python -m pytest benchmarks --benchmark-only --benchmark-json=bench-results.json
     .venv/bin/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md
 
-Options: ``--rows N`` (default 1,000,000), ``--threads N`` (default: every core this process
-may use; never more). Benchmarks live in ``bench_*.py`` files, collected by the hook below
+Options: ``--rows N`` (default 1,000,000), ``--threads N[,M...]`` (the thread counts the
+end-to-end and wide benchmarks run at; default 1 and every core this process may use; never
+more), ``--wide-rows N`` (default 100,000). Benchmarks live in ``bench_*.py`` files, collected by the hook below
 only when this directory is on the command line, so the default ``pytest`` run (testpaths =
 tests) never sees them.
 
@@ -39,6 +40,8 @@ from fastjoin.predictor import available_cores
 os.environ.setdefault("GIT_OPTIONAL_LOCKS", "0")
 
 HERE = Path(__file__).resolve().parent
+# The thread-pool sizes the libraries read once, at import or first use.
+THREAD_ENV = ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS")
 
 # --------------------------------------------------------------------------- collection
 
@@ -59,19 +62,35 @@ def pytest_addoption(parser):
     group = parser.getgroup("fastjoin benchmarks")
     group.addoption("--rows", type=int, default=1_000_000,
                     help="rows in the benchmark CSV (default 1,000,000)")
-    group.addoption("--threads", type=int, default=None,
-                    help=f"threads for fastjoin, XGBoost and every peer (default: the cores "
-                         f"available, here {available_cores()}; never more)")
+    group.addoption("--threads", default=None, metavar="N[,M...]",
+                    help=f"thread counts for fastjoin, XGBoost and every peer, comma-separated: "
+                         f"the end-to-end and wide benchmarks run at each, the rest at the "
+                         f"largest (default: 1 and the cores available, here "
+                         f"{available_cores()}; never more)")
+    group.addoption("--wide-rows", type=int, default=100_000,
+                    help="rows in the wide benchmark CSV, id + 300 features (default 100,000)")
+
+
+def _thread_counts(config) -> tuple[int, ...]:
+    cores = available_cores()
+    raw = config.getoption("--threads")
+    if raw is None:
+        return tuple(sorted({1, cores}))
+    try:
+        counts = sorted({int(x) for x in str(raw).split(",") if x.strip()})
+    except ValueError:
+        raise pytest.UsageError(f"--threads takes thread counts separated by commas (e.g. 1,2), "
+                                f"not {raw!r}") from None
+    bad = [n for n in counts if n < 1 or n > cores] or ([] if counts else [raw])
+    if bad:
+        raise pytest.UsageError(f"--threads must be 1..{cores} (the cores available), not {bad[0]}")
+    return tuple(counts)
 
 
 def _threads(config) -> int:
-    cores = available_cores()
-    n = config.getoption("--threads")
-    if n is None:
-        return cores
-    if n < 1 or n > cores:
-        raise pytest.UsageError(f"--threads must be 1..{cores} (the cores available), not {n}")
-    return n
+    """The largest thread count: what the benchmarks that run once (stages, whole process,
+    memory, ...) use."""
+    return max(_thread_counts(config))
 
 
 _CPU_AT_START = pytest.StashKey[tuple]()
@@ -104,16 +123,21 @@ def pytest_configure(config):
                                 ".venv/bin/pip install -e '.[xgboost-cpu,bench]'")
     if config.getoption("--rows") < 1000:
         raise pytest.UsageError("--rows must be at least 1000")
+    if config.getoption("--wide-rows") < 1000:
+        raise pytest.UsageError("--wide-rows must be at least 1000")
     config.stash[_CPU_AT_START] = _cpu_snapshot()
     n = str(_threads(config))
     # Before polars / pyarrow / xgboost are imported (they are imported lazily, in fixtures).
-    for key in ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS"):
+    # The largest count: a benchmark at fewer threads sets its library's count itself, or
+    # runs the peer in a process of its own (polars: see PeerWorker).
+    for key in THREAD_ENV:
         os.environ[key] = n
 
 
 def pytest_report_header(config):
-    return (f"fastjoin benchmarks: rows={config.getoption('--rows'):,} threads={_threads(config)} "
-            f"data={data_dir()}")
+    return (f"fastjoin benchmarks: rows={config.getoption('--rows'):,} "
+            f"wide-rows={config.getoption('--wide-rows'):,} "
+            f"threads={','.join(map(str, _thread_counts(config)))} data={data_dir()}")
 
 
 def _version(module: str) -> str | None:
@@ -159,6 +183,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["fastjoin_bench"] = {
         "rows": config.getoption("--rows"),
         "threads": _threads(config),
+        "thread_counts": list(_thread_counts(config)),
+        "wide_rows": config.getoption("--wide-rows"),
         "cores_available": available_cores(),
         "cpu_model": cpu_model(),
         "core": _impl.NAME,
@@ -177,6 +203,10 @@ SIG_DIGITS = 4
 VARIANT_NARROW = 1
 VARIANT_TRAIN = 99
 TRAIN_ROWS = 100_000
+VARIANT_WIDE = 2          # wide_<W>.csv: id + WIDE_BLOCKS x 30 features, as make_data.py
+VARIANT_TRAIN_WIDE = 98
+WIDE_BLOCKS = 10
+TRAIN_ROWS_WIDE = 50_000
 MODEL_PARAMS = {"rounds": 100, "max_depth": 5, "eta": 0.2}
 GENERATOR = 1  # bump when the generated bytes change, so cached files are regenerated
 MANIFEST = "fastjoin-bench.json"
@@ -228,19 +258,23 @@ def round_sig(x: np.ndarray, sig: int = SIG_DIGITS) -> np.ndarray:
     return out
 
 
-def sample_block(rng, dist, n, label_noise=0.03):
-    """(X float64 (n, 30) rounded to 4 significant digits, y int (n,))."""
+def sample_block(rng, dist, n, label_noise=0.03, blocks=1):
+    """(X float64 (n, 30 * blocks) rounded to 4 significant digits, y int (n,)): ``blocks``
+    independent draws of the 30 features side by side (the wide data)."""
     params, offs, p_benign = dist
     y = (rng.random(n) < p_benign).astype(np.int64)
-    Z = rng.standard_normal((n, offs.shape[0]))
-    L = np.empty_like(Z)
-    for cls in (0, 1):
-        m = y == cls
-        mu, chol = params[cls]
-        L[m] = mu + Z[m] @ chol.T
-    X = np.exp(L) - offs
-    X[X < 0] = 0.0
-    X = round_sig(X)
+    cols = []
+    for _ in range(blocks):
+        Z = rng.standard_normal((n, offs.shape[0]))
+        L = np.empty_like(Z)
+        for cls in (0, 1):
+            m = y == cls
+            mu, chol = params[cls]
+            L[m] = mu + Z[m] @ chol.T
+        X = np.exp(L) - offs
+        X[X < 0] = 0.0
+        cols.append(round_sig(X))
+    X = np.hstack(cols) if blocks > 1 else cols[0]
     flip = rng.random(n) < label_noise
     return X, np.where(flip, 1 - y, y)
 
@@ -250,17 +284,18 @@ def csv_text(ids: np.ndarray, X: np.ndarray) -> str:
     return "\n".join(map(",".join, zip(map(str, ids.tolist()), *cols))) + "\n"
 
 
-def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path, say) -> None:
+def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path, say, *,
+                   variant: int = VARIANT_NARROW, blocks: int = 1) -> None:
     """Rows come in fixed chunks of 100,000, each from its own seeded generator, so the first
     k rows are the same for every --rows. ids: 10_000_000 + 10*i + r_i, r_i in [0, 10)."""
-    X_all = np.empty((rows, 30), dtype=np.float32)
+    X_all = np.empty((rows, 30 * blocks), dtype=np.float32)
     ids_all = np.empty(rows, dtype=np.int64)
     tmp = csv_path.with_suffix(".csv.tmp")
     nchunks = -(-rows // CHUNK)
     with open(tmp, "w", newline="\n") as f:
         for c in range(nchunks):
-            rng = np.random.default_rng([SEED, VARIANT_NARROW, c])
-            X, _ = sample_block(rng, dist, CHUNK)
+            rng = np.random.default_rng([SEED, variant, c])
+            X, _ = sample_block(rng, dist, CHUNK, blocks=blocks)
             idx = np.arange(c * CHUNK, (c + 1) * CHUNK, dtype=np.int64)
             ids = 10_000_000 + 10 * idx + rng.integers(0, 10, CHUNK)
             take = min(CHUNK, rows - c * CHUNK)
@@ -275,11 +310,12 @@ def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path
     os.replace(tmp, csv_path)
 
 
-def _train_model(dist, path: Path) -> dict:
+def _train_model(dist, path: Path, *, variant: int = VARIANT_TRAIN, blocks: int = 1,
+                 train_rows: int = TRAIN_ROWS) -> dict:
     import xgboost as xgb
 
-    rng = np.random.default_rng([SEED, VARIANT_TRAIN, 0])
-    X, y = sample_block(rng, dist, TRAIN_ROWS)
+    rng = np.random.default_rng([SEED, variant, 0])
+    X, y = sample_block(rng, dist, train_rows, blocks=blocks)
     dtrain = xgb.DMatrix(X.astype(np.float32), label=y, nthread=1)
     bst = xgb.train({"objective": "binary:logistic", "max_depth": MODEL_PARAMS["max_depth"],
                      "eta": MODEL_PARAMS["eta"], "tree_method": "hist", "seed": SEED,
@@ -288,8 +324,8 @@ def _train_model(dist, path: Path) -> dict:
     tmp = path.with_suffix(".tmp.json")
     bst.save_model(str(tmp))
     os.replace(tmp, path)
-    rng2 = np.random.default_rng([SEED, VARIANT_TRAIN, 1])
-    Xt, yt = sample_block(rng2, dist, 20_000)
+    rng2 = np.random.default_rng([SEED, variant, 1])
+    Xt, yt = sample_block(rng2, dist, 20_000, blocks=blocks)
     acc = float(((bst.inplace_predict(Xt.astype(np.float32)) > 0.5) == yt).mean())
     return {"holdout_accuracy": round(acc, 4)}
 
@@ -301,7 +337,7 @@ class Dataset:
     rows: int
     bytes: int
     ids: np.ndarray          # int64 (rows,)
-    X: np.ndarray            # float32 (rows, 30), C-contiguous: the parsed features
+    X: np.ndarray            # float32 (rows, 30 or 300), C-contiguous: the parsed features
 
     def read(self) -> bytes:
         return self.csv.read_bytes()
@@ -359,18 +395,92 @@ def ensure_data(root: Path, rows: int, say=lambda s: None) -> Dataset:
                    bytes=(root / names[0]).stat().st_size, ids=ids, X=X)
 
 
+def ensure_wide(root: Path, rows: int, say=lambda s: None) -> Dataset:
+    """The wide data set, generated under ``root`` when missing or stale, byte for byte
+    ``make_data.py``'s: ``wide_<W>.csv`` (the 8-digit id + 300 features: ten independent
+    draws of the 30, same distribution), its parsed ``.npy`` files, and ``model_wide.json``
+    (``binary:logistic``, 100 rounds, depth 5, eta 0.2, nthread 1, trained on 50,000 separate
+    seeded rows)."""
+    import xgboost as xgb
+
+    root.mkdir(parents=True, exist_ok=True)
+    manifest_path = root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    dist = None
+
+    def current(key, entry_key, names):
+        entry = manifest.get(key)
+        return (bool(entry) and entry.get("key") == entry_key
+                and all((root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n)
+                        for n in names))
+
+    model_key = {"generator": GENERATOR, "seed": SEED, "train_rows": TRAIN_ROWS_WIDE,
+                 "blocks": WIDE_BLOCKS, "xgboost": xgb.__version__, **MODEL_PARAMS}
+    if not current("model_wide.json", model_key, ["model_wide.json"]):
+        t0 = time.perf_counter()
+        say("fastjoin benchmarks: training model_wide.json (300 features, 100 rounds, depth 5)")
+        dist = fit_distribution()
+        info = _train_model(dist, root / "model_wide.json", variant=VARIANT_TRAIN_WIDE,
+                            blocks=WIDE_BLOCKS, train_rows=TRAIN_ROWS_WIDE)
+        manifest["model_wide.json"] = {
+            "key": model_key, "info": info,
+            "files": {"model_wide.json": (root / "model_wide.json").stat().st_size}}
+        say(f"  done in {time.perf_counter() - t0:.1f} s ({info})")
+
+    base = f"wide_{rows}"
+    names = [base + ".csv", base + ".f32.npy", base + ".ids.npy"]
+    data_key = {"generator": GENERATOR, "seed": SEED, "chunk": CHUNK, "sig_digits": SIG_DIGITS,
+                "rows": rows, "blocks": WIDE_BLOCKS}
+    if not current(base, data_key, names):
+        t0 = time.perf_counter()
+        say(f"fastjoin benchmarks: generating {base}.csv in {root}")
+        dist = dist or fit_distribution()
+        _generate_rows(dist, rows, root / names[0], root / names[1], root / names[2], say,
+                       variant=VARIANT_WIDE, blocks=WIDE_BLOCKS)
+        manifest[base] = {"key": data_key, "files": {n: (root / n).stat().st_size for n in names}}
+        say(f"  done in {time.perf_counter() - t0:.1f} s")
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(tmp, manifest_path)
+
+    X = np.load(root / names[1])
+    ids = np.load(root / names[2])
+    assert X.shape == (rows, 30 * WIDE_BLOCKS) and X.dtype == np.float32 and X.flags.c_contiguous
+    return Dataset(csv=root / names[0], model=root / "model_wide.json", rows=rows,
+                   bytes=(root / names[0]).stat().st_size, ids=ids, X=X)
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
 @dataclass(frozen=True)
 class Settings:
     rows: int
-    threads: int
+    threads: int                        # the largest of thread_counts
+    thread_counts: tuple = ()
+    wide_rows: int = 100_000
 
 
 @pytest.fixture(scope="session")
 def settings(pytestconfig) -> Settings:
-    return Settings(rows=pytestconfig.getoption("--rows"), threads=_threads(pytestconfig))
+    return Settings(rows=pytestconfig.getoption("--rows"), threads=_threads(pytestconfig),
+                    thread_counts=_thread_counts(pytestconfig),
+                    wide_rows=pytestconfig.getoption("--wide-rows"))
+
+
+def pytest_generate_tests(metafunc):
+    """A benchmark taking ``nthreads`` runs once per ``--threads`` count (ids ``1t``, ``2t``)."""
+    if "nthreads" in metafunc.fixturenames:
+        counts = _thread_counts(metafunc.config)
+        metafunc.parametrize("nthreads", counts, ids=[f"{n}t" for n in counts])
+
+
+def threads_group(base: str, n: int) -> str:
+    """The benchmark group of ``base`` at ``n`` threads: ``end-to-end, 2 threads``."""
+    return f"{base}, {n} thread{'s' if n != 1 else ''}"
 
 
 @pytest.fixture(scope="session")
@@ -431,9 +541,8 @@ def parse_output(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return ids, pred
 
 
-@pytest.fixture(scope="session")
-def check_values(dataset, expected):
-    """``check_values(output_bytes)``: ids and float32 predictions equal the expected ones."""
+def value_check(dataset: Dataset, expected: np.ndarray):
+    """``check(output_bytes)``: ids and float32 predictions equal the expected ones."""
     def check(data: bytes) -> None:
         ids, got = parse_output(data)
         assert len(ids) == dataset.rows, f"{len(ids)} output lines for {dataset.rows} rows"
@@ -442,6 +551,12 @@ def check_values(dataset, expected):
         assert len(diff) == 0, (f"{len(diff)} predictions differ, first at row {diff[0]}: "
                                 f"{got[diff[0]]!r} vs {expected[diff[0]]!r}")
     return check
+
+
+@pytest.fixture(scope="session")
+def check_values(dataset, expected):
+    """``check_values(output_bytes)``: ids and float32 predictions equal the expected ones."""
+    return value_check(dataset, expected)
 
 
 @pytest.fixture(scope="session")
@@ -456,9 +571,18 @@ def run(benchmark, settings):
     ``kind`` is ``fastjoin`` (the row a group's ratios refer to), ``peer``, ``variant`` or
     ``floor`` (predict-only, the end-to-end floor). Call ``fn`` once and check its result
     before: that call is also the warm-up."""
-    def go(fn, *, label: str, kind: str, rows: int, nbytes: int, rounds: int = 5):
+    def go(fn, *, label: str, kind: str, rows: int, nbytes: int, rounds: int = 5,
+           threads: int | None = None, key: str | None = None, group: str | None = None):
+        # threads: what this benchmark ran at (default the largest count); key: a stable name
+        # report.py's targets look rows up by; group: replaces the module's benchmark group,
+        # with the thread count added (``end-to-end, 2 threads``)
+        threads = threads or settings.threads
         benchmark.extra_info.update(label=label, kind=kind, rows=rows, bytes=nbytes,
-                                    threads=settings.threads)
+                                    threads=threads)
+        if key:
+            benchmark.extra_info["key"] = key
+        if group:
+            benchmark.group = threads_group(group, threads)
         result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
         stats = getattr(getattr(benchmark, "stats", None), "stats", None)
         median = getattr(stats, "median", None)
@@ -467,3 +591,138 @@ def run(benchmark, settings):
             benchmark.extra_info["MB_per_s"] = nbytes / median / 1e6
         return result
     return go
+
+
+# --------------------------------------------------------------------------- wide data
+
+
+@pytest.fixture(scope="session")
+def wide(pytestconfig, settings) -> Dataset:
+    """``wide_<W>.csv``: the 8-digit id + 300 features, ``--wide-rows`` rows, its own model."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(text):
+        with capture.global_and_fixture_disabled():
+            print(text, file=sys.stderr, flush=True)
+
+    return ensure_wide(data_dir(), settings.wide_rows, say)
+
+
+@pytest.fixture(scope="session")
+def wide_booster(wide, settings):
+    xgb = pytest.importorskip("xgboost")
+    bst = xgb.Booster(model_file=str(wide.model))
+    bst.set_param({"nthread": settings.threads})
+    return bst
+
+
+@pytest.fixture(scope="session")
+def wide_expected(wide, wide_booster) -> np.ndarray:
+    pred = wide_booster.inplace_predict(wide.X)
+    assert pred.dtype == np.float32 and pred.shape == (wide.rows,)
+    return pred
+
+
+@pytest.fixture(scope="session")
+def wide_expected_bytes(wide, wide_expected) -> bytes:
+    return expected_output(wide, wide_expected)
+
+
+@pytest.fixture(scope="session")
+def wide_check_values(wide, wide_expected):
+    return value_check(wide, wide_expected)
+
+
+# --------------------------------------------------------------------------- other processes
+
+PEER_POLARS = HERE / "peer_polars.py"
+
+
+def thread_env(n: int) -> dict:
+    """This process's environment with every thread-pool size set to ``n``."""
+    return {**os.environ, **{key: str(n) for key in THREAD_ENV}}
+
+
+def fastjoin_cli() -> list[str]:
+    """The installed ``fastjoin`` script beside this interpreter (``python -m fastjoin`` if
+    there is none)."""
+    script = Path(sys.executable).with_name("fastjoin")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "fastjoin"]
+
+
+@pytest.fixture(scope="session")
+def subprocess_env():
+    """``subprocess_env(n)``: the environment for a process at ``n`` threads."""
+    return thread_env
+
+
+@pytest.fixture(scope="session")
+def fastjoin_cmd() -> list[str]:
+    return fastjoin_cli()
+
+
+@pytest.fixture(scope="session")
+def polars_script() -> Path:
+    pytest.importorskip("polars")
+    return PEER_POLARS
+
+
+@pytest.fixture
+def polars_worker(polars_script):
+    """``polars_worker(model, inp, outp, threads)``: a started :class:`PeerWorker`, closed when
+    the test ends."""
+    workers = []
+
+    def start(model, inp, outp, threads):
+        workers.append(PeerWorker(polars_script, model, inp, outp, threads))
+        return workers[-1]
+
+    yield start
+    for w in workers:
+        w.close()
+
+
+class PeerWorker:
+    """A peer pipeline in a process of its own (``peer_polars.py --serve``), at ``threads``
+    threads: polars sizes its thread pool once, from POLARS_MAX_THREADS, when it is imported,
+    so each thread count needs its own process. ``job()`` asks it to run the job once and
+    waits for the answer; the round trip costs well under a millisecond, the job seconds."""
+
+    def __init__(self, script: Path, model: Path, inp: Path, outp: Path, threads: int):
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(model), str(inp), str(outp),
+             "--threads", str(threads), "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=thread_env(threads))
+        ready = self.proc.stdout.readline()
+        if not ready.startswith("ready "):
+            self.close()
+            raise RuntimeError(f"{script.name} did not start (exit {self.proc.returncode}): "
+                               f"{ready!r}; its stderr is above")
+        self.info = json.loads(ready[len("ready "):])
+
+    def job(self) -> int:
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer.startswith("done "):
+            raise RuntimeError(f"the peer process failed (answer {answer!r}); its stderr is above")
+        return int(answer.split()[1])
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -6,8 +6,13 @@
 Reads the file written by ``pytest benchmarks --benchmark-json=FILE`` and prints (or writes
 with ``-o``) one table per benchmark group (end to end, then each stage): median seconds,
 rows/s, MB/s of input, and ratios to fastjoin and to predict-only, under a header stating the
-machine, the versions, the date and the thread count; then where fastjoin's time goes (its
-per-chunk stage times scaled to the whole file, against its end-to-end time).
+machine, the versions, the date and the thread counts; first the issue-3 targets (each
+ratio, rate, time and memory against its target: met, or by how much not), then the tables,
+then where fastjoin's time goes (its per-chunk stage times scaled to the whole file, against
+its end-to-end time). The targets table is printed to stdout as well.
+
+``--readme README.md`` also rewrites the part of README.md between ``<!-- bench:begin -->``
+and ``<!-- bench:end -->``: a summary generated from the same JSON.
 
 Needs only the standard library.
 """
@@ -15,26 +20,49 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import textwrap
 from datetime import datetime
 
 REPRODUCE = [
+    "make bench{bench_args}   # = the three commands below",
     ".venv/bin/pip install -e '.[xgboost-cpu,bench]'   # pytest-benchmark, pandas, pyarrow, polars",
     ".venv/bin/python -m pytest benchmarks --benchmark-only --benchmark-json=bench-results.json "
     "--rows {rows}{threads}",
-    ".venv/bin/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md",
+    ".venv/bin/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md "
+    "--readme README.md",
 ]
+# Groups in the order they are shown; a group may end in ", N threads" (see conftest.run).
+GROUP_ORDER = ["end-to-end", "wide", "structure", "whole process", "start-up", "memory"]
 STAGE_ORDER = ["tokenize", "gather", "parse", "predict", "format", "splice"]
 KIND_ORDER = {"fastjoin": 0, "variant": 1, "floor": 2, "peer": 3}
 
 
+def _split_group(group: str) -> tuple[str, int | None]:
+    """``"end-to-end, 2 threads"`` → ``("end-to-end", 2)``; no suffix → ``(group, None)``."""
+    base, sep, tail = group.rpartition(", ")
+    if sep and tail.split(" ")[0].isdigit() and tail.split(" ")[-1] in ("thread", "threads"):
+        return base, int(tail.split(" ")[0])
+    return group, None
+
+
 def _group_key(group: str):
-    if group == "end-to-end":
-        return (0, 0, group)
+    base, n = _split_group(group)
+    if base in GROUP_ORDER:
+        return (0, GROUP_ORDER.index(base), n or 0, group)
     for i, stage in enumerate(STAGE_ORDER):
         if group.startswith(f"stage: {stage}"):
-            return (1, i, group)
-    return (2, 0, group)
+            return (1, i, 0, group)
+    return (2, 0, 0, group)
+
+
+def _e2e_group(groups: dict, threads) -> list[dict]:
+    """The end-to-end group at ``threads`` threads (older JSON: the one ``end-to-end``)."""
+    for name in (f"end-to-end, {threads} thread{'s' if threads != 1 else ''}", "end-to-end"):
+        if name in groups:
+            return groups[name]
+    return []
 
 
 def _rate(x: float) -> str:
@@ -75,9 +103,8 @@ def render(data: dict, source: str = "bench-results.json") -> str:
 
     rows = fb.get("rows")
     threads = fb.get("threads")
-    e2e = groups.get("end-to-end", [])
+    e2e = _e2e_group(groups, threads)
     fj_e2e = _find(e2e, "fastjoin")
-    floor = _find(e2e, "floor")
     size = (fj_e2e or (e2e[0] if e2e else {})).get("extra_info", {}).get("bytes")
 
     when = data.get("datetime", "")
@@ -98,13 +125,15 @@ def render(data: dict, source: str = "bench-results.json") -> str:
                   f"no header)" if size else "")
                + ", by fastjoin and by the peers a user would otherwise write, in one pytest "
                  "session on the same data. Medians of the rounds shown; model loading and "
-                 "imports are outside the timings; the page cache is warm.")
+                 "imports are outside the job timings (the whole-process, start-up and memory "
+                 "groups time fresh processes instead); the page cache is warm.")
     out.append("")
     out.append(f"- **Date:** {when}")
     out.append(f"- **Machine:** {fb.get('cpu_model') or cpu.get('brand_raw', '?')}, "
                f"{cpu.get('count', '?')} logical cores ({fb.get('cores_available', '?')} "
                f"available to the process), {info.get('system', '')} {info.get('release', '')}")
-    out.append(f"- **Threads:** {threads} (fastjoin, XGBoost, pandas, pyarrow and polars alike)")
+    out.append(f"- **Threads:** {_threads_text(fb)}; fastjoin, XGBoost, pandas, pyarrow and "
+               f"polars alike")
     out.append(f"- **Versions:** Python {info.get('python_version', '?')}, "
                + ", ".join(f"{k} {v}" for k, v in versions.items() if v)
                + f"; fastjoin core `{fb.get('core', '?')}`")
@@ -117,9 +146,10 @@ def render(data: dict, source: str = "bench-results.json") -> str:
     out.append("Reproduce (from the repository root):")
     out.append("")
     out.append("```sh")
-    thr = f" --threads {threads}" if threads and threads != fb.get("cores_available") else ""
-    out.extend(line.format(rows=rows or 1_000_000, threads=thr) for line in REPRODUCE)
+    out.extend(_reproduce(fb))
     out.append("```")
+    out.append("")
+    out.extend(_targets_section(data, heading="## Targets (issue 3)"))
     out.append("")
     out.append("× fastjoin and × predict-only are this row's median time divided by that row's "
                "(above 1: slower). MB/s and rows/s count input bytes and rows. fastjoin writes "
@@ -134,10 +164,16 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         members = sorted(groups[group], key=lambda b: (KIND_ORDER.get(
             b.get("extra_info", {}).get("kind"), 9), b["stats"]["median"]))
         ref = _find(members, "fastjoin")
-        is_e2e = group == "end-to-end"
+        floor = _find(members, "floor")
+        base, n = _split_group(group)
+        is_e2e = base in ("end-to-end", "wide")
         out.append("")
-        if is_e2e:
-            out.append("## End to end (file → file)")
+        if base == "memory":
+            out.extend(_memory_table(group, members))
+            continue
+        if base in GROUP_ORDER:
+            out.append(f"## {GROUP_TITLES.get(base, base).format(rows=rows or 0, wide_rows=fb.get('wide_rows') or 0)}"
+                       + (f", {n} thread{'s' if n != 1 else ''}" if n else ""))
         else:
             first = members[0].get("extra_info", {})
             out.append(f"## {group[len('stage: '):].capitalize() if group.startswith('stage: ') else group}"
@@ -163,7 +199,7 @@ def render(data: dict, source: str = "bench-results.json") -> str:
                 cells.append(_ratio(med / floor["stats"]["median"] if floor else None))
             out.append("| " + " | ".join(cells) + " |")
 
-    breakdown = _breakdown(groups, rows)
+    breakdown = _breakdown(groups, rows, threads)
     if breakdown:
         out.append("")
         out.extend(breakdown)
@@ -175,11 +211,11 @@ STAGE_NAMES = {"tokenize": "tokenize", "gather_float32": "gather", "predict": "p
                "format_floats": "format", "splice": "splice"}
 
 
-def _breakdown(groups, rows) -> list[str]:
+def _breakdown(groups, rows, threads=None) -> list[str]:
     """fastjoin's time by stage: measured inside the pipeline (cold chunks, pipeline order)
     when the instrumented run is present, beside each stage alone on a hot chunk, scaled to
     the whole file; the rest is Python between the stages and file I/O."""
-    e2e = groups.get("end-to-end", [])
+    e2e = _e2e_group(groups, threads)
     fj = _find(e2e, "fastjoin")
     in_memory = next((b for b in e2e if "transform_bytes" in _label(b)), None)
     inside = next((b for g in groups.values() for b in g
@@ -226,10 +262,315 @@ def _breakdown(groups, rows) -> list[str]:
     return lines
 
 
+# --------------------------------------------------------------------------- issue 3's targets
+
+GROUP_TITLES = {
+    "end-to-end": "End to end (file → file)",
+    "wide": "Wide data (id + 300 features, {wide_rows:,} rows, file → file)",
+    "structure": "Structure: workers vs parse-then-predict ({rows:,} rows)",
+    "whole process": "Whole process: interpreter, imports, model load, job ({rows:,} rows)",
+    "start-up": "Start-up: the 569-row seed file, whole process",
+    "memory": "Job memory",
+}
+# Why a target is not met and what would close it, shown beside it in the targets table:
+# keyed by the target's id (the first element of each entry in targets()); edit when a
+# measurement says so.
+TARGET_NOTES: dict[str, str] = {}
+E2E_KEYS = ["fastjoin", "transform_bytes", "predict-only", "polars", "pyarrow", "pandas",
+            "pandas-pyarrow", "numpy"]
+
+
+def _groups(data: dict) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for b in data.get("benchmarks", []):
+        if b.get("stats"):
+            groups.setdefault(b.get("group") or "ungrouped", []).append(b)
+    return groups
+
+
+def _by_key(groups: dict, key: str, base: str, threads: int | None = None) -> dict | None:
+    """The benchmark with ``extra_info.key == key`` in group ``base`` (at ``threads``, when
+    given); a ``stage: ...`` base is a prefix (``stage: gather``)."""
+    for group, members in groups.items():
+        b, n = _split_group(group)
+        if base.startswith("stage: "):
+            if not group.startswith(base):
+                continue
+        elif b != base or (threads is not None and n != threads):
+            continue
+        for m in members:
+            if m.get("extra_info", {}).get("key") == key:
+                return m
+    return None
+
+
+def _med(b: dict | None) -> float | None:
+    return b["stats"]["median"] if b else None
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if abs(x) >= 0.01 else f"{x:.1%}"
+
+
+def _plural(n) -> str:
+    return f"{n} thread{'s' if n != 1 else ''}"
+
+
+def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
+    """Issue 3's targets against this run: ``(id, what, required, measured, status, met)``;
+    ``met`` is None where the run lacks the measurement."""
+    groups = _groups(data)
+    fb = data.get("machine_info", {}).get("fastjoin_bench", {})
+    top = fb.get("threads")
+    counts = fb.get("thread_counts") or ([top] if top else [])
+    rows, wide_rows = fb.get("rows") or 0, fb.get("wide_rows") or 0
+    out = []
+
+    def missing(tid, what, required, why):
+        out.append((tid, what, required, "—", f"not measured: {why}", None))
+
+    def verdict(tid, what, required, measured, met, distance):
+        note = TARGET_NOTES.get(tid)
+        status = "met" if met else f"**not met**: {distance}" + (f" ({note})" if note else "")
+        out.append((tid, what, required, measured, status, met))
+
+    def faster(tid, base, peer, n, need, what):
+        required = f"≥ {need:g}×"
+        if n is not None and n not in counts:
+            return missing(tid, what, required, f"run with --threads including {n}")
+        fj, pb = _by_key(groups, "fastjoin", base, n), _by_key(groups, peer, base, n)
+        if not fj or not pb:
+            return missing(tid, what, required, f"no {'fastjoin' if not fj else peer} result")
+        r = _med(pb) / _med(fj)
+        verdict(tid, what, required,
+                f"{r:.2f}× ({peer} {_med(pb):.3f} s / fastjoin {_med(fj):.3f} s)", r >= need,
+                f"fastjoin needs {_pct(1 - r / need)} less time")
+
+    def at_most(tid, what, value, limit, unit, measured):
+        required = f"≤ {limit:g}{unit}"
+        if value is None:
+            return missing(tid, what, required, "no result")
+        verdict(tid, what, required, measured, value <= limit,
+                f"{_pct(value / limit - 1)} over" if limit else "over")
+
+    def at_least(tid, what, value, need, unit, measured):
+        required = f"≥ {need:g}{unit}"
+        if value is None:
+            return missing(tid, what, required, "no result")
+        verdict(tid, what, required, measured, value >= need, f"{_pct(need / value - 1)} short")
+
+    # job time, same data, same thread count
+    t = top
+    fj, po = _by_key(groups, "fastjoin", "end-to-end", t), _by_key(groups, "predict-only", "end-to-end", t)
+    r = _med(fj) / _med(po) if fj and po else None
+    at_most("floor", f"Job time ≤ 1.2× predict-only, {_plural(t)}", r, 1.2, "×",
+            f"{r:.2f}× (fastjoin {_med(fj):.3f} s / predict-only {_med(po):.3f} s)" if r else "")
+    faster("polars", "end-to-end", "polars", t, 1.4, f"Job time vs polars, {_plural(t)}")
+    faster("pandas", "end-to-end", "pandas", t, 2.5, f"Job time vs pandas, {_plural(t)}")
+    faster("polars-1t", "end-to-end", "polars", 1, 1.5, "Job time vs polars, 1 thread")
+    faster("pandas-1t", "end-to-end", "pandas", 1, 2.0, "Job time vs pandas, 1 thread")
+    # whole process
+    faster("whole", "whole process", "polars", None, 2.0,
+           f"Whole process vs polars' whole process, {_plural(t)}")
+    # start-up
+    su, ix = _by_key(groups, "fastjoin", "start-up"), _by_key(groups, "import-xgboost", "start-up")
+    at_most("startup", "Start-up: `fastjoin transform`, 569-row seed file, whole process",
+            _med(su), 0.6, " s", f"{_med(su):.3f} s" + (f" (`import xgboost` alone: "
+                                                        f"{_med(ix):.3f} s)" if ix else "")
+            if su else "")
+    # memory
+    m1, m5 = _by_key(groups, "memory-1x", "memory"), _by_key(groups, "memory-5x", "memory")
+    for tid, b, n in (("memory", m1, rows), ("memory-5x", m5, 5 * rows)):
+        ei = (b or {}).get("extra_info", {})
+        mb = ei.get("job_MB")
+        at_most(tid, f"Job memory (peak RSS − RSS after model load), {n:,} rows", mb, 100, " MB",
+                f"{mb:.0f} MB (peak {ei.get('peak_MB', 0):.0f} − {ei.get('rss_after_load_MB', 0):.0f}"
+                f" MB after load)" if mb is not None else "")
+    a = (m1 or {}).get("extra_info", {}).get("job_MB")
+    b5 = (m5 or {}).get("extra_info", {}).get("job_MB")
+    what = f"Job memory, {5 * rows:,} rows vs {rows:,} rows"
+    if a is None or b5 is None:
+        missing("memory-flat", what, "within ±15%", "no result")
+    else:
+        d = b5 / a - 1
+        verdict("memory-flat", what, "within ±15%", f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
+                abs(d) <= 0.15, f"{_pct(abs(d) - 0.15)} beyond the ±15%")
+    # stages (one thread each)
+    g = _by_key(groups, "gather", "stage: gather")
+    v = (g or {}).get("extra_info", {}).get("feature_MB_per_s")
+    at_least("parse", "Number parsing (`gather_float32`, one core), MB/s of feature text", v, 600,
+             " MB/s", f"{v:.0f} MB/s" if v else "")
+    f = _by_key(groups, "format", "stage: format")
+    v = f["extra_info"]["rows"] / _med(f) / 1e6 if f and f.get("extra_info", {}).get("rows") else None
+    at_least("format", "Prediction formatting (`format_floats`, one core), M values/s", v, 10,
+             " M/s", f"{v:.1f} M/s" if v else "")
+    # wide
+    faster("wide", "wide", "polars", t, 2.0,
+           f"Wide data ({wide_rows:,} rows × 300 features) vs polars, {_plural(t)}")
+    return out
+
+
+def _targets_table(data: dict) -> list[str]:
+    rows = targets(data)
+    lines = ["| target | required | measured | status |", "|---|---:|---|---|"]
+    lines += [f"| {what} | {req} | {meas} | {status} |" for _, what, req, meas, status, _ in rows]
+    met = sum(1 for *_, m in rows if m)
+    measured = sum(1 for *_, m in rows if m is not None)
+    lines += ["", f"{met} of {len(rows)} targets met ({len(rows) - measured} not measured)."]
+    return lines
+
+
+def _targets_section(data: dict, heading: str) -> list[str]:
+    return [heading, "",
+            "Each ratio is the peer's median time divided by fastjoin's, from the tables below "
+            "(job times exclude imports and model loading; the whole process includes them). "
+            "MB = 10⁶ bytes.", ""] + _targets_table(data)
+
+
+def _memory_table(group: str, members: list[dict]) -> list[str]:
+    n = _split_group(group)[1]
+    lines = [f"## Job memory{f', {_plural(n)}' if n else ''}", "",
+             "Each run in a fresh process: RSS after the model is loaded, then the peak is reset "
+             "(`/proc/self/clear_refs`), the job runs, and the peak (`VmHWM`) is read. Job "
+             "memory = peak − RSS after load; medians of the rounds.", "",
+             "| input | rows | RSS after load MB | peak MB | job MB | job s | rounds |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for b in sorted(members, key=lambda b: b.get("extra_info", {}).get("rows", 0)):
+        ei = b.get("extra_info", {})
+        lines.append(f"| {_label(b)} | {ei.get('rows', 0):,} | {ei.get('rss_after_load_MB', 0):.0f} | "
+                     f"{ei.get('peak_MB', 0):.0f} | **{ei.get('job_MB', 0):.0f}** | "
+                     f"{ei.get('job_seconds', 0):.3f} | {b['stats'].get('rounds', '')} |")
+    return lines
+
+
+def _threads_text(fb: dict) -> str:
+    counts = fb.get("thread_counts")
+    if not counts or len(counts) == 1:
+        return str(fb.get("threads"))
+    return (f"{', '.join(map(str, counts))} (end-to-end and wide at each, the rest at "
+            f"{fb.get('threads')})")
+
+
+def _reproduce(fb: dict) -> list[str]:
+    rows = fb.get("rows") or 1_000_000
+    cores = fb.get("cores_available")
+    extra = []
+    counts = fb.get("thread_counts")
+    if counts and cores and list(counts) != sorted({1, cores}):
+        extra.append(f"--threads {','.join(map(str, counts))}")
+    if fb.get("wide_rows") and fb["wide_rows"] != 100_000:
+        extra.append(f"--wide-rows {fb['wide_rows']}")
+    extra_text = "".join(" " + e for e in extra)
+    bench_args = [f"--rows {rows}"] * (rows != 1_000_000) + extra
+    return [line.format(rows=rows, threads=extra_text,
+                        bench_args=f" BENCH_ARGS='{' '.join(bench_args)}'" if bench_args else "")
+            for line in REPRODUCE]
+
+
+# --------------------------------------------------------------------------- README section
+
+README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _per_thread_table(groups: dict, base: str, counts: list[int]) -> list[str]:
+    """One row per pipeline, a median and a × fastjoin column per thread count."""
+    by_n = {n: [b for g, m in groups.items() if _split_group(g) == (base, n) for b in m]
+            for n in counts}
+    keys: list[str] = []
+    labels: dict[str, str] = {}
+    for n in counts:
+        for b in by_n[n]:
+            ei = b.get("extra_info", {})
+            k = ei.get("key") or _label(b)
+            if k not in labels:
+                keys.append(k)
+                labels[k] = f"**{_label(b)}**" if ei.get("kind") == "fastjoin" else _label(b)
+    if not keys:
+        return []
+    keys.sort(key=lambda k: E2E_KEYS.index(k) if k in E2E_KEYS else len(E2E_KEYS))
+    head = "| pipeline |" + "".join(f" {_plural(n)}: s | × fastjoin |" for n in counts)
+    lines = [head, "|---|" + "---:|---:|" * len(counts)]
+    for k in keys:
+        cells = [labels[k]]
+        for n in counts:
+            b = next((b for b in by_n[n] if (b.get("extra_info", {}).get("key") or _label(b)) == k), None)
+            ref = _find(by_n[n], "fastjoin")
+            cells += ([_seconds(_med(b)), _ratio(_med(b) / _med(ref) if ref else None)]
+                      if b else ["—", "—"])
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_readme(data: dict) -> str:
+    """The README's benchmark section (between the markers), from the same JSON."""
+    info = data.get("machine_info", {})
+    fb = info.get("fastjoin_bench", {})
+    versions = fb.get("versions", {})
+    groups = _groups(data)
+    rows, top = fb.get("rows") or 0, fb.get("threads")
+    counts = fb.get("thread_counts") or ([top] if top else [])
+    fj = _find(_e2e_group(groups, top), "fastjoin")
+    size = (fj or {}).get("extra_info", {}).get("bytes")
+    when = data.get("datetime", "")[:10]
+    cpu = fb.get("cpu_model") or info.get("cpu", {}).get("brand_raw", "?")
+    out = [README_BEGIN,
+           "<!-- generated by `benchmarks/report.py --readme` from bench-results.json (`make bench`): "
+           "edit the generator, not this text -->", ""]
+    out.append(
+        "Measured with pytest-benchmark, every pipeline in one session on the same generated data "
+        f"({rows:,} rows: an 8-digit id + 30 features"
+        + (f", {size / 1e6:.0f} MB" if size else "")
+        + "; XGBoost `binary:logistic`, 100 trees of depth 5; `$[1:]` / `Input` / `$[0,-1]`), "
+        f"at {' and '.join(map(str, counts))} threads, on {cpu} "
+        f"({fb.get('cores_available', '?')} cores available), {when}, Python "
+        f"{info.get('python_version', '?')}, "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if v and k != "fastjoin")
+        + ". Medians of 3–7 rounds; job times exclude imports and model loading. Every output was "
+          "checked (fastjoin byte for byte; peers by value, since they print numpy's shorter "
+          "float32 text).")
+    if fb.get("other_cpu_s") is not None:
+        out[-1] += (f" Other processes used {fb['other_cpu_s']} CPU seconds during the "
+                    f"{fb.get('run_wall_s')} s run.")
+    out[-1] = textwrap.fill(out[-1], 100, break_long_words=False, break_on_hyphens=False)
+    out += ["", "### Targets (issue 3)", ""] + _targets_table(data)
+    e2e = _per_thread_table(groups, "end-to-end", counts)
+    if e2e:
+        out += ["", "### End to end (file → file)", ""] + e2e
+    wide = _per_thread_table(groups, "wide", counts)
+    if wide:
+        out += ["", f"### Wide data (id + 300 features, {fb.get('wide_rows') or 0:,} rows)", ""] + wide
+    wrap = lambda text: textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
+    out += ["", wrap("Full tables (stages, structure, whole process, start-up, memory), the stage "
+                     "breakdown and machine details: [`benchmarks/RESULTS.md`]"
+                     "(benchmarks/RESULTS.md). Reproduce:"), "", "```sh"] + _reproduce(fb) + [
+            "```", "", wrap("Timings on a shared 2-core VM move 10–20% from run to run: ratios "
+                            "within about 1.2× are not a ranking."), README_END]
+    return "\n".join(out)
+
+
+def update_readme(path: str, section: str) -> None:
+    """Replace README's text from the begin marker to the end marker (both included)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start or text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
+        raise SystemExit(f"{path}: needs exactly one {README_BEGIN} … {README_END} pair")
+    new = text[:start] + section + text[end + len(README_END):]
+    if new != text:
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(new)
+        os.replace(tmp, path)
+
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("json", help="pytest-benchmark JSON (from --benchmark-json)")
     ap.add_argument("-o", "--output", help="write the Markdown here (default: stdout)")
+    ap.add_argument("--readme", metavar="README.md",
+                    help=f"also rewrite this file's benchmark section, from {README_BEGIN} "
+                         f"to {README_END}")
     args = ap.parse_args(argv)
     with open(args.json) as f:
         data = json.load(f)
@@ -237,8 +578,13 @@ def main(argv=None) -> int:
     if args.output:
         with open(args.output, "w") as f:
             f.write(text)
+        sys.stdout.write("\n".join(_targets_section(data, "Targets (issue 3)")) + "\n")
+        print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    if args.readme:
+        update_readme(args.readme, render_readme(data))
+        print(f"updated the benchmark section of {args.readme}")
     return 0
 
 
