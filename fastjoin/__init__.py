@@ -1,6 +1,7 @@
 """fastjoin: SageMaker Batch Transform's filter/join/predict pipeline, locally and fast.
 
-Public API: :class:`Transformer`, :func:`compile_path`, :func:`load_model` and the errors in
+Public API: :class:`Transformer`, :func:`run_job`, :func:`validate`, :func:`preview`,
+:func:`compile_path`, :func:`load_model` and the errors in
 :mod:`fastjoin.errors`. Heavy modules (numpy, the compiled core, xgboost) load on first use,
 so ``import fastjoin`` stays cheap.
 """
@@ -14,7 +15,8 @@ from fastjoin.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Transformer", "TransformResult", "FileResult", "compile_path", "load_model",
+    "Transformer", "TransformResult", "FileResult", "compile_path", "load_model", "run_job",
+    "validate", "preview",
     "FastjoinError", "ConfigError", "PathSyntaxError", "InputError", "CsvError", "JsonLinesError",
     "FeatureError", "ModelError", "OutputError", "StorageError", "Location", "__version__",
 ]
@@ -25,6 +27,9 @@ _LAZY = {
     "FileResult": "fastjoin.transformer",
     "compile_path": "fastjoin.jsonpath",
     "load_model": "fastjoin.predictor",
+    "run_job": "fastjoin.job",
+    "validate": "fastjoin.job",
+    "preview": "fastjoin.stages",
 }
 
 

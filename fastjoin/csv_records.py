@@ -7,11 +7,12 @@ files, in-memory objects and, later, byte ranges on other workers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from fastjoin import _impl
+from fastjoin.deadletter import DeadLetter
 from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate
 from fastjoin.jsonpath import Path
 from fastjoin.predictor import ContainerModel
@@ -42,6 +43,7 @@ class CsvPlan:
     accept: str = "text/csv"
     single_record: bool = False
     max_payload_bytes: int = 6 * _ONE_MB   # 0: no limit (the whole chunk in one request)
+    skip_errors: bool = False              # on_error="skip": bad records become dead letters
 
     def prediction_names(self, k: int) -> list[str]:
         if k == 1:
@@ -68,9 +70,10 @@ class Chunk:
 @dataclass
 class ChunkResult:
     data: bytes
-    records: int
+    records: int          # records written
     blank_lines: int
     n_outputs: int
+    errors: list = field(default_factory=list)  # DeadLetter entries, in input order (skip_errors)
 
 
 def _locate(chunk: Chunk, offset: int, record: int | None = None, field: int | None = None):
@@ -107,12 +110,18 @@ def _indices(path: Path, width: int, names, chunk: Chunk, fields, rows, r: int) 
                            path=path.expression) from None
 
 
-def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths) -> np.ndarray:
+def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None) -> np.ndarray:
     n = len(rows) - 1
     X = np.empty((n, model.n_features), dtype=np.float32)
     for r0, r1 in runs(widths):
         width = int(widths[r0])
-        cols = _indices(plan.input_filter, width, chunk.names, chunk, fields, rows, r0)
+        try:
+            cols = _indices(plan.input_filter, width, chunk.names, chunk, fields, rows, r0)
+        except FeatureError as exc:
+            if bad is None or (chunk.first and r0 == 0):
+                raise
+            bad.run(fields, rows, r0, r1, exc.message)
+            continue
         if len(cols) != model.n_features:
             where = _locate(chunk, int(fields[rows[r0], 0]), chunk.base_record + r0)
             if chunk.first and r0 == 0:
@@ -122,23 +131,33 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths) -> np.nd
                 except ModelError as exc:
                     raise ModelError(f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
                                      f"on a record of {width} fields)") from None
-            raise FeatureError(
-                f"record has {width} fields, so InputFilter {plan.input_filter.expression} selects "
-                f"{len(cols)} features, but the model expects {model.n_features}",
-                where, path=plan.input_filter.expression)
-        status, err_row, err_col = _impl.gather_float32(chunk.buf, fields, rows, r0, r1, cols, X[r0:r1])
-        if status != _impl.OK:
+            message = (f"record has {width} fields, so InputFilter {plan.input_filter.expression} "
+                       f"selects {len(cols)} features, but the model expects {model.n_features}")
+            if bad is None or (chunk.first and r0 == 0):
+                raise FeatureError(message, where, path=plan.input_filter.expression)
+            bad.run(fields, rows, r0, r1, message)
+            continue
+        r = r0
+        while r < r1:
+            status, err_row, err_col = _impl.gather_float32(chunk.buf, fields, rows, r, r1, cols, X[r:r1])
+            if status == _impl.OK:
+                break
             field_index = int(cols[err_col])
             span = fields[rows[err_row] + field_index]
             text = bytes(memoryview(chunk.buf)[span[0]:span[0] + span[1]]).decode("utf-8", "replace")
-            raise FeatureError(f"field {field_index + 1}: expected a number, got {text!r}",
-                               _locate(chunk, int(span[0]), chunk.base_record + err_row, field_index + 1),
-                               path=plan.input_filter.expression)
+            message = f"field {field_index + 1}: expected a number, got {text!r}"
+            if bad is None:
+                raise FeatureError(message, _locate(chunk, int(span[0]), chunk.base_record + err_row,
+                                                    field_index + 1),
+                                   path=plan.input_filter.expression)
+            bad.row(fields, rows, err_row, message, int(span[0]))
+            r = err_row + 1  # the rows before it are filled; go on after it
     return X
 
 
-def _predict_xgboost(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths):
-    X = _features(plan, model, chunk, fields, rows, widths)
+def _predict_xgboost(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, X=None):
+    if X is None:
+        X = _features(plan, model, chunk, fields, rows, widths)
     preds = model.predict(X)
     k = 1 if preds.ndim == 1 else preds.shape[1]
     text, spans = _impl.format_floats(np.ascontiguousarray(preds, dtype=np.float32).reshape(-1))
@@ -203,29 +222,165 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
 
 
 def process_chunk(plan: CsvPlan, model, chunk: Chunk) -> ChunkResult:
-    """Run one chunk of complete CSV lines through filter → predict → join → filter."""
-    fields, rows, blank = tokenize(chunk, plan.allow_blank)
+    """Run one chunk of complete CSV lines through filter → predict → join → filter.
+
+    With ``plan.skip_errors`` a bad record (malformed CSV, a feature that is not a number,
+    a filter index outside the record) is left out and reported in ``ChunkResult.errors``;
+    the object's first record still raises, as it is also the check that the filters fit
+    the model. Otherwise the first bad record raises a located error.
+    """
+    bad = _BadRecords(chunk) if plan.skip_errors else None
+    if bad is None:
+        fields, rows, blank = tokenize(chunk, plan.allow_blank)
+    else:
+        fields, rows, blank = _tokenize_skipping(chunk, bad)
     n = len(rows) - 1
     if n == 0:
-        return ChunkResult(b"", 0, blank, 0)
+        return ChunkResult(b"", 0, blank, 0, bad.entries() if bad else [])
     widths = np.diff(rows)
-    if isinstance(model, ContainerModel):
+    container = isinstance(model, ContainerModel)
+    X = None
+    if bad is not None:
+        # Screen the records before predicting: bad ones are dropped, the rest go on as usual.
+        if container:
+            _check_input_filter(plan, chunk, fields, rows, widths, bad)
+        else:
+            X = _features(plan, model, chunk, fields, rows, widths, bad)
+        if bad.rows:
+            keep = np.ones(n, dtype=bool)
+            keep[bad.rows] = False
+            bad.rows.clear()
+            fields, rows = _select_rows(fields, rows, keep)
+            X = None if X is None else X[keep]
+            n = len(rows) - 1
+            if n == 0:
+                return ChunkResult(b"", 0, blank, 0, bad.entries())
+            widths = np.diff(rows)
+    if container:
         pred_buf, pred_fields, pred_rows, k = _predict_container(plan, model, chunk, fields, rows, widths)
     else:
-        pred_buf, pred_fields, pred_rows, k = _predict_xgboost(plan, model, chunk, fields, rows, widths)
+        pred_buf, pred_fields, pred_rows, k = _predict_xgboost(plan, model, chunk, fields, rows, widths, X)
     pred_widths = np.diff(pred_rows)
     in_widths = widths if plan.join else np.zeros_like(widths)
     out = []
+    written = n
     for r0, r1 in runs(in_widths, pred_widths):
         width = int(in_widths[r0])
         joined = width + int(pred_widths[r0])
         names = None
         if chunk.names is not None:
             names = (list(chunk.names) if plan.join else []) + plan.prediction_names(int(pred_widths[r0]))
-        sel = _indices(plan.output_filter, joined, names, chunk, fields, rows, r0)
+        try:
+            sel = _indices(plan.output_filter, joined, names, chunk, fields, rows, r0)
+        except FeatureError as exc:
+            if bad is None or (chunk.first and r0 == 0):
+                raise
+            bad.run(fields, rows, r0, r1, exc.message)
+            written -= r1 - r0
+            continue
         out.append(_impl.splice(chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, r0, r1, sel,
                                 width, plan.terminator))
-    return ChunkResult(b"".join(out), n, blank, k)
+    return ChunkResult(b"".join(out), written, blank, k, bad.entries() if bad else [])
+
+
+# ----------------------------------------------------------------------------- on_error="skip"
+
+class _BadRecords:
+    """The bad records of one chunk, kept as byte spans and located only when reported."""
+
+    def __init__(self, chunk: Chunk):
+        self.chunk = chunk
+        self.spans: list[tuple[int, int, int, str]] = []  # (record start, record end, error at, reason)
+        self.rows: list[int] = []  # rows of the current fields/rows arrays to drop
+
+    def line(self, start: int, end: int, at: int, reason: str) -> None:
+        self.spans.append((start, end, at, reason))
+
+    def row(self, fields, rows, r: int, reason: str, at: int | None = None) -> None:
+        start = int(fields[rows[r], 0])
+        last = fields[rows[r + 1] - 1]
+        self.spans.append((start, int(last[0] + last[1]), start if at is None else at, reason))
+        self.rows.append(r)
+
+    def run(self, fields, rows, r0: int, r1: int, reason: str) -> None:
+        for r in range(r0, r1):
+            self.row(fields, rows, r, reason)
+
+    def entries(self) -> list[DeadLetter]:
+        if not self.spans:
+            return []
+        chunk = self.chunk
+        spans = sorted(self.spans)
+        starts = np.array([s[0] for s in spans], dtype=np.int64)
+        # Lines are counted here, once per chunk that has bad records, from buf[0] (base_line).
+        view = np.frombuffer(chunk.buf, dtype=np.uint8, count=int(starts[-1]))
+        lines = np.searchsorted(np.flatnonzero(view == 10), starts) + chunk.base_line
+        raw = memoryview(chunk.buf).cast("B") if not isinstance(chunk.buf, (bytes, bytearray)) else chunk.buf
+        out = []
+        for (start, end, at, reason), line in zip(spans, lines.tolist()):
+            column = len(bytes(raw[start:at]).decode("utf-8", "replace")) + 1
+            out.append(DeadLetter(chunk.source, line, column, chunk.base_offset + start,
+                                  bytes(raw[start:end]), reason))
+        return out
+
+
+def _next_newline(view: np.ndarray, pos: int, end: int) -> int:
+    """Index of the first ``\n`` in view[pos:end], or ``end``."""
+    step = 1 << 16
+    for at in range(pos, end, step):
+        hits = np.flatnonzero(view[at:min(at + step, end)] == 10)
+        if len(hits):
+            return at + int(hits[0])
+    return end
+
+
+def _tokenize_skipping(chunk: Chunk, bad: _BadRecords):
+    """Tokenise a chunk, recording each malformed line and going on after it.
+
+    The core stops at the first bad line and returns the complete records before it; the
+    pieces are joined here (field offsets are into the one buffer, so only row bounds shift).
+    """
+    view = np.frombuffer(chunk.buf, dtype=np.uint8, count=chunk.end)
+    field_parts, row_parts = [], [np.zeros(1, dtype=np.int64)]
+    blank_lines = n_fields = 0
+    pos = chunk.start
+    while pos < chunk.end:
+        fields, rows, blank, status, err = _impl.tokenize(chunk.buf, pos, chunk.end, True)
+        blank_lines += blank
+        field_parts.append(fields)
+        row_parts.append(rows[1:] + n_fields)
+        n_fields += len(fields)
+        if status == _impl.OK:
+            break
+        before = np.flatnonzero(view[pos:err] == 10)
+        start = pos + int(before[-1]) + 1 if len(before) else pos
+        nl = _next_newline(view, err, chunk.end)
+        end = nl - 1 if nl > start and view[nl - 1] == 13 else nl
+        bad.line(start, end, err, _CSV_MESSAGES[status])
+        pos = nl + 1
+    if not field_parts:
+        return _EMPTY_SPANS, np.zeros(1, dtype=np.int64), blank_lines
+    fields = field_parts[0] if len(field_parts) == 1 else np.concatenate(field_parts)
+    return fields, np.concatenate(row_parts), blank_lines
+
+
+def _check_input_filter(plan: CsvPlan, chunk: Chunk, fields, rows, widths, bad: _BadRecords) -> None:
+    for r0, r1 in runs(widths):
+        try:
+            _indices(plan.input_filter, int(widths[r0]), chunk.names, chunk, fields, rows, r0)
+        except FeatureError as exc:
+            if chunk.first and r0 == 0:
+                raise
+            bad.run(fields, rows, r0, r1, exc.message)
+
+
+def _select_rows(fields: np.ndarray, rows: np.ndarray, keep: np.ndarray):
+    """The fields/rows arrays of the kept records only (field spans are unchanged)."""
+    widths = np.diff(rows)[keep]
+    new_rows = np.zeros(len(widths) + 1, dtype=np.int64)
+    np.cumsum(widths, out=new_rows[1:])
+    index = np.repeat(rows[:-1][keep] - new_rows[:-1], widths) + np.arange(new_rows[-1], dtype=np.int64)
+    return np.ascontiguousarray(fields[index]), new_rows
 
 
 def header_line(plan: CsvPlan, chunk: Chunk, k: int) -> bytes:

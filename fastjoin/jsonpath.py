@@ -2,7 +2,9 @@
 
 ``compile_path`` turns an expression into a :class:`Path`: a tuple of steps. A CSV filter is
 then resolved, once per distinct row width, into an int64 index vector
-(:meth:`Path.csv_indices`); records are never re-parsed against the expression.
+(:meth:`Path.csv_indices`); records are never re-parsed against the expression. A JSON
+filter is evaluated on parsed values (:meth:`Path.select`, and :meth:`Path.select_all` for a
+batch, with fast paths for chains of names).
 
 Two dialects (SPEC §2): ``sagemaker`` accepts exactly what SageMaker accepts, with its error
 texts; ``extended`` (default) is a strict superset. Slices include their end (``$[1:4]`` is
@@ -10,6 +12,7 @@ indexes 1..4), which is SageMaker's documented rule and differs from other JSONP
 """
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -18,7 +21,8 @@ import numpy as np
 
 from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
 
-__all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step"]
+__all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step",
+           "NoMatch"]
 
 DIALECTS = ("extended", "sagemaker")
 ROLES = ("InputFilter", "OutputFilter")
@@ -160,6 +164,240 @@ class Path:
 
     def _feature_error(self, message: str) -> FeatureError:
         return FeatureError(message, path=self.expression)
+
+    # -- JSON values (SPEC §2, reference/semantics.md §2.6) --------------------------------
+
+    @property
+    def is_definite(self) -> bool:
+        """True when every step selects exactly one node (names, one plain index): the result
+        of :meth:`select` is then that value; otherwise it is the list of selected values."""
+        return all(_definite(step) for step in self.steps)
+
+    @property
+    def name_chain(self):
+        """``(keys, last)`` when the path is only names: ``keys`` the single-name steps, then
+        ``last`` the names of a final multi-name bracket (or None). None for other paths."""
+        return _name_chain(self.steps)
+
+    def select(self, value):
+        """Evaluate the filter on a parsed JSON value (dicts, lists, str, int, float, bool,
+        None, as orjson or json return them).
+
+        ``.name`` and ``['name']`` give the child; ``['a','b']`` an object with those keys in
+        filter order; ``*`` every child (object values in order, or array elements); indexes
+        and slices work on arrays, negative counting from the end, slices including their end.
+        A definite path gives one value, any other a list (:attr:`is_definite`). A path that
+        selects nothing (a missing key, a step on the wrong type, an index out of range)
+        raises :class:`NoMatch`, a :class:`FeatureError` without location; an empty wildcard
+        or open slice is an empty list, not an error.
+        """
+        try:
+            return self._select(value, False)
+        except _Miss:
+            pass
+        self._select(value, True)  # raises NoMatch, with a message naming the failing step
+        raise AssertionError("unreachable: the explaining pass found no failure")
+
+    def select_all(self, values: Sequence) -> list:
+        """:meth:`select` on each value; a :class:`NoMatch` carries the failing ``index``.
+
+        A root path returns ``values`` itself (as a list); chains of names (``$.a.b``,
+        ``$['id','SageMakerOutput']``) run as list comprehensions, falling back to the
+        per-value evaluation only to explain a failure.
+        """
+        if not self.steps:
+            return values if isinstance(values, list) else list(values)
+        names = _name_chain(self.steps)
+        if names is not None:
+            keys, last = names
+            try:
+                selected = values
+                for key in keys:
+                    selected = [v[key] for v in selected]
+                if last is not None:
+                    selected = [{name: v[name] for name in last} for v in selected]
+                return selected if isinstance(selected, list) else list(selected)
+            except (KeyError, TypeError):
+                pass  # some value does not fit: find and explain it below
+        out = []
+        miss = _Miss
+        select = self._select
+        for index, value in enumerate(values):
+            try:
+                out.append(select(value, False))
+            except miss:
+                try:
+                    self._select(value, True)
+                except NoMatch as exc:
+                    exc.index = index
+                    raise
+                raise AssertionError("unreachable: the explaining pass found no failure") from None
+        return out
+
+    def _select(self, value, explain: bool):
+        """Walk the steps over a list of nodes. Without ``explain`` a failure raises the bare
+        ``_Miss``; with it, node locations (``$.a[2]``) are tracked to word a NoMatch."""
+        nodes = [value]
+        where = ["$"] if explain else None
+        for step in self.steps:
+            found: list = []
+            found_where: Optional[list] = [] if explain else None
+            kind = type(step)
+            for i, node in enumerate(nodes):
+                if kind is Child:
+                    if type(node) is not dict:
+                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                                            f"object, so it has no key {_name_list(step.names)}")
+                    if len(step.names) == 1:
+                        name = step.names[0]
+                        if name not in node:
+                            self._miss(explain, f"{where[i] if explain else ''} has no key {name!r}"
+                                                f"{_keys_hint(node) if explain else ''}")
+                        found.append(node[name])
+                        if explain:
+                            found_where.append(where[i] + _name_step(name))
+                    else:
+                        for name in step.names:
+                            if name not in node:
+                                self._miss(explain, f"{where[i] if explain else ''} has no key "
+                                                    f"{name!r}{_keys_hint(node) if explain else ''}")
+                        found.append({name: node[name] for name in step.names})
+                        if explain:
+                            found_where.append(where[i] + _names_step(step.names))
+                elif kind is Wildcard:
+                    if type(node) is dict:
+                        found.extend(node.values())
+                        if explain:
+                            found_where.extend(where[i] + _name_step(k) for k in node)
+                    elif type(node) is list:
+                        found.extend(node)
+                        if explain:
+                            found_where.extend(f"{where[i]}[{j}]" for j in range(len(node)))
+                    else:
+                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}: '*' "
+                                            f"needs an object or an array")
+                else:
+                    if type(node) is not list:
+                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                                            f"array, so it cannot be indexed")
+                    positions = _array_positions(step.items, len(node))
+                    if isinstance(positions, str):
+                        self._miss(explain, f"{positions} for {where[i] if explain else ''}, an array "
+                                            f"of {len(node)} element{'s' if len(node) != 1 else ''}")
+                    found.extend(node[j] for j in positions)
+                    if explain:
+                        found_where.extend(f"{where[i]}[{j}]" for j in positions)
+            nodes, where = found, found_where
+        return nodes[0] if self.is_definite else nodes
+
+    def _miss(self, explain: bool, why: str) -> None:
+        if explain:
+            raise NoMatch(f"{self.expression} selects nothing: {why}", self.expression)
+        raise _Miss()  # a new one each time: a shared instance would keep a traceback alive
+
+
+class NoMatch(FeatureError):
+    """A JSON filter that selects nothing from a value. No location (the caller knows the
+    record); ``index`` is the value's position in the batch given to ``select_all``."""
+
+    def __init__(self, message: str, path: str, index: Optional[int] = None):
+        super().__init__(message, path=path)
+        self.index = index
+
+
+class _Miss(Exception):
+    """The fast pass's failure signal: no message is built until a record really fails."""
+
+
+def _definite(step: Step) -> bool:
+    if isinstance(step, Child):
+        return True
+    if isinstance(step, Index):
+        return len(step.items) == 1 and not isinstance(step.items[0], tuple)
+    return False
+
+
+def _name_chain(steps: Tuple[Step, ...]):
+    """``(keys, last)`` when the path is names only: single-name steps ``keys``, then
+    optionally one multi-name bracket ``last``; None for any other path."""
+    keys = []
+    for position, step in enumerate(steps):
+        if not isinstance(step, Child):
+            return None
+        if len(step.names) > 1:
+            return (keys, step.names) if position == len(steps) - 1 else None
+        keys.append(step.names[0])
+    return keys, None
+
+
+def _array_positions(items: Tuple[Item, ...], length: int):
+    """Element positions an index step selects from an array of ``length``, in order, or the
+    reason it selects nothing (a str). The rules are the CSV rules (SPEC §2)."""
+    out: List[int] = []
+    for item in items:
+        if not isinstance(item, tuple):
+            position = item + length if item < 0 else item
+            if not 0 <= position < length:
+                return f"index {item} is out of range"
+            out.append(position)
+            continue
+        start, end = item
+        first = 0 if start is None else (start + length if start < 0 else start)
+        last = length - 1 if end is None else (end + length if end < 0 else end)
+        if start is not None and not 0 <= first < length:
+            return f"slice start {start} is out of range"
+        if end is not None and not 0 <= last < length:
+            return f"slice end {end} is out of range"
+        if first > last and start is not None and end is not None:
+            return f"slice {_range_text(item)} starts after it ends (index {first} > {last})"
+        out.extend(range(first, last + 1))  # the end is inclusive
+    return out
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _name_step(name: str) -> str:
+    if _PLAIN_NAME.fullmatch(name):
+        return "." + name
+    return "[" + _quote(name) + "]"
+
+
+def _names_step(names: Sequence[str]) -> str:
+    return "[" + ",".join(map(_quote, names)) + "]"
+
+
+def _quote(name: str) -> str:
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _name_list(names: Sequence[str]) -> str:
+    return " or ".join(repr(n) for n in names)
+
+
+def _keys_hint(node: dict) -> str:
+    if not node:
+        return " (it is an empty object)"
+    keys = list(node)
+    shown = ", ".join(repr(k) for k in keys[:_MAX_LISTED_NAMES])
+    if len(keys) > _MAX_LISTED_NAMES:
+        shown += f", ... ({len(keys) - _MAX_LISTED_NAMES} more)"
+    return f" (keys: {shown})"
+
+
+def _kind(value) -> str:
+    """A JSON value's type, as a message names it."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return str(value).lower()
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a number"
 
 
 def compile_path(expression: Optional[str], *, dialect: str = "extended",

@@ -17,6 +17,7 @@ import numpy as np
 
 from fastjoin import csv_records, storage
 from fastjoin.csv_records import Chunk, CsvPlan
+from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
 from fastjoin.predictor import ContainerModel, available_cores, load_model
@@ -42,10 +43,20 @@ class FileResult:
     bytes_in: int = 0
     seconds: float = 0.0
     error: Optional[FastjoinError] = None
+    errors: int = 0                  # bad records skipped (on_error="skip")
+    dead_letter: Optional[str] = None  # where they were written
+    skipped: bool = False            # resume: the output existed, the object was not run
+    on_errors: Optional[Callable] = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def add_errors(self, entries) -> None:
+        """Count a chunk's skipped records and hand them to the error policy, which may raise."""
+        self.errors += len(entries)
+        if self.on_errors is not None:
+            self.on_errors(entries)
 
 
 @dataclass
@@ -65,6 +76,11 @@ class TransformResult:
     @property
     def records(self) -> int:
         return sum(f.records for f in self.files)
+
+    @property
+    def skipped(self) -> list[FileResult]:
+        """Objects not run because their output existed (``resume=True``)."""
+        return [f for f in self.files if f.skipped]
 
     def raise_for_errors(self) -> None:
         """Raise the first object's error, if any object failed."""
@@ -88,7 +104,8 @@ class Transformer:
         ``f(body: bytes, content_type: str, accept: str) -> bytes`` behaving like
         ``POST /invocations`` (one output line per input line).
     content_type, accept
-        ``text/csv``. ``accept`` defaults to ``content_type``; a join requires them equal.
+        ``text/csv``, ``application/jsonlines`` or ``application/json``. ``accept`` defaults to
+        ``content_type``; a join requires them equal.
     split_type, assemble_with
         ``"Line"`` (default) or ``"None"``. ``assemble_with`` defaults to ``split_type``.
     input_filter, join_source, output_filter
@@ -110,6 +127,21 @@ class Transformer:
         Bytes read per chunk; memory is bounded by it, not by the input size.
     allow_pickle
         Load pickled models (they can run arbitrary code when loaded). Default False.
+    prediction_name
+        The prediction's name: the output header's column with ``header=True``, and the key a
+        joined JSON record gets (default ``SageMakerOutput``, SageMaker's).
+    json_key_order
+        JSON output keys: ``"sorted"`` (default: by code point, i.e. UTF-8 byte order, at every
+        level, as SageMaker writes joined JSON) or ``"input"`` (``extended``: the input's order,
+        a new ``SageMakerOutput`` last).
+    json_numbers
+        ``"preserve"`` (default): numbers copied from the input keep their exact text;
+        ``"reencode"``: orjson's shortest round-trip text (faster when records hold floats).
+    on_error, max_errors
+        ``extended`` error policy. ``"fail"`` (default, SageMaker's rule): a bad record fails its
+        object. ``"skip"``: bad records are left out and written to ``<name>.out.errors.jsonl``
+        beside the output; ``max_errors`` (a count, or a fraction of the object's records as a
+        float) fails the object when exceeded. See :mod:`fastjoin.deadletter`.
     """
 
     def __init__(self, model, *, content_type: str = "text/csv", accept: Optional[str] = None,
@@ -118,7 +150,9 @@ class Transformer:
                  output_filter: Optional[str] = None, strategy: Optional[str] = None,
                  max_payload: Optional[int] = None, dialect: str = "extended", header: bool = False,
                  threads: Optional[int] = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 prediction_name: str = "SageMakerOutput", allow_pickle: bool = False):
+                 prediction_name: str = "SageMakerOutput", allow_pickle: bool = False,
+                 on_error: str = "fail", max_errors=None, json_key_order: str = "sorted",
+                 json_numbers: str = "preserve"):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
         join_source = "None" if join_source is None else join_source
@@ -126,10 +160,15 @@ class Transformer:
         max_payload = 6 if max_payload is None else max_payload
         accept = content_type if accept is None else accept
 
+        from fastjoin import jsonl_records  # JSON records: application/jsonlines, application/json
+
         problems = []
-        ctype = _CONTENT_TYPES.get(_media_type(content_type))
+        media = _media_type(content_type)
+        ctype = _CONTENT_TYPES.get(media) or (media if media in jsonl_records.CONTENT_TYPES else None)
+        is_json = ctype in jsonl_records.CONTENT_TYPES
         if ctype is None:
-            problems.append(f"content_type {content_type!r} is not supported: fastjoin reads text/csv")
+            problems.append(f"content_type {content_type!r} is not supported: fastjoin reads text/csv, "
+                            f"application/jsonlines and application/json")
         if split_type not in _SPLIT_TYPES:
             problems.append(f"split_type must be one of {_SPLIT_TYPES}, not {split_type!r}")
         if assemble_with not in ("Line", "None"):
@@ -143,9 +182,9 @@ class Transformer:
             if assemble_with != split_type:
                 problems.append(f"join_source='Input' requires assemble_with ({assemble_with!r}) to "
                                 f"equal split_type ({split_type!r})")
-            elif ctype == "text/csv" and split_type != "Line":
-                problems.append("join_source='Input' on text/csv requires split_type='Line' and "
-                                "assemble_with='Line'")
+            elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
+                problems.append(f"join_source='Input' on {ctype} requires split_type='Line' and "
+                                f"assemble_with='Line'")
         if strategy not in _STRATEGIES:
             problems.append(f"strategy must be one of {_STRATEGIES}, not {strategy!r}")
         if not isinstance(max_payload, int) or isinstance(max_payload, bool) or not 0 <= max_payload <= 100:
@@ -154,10 +193,19 @@ class Transformer:
             problems.append(f"dialect must be one of {DIALECTS}, not {dialect!r}")
         if header and dialect == "sagemaker":
             problems.append("header=True is an extension: it needs dialect='extended'")
+        if header and is_json:
+            problems.append(f"header=True applies to text/csv only: {ctype} records name their own fields")
+        if json_key_order not in jsonl_records.KEY_ORDERS:
+            problems.append(f"json_key_order must be one of {jsonl_records.KEY_ORDERS}, not {json_key_order!r}")
+        elif json_key_order == "input" and dialect == "sagemaker":
+            problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
+        if json_numbers not in jsonl_records.NUMBER_MODES:
+            problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             problems.append(f"threads must be a positive whole number, not {threads!r}")
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
+        problems += ErrorPolicy.problems(on_error, max_errors, dialect)
         if problems:
             raise ConfigError("invalid transform options:\n- " + "\n- ".join(problems))
 
@@ -165,19 +213,33 @@ class Transformer:
         self.split_type, self.assemble_with, self.join_source = split_type, assemble_with, join_source
         self.strategy, self.max_payload, self.dialect = strategy, max_payload, dialect
         self.header, self.threads, self.chunk_size = bool(header), threads, chunk_size
-        self.records = csv_records  # the record format's module: process_chunk, header_*
+        # the record format's module: process_chunk (and header_* for CSV)
+        self.records = jsonl_records if is_json else csv_records
         compile_options = dict(dialect=dialect, content_type=ctype)
-        self.plan = CsvPlan(
+        format_options = dict(prediction_name=prediction_name)
+        if is_json:
+            format_options.update(
+                whole_object=ctype == "application/json" and split_type == "None",
+                terminator=b"\n" if assemble_with == "Line" else b"",
+                key_order=json_key_order, numbers=json_numbers)
+        self.plan = (jsonl_records.JsonPlan if is_json else CsvPlan)(
             input_filter=compile_path(input_filter, role="InputFilter", **compile_options),
             output_filter=compile_path(output_filter, role="OutputFilter", **compile_options),
             join=join_source == "Input",
             allow_blank=dialect == "extended",
-            prediction_name=prediction_name,
+            **format_options,
             content_type=content_type,
             accept=accept,
             single_record=strategy == "SingleRecord",
             max_payload_bytes=max_payload * 1024 * 1024,
         )
+        # application/json with SplitType None: the whole object is one record, read at once
+        self.whole_object = bool(getattr(self.plan, "whole_object", False))
+        self.policy = ErrorPolicy(on_error, max_errors)
+        if self.policy.skip:
+            if not hasattr(self.plan, "skip_errors"):
+                raise ConfigError(f"on_error='skip' is not supported for {content_type}")
+            self.plan.skip_errors = True
         self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle)
         # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
         # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
@@ -253,6 +315,8 @@ class Transformer:
             yield self.records.header_line(self.plan, header_chunk, result.n_outputs or self._default_k())
         stats.records += result.records
         stats.blank_lines += result.blank_lines
+        if getattr(result, "errors", None):  # on_error="skip": the chunk's dead letters
+            stats.add_errors(result.errors)
         stats.bytes_in += size
         if progress is not None:
             progress(stats.bytes_in, stats.records)
@@ -268,49 +332,97 @@ class Transformer:
     def _default_k(self) -> int:
         return 1 if isinstance(self.model, ContainerModel) else self.model.n_outputs
 
-    def transform_bytes(self, data, *, source: str = "<bytes>") -> bytes:
+    def transform_bytes(self, data, *, source: str = "<bytes>", errors: Optional[list] = None) -> bytes:
         """Transform one input object held in memory (bytes, bytearray, memoryview, mmap) and
-        return its output object. Errors raise, located in ``source``."""
+        return its output object. Errors raise, located in ``source``. With ``on_error="skip"``
+        the skipped records' :class:`~fastjoin.deadletter.DeadLetter` entries are appended to
+        ``errors`` when given."""
         stats = FileResult(source, None)
-        return b"".join(self._run_object(source, _buffer_pieces(data, self.chunk_size), stats, None))
+        dead = DeadLetters(self.policy)
+        stats.on_errors = dead.add
+        pieces = _buffer_pieces(data, self.chunk_size, self.whole_object)
+        out = b"".join(self._run_object(source, pieces, stats, None))
+        dead.finish(stats.records, source)
+        if errors is not None:
+            errors.extend(dead.entries)
+        return out
 
     # ------------------------------------------------------------------ files
 
-    def transform(self, input, output, *, progress: Optional[Progress] = None) -> TransformResult:
-        """Transform a file, a directory or a glob into ``<name>.out`` files under ``output``.
+    def transform(self, input, output, *, progress: Optional[Progress] = None, resume: bool = False,
+                  manifest: bool = False, compression: Optional[str] = None, s3=None,
+                  kms_key_id: Optional[str] = None) -> TransformResult:
+        """Transform a file, a directory, a glob or an ``s3://`` prefix into ``<name>.out``
+        objects under ``output`` (a directory or an ``s3://`` prefix).
 
-        Each output is written under a temporary name and renamed when complete; an object
-        that fails gets no ``.out``, and the others still run. Returns a
-        :class:`TransformResult`; call ``raise_for_errors()`` to turn a failure into an
-        exception.
+        Each output is written under a temporary name and renamed when complete (on S3: an
+        upload completed only on success); an object that fails gets no ``.out``, and the
+        others still run. ``manifest``: ``input`` is a manifest file (SageMaker's
+        ``ManifestFile``). ``compression``: ``"Gzip"`` to decompress inputs. ``resume``: skip
+        objects whose ``.out`` exists (atomic writes make existence mean completeness); they
+        are reported with ``skipped=True``. ``s3``: an endpoint URL, a dict of
+        :class:`fastjoin.s3.S3` options or an ``S3`` (default: boto3's own configuration).
+        ``kms_key_id``: SSE-KMS key for S3 outputs. Returns a :class:`TransformResult`; call
+        ``raise_for_errors()`` to turn a failure into an exception.
         """
         result = TransformResult()
-        done_before = 0
-        for obj in storage.list_inputs(input):
-            target = storage.output_path(output, obj)
-            stats = FileResult(str(obj.path), None)
-            started = time.perf_counter()
-            report = None if progress is None else (
-                lambda b, r, base=done_before: progress(base + b, r))
-            try:
-                try:
-                    f = open(obj.path, "rb")
-                except OSError as exc:
-                    raise StorageError(f"{obj.path}: cannot read: {exc.strerror}") from exc
-                with f, storage.atomic_output(target) as out:
-                    pieces = ((buf, 0, end, off, line) for buf, end, off, line
-                              in storage.read_chunks(f, self.chunk_size))
-                    for data in self._run_object(str(obj.path), pieces, stats, report):
-                        out.write(data)
-                stats.output = str(target)
-            except FastjoinError as exc:
-                stats.error = exc
-            except OSError as exc:
-                stats.error = StorageError(f"{obj.path}: {exc}")
-            stats.seconds = time.perf_counter() - started
-            done_before += obj.size
-            result.files.append(stats)
+        done_before = records_before = 0
+        with storage.Storage(s3) as store:
+            objects = store.inputs(input, manifest=manifest, compression=compression)
+            if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
+                progress.start([obj.size for obj in objects])
+            for obj in objects:
+                sink = store.sink(output, obj.relative + ".out", kms_key_id=kms_key_id)
+                stats = FileResult(obj.name, None)
+                if resume and sink.exists():
+                    stats.output, stats.skipped = sink.name, True
+                else:
+                    self._transform_object(store, obj, sink, output, stats, progress,
+                                           done_before, records_before, kms_key_id)
+                done_before += obj.size
+                records_before += stats.records
+                if progress is not None:
+                    progress(done_before, records_before)
+                result.files.append(stats)
         return result
+
+    def _transform_object(self, store, obj, sink, output, stats: FileResult,
+                          progress: Optional[Progress], done_before: int, records_before: int,
+                          kms_key_id: Optional[str]) -> None:
+        started = time.perf_counter()
+        dead = None
+        if self.policy.skip:
+            dead = DeadLetters(self.policy, store.sink(output, obj.relative + ".out" + DEAD_LETTER_SUFFIX,
+                                                       kms_key_id=kms_key_id))
+            stats.on_errors = dead.add
+        try:
+            with obj.open() as f, sink.open() as out:
+                # progress in stored bytes: compressed ones for gzip inputs
+                counted = getattr(f, "compressed_bytes", None)
+                report = None if progress is None else (
+                    lambda b, r: progress(done_before + (b if counted is None else f.compressed_bytes),
+                                          records_before + r))
+                pieces = ((buf, 0, end, off, line) for buf, end, off, line
+                          in _read_pieces(f, self.chunk_size, self.whole_object))
+                for data in self._run_object(obj.name, pieces, stats, report):
+                    out.write(data)
+                if dead is not None:  # the dead letters land before the .out they belong to
+                    stats.dead_letter = dead.finish(stats.records, obj.name)
+            stats.output = sink.name
+        except FastjoinError as exc:
+            stats.error = exc
+        except OSError as exc:
+            stats.error = StorageError(f"{obj.name}: {exc}")
+        finally:
+            if stats.error is not None and dead is not None:
+                dead.abort()
+                if stats.dead_letter is not None:  # committed, but its .out was not: drop it
+                    try:
+                        dead.sink.remove()
+                    except (FastjoinError, OSError):
+                        pass
+                    stats.dead_letter = None
+            stats.seconds = time.perf_counter() - started
 
 
 class _Done:
@@ -345,12 +457,26 @@ def _find_newline(buf, start: int, end: int) -> int:
     return end
 
 
-def _buffer_pieces(data, chunk_size: int):
-    """Split an in-memory object into runs of complete lines without copying it."""
+def _buffer_pieces(data, chunk_size: int, whole: bool = False):
+    """Split an in-memory object into runs of complete lines without copying it (one piece
+    when ``whole``: the object is one record)."""
     buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data).cast("B")
     n = len(buf)
     start = 0
+    if whole:
+        chunk_size = max(n, 1)
     while start < n:
         end = n if start + chunk_size >= n else _find_newline(buf, start + chunk_size - 1, n)
         yield buf, start, end, 0, 1
         start = end
+
+
+def _read_pieces(f, chunk_size: int, whole: bool = False):
+    """``storage.read_chunks``, or the whole stream as one piece when the object is one record
+    (application/json with SplitType None)."""
+    if not whole:
+        yield from storage.read_chunks(f, chunk_size)
+        return
+    data = f.read()
+    if data:
+        yield data, len(data), 0, 1

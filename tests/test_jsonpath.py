@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given, note, settings, strategies as st
 
 from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
-from fastjoin.jsonpath import DIALECTS, Child, Index, Path, Wildcard, compile_path
+from fastjoin.jsonpath import DIALECTS, Child, Index, NoMatch, Path, Wildcard, compile_path
 
 OPERATORS = "['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']"
 
@@ -514,3 +514,167 @@ def test_any_text_compiles_or_raises_a_positioned_syntax_error(expression, diale
     else:
         assert isinstance(path, Path)
         assert path.expression == (expression or "$")
+
+
+# -- JSON values: Path.select / select_all (SPEC §2, reference/semantics.md §2.6) ------------
+
+RECORD = {"id": "r1", "features": [0.5, 1.5, 2, 3], "a": {"b": [{"x": 1}, {"x": 2}], "c": None},
+          "account_id": 7, "weird key": "w", "SageMakerOutput": {"label": 1}}
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("$", RECORD),
+    ("$.features", [0.5, 1.5, 2, 3]),                        # a single name: the value itself
+    ("$['id','SageMakerOutput']", {"id": "r1", "SageMakerOutput": {"label": 1}}),  # several: an object
+    ("$['SageMakerOutput','id']", {"SageMakerOutput": {"label": 1}, "id": "r1"}),  # in filter order
+    ("$['id']", "r1"),                                      # one quoted name is a name step
+    ("$.features[1:2]", [1.5, 2]),                          # slices include their end
+    ("$.features[:1]", [0.5, 1.5]),
+    ("$.features[2:]", [2, 3]),
+    ("$.features[-2:-1]", [2, 3]),
+    ("$.features[0,-1]", [0.5, 3]),
+    ("$.features[3,1,1]", [3, 1.5, 1.5]),                  # expression order, duplicates repeat
+    ("$.features[0,2:]", [0.5, 2, 3]),
+    ("$.features[-1]", 3),                                  # one plain index: the value
+    ("$.features[*]", [0.5, 1.5, 2, 3]),
+    ("$.features[:]", [0.5, 1.5, 2, 3]),
+    ("$.a.b[*].x", [1, 2]),
+    ("$.a.b[0].x", 1),
+    ("$.a.c", None),
+    ("$.a.*", [[{"x": 1}, {"x": 2}], None]),
+    ("$.a.['c','b']", {"c": None, "b": [{"x": 1}, {"x": 2}]}),
+    ("$['weird key']", "w"),
+    ("$.account_id", 7),
+    ("$.SageMakerOutput.label", 1),
+])
+def test_json_select(expression, expected):
+    path = compile_path(expression)
+    assert path.select(RECORD) == expected
+    assert path.select_all([RECORD, RECORD]) == [expected, expected]
+    assert path.is_definite == (not isinstance(expected, list) or expression in ("$.features",))
+
+
+@pytest.mark.parametrize("value, expression, expected", [
+    ([1, 2, 3], "$[1:]", [2, 3]),
+    ([1, 2, 3], "$", [1, 2, 3]),
+    ([], "$[*]", []),                                       # an empty wildcard is not an error
+    ([], "$[:]", []),
+    ({}, "$.*", []),
+    ([[1, 2], [3, 4]], "$[*][0]", [1, 3]),
+    ([[1, 2], [3, 4]], "$[1][0]", 3),
+    ({"a": {"b": {"c": [9]}}}, "$.a.b.c[0]", 9),
+])
+def test_json_select_on_other_shapes(value, expression, expected):
+    assert compile_path(expression).select(value) == expected
+
+
+@pytest.mark.parametrize("value, expression, message", [
+    (RECORD, "$.nope", "$.nope selects nothing: $ has no key 'nope' (keys: 'id', 'features', 'a', "
+                       "'account_id', 'weird key', 'SageMakerOutput')"),
+    (RECORD, "$['id','zz']", "$['id','zz'] selects nothing: $ has no key 'zz'"),
+    (RECORD, "$.id.x", "$.id.x selects nothing: $.id is a string, not an object, so it has no key 'x'"),
+    (RECORD, "$.features[4]", "$.features[4] selects nothing: index 4 is out of range for $.features, "
+                              "an array of 4 elements"),
+    (RECORD, "$.features[-5]", "index -5 is out of range for $.features"),
+    (RECORD, "$.features[3:1]", "slice 3:1 starts after it ends (index 3 > 1) for $.features"),
+    (RECORD, "$.features[2:9]", "slice end 9 is out of range for $.features"),
+    (RECORD, "$.features[5:]", "slice start 5 is out of range for $.features"),
+    (RECORD, "$.a.b[*].y", "$.a.b[*].y selects nothing: $.a.b[0] has no key 'y' (keys: 'x')"),
+    (RECORD, "$.id[0]", "$.id is a string, not an array, so it cannot be indexed"),
+    (RECORD, "$.account_id.*", "$.account_id is a number: '*' needs an object or an array"),
+    (RECORD, "$['weird key'].x", "$['weird key'] is a string, not an object"),
+    (RECORD, "$.a.c.d", "$.a.c is null, not an object"),
+    ({}, "$.x", "$ has no key 'x' (it is an empty object)"),
+    ([1, 2], "$.x", "$ is an array, not an object, so it has no key 'x'"),
+    ({"x": True}, "$.x[0]", "$.x is true, not an array"),
+    ({"x": {"a": 1}}, "$.x[0]", "$.x is an object, not an array, so it cannot be indexed"),
+])
+def test_json_select_nothing_is_a_no_match_error(value, expression, message):
+    path = compile_path(expression)
+    with pytest.raises(NoMatch) as info:
+        path.select(value)
+    err = info.value
+    assert isinstance(err, FeatureError) and err.location is None and err.index is None
+    assert err.path == expression
+    assert message in err.message
+    with pytest.raises(NoMatch) as info:
+        path.select_all([value, value])
+    assert info.value.index == 0 and info.value.message == err.message
+
+
+def test_json_select_all_fast_path_fits_any_record_or_explains():
+    path = compile_path("$['id','SageMakerOutput']")
+    assert path.name_chain == ([], ("id", "SageMakerOutput"))
+    assert compile_path("$.a.b").name_chain == (["a", "b"], None)
+    assert compile_path("$.a['b','c']").name_chain == (["a"], ("b", "c"))
+    assert compile_path("$").name_chain == ([], None)
+    assert compile_path("$['b','c'].a").name_chain is None
+    assert compile_path("$.a[0]").name_chain is None
+    with pytest.raises(NoMatch) as info:
+        path.select_all([{"id": 1, "SageMakerOutput": 2}, [1, 2], {"id": 3}])
+    assert info.value.index == 1 and "$ is an array, not an object" in info.value.message
+    # strings are not indexable by name, whatever Python allows
+    with pytest.raises(NoMatch) as info:
+        compile_path("$.a.b").select_all([{"a": {"b": 1}}, {"a": "text"}])
+    assert info.value.index == 1
+
+
+def test_json_root_select_all_returns_the_values():
+    values = [{"a": 1}, 2]
+    assert compile_path("$").select_all(values) is values
+    assert compile_path("$").select_all(tuple(values)) == values
+
+
+@settings(max_examples=300, deadline=None)
+@given(index_paths(), st.integers(min_value=0, max_value=10))
+def test_json_index_paths_match_the_naive_evaluator(path_and_items, width):
+    # On JSON arrays, index steps mean exactly what they mean on CSV rows.
+    expression, items = path_and_items
+    path = compile_path(expression)
+    expected = naive_select(items, width)
+    array = [f"v{i}" for i in range(width)]
+    if expected is None:
+        with pytest.raises(NoMatch):
+            path.select(array)
+    else:
+        result = path.select(array)
+        selected = [array[i] for i in expected]
+        assert result == (selected[0] if path.is_definite else selected)
+
+
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=3))
+json_tree = st.recursive(json_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abc"), inner, max_size=3)), max_leaves=10)
+name_chains = st.lists(st.sampled_from("abc"), min_size=1, max_size=3).flatmap(
+    lambda keys: st.one_of(st.just((keys, None)),
+                           st.lists(st.sampled_from("abc"), min_size=2, max_size=3).map(lambda last: (keys[:-1], last))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_tree, min_size=1, max_size=5), name_chains)
+def test_json_select_all_equals_select_on_each(values, chain):
+    keys, last = chain
+    expression = "$" + "".join(f".{k}" for k in keys) + (
+        "[" + ",".join(f"'{n}'" for n in last) + "]" if last else "")
+    path = compile_path(expression)
+    expected, failed = [], None
+    for i, v in enumerate(values):
+        try:
+            expected.append(path.select(v))
+        except NoMatch:
+            failed = i
+            break
+    if failed is None:
+        assert path.select_all(values) == expected
+    else:
+        with pytest.raises(NoMatch) as info:
+            path.select_all(values)
+        assert info.value.index == failed
+
+
+def test_csv_indices_are_unchanged_by_json_evaluation():
+    path = compile_path("$[0,-1]")
+    assert path.select([1, 2, 3]) == [1, 3]
+    assert path.csv_indices(3).tolist() == [0, 2]
+    with pytest.raises(FeatureError, match="selects by name"):
+        compile_path("$.features").csv_indices(3)

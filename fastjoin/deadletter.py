@@ -1,0 +1,195 @@
+"""The error policy (``extended``): which bad records fail an object and where skipped ones go.
+
+``on_error="fail"`` (default) is SageMaker's rule: the first bad record fails its input object,
+which gets no ``.out``. ``on_error="skip"`` drops bad records from the output and writes each
+one to a dead-letter file beside it, ``<name>.out.errors.jsonl``, one JSON object per line::
+
+    {"source": "s3://bucket/in/a.csv", "line": 7, "column": 12, "offset": 311,
+     "record": "842308,1.5,x,...", "reason": "field 3: expected a number, got 'x'"}
+
+``offset`` is the byte offset of the record's first byte in the (uncompressed) object;
+``record`` its text without the line terminator (invalid UTF-8 is replaced, and the exact
+bytes are then also given as ``record_base64``). ``max_errors`` fails the object when
+exceeded: a count (``10``: the 11th bad record fails it) or a fraction of the object's records
+(``0.01``: checked when the object ends). Records modules report :class:`DeadLetter` entries
+per chunk; :class:`DeadLetters` counts them, applies the threshold and streams them out.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import orjson
+
+from fastjoin.errors import ConfigError, InputError, Location
+
+__all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors",
+           "DEAD_LETTER_SUFFIX"]
+
+ON_ERROR = ("fail", "skip")
+DEAD_LETTER_SUFFIX = ".errors.jsonl"  # appended to the output name: <name>.out.errors.jsonl
+
+MaxErrors = Union[int, float, None]
+
+
+@dataclass(frozen=True)
+class ErrorPolicy:
+    """``on_error`` and ``max_errors``, validated; build with :meth:`create`."""
+
+    on_error: str = "fail"
+    max_errors: MaxErrors = None
+
+    @property
+    def skip(self) -> bool:
+        return self.on_error == "skip"
+
+    @staticmethod
+    def problems(on_error, max_errors, dialect: str = "extended") -> list[str]:
+        """What is wrong with these options (empty when they are fine)."""
+        out = []
+        if on_error not in ON_ERROR:
+            out.append(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+        elif on_error == "skip" and dialect == "sagemaker":
+            out.append("on_error='skip' is an extension: it needs dialect='extended' "
+                       "(SageMaker fails the whole object on a bad record)")
+        if max_errors is not None:
+            if isinstance(max_errors, bool) or not isinstance(max_errors, (int, float)):
+                out.append(f"max_errors must be a count (int >= 0) or a fraction (float between 0 "
+                           f"and 1), not {max_errors!r}")
+            elif isinstance(max_errors, int) and max_errors < 0:
+                out.append(f"max_errors must not be negative, not {max_errors!r}")
+            elif isinstance(max_errors, float) and not 0.0 <= max_errors <= 1.0:
+                out.append(f"max_errors as a float is a fraction between 0 and 1, not {max_errors!r} "
+                           f"(give a count as an int)")
+            elif on_error != "skip":
+                out.append("max_errors needs on_error='skip' (with 'fail' the first bad record "
+                           "fails its object)")
+        return out
+
+    @classmethod
+    def create(cls, on_error: str = "fail", max_errors: MaxErrors = None,
+               dialect: str = "extended") -> "ErrorPolicy":
+        problems = cls.problems(on_error, max_errors, dialect)
+        if problems:
+            raise ConfigError("invalid error policy:\n- " + "\n- ".join(problems))
+        return cls(on_error, max_errors)
+
+    def describe(self) -> str:
+        if not self.skip:
+            return "fail"
+        if self.max_errors is None:
+            return "skip (no limit)"
+        if isinstance(self.max_errors, float):
+            return f"skip (at most {self.max_errors:.4g} of the records)"
+        return f"skip (at most {self.max_errors} bad records per object)"
+
+
+def parse_max_errors(text: str) -> MaxErrors:
+    """``"10"`` → 10, ``"0.01"`` → 0.01, ``"5%"`` → 0.05 (the command line's form)."""
+    text = text.strip()
+    try:
+        if text.endswith("%"):
+            return float(text[:-1]) / 100.0
+        if any(c in text for c in ".eE"):
+            return float(text)
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"--max-errors must be a count (10), a fraction (0.01) or a percentage "
+                          f"(1%), not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One skipped record: where it is, its raw bytes and why it was skipped."""
+
+    source: str
+    line: int
+    column: int
+    offset: int       # byte offset of the record's first byte in the source
+    record: bytes     # the record without its line terminator
+    reason: str
+
+    def location(self) -> Location:
+        text = self.record.decode("utf-8", "replace")
+        return Location(self.source, self.line, self.column, self.offset, snippet=text[:96])
+
+    def to_json(self) -> bytes:
+        try:
+            text = self.record.decode("utf-8")
+            extra = {}
+        except UnicodeDecodeError:
+            text = self.record.decode("utf-8", "replace")
+            extra = {"record_base64": base64.b64encode(self.record).decode("ascii")}
+        entry = {"source": self.source, "line": self.line, "column": self.column,
+                 "offset": self.offset, "record": text, "reason": self.reason, **extra}
+        return orjson.dumps(entry) + b"\n"
+
+
+class DeadLetters:
+    """Counts one object's bad records against the policy and streams them to ``sink``.
+
+    ``sink`` has ``open()`` (a context manager giving a writable, committed when the block
+    ends without error), ``exists()`` and ``remove()``; it is opened at the first bad record,
+    so objects without errors get no file (and a stale one from an earlier run is removed).
+    With ``sink=None`` entries are kept in :attr:`entries`.
+    """
+
+    def __init__(self, policy: ErrorPolicy, sink=None):
+        self.policy = policy
+        self.sink = sink
+        self.count = 0
+        self.entries: list[DeadLetter] = []
+        self._ctx = None
+        self._out = None
+
+    def add(self, entries) -> None:
+        """Take a chunk's entries (in input order); raise when the count limit is passed."""
+        limit = self.policy.max_errors
+        for entry in entries:
+            self.count += 1
+            if isinstance(limit, int) and self.count > limit:
+                self.abort()
+                raise InputError(
+                    f"more than {limit} bad record{'s' if limit != 1 else ''} (max_errors={limit}); "
+                    f"this one: {entry.reason}", entry.location())
+            self._write(entry)
+
+    def _write(self, entry: DeadLetter) -> None:
+        if self.sink is None:
+            self.entries.append(entry)
+            return
+        if self._out is None:
+            self._ctx = self.sink.open()
+            self._out = self._ctx.__enter__()
+        self._out.write(entry.to_json())
+
+    def finish(self, records_out: int, source: str) -> Optional[str]:
+        """The object ended: apply a fractional limit, then commit the file (or remove a stale
+        one). Returns the dead-letter file's name, or None when there were no bad records."""
+        limit = self.policy.max_errors
+        total = records_out + self.count
+        if isinstance(limit, float) and total and self.count > limit * total:
+            self.abort()
+            raise InputError(f"{source}: {self.count} of {total} records are bad "
+                             f"({self.count / total:.2%}), more than max_errors={limit:g}")
+        if self._ctx is not None:
+            ctx, self._ctx, self._out = self._ctx, None, None
+            ctx.__exit__(None, None, None)
+            return self.sink.name
+        if self.sink is not None and self.sink.exists():
+            self.sink.remove()
+        return None
+
+    def abort(self) -> None:
+        """Drop a partly written dead-letter file (the object failed)."""
+        if self._ctx is not None:
+            ctx, self._ctx, self._out = self._ctx, None, None
+            try:
+                raise _Aborted
+            except _Aborted as exc:
+                ctx.__exit__(type(exc), exc, exc.__traceback__)
+
+
+class _Aborted(Exception):
+    """Passed into a sink's context manager so that it discards what was written."""
