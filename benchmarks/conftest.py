@@ -726,3 +726,99 @@ class PeerWorker:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# --------------------------------------------------------------------------- JSON Lines data
+
+JSONL_GENERATOR = 1  # bump when the JSON Lines bytes change
+
+
+@dataclass(frozen=True)
+class JsonlDataset:
+    path: Path               # narrow_<N>.jsonl
+    model: Path
+    rows: int
+    bytes: int
+    ids: np.ndarray          # int64 (rows,)
+    X: np.ndarray            # float32 (rows, 30): the parsed features, as for the CSV
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def jsonl_from_csv(csv_path: Path, jsonl_path: Path) -> None:
+    """Each row ``id,f1,...,f30`` of the narrow CSV as ``{"id":id,"features":[f1,...,f30]}``:
+    the same number text (Python's repr of a float is a JSON number), compact, one per line."""
+    tmp = jsonl_path.with_suffix(".jsonl.tmp")
+    with open(csv_path, "rb") as src, open(tmp, "wb") as dst:
+        for block in iter(lambda: src.readlines(1 << 24), []):
+            dst.write(b"".join(b'{"id":' + line.rstrip(b"\n").replace(b",", b',"features":[', 1) + b"]}\n"
+                               for line in block))
+    os.replace(tmp, jsonl_path)
+
+
+def ensure_jsonl(root: Path, dataset: Dataset, say=lambda s: None) -> JsonlDataset:
+    """``narrow_<N>.jsonl`` beside the narrow CSV, made from it when missing or stale."""
+    manifest_path = root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    path = dataset.csv.with_suffix(".jsonl")
+    key = {"generator": JSONL_GENERATOR, "from": dataset.csv.name, "csv_bytes": dataset.bytes}
+    entry = manifest.get(path.name)
+    if (not entry or entry.get("key") != key or not path.is_file()
+            or path.stat().st_size != entry["files"].get(path.name)):
+        t0 = time.perf_counter()
+        say(f"fastjoin benchmarks: writing {path.name} from {dataset.csv.name}")
+        jsonl_from_csv(dataset.csv, path)
+        manifest[path.name] = {"key": key, "files": {path.name: path.stat().st_size}}
+        tmp = manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        os.replace(tmp, manifest_path)
+        say(f"  done in {time.perf_counter() - t0:.1f} s")
+    return JsonlDataset(path=path, model=dataset.model, rows=dataset.rows,
+                        bytes=path.stat().st_size, ids=dataset.ids, X=dataset.X)
+
+
+@pytest.fixture(scope="session")
+def jsonl(pytestconfig, dataset) -> JsonlDataset:
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(text):
+        with capture.global_and_fixture_disabled():
+            print(text, file=sys.stderr, flush=True)
+
+    return ensure_jsonl(data_dir(), dataset, say)
+
+
+def jsonl_expected_output(ds: JsonlDataset, pred: np.ndarray) -> bytes:
+    """The JSON job's exact output: ``{"SageMakerOutput":<repr(float(p))>,"id":<id>}`` per
+    line (keys sorted, compact, the container's prediction text). Plain Python."""
+    return "".join(map('{{"SageMakerOutput":{!r},"id":{}}}\n'.format,
+                       pred.astype(np.float64).tolist(), ds.ids.tolist())).encode()
+
+
+@pytest.fixture(scope="session")
+def jsonl_expected_bytes(jsonl, expected) -> bytes:
+    return jsonl_expected_output(jsonl, expected)
+
+
+@pytest.fixture(scope="session")
+def jsonl_check_values(jsonl, expected):
+    """``check(output_bytes)``: one JSON object per line holding exactly ``id`` and
+    ``SageMakerOutput``; ids and float32 predictions equal the expected ones."""
+    import orjson
+
+    def check(data: bytes) -> None:
+        assert data.endswith(b"\n"), "output does not end with a newline"
+        records = [orjson.loads(line) for line in data[:-1].split(b"\n")]
+        assert len(records) == jsonl.rows, f"{len(records)} output lines for {jsonl.rows} records"
+        assert all(r.keys() == {"id", "SageMakerOutput"} for r in records), records[0]
+        ids = np.array([r["id"] for r in records], dtype=np.int64)
+        got = np.array([r["SageMakerOutput"] for r in records], dtype=np.float64).astype(np.float32)
+        assert np.array_equal(ids, jsonl.ids), "ids differ from the input's"
+        diff = np.flatnonzero(got != expected)
+        assert len(diff) == 0, (f"{len(diff)} predictions differ, first at row {diff[0]}: "
+                                f"{got[diff[0]]!r} vs {expected[diff[0]]!r}")
+    return check

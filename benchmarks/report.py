@@ -34,7 +34,7 @@ REPRODUCE = [
     "--readme README.md",
 ]
 # Groups in the order they are shown; a group may end in ", N threads" (see conftest.run).
-GROUP_ORDER = ["end-to-end", "wide", "structure", "whole process", "start-up", "memory"]
+GROUP_ORDER = ["end-to-end", "wide", "json lines", "structure", "whole process", "start-up", "memory"]
 STAGE_ORDER = ["tokenize", "gather", "parse", "predict", "format", "splice"]
 KIND_ORDER = {"fastjoin": 0, "variant": 1, "floor": 2, "peer": 3}
 
@@ -166,7 +166,7 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         ref = _find(members, "fastjoin")
         floor = _find(members, "floor")
         base, n = _split_group(group)
-        is_e2e = base in ("end-to-end", "wide")
+        is_e2e = base in ("end-to-end", "wide", "json lines")
         out.append("")
         if base == "memory":
             out.extend(_memory_table(group, members))
@@ -267,6 +267,8 @@ def _breakdown(groups, rows, threads=None) -> list[str]:
 GROUP_TITLES = {
     "end-to-end": "End to end (file → file)",
     "wide": "Wide data (id + 300 features, {wide_rows:,} rows, file → file)",
+    "json lines": ("JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} "
+                   "records `{{\"id\":…,\"features\":[30 numbers]}}`, file → file)"),
     "structure": "Structure: workers vs parse-then-predict ({rows:,} rows)",
     "whole process": "Whole process: interpreter, imports, model load, job ({rows:,} rows)",
     "start-up": "Start-up: the 569-row seed file, whole process",

@@ -9,10 +9,16 @@ Records (SPEC §1): one JSON value per line; blank lines are skipped and counted
 the ``sagemaker`` dialect). With ``application/json`` and ``SplitType=None`` the whole object
 is one record (``JsonPlan.whole_object``).
 
-Parsing is orjson's, line by line. Features for XGBoost come from the input filter's result
-(an array of numbers, an object whose values are taken in filter order, or one number; ``null``
-is missing) and become a float32 matrix in one ``numpy.array`` call per chunk when the rows are
-plain numbers; anything else takes an exact per-row path that names the record and the value.
+Parsing is orjson's, a line at a time. For an in-process model a chunk runs in batches of
+``BATCH`` records (one predict call each), parsed ``GROUP`` records at a time: a group's
+features are taken and its records cut down to what the output needs (``$['id',…]`` keeps the
+ids, as columns) before the next group is parsed, so the parsed arrays die young and the
+cyclic garbage collector never walks thousands of live records. Features come from the input
+filter's result (an array of numbers, an object whose values are taken in filter order, or one
+number; ``null`` is missing) and become a float32 matrix in one ``numpy.array`` call per group
+when the rows are plain numbers; anything else takes an exact per-row path that names the
+record and the value. A filter of names on the joined record is written a column at a time,
+without building the objects.
 
 Join (SPEC §3, reference/semantics.md §3.3): an object record gains ``SageMakerOutput``
 (overwritten if present), any other record becomes ``{"SageMakerInput": …,
@@ -55,7 +61,6 @@ OUTPUT_KEY = "SageMakerOutput"
 INPUT_KEY = "SageMakerInput"
 
 _ONE_MB = 1024 * 1024
-_EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
 _WHITESPACE = b" \t\r\n"
 _BLANK_MESSAGE = "blank line (the sagemaker dialect does not skip blank lines)"
 BATCH = 1024        # records predicted and written together (see process_chunk)
@@ -106,8 +111,9 @@ class _Records:
     def raw(self, r: int) -> bytes:
         return bytes(self.chunk.buf[self.starts[r]:self.ends[r]])
 
-    def where(self, r: int, offset: int = 0):
-        return _locate(self.chunk, self.starts[r] + offset, self.chunk.base_record + self.base + r)
+    def where(self, r: int):
+        """Record ``r``'s location: its line, column 1."""
+        return _locate(self.chunk, self.starts[r], self.chunk.base_record + self.base + r)
 
     def is_first_of_object(self, r: int) -> bool:
         return self.chunk.first and self.base + r == 0
@@ -208,7 +214,15 @@ def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) ->
     record raises a located :class:`JsonLinesError`."""
     buf = chunk.buf
     loads = orjson.loads
+    if not starts:
+        return _Records(chunk, starts, ends, [], base), 0
     try:
+        # One slice split at its newlines when the lines are adjacent (no blank line between
+        # them; a '\r' left at a line's end is JSON whitespace), else a slice per record.
+        span = buf[starts[0]:ends[-1]]
+        lines = (span if isinstance(span, (bytes, bytearray)) else bytes(span)).split(b"\n")
+        if len(lines) == len(starts):
+            return _Records(chunk, starts, ends, list(map(loads, lines)), base), 0
         return _Records(chunk, starts, ends, [loads(buf[s:e]) for s, e in zip(starts, ends)], base), 0
     except orjson.JSONDecodeError:
         pass  # find it, and tell blank lines from bad ones
@@ -335,9 +349,10 @@ def _mentions(records: _Records, word: bytes) -> bool:
 
 def _fast_matrix(records: _Records, rows: list):
     """float64 (n, width) from plain rows in one numpy call, or None when any row needs the
-    exact path (ragged, nested, strings, booleans). numpy casts True to 1.0 and would parse
-    "1.5" if asked for floats, so it infers the dtype and rejects what is not numeric; a batch
-    that spells true/false anywhere is checked exactly instead."""
+    exact path (ragged, nested, strings, booleans). numpy would parse "1.5" if asked for
+    floats, so it infers the dtype and anything not numeric is refused; it also casts true to
+    1.0, so the 0s and 1s are looked at (:func:`_may_hold_booleans`). Nulls among numbers
+    become NaN."""
     if dict in set(map(type, rows)):
         rows = [list(row.values()) if type(row) is dict else row for row in rows]
     try:
@@ -364,7 +379,7 @@ def _fast_matrix(records: _Records, rows: list):
         return None
     if _may_hold_booleans(records, rows, a):
         return None
-    return a.astype(np.float64)  # integers become the nearest double first, as CSV text does
+    return np.asarray(a, dtype=np.float64)  # integers: the nearest double first, as CSV text
 
 
 def _may_hold_booleans(records: _Records, rows: list, a: np.ndarray) -> bool:
@@ -510,7 +525,8 @@ def _predict_container(plan: JsonPlan, model: ContainerModel, records: _Records)
 
 
 def _load_outputs(plan: JsonPlan, records: _Records, raws: list) -> list:
-    """The container's per-record outputs parsed as JSON (number text kept when asked)."""
+    """The container's per-record outputs parsed as JSON; one that is not JSON is an error
+    naming its record (number text is kept later, for what is written: see _outputs)."""
     loads = orjson.loads
     try:
         return [loads(raw) for raw in raws]
@@ -534,6 +550,56 @@ def _join(value, output, key: str = OUTPUT_KEY):
     if type(value) is dict:
         return {**value, key: output}  # an existing SageMakerOutput is overwritten in place
     return {INPUT_KEY: value, key: output}
+
+
+class _Objects:
+    """Output values that are all objects with the same keys (``names``, no repeats), held a
+    column per key: a filter of names on joined records. Written without building them."""
+
+    __slots__ = ("names", "columns")
+
+    def __init__(self, names: tuple, columns: list):
+        self.names = names
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def set(self, r: int, value: dict) -> None:
+        for name, column in zip(self.names, self.columns):
+            column[r] = value[name]
+
+
+_SCALAR_TYPES = frozenset({int, float, bool, type(None), orjson.Fragment})  # no ',' in their JSON
+
+
+def _write(plan: JsonPlan, records: _Records, written) -> bytes:
+    """The output bytes: each value compact, followed by the terminator."""
+    terminator = plan.terminator
+    if not isinstance(written, _Objects):
+        encoded = _encode(plan, records, written)
+        return terminator.join(encoded) + terminator if terminator else b"".join(encoded)
+    # {"k1":v1,"k2":v2}: one column at a time, then interleaved with the constant parts
+    order = sorted(range(len(written.names)), key=written.names.__getitem__) \
+        if plan.key_order == "sorted" else range(len(written.names))
+    n, parts_per_row = len(written), 2 * len(written.names) + 1
+    parts = [b""] * (n * parts_per_row)
+    separator = b"{"
+    for j, i in enumerate(order):
+        column = written.columns[i]
+        pieces = None
+        if set(map(type, column)) <= _SCALAR_TYPES:
+            try:  # one call for the column, split where no value holds a ','
+                pieces = orjson.dumps(column)[1:-1].split(b",")
+            except orjson.JSONEncodeError:
+                pass  # (an integer beyond 64 bits) encoded one by one, which says where
+        if pieces is None:
+            pieces = _encode(plan, records, column)
+        parts[2 * j::parts_per_row] = [separator + orjson.dumps(written.names[i]) + b":"] * n
+        parts[2 * j + 1::parts_per_row] = pieces
+        separator = b","
+    parts[parts_per_row - 1::parts_per_row] = [b"}" + terminator] * n
+    return b"".join(parts)
 
 
 def _encode(plan: JsonPlan, records: _Records, values: list) -> list:
@@ -562,13 +628,26 @@ def _outputs(plan: JsonPlan, records: _Records, outputs: list, raws, exact_outpu
     if plan.numbers != "preserve" or (exact_outputs and not plan.join):
         return written
     select = plan.output_filter.select
-    for r in _at_risk(written, names, outputs if exact_outputs else None, prediction):
+    if isinstance(written, _Objects):
+        risky = sorted(set().union(*(
+            _risky_column(column) for name, column in zip(written.names, written.columns)
+            if not (exact_outputs and name == prediction))))
+    else:
+        risky = _at_risk(written, names, outputs if exact_outputs else None, prediction)
+    for r in risky:
         output = outputs[r]
         if not exact_outputs:
             raw = bytes(raws[r])
             if not _canonical(output, raw):
                 output = _exact_load(raw, records.where(r))
-        written[r] = select(_join(records.exact(r), output, key) if plan.join else output)
+        record = records.exact(r) if plan.join else None
+        if output is outputs[r] and (not plan.join or record is records.values[r]):
+            continue  # orjson writes these numbers as they were written: nothing to redo
+        value = select(_join(record, output, key) if plan.join else output)
+        if isinstance(written, _Objects):
+            written.set(r, value)
+        else:
+            written[r] = value
     return written
 
 
@@ -596,10 +675,14 @@ def _joined_selection(plan: JsonPlan, records: _Records, outputs: list):
                 else:
                     picked = [v[head] for v in values]
                 return rest.select_all(picked), last, None
-            if isinstance(values, _Kept):
-                kept = dict(zip(values.keys, values.columns))
-                columns = [outputs if name == key else kept[name] for name in last]
-                return [dict(zip(last, row)) for row in zip(*columns)], last, key
+            if len(set(last)) == len(last):
+                if isinstance(values, _Kept):
+                    kept = dict(zip(values.keys, values.columns))
+                    columns = [list(outputs) if name == key else list(kept[name]) for name in last]
+                else:
+                    columns = [list(outputs) if name == key else [v[name] for v in values]
+                               for name in last]
+                return _Objects(last, columns), last, key
             return [{name: (o if name == key else v[name]) for name in last}
                     for v, o in zip(values, outputs)], last, key
         except (KeyError, TypeError, ValueError, NoMatch):
@@ -716,8 +799,7 @@ def _process(plan: JsonPlan, model, records: _Records, X=None) -> tuple[bytes, i
         if not plan.join and plan.output_filter.is_root:
             return _raw_predictions(preds, terminator), k
         written = _outputs(plan, records, _prediction_values(preds), None, exact_outputs=True)
-    encoded = _encode(plan, records, written)
-    return (terminator.join(encoded) + terminator if terminator else b"".join(encoded)), k
+    return _write(plan, records, written), k
 
 
 def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:

@@ -12,6 +12,7 @@ indexes 1..4), which is SageMaker's documented rule and differs from other JSONP
 """
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ class Path:
 
     # -- JSON values (SPEC §2, reference/semantics.md §2.6) --------------------------------
 
-    @property
+    @functools.cached_property  # written to __dict__ directly, which a frozen dataclass allows
     def is_definite(self) -> bool:
         """True when every step selects exactly one node (names, one plain index): the result
         of :meth:`select` is then that value; otherwise it is the list of selected values."""
@@ -191,6 +192,8 @@ class Path:
         raises :class:`NoMatch`, a :class:`FeatureError` without location; an empty wildcard
         or open slice is an empty list, not an error.
         """
+        if not self.steps:
+            return value
         try:
             return self._select(value, False)
         except _Miss:

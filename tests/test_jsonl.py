@@ -692,3 +692,58 @@ def test_booleans_among_many_zeros_and_ones(booster):
         t.transform_bytes(good)
     with pytest.raises(FeatureError, match=r"in.jsonl:21:1: InputFilter \$.f: feature 3 is false"):
         t.transform_bytes(good + b'{"f":[0,1,false]}\n', source="in.jsonl")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(json_values, json_values), min_size=1, max_size=8), st.booleans(),
+       st.sampled_from(["sorted", "input"]))
+def test_output_filter_of_names_equals_orjson_of_the_selection(pairs, container, order):
+    # the columnar writer of $['b','SageMakerOutput','a'] against orjson on each object
+    records = [{"a": a, "x": 1, "b": b} for a, b in pairs]
+    data = lines_of(records)
+    model = answering(b'{"z":1,"y":[1.5,"s,t"]}') if container else None
+    if model is None:
+        X = np.zeros((4, 1), dtype=np.float32)
+        model = xgb.train({"objective": "reg:squarederror", "base_score": 0.25, "nthread": 1},
+                          xgb.DMatrix(X, label=np.zeros(4)), 0)
+    t = fastjoin.Transformer(model, input_filter="$.x", output_filter="$['b','SageMakerOutput','a']",
+                             json_key_order=order, **JOIN)
+    out = t.transform_bytes(data).split(b"\n")[:-1]
+    prediction = {"z": 1, "y": [1.5, "s,t"]} if container else 0.25
+    option = orjson.OPT_SORT_KEYS if order == "sorted" else 0
+    assert out == [orjson.dumps({"b": r["b"], "SageMakerOutput": prediction, "a": r["a"]}, option=option)
+                   for r in records]
+
+
+def test_prediction_name_names_the_joined_key(pipeline):
+    t = fastjoin.Transformer(answering(b"1"), prediction_name="score", output_filter="$['id','score']", **JOIN)
+    assert t.transform_bytes(b'{"id":7,"x":1}\n') == b'{"id":7,"score":1}\n'
+    t = fastjoin.Transformer(answering(b"1"), prediction_name="score", **JOIN)
+    assert t.transform_bytes(b"[1]\n") == b'{"SageMakerInput":[1],"score":1}\n'
+
+
+def test_json_records_module_is_chosen():
+    from fastjoin import csv_records, jsonl_records
+    assert fastjoin.Transformer(answering(b"1"), **JSONL).records is jsonl_records
+    assert fastjoin.Transformer(answering(b"1"), content_type="application/json").records is jsonl_records
+    assert fastjoin.Transformer(answering(b"1")).records is csv_records
+
+
+def test_in_process_output_filter_errors_and_wrapping(booster, monkeypatch):
+    from fastjoin import jsonl_records
+    monkeypatch.setattr(jsonl_records, "GROUP", 2)  # the record without 'id' in a later group
+    job = dict(input_filter="$.f", output_filter="$['id','SageMakerOutput']", **JOIN)
+    t = fastjoin.Transformer(booster, **job)
+    data = b'{"id":1,"f":[1,2,3]}\n{"id":2,"f":[1,2,3]}\n{"id":3,"f":[1,2,3]}\n{"f":[1,2,3]}\n'
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(data, source="k.jsonl")
+    assert str(info.value).startswith("k.jsonl:4:1: OutputFilter $['id','SageMakerOutput'] selects "
+                                      "nothing: $ has no key 'id' (keys: 'f', 'SageMakerOutput')")
+    [p] = booster.predict(xgb.DMatrix(np.array([[1, 2, 3]], dtype=np.float32)))
+    wrapped = fastjoin.Transformer(booster, input_filter="$[1:]", output_filter="$.SageMakerInput[0]", **JOIN)
+    assert wrapped.transform_bytes(b'["a",1,2,3]\n') == b'"a"\n'
+    mixed = fastjoin.Transformer(booster, input_filter="$.f", output_filter="$['id','SageMakerOutput']",
+                                 json_numbers="preserve", **JOIN)
+    out = mixed.transform_bytes(b'{"id":1.50,"f":[1,2,3]}\n{"id":"x","f":[1,2,3]}\n{"id":-0,"f":[1,2,3]}\n')
+    assert out == (f'{{"SageMakerOutput":{text(p)},"id":1.50}}\n{{"SageMakerOutput":{text(p)},"id":"x"}}\n'
+                   f'{{"SageMakerOutput":{text(p)},"id":-0}}\n').encode()
