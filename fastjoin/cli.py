@@ -18,6 +18,16 @@ from fastjoin.errors import FastjoinError
 EXIT_INTERRUPTED = 130
 
 
+def _add_policy_args(p) -> None:
+    """Error policy, resume and S3 endpoint: the same flags for transform and run-job."""
+    p.add_argument("--on-error", default="fail", choices=["fail", "skip"],
+                   help="fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl")
+    p.add_argument("--max-errors", default=None, metavar="N|F|P%",
+                   help="with --on-error skip: fail an object past N bad records, or a fraction/percentage")
+    p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
+    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+
+
 def _transform_parser(sub) -> None:
     p = sub.add_parser("transform", help="run a batch transform over a file, directory or glob",
                        description="Run SageMaker Batch Transform's filter → predict → join → filter "
@@ -40,12 +50,7 @@ def _transform_parser(sub) -> None:
     p.add_argument("--threads", default=None, type=int, help="XGBoost threads (default: all cores)")
     p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
     p.add_argument("--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs")
-    p.add_argument("--on-error", default="fail", choices=["fail", "skip"],
-                   help="fail: a bad record fails its file (SageMaker); skip: write it to <name>.out.errors.jsonl")
-    p.add_argument("--max-errors", default=None, metavar="N|F|P%",
-                   help="with --on-error skip: fail a file past N bad records, or a fraction/percentage")
-    p.add_argument("--resume", action="store_true", help="skip inputs whose .out already exists")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    _add_policy_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=_run_transform)
 
@@ -66,12 +71,7 @@ def _job_parsers(sub) -> None:
                                    "with fastjoin. S3Uri/S3OutputPath may be s3:// URIs or local paths.")
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument("--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)")
-    p.add_argument("--on-error", default="fail", choices=["fail", "skip"],
-                   help="fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl")
-    p.add_argument("--max-errors", default=None, metavar="N|F|P%",
-                   help="with --on-error skip: fail an object past N bad records, or a fraction/percentage")
-    p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    _add_policy_args(p)
     p.add_argument("--describe", default=None, metavar="PATH",
                    help="write the describe_transform_job-shaped result as JSON ('-': stdout)")
     p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])

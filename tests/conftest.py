@@ -201,3 +201,14 @@ def buffer_kinds(tmp_path_factory):
     kinds = BufferKinds(tmp_path_factory)
     yield kinds
     kinds.close()
+
+
+@pytest.fixture(params=["core", "reference"])
+def pipeline(request, monkeypatch):
+    """Route the whole pipeline through one implementation of the core, so end-to-end tests
+    require identical bytes and errors from both."""
+    from fastjoin import _core, _impl, _reference
+    module = _core if request.param == "core" else _reference
+    for name in ("tokenize", "gather_float32", "format_floats", "splice"):
+        monkeypatch.setattr(_impl, name, getattr(module, name))
+    return request.param

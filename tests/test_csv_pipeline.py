@@ -13,21 +13,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import fastjoin
-from fastjoin import _core, _impl, _reference
+from fastjoin import _core, _impl
 from fastjoin.errors import ConfigError, CsvError, FeatureError, ModelError, OutputError, PathSyntaxError
 
 xgb = pytest.importorskip("xgboost")
 
-_STAGES = ("tokenize", "gather_float32", "format_floats", "splice")
 
 
-@pytest.fixture(params=["core", "reference"])
-def pipeline(request, monkeypatch):
-    """Route the pipeline through one implementation of the core."""
-    module = _core if request.param == "core" else _reference
-    for name in _STAGES:
-        monkeypatch.setattr(_impl, name, getattr(module, name))
-    return request.param
 
 
 def constant(text: bytes):

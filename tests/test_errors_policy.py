@@ -12,23 +12,15 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import fastjoin
-from fastjoin import _core, _impl, _reference
 from fastjoin.deadletter import parse_max_errors
 from fastjoin.errors import ConfigError, InputError, ModelError
 from fastjoin.job import run_job
 
 xgb = pytest.importorskip("xgboost")
 
-_STAGES = ("tokenize", "gather_float32", "format_floats", "splice")
 SEED = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
 
 
-@pytest.fixture(params=["core", "reference"])
-def pipeline(request, monkeypatch):
-    module = _core if request.param == "core" else _reference
-    for name in _STAGES:
-        monkeypatch.setattr(_impl, name, getattr(module, name))
-    return request.param
 
 
 @pytest.fixture(scope="module")

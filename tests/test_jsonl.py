@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import fastjoin
-from fastjoin import _core, _impl, _reference
 from fastjoin.errors import (ConfigError, FeatureError, JsonLinesError, ModelError, OutputError,
                              PathSyntaxError)
 
@@ -24,16 +23,8 @@ xgb = pytest.importorskip("xgboost")
 
 JSONL = dict(content_type="application/jsonlines")
 JOIN = dict(content_type="application/jsonlines", join_source="Input")
-_STAGES = ("format_floats", "splice")
 
 
-@pytest.fixture(params=["core", "reference"])
-def pipeline(request, monkeypatch):
-    """Route the pipeline through one implementation of the core."""
-    module = _core if request.param == "core" else _reference
-    for name in _STAGES:
-        monkeypatch.setattr(_impl, name, getattr(module, name))
-    return request.param
 
 
 def answering(*texts: bytes):
