@@ -483,32 +483,45 @@ def threads_group(base: str, n: int) -> str:
     return f"{base}, {n} thread{'s' if n != 1 else ''}"
 
 
-@pytest.fixture(scope="session")
-def dataset(pytestconfig, settings) -> Dataset:
+def _progress_printer(pytestconfig):
+    """Print data-generation progress past pytest's output capture."""
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
 
     def say(text):
         with capture.global_and_fixture_disabled():
             print(text, file=sys.stderr, flush=True)
 
-    return ensure_data(data_dir(), settings.rows, say)
+    return say
+
+
+def _load_booster(data: Dataset, threads: int):
+    """The model as the peers load it: an xgboost.Booster on ``threads`` threads."""
+    xgb = pytest.importorskip("xgboost")
+    bst = xgb.Booster(model_file=str(data.model))
+    bst.set_param({"nthread": threads})
+    return bst
+
+
+def _predictions(data: Dataset, bst) -> np.ndarray:
+    """The float32 predictions every pipeline must produce, row for row."""
+    pred = bst.inplace_predict(data.X)
+    assert pred.dtype == np.float32 and pred.shape == (data.rows,)
+    return pred
+
+
+@pytest.fixture(scope="session")
+def dataset(pytestconfig, settings) -> Dataset:
+    return ensure_data(data_dir(), settings.rows, _progress_printer(pytestconfig))
 
 
 @pytest.fixture(scope="session")
 def booster(dataset, settings):
-    """The model as the peers load it: an xgboost.Booster on ``threads`` threads."""
-    xgb = pytest.importorskip("xgboost")
-    bst = xgb.Booster(model_file=str(dataset.model))
-    bst.set_param({"nthread": settings.threads})
-    return bst
+    return _load_booster(dataset, settings.threads)
 
 
 @pytest.fixture(scope="session")
 def expected(dataset, booster) -> np.ndarray:
-    """The float32 predictions every pipeline must produce, row for row."""
-    pred = booster.inplace_predict(dataset.X)
-    assert pred.dtype == np.float32 and pred.shape == (dataset.rows,)
-    return pred
+    return _predictions(dataset, booster)
 
 
 @pytest.fixture(scope="session")
@@ -599,28 +612,17 @@ def run(benchmark, settings):
 @pytest.fixture(scope="session")
 def wide(pytestconfig, settings) -> Dataset:
     """``wide_<W>.csv``: the 8-digit id + 300 features, ``--wide-rows`` rows, its own model."""
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    def say(text):
-        with capture.global_and_fixture_disabled():
-            print(text, file=sys.stderr, flush=True)
-
-    return ensure_wide(data_dir(), settings.wide_rows, say)
+    return ensure_wide(data_dir(), settings.wide_rows, _progress_printer(pytestconfig))
 
 
 @pytest.fixture(scope="session")
 def wide_booster(wide, settings):
-    xgb = pytest.importorskip("xgboost")
-    bst = xgb.Booster(model_file=str(wide.model))
-    bst.set_param({"nthread": settings.threads})
-    return bst
+    return _load_booster(wide, settings.threads)
 
 
 @pytest.fixture(scope="session")
 def wide_expected(wide, wide_booster) -> np.ndarray:
-    pred = wide_booster.inplace_predict(wide.X)
-    assert pred.dtype == np.float32 and pred.shape == (wide.rows,)
-    return pred
+    return _predictions(wide, wide_booster)
 
 
 @pytest.fixture(scope="session")
@@ -783,13 +785,7 @@ def ensure_jsonl(root: Path, dataset: Dataset, say=lambda s: None) -> JsonlDatas
 
 @pytest.fixture(scope="session")
 def jsonl(pytestconfig, dataset) -> JsonlDataset:
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    def say(text):
-        with capture.global_and_fixture_disabled():
-            print(text, file=sys.stderr, flush=True)
-
-    return ensure_jsonl(data_dir(), dataset, say)
+    return ensure_jsonl(data_dir(), dataset, _progress_printer(pytestconfig))
 
 
 def jsonl_expected_output(ds: JsonlDataset, pred: np.ndarray) -> bytes:
