@@ -107,25 +107,37 @@ def read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int, int,
     """Read a stream as chunks of complete lines: yields ``(buf, end, base_offset, base_line)``
     where ``buf[:end]`` is whole lines (the last chunk may lack a final newline), ``buf[0]``
     is at ``base_offset`` and starts line ``base_line``. Memory stays near ``chunk_size``
-    unless a single line is longer."""
+    unless a single line is longer.
+
+    Each chunk gets a buffer of its own (workers may still hold earlier ones); the stream is
+    read straight into it after the previous chunk's partial last line, so the bytes are
+    copied once."""
+    readinto = getattr(f, "readinto", None)
     carry = b""
     offset = 0
     line = 1
     while True:
-        block = f.read(chunk_size)
-        if not block:
+        if readinto is not None:
+            buf = bytearray(len(carry) + chunk_size)
+            buf[:len(carry)] = carry
+            got = readinto(memoryview(buf)[len(carry):])
+            del buf[len(carry) + got:]
+        else:
+            block = f.read(chunk_size)
+            got = len(block)
+            buf = carry + block if carry else block
+        if not got:
             if carry:
                 yield carry, len(carry), offset, line
             return
-        buf = carry + block if carry else block
         cut = buf.rfind(b"\n") + 1
         if cut == 0:
-            carry = buf  # a line longer than a chunk: keep reading
+            carry = bytes(buf)  # a line longer than a chunk: keep reading
             continue
         yield buf, cut, offset, line
         line += buf.count(b"\n", 0, cut)
         offset += cut
-        carry = buf[cut:]
+        carry = bytes(buf[cut:])
 
 
 # ----------------------------------------------------------------------------- S3 objects, gzip

@@ -7,6 +7,7 @@ chunks, writing each output atomically.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -267,13 +268,9 @@ class Transformer:
         header_chunk = None
         pending: deque = deque()
         pieces = iter(pieces)
-        following = next(pieces, None)
-        index = -1
+        head = list(itertools.islice(pieces, 2))  # is the object a single chunk?
         try:
-            while following is not None:
-                buf, start, end, base_offset, base_line = following
-                following = next(pieces, None)
-                index += 1
+            for index, (buf, start, end, base_offset, base_line) in enumerate(itertools.chain(head, pieces)):
                 if self.header and names is None:
                     nl = _find_newline(buf, start, end)
                     header_chunk = Chunk(source, buf, start, nl, base_offset, base_line)
@@ -284,7 +281,7 @@ class Transformer:
                               first=index == 0)
                 work = (records.process_chunk, plan, self.model, chunk)
                 # an object of one chunk (the embedded, in-memory case) skips the thread hop
-                alone = index == 0 and following is None
+                alone = len(head) == 1
                 pending.append((pool.submit(*work) if pool and not alone else _Done(*work), end - start))
                 while pending and (len(pending) > self.workers or pending[0][0].done()):
                     for data in self._finish(pending.popleft(), header_chunk, stats, progress):
