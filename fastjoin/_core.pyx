@@ -50,8 +50,48 @@ cdef extern from *:
         fields[2 * (nf - 1) + 1] = end - fields[2 * (nf - 1)];
         return nf;
     }
+
+    /* A number of at most 8 characters after an optional '-': [-]digits[.digits]. All
+       eight bytes are handled at once (SWAR), so the number's length costs no branch
+       mispredictions. Returns 0 with *out set, or -1: not this shape, use the full parser.
+       avail: bytes readable from s (the field may sit at the end of the buffer). */
+    static inline int fj_parse_short(const unsigned char *s, Py_ssize_t n, Py_ssize_t avail,
+                                     const double *pow10, double *out) {
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        const uint64_t zeros = 0x3030303030303030ULL, nibbles = 0xF0F0F0F0F0F0F0F0ULL;
+        uint64_t x = 0, dot, mask, v;
+        int negative = 0, digits, decimals = 0, p;
+        if (n > 0 && s[0] == '-') { negative = 1; s++; n--; avail--; }
+        if (n < 1 || n > 8) return -1;
+        if (avail >= 8) memcpy(&x, s, 8); else memcpy(&x, s, (size_t)n);
+        if (n < 8) x &= (((uint64_t)1) << (8 * n)) - 1;
+        digits = (int)n;
+        dot = x ^ 0x2E2E2E2E2E2E2E2EULL;            /* '.' bytes become zero */
+        dot = (dot - ones) & ~dot & highs;            /* lowest set bit: the first '.' */
+        if (dot) {
+            p = __builtin_ctzll(dot) >> 3;
+            x = (x & ((((uint64_t)1) << (8 * p)) - 1)) | (p < 7 ? (x >> (8 * (p + 1))) << (8 * p) : 0);
+            digits = (int)n - 1;
+            decimals = digits - p;
+            if (digits == 0) return -1;
+        }
+        mask = digits == 8 ? ~(uint64_t)0 : (((uint64_t)1) << (8 * digits)) - 1;
+        /* every byte '0'..'9': high nibble 3, and still 3 after adding 6 */
+        if ((x & nibbles & mask) != (zeros & mask) ||
+            (((x + 0x0606060606060606ULL) & nibbles) & mask) != (zeros & mask))
+            return -1;
+        v = ((x & mask) - (zeros & mask)) << (8 * (8 - digits));  /* leading zeros in front */
+        v = (v * 10) + (v >> 8);
+        v = (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+             (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+        *out = (double)v / pow10[decimals];           /* v < 10**8: exact, one rounding */
+        if (negative) *out = -*out;
+        return 0;
+    }
     """
     ctypedef unsigned long long fj_u128  # really unsigned __int128: C arithmetic only
+    int fj_parse_short(const unsigned char* s, Py_ssize_t n, Py_ssize_t avail,
+                       const double* pow10, double* out) nogil
     Py_ssize_t fj_split_plain(const unsigned char* buf, Py_ssize_t start, Py_ssize_t end,
                               int64_t* fields, Py_ssize_t nf) nogil
 
@@ -238,8 +278,10 @@ cdef inline bint _word(const unsigned char* s, Py_ssize_t n, const char* w, Py_s
     return True
 
 
-cdef inline int _parse_f32(const unsigned char* s, Py_ssize_t n, float* out) noexcept nogil:
+cdef inline int _parse_f32(const unsigned char* s, Py_ssize_t n, Py_ssize_t avail,
+                           float* out) noexcept nogil:
     """Parse one field as a double rounded to float32. Returns 0, or -1 when not a number.
+    ``avail`` is how many bytes may be read from ``s`` (at least ``n``).
 
     Fast path for the common shape ``[-]digits[.digits]`` of at most 19 digits whose value
     is exact in a double (mantissa <= 2**53, at most 22 decimals): one division, correctly
@@ -248,6 +290,9 @@ cdef inline int _parse_f32(const unsigned char* s, Py_ssize_t n, float* out) noe
     cdef uint64_t mant = 0
     cdef unsigned int digit
     cdef double d
+    if fj_parse_short(s, n, avail, POW10, &d) == 0:
+        out[0] = <float>d
+        return 0
     if n > 0 and s[0] == b'-':
         i = 1
     first = i
@@ -384,12 +429,13 @@ def gather_float32(const unsigned char[::1] buf, const int64_t[:, ::1] fields, c
     if row_stop - row_start > out.shape[0] or ncols > out.shape[1]:
         raise ValueError("out is too small for the selected rows and columns")
     cdef const unsigned char* p = _ptr(buf)
-    cdef Py_ssize_t err_row = -1, err_col = -1
+    cdef Py_ssize_t err_row = -1, err_col = -1, size = buf.shape[0]
     with nogil:  # a field that is not a number stops the loop with its (row, column)
         for r in range(row_start, row_stop):
             for j in range(ncols):
                 k = rows[r] + cols[j]
-                if _parse_f32(p + fields[k, 0], fields[k, 1], &out[r - row_start, j]) != 0:
+                if _parse_f32(p + fields[k, 0], fields[k, 1], size - fields[k, 0],
+                              &out[r - row_start, j]) != 0:
                     err_row = r
                     err_col = j
                     break
