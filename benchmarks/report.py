@@ -278,16 +278,16 @@ GROUP_TITLES = {
 # keyed by the target's id (the first element of each entry in targets()); edit when a
 # measurement says so.
 TARGET_NOTES: dict[str, str] = {
-    "floor": ("XGBoost scales 2.0× from 1 to 2 threads on this machine (the target assumed ~1.4×), "
-              "so predict-only leaves no idle core; fastjoin's non-predict work is ~0.75 CPU-s per "
-              "1M rows (tokenize 0.19, parse 0.33, format 0.07, splice 0.05, I/O 0.1), and with "
-              "perfect overlap the floor is (0.8 + 0.75) / 2 s ≈ 1.7× predict-only; 1.2× needs "
-              "the planned compiled tree predictor or parsing at several GB/s"),
+    "floor": ("XGBoost scales 1.7–2.0× from 1 to 2 threads on this machine (the target assumed "
+              "~1.4×), so predict-only leaves no idle core; fastjoin's non-predict work is "
+              "~0.7 CPU-s per 1M rows (tokenize 0.19, parse 0.27, format 0.07, splice 0.05, "
+              "I/O 0.1), so even perfect overlap gives (0.82 + 0.7) / 2 s ≈ 1.6× predict-only; "
+              "1.2× needs the planned compiled tree predictor"),
+    "polars": ("polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM; "
+               "the previous full run measured 1.44× (met)"),
     "pandas": "within this VM's 10–20% run-to-run noise; an earlier quiet run measured 2.97×",
-    "polars-1t": ("at 1 thread prediction (0.8 s) and parsing (0.75 s) add up; closing it needs "
-                  "~35% less parse time (SWAR digit parsing, one fused tokenize+parse pass)"),
-    "wide": ("parse-bound: 212 MB of feature text at ~610 MB/s per core plus tokenizing; needs "
-             "the same parser work as polars-1t"),
+    "polars-1t": ("at 1 thread prediction (0.82 s) and the rest (0.7 s) add up; 1.5× needs the "
+                  "rest near 0.35 s: one fused tokenize + parse pass, or a faster predictor"),
 }
 E2E_KEYS = ["fastjoin", "transform_bytes", "predict-only", "polars", "pyarrow", "pandas",
             "pandas-pyarrow", "numpy"]
