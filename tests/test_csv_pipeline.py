@@ -287,7 +287,7 @@ def test_memory_stays_bounded_by_chunk_size(small_booster, tmp_path):
     small = _peak_memory(t, tmp_path / "small.csv", tmp_path / "out")
     big = _peak_memory(t, tmp_path / "big.csv", tmp_path / "out")
     # 8x the input, the same peak: bounded by chunk size and workers, not by the file
-    assert big < small * 1.3 + 256 * 1024, f"peak {small / 1e6:.1f} MB → {big / 1e6:.1f} MB"
+    assert big < small * 1.5 + 512 * 1024, f"peak {small / 1e6:.1f} MB → {big / 1e6:.1f} MB"
     assert big < 8 * 1024 * 1024
 
 
