@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from fastjoin.errors import ConfigError, FastjoinError, ModelError, PathSyntaxError
+from fastjoin.transformer import API_NAMES, Transformer, join_problems, media_type
 
 __all__ = ["run_job", "validate", "load_request", "parse_request", "TransformJob", "Validation",
            "describe_json"]
@@ -222,12 +223,24 @@ def _local_ok(path: str, value, dialect: str) -> bool:
         ("s3://", "https://"))
 
 
+def _type_error(v: Validation, path: str, name: str, value, types: str) -> None:
+    v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
+                f"valid types: {types}")
+
+
+def _check_length(v: Validation, path: str, name: str, value, shape) -> None:
+    """botocore's client-side minimum, then the service's maximum, as each words them."""
+    if len(value) < shape.min:
+        v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
+    if shape.max is not None and len(value) > shape.max:
+        _server(v, path, value, f"Member must have length less than or equal to {shape.max}")
+
+
 def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
     name = path or "input"
     if isinstance(shape, _Struct):
         if not isinstance(value, dict):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'dict'>")
+            _type_error(v, path, name, value, "<class 'dict'>")
             return
         for member in shape.required:
             if member not in value:
@@ -241,31 +254,22 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
             _check(v, shape.members[member], item, sub, dialect)
     elif isinstance(shape, _List):
         if not isinstance(value, (list, tuple)):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'list'>, <class 'tuple'>")
+            _type_error(v, path, name, value, "<class 'list'>, <class 'tuple'>")
             return
-        if len(value) < shape.min:
-            v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
-        if shape.max is not None and len(value) > shape.max:
-            _server(v, path, value, f"Member must have length less than or equal to {shape.max}")
+        _check_length(v, path, name, value, shape)
         for i, item in enumerate(value):
             _check(v, shape.member, item, f"{path}[{i}]", dialect)
     elif isinstance(shape, _Map):
         if not isinstance(value, dict):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'dict'>")
+            _type_error(v, path, name, value, "<class 'dict'>")
             return
-        if len(value) < shape.min:
-            v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
-        if shape.max is not None and len(value) > shape.max:
-            _server(v, path, value, f"Member must have length less than or equal to {shape.max}")
+        _check_length(v, path, name, value, shape)
         for key, item in value.items():
             _check(v, shape.key, key, f"{path}", dialect)
             _check(v, shape.value, item, f"{path}.{key}", dialect)
     elif isinstance(shape, _Str):
         if not isinstance(value, str):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'str'>")
+            _type_error(v, path, name, value, "<class 'str'>")
             return
         if len(value) < shape.min:
             v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
@@ -284,8 +288,7 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
             _server(v, path, value, f"Member must satisfy regular expression pattern: {shape.check_text}")
     elif isinstance(shape, _Int):
         if not isinstance(value, int) or isinstance(value, bool):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'int'>")
+            _type_error(v, path, name, value, "<class 'int'>")
             return
         if shape.min is not None and value < shape.min:
             v.add(path, f"Invalid value for parameter {name}, value: {value}, valid min value: {shape.min}")
@@ -293,8 +296,7 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
             _server(v, path, value, f"Member must have value less than or equal to {shape.max}")
     elif isinstance(shape, _Bool):
         if not isinstance(value, bool):
-            v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                        f"valid types: <class 'bool'>")
+            _type_error(v, path, name, value, "<class 'bool'>")
 
 
 def _get(request, path: str, default=None):
@@ -304,10 +306,6 @@ def _get(request, path: str, default=None):
             return default
         value = value[part]
     return value
-
-
-def _media(value: Optional[str]) -> Optional[str]:
-    return None if value is None else value.split(";", 1)[0].strip().lower()
 
 
 def _good(v: Validation, request, path: str, default=None):
@@ -341,22 +339,15 @@ def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) ->
 
     # DataProcessing: CSV and JSON only; a join needs matching types and assembly
     processing = join == "Input" or any(f not in (None, "", "$") for f in filters.values())
-    ctype = _media(content_type)
+    ctype = media_type(content_type)
     if processing and ctype not in _DATA_PROCESSING_TYPES:
         v.add("TransformInput.ContentType",
               f"DataProcessing (filters and joins) works on CSV and JSON only: ContentType must be one "
               f"of {', '.join(_DATA_PROCESSING_TYPES)}, not {content_type!r}")
     if join == "Input":
         effective_accept = accept if accept is not None or not extended else content_type
-        if _media(effective_accept) != ctype:
-            v.add("DataProcessing.JoinSource",
-                  f"JoinSource 'Input' requires Accept ({accept!r}) to equal ContentType ({content_type!r})")
-        if assemble != split:
-            v.add("DataProcessing.JoinSource",
-                  f"JoinSource 'Input' requires AssembleWith ({assemble!r}) to equal SplitType ({split!r})")
-        elif ctype == "text/csv" and split != "Line":
-            v.add("DataProcessing.JoinSource",
-                  "JoinSource 'Input' on text/csv requires SplitType 'Line' and AssembleWith 'Line'")
+        for problem in join_problems(content_type, effective_accept, split, assemble, API_NAMES):
+            v.add("DataProcessing.JoinSource", problem)
 
     # filters compile (the sagemaker dialect adds SageMaker's length, characters and one range)
     from fastjoin.jsonpath import compile_path
@@ -551,7 +542,6 @@ def parse_request(request, *, dialect: str = "extended", model_given: bool = Tru
     job = _job_from(request, dialect, v.warnings, now)
     # What fastjoin's Transformer says (supported types, the error policy...), asked of a cheap
     # stand-in model with the members that already have problems left at their defaults.
-    from fastjoin.transformer import Transformer
 
     options = job.transformer_options()
     options.update(input_filter=None, output_filter=None)  # compiled in validate() already
@@ -628,8 +618,6 @@ def run_job(request, model=None, *, dialect: str = "extended", on_error: str = "
     Raises :class:`ConfigError` (listing every problem) or :class:`ModelError` before any data
     is read; failures while running are reported in the result, as SageMaker reports them.
     """
-    from fastjoin.transformer import Transformer
-
     created = _dt.datetime.now(_dt.timezone.utc)
     options = dict(transformer_options, on_error=on_error, max_errors=max_errors)
     job = parse_request(request, dialect=dialect, model_given=model is not None, transformer_options=options)

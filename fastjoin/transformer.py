@@ -90,8 +90,31 @@ class TransformResult:
                 raise f.error
 
 
-def _media_type(value: str) -> str:
-    return value.split(";", 1)[0].strip().lower()
+def media_type(value: Optional[str]) -> Optional[str]:
+    """``text/csv; charset=utf-8`` → ``text/csv``."""
+    return None if value is None else value.split(";", 1)[0].strip().lower()
+
+
+SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
+API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
+
+
+def join_problems(content_type: str, accept: Optional[str], split_type: str, assemble_with: str,
+                  names: tuple = SDK_NAMES) -> list[str]:
+    """What stops ``JoinSource=Input`` (SageMaker's rules): Accept must equal ContentType,
+    AssembleWith must equal SplitType, and CSV and JSON Lines need ``Line``/``Line``.
+    ``names`` words the messages with the SDK's option names or the API's field names."""
+    join, ct_name, accept_name, split_name, assemble_name, eq = names
+    problems = []
+    ctype = media_type(content_type)
+    if media_type(accept) != ctype:
+        problems.append(f"{join} requires {accept_name} ({accept!r}) to equal {ct_name} ({content_type!r})")
+    if assemble_with != split_type:
+        problems.append(f"{join} requires {assemble_name} ({assemble_with!r}) to equal "
+                        f"{split_name} ({split_type!r})")
+    elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
+        problems.append(f"{join} on {ctype} requires {split_name}{eq}'Line' and {assemble_name}{eq}'Line'")
+    return problems
 
 
 class Transformer:
@@ -164,7 +187,7 @@ class Transformer:
         from fastjoin import jsonl_records  # JSON records: application/jsonlines, application/json
 
         problems = []
-        media = _media_type(content_type)
+        media = media_type(content_type)
         ctype = _CONTENT_TYPES.get(media) or (media if media in jsonl_records.CONTENT_TYPES else None)
         is_json = ctype in jsonl_records.CONTENT_TYPES
         if ctype is None:
@@ -177,15 +200,7 @@ class Transformer:
         if join_source not in ("Input", "None"):
             problems.append(f"join_source must be 'Input' or None, not {join_source!r}")
         if join_source == "Input":
-            if _media_type(accept) != _media_type(content_type):
-                problems.append(f"join_source='Input' requires accept ({accept!r}) to equal "
-                                f"content_type ({content_type!r})")
-            if assemble_with != split_type:
-                problems.append(f"join_source='Input' requires assemble_with ({assemble_with!r}) to "
-                                f"equal split_type ({split_type!r})")
-            elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
-                problems.append(f"join_source='Input' on {ctype} requires split_type='Line' and "
-                                f"assemble_with='Line'")
+            problems += join_problems(content_type, accept, split_type, assemble_with)
         if strategy not in _STRATEGIES:
             problems.append(f"strategy must be one of {_STRATEGIES}, not {strategy!r}")
         if not isinstance(max_payload, int) or isinstance(max_payload, bool) or not 0 <= max_payload <= 100:
@@ -244,7 +259,7 @@ class Transformer:
         self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle)
         # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
         # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
-        # then predicting on all (benchmarks/structure.py). A container callable is called
+        # then predicting on all (benchmarks/bench_structure.py). A container callable is called
         # from one thread.
         container = isinstance(self.model, ContainerModel)
         self.workers = 1 if container else (threads or available_cores())
