@@ -19,7 +19,7 @@ $(SETUP): pyproject.toml setup.py
 	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS)]"
 	@mkdir -p build && touch $@
 
-$(CORE): $(SETUP) fastjoin/_core.pyx setup.py
+$(CORE): $(SETUP) fastjoin/_core.pyx fastjoin/_trees.pyx setup.py
 	$(BIN)/python setup.py -q build_ext --inplace
 	@mkdir -p build && touch $@
 
@@ -32,7 +32,7 @@ test: $(CORE)
 # The suite once more against a bounds-checked build of the core, then back to release.
 test-checked: $(SETUP)
 	FASTJOIN_CYTHON_DEBUG=1 $(BIN)/python setup.py -q build_ext --inplace --force
-	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py; status=$$?; \
+	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py tests/test_trees.py; status=$$?; \
 	  $(BIN)/python setup.py -q build_ext --inplace --force; touch $(CORE); exit $$status
 
 bench: $(CORE)
@@ -41,4 +41,4 @@ bench: $(CORE)
 	$(BIN)/python benchmarks/report.py bench-results.json -o benchmarks/RESULTS.md --readme README.md
 
 clean:
-	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html
+	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html fastjoin/_trees.c fastjoin/_trees*.so fastjoin/_trees.html

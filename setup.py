@@ -1,7 +1,7 @@
-"""Build of the compiled core, fastjoin._core. Compiler directives live here and only here.
+"""Build of the compiled parts: fastjoin._core (CSV bytes) and fastjoin._trees (tree ensembles). Compiler directives live here and only here.
 
 FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation checks on);
-FASTJOIN_CYTHON_ANNOTATE=1 writes the annotated HTML next to _core.pyx.
+FASTJOIN_CYTHON_ANNOTATE=1 writes the annotated HTML next to each .pyx.
 """
 import os
 
@@ -21,13 +21,16 @@ directives = {
     "embedsignature": True,
 }
 
-extension = Extension(
-    "fastjoin._core",
-    ["fastjoin/_core.pyx"],
-    include_dirs=[numpy.get_include()],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
-    + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),
-    extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
-)
 
-setup(ext_modules=cythonize([extension], compiler_directives=directives, annotate=ANNOTATE))
+def extension(name: str) -> Extension:
+    return Extension(
+        f"fastjoin.{name}",
+        [f"fastjoin/{name}.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+        + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+    )
+
+
+setup(ext_modules=cythonize([extension("_core"), extension("_trees")], compiler_directives=directives, annotate=ANNOTATE))

@@ -115,6 +115,15 @@ class NativeBooster:
         _check(self._lib.XGBoosterSaveJsonConfig(self.handle, ctypes.byref(length), ctypes.byref(text)))
         return ctypes.string_at(text, length.value).decode()
 
+    def save_raw(self, raw_format: str = "ubj") -> bytes:
+        """The model's bytes in ``raw_format`` ("ubj" or "json"), as xgboost's Booster.save_raw."""
+        length = _bst_ulong()
+        data = ctypes.POINTER(ctypes.c_char)()
+        config = json.dumps({"format": raw_format}).encode()
+        _check(self._lib.XGBoosterSaveModelToBuffer(self.handle, config, ctypes.byref(length),
+                                                    ctypes.byref(data)))
+        return ctypes.string_at(data, length.value)
+
     def predict_dense(self, X: np.ndarray) -> np.ndarray:
         """Predictions for a C-contiguous float32 matrix, shape (rows, groups), float32."""
         interface = json.dumps({"data": [X.ctypes.data, True], "shape": list(X.shape),

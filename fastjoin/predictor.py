@@ -5,8 +5,10 @@ legacy binary format if the installed XGBoost still reads it), a SageMaker ``mod
 artefact or a directory holding one model, or a *container callable*
 ``f(body: bytes, content_type: str, accept: str) -> bytes``.
 
-XGBoost models run in process (:class:`XGBoostPredictor`); callables are wrapped as
-:class:`ContainerModel` and fed whole mini-batches like ``POST /invocations``.
+XGBoost models run in process (:class:`XGBoostPredictor`), on fastjoin's compiled tree
+predictor when the model allows it (fastjoin.trees; checked against XGBoost when loaded) and
+on libxgboost otherwise; callables are wrapped as :class:`ContainerModel` and fed whole
+mini-batches like ``POST /invocations``.
 
 xgboost is imported lazily, inside functions: ``import fastjoin.predictor`` must stay cheap
 and must work without xgboost installed (a container callable needs no xgboost).
@@ -30,7 +32,13 @@ from fastjoin.libxgboost import NativeBooster, clean_message
 if TYPE_CHECKING:  # type hints only; the real import is lazy
     import xgboost
 
-__all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MODEL_MEMBER"]
+__all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MODEL_MEMBER",
+           "ENGINES"]
+
+#: How an XGBoost model is run: "auto" (compiled when the model allows, else libxgboost),
+#: "compiled" (fastjoin's tree predictor, an error if the model needs XGBoost) or "xgboost".
+ENGINES = ("auto", "compiled", "xgboost")
+_SPLIT_ROWS = 8192  # a compiled batch is split across threads only above this many rows per thread
 
 #: The file name SageMaker's XGBoost container gives its model inside ``model.tar.gz``.
 MODEL_MEMBER = "xgboost-model"
@@ -83,27 +91,63 @@ class Predictor(Protocol):
 
 
 class XGBoostPredictor:
-    """An XGBoost model run through libxgboost's inplace prediction (no DMatrix per batch).
+    """An XGBoost model, run by fastjoin's compiled tree predictor or by libxgboost.
 
-    Predictions equal ``booster.predict(xgboost.DMatrix(X))`` exactly: same trees (all of
-    them, ``iteration_range=(0, 0)``), missing = NaN, zeros are values. Feature names are
+    Predictions equal ``booster.inplace_predict(X)`` bit for bit on either engine: same trees
+    (all of them, ``iteration_range=(0, 0)``), missing = NaN, zeros are values. (That is also
+    ``booster.predict(xgboost.DMatrix(X))``, except that a DMatrix refuses infinities and,
+    for dart models, XGBoost's two paths can differ by an ulp.)
+    The compiled engine (fastjoin.trees) covers gbtree models with numerical splits and one
+    output per row; when it is chosen it is first checked against libxgboost on rows that
+    sit on, just below and just above every threshold, with NaNs. ``engine="auto"`` falls
+    back to libxgboost for anything else (``fallback_reason`` says why). Feature names are
     not checked (``validate_features=False``, as SageMaker's container does); the feature
     count is, through :meth:`check_features`.
     """
 
-    def __init__(self, booster: NativeBooster, *, nthread: int | None = None):
+    def __init__(self, booster: NativeBooster, *, nthread: int | None = None,
+                 engine: str = "auto"):
         if not isinstance(booster, NativeBooster):  # an xgboost.Booster: share its handle
             booster = NativeBooster.from_booster(booster)
         if nthread is None:
             nthread = available_cores()
         elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
             raise ConfigError(f"nthread must be a positive integer or None, not {nthread!r}")
+        if engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
         booster.set_param({"nthread": nthread})
         self._booster = booster
         self._nthread = nthread
         self._n_features = int(booster.num_features())
         self._n_outputs = _infer_n_outputs(booster)
         self._verified = False  # the output shape is checked against n_outputs once
+        self._pool = None  # threads that split a compiled batch, made on first need
+        self.fallback_reason: str | None = None
+        self._ensemble = None if engine == "xgboost" else self._compile(engine == "compiled")
+
+    def _compile(self, required: bool):
+        """The compiled ensemble, checked against libxgboost; None to use libxgboost."""
+        from fastjoin import trees
+
+        try:
+            ensemble = trees.compile_model(self._booster.save_raw("ubj"))
+            probe = trees.probe_rows(ensemble)
+            # bit patterns: NaN predictions compare equal too
+            same = np.array_equal(ensemble.predict(probe).view(np.uint32),
+                                  self._booster.predict_dense(probe).reshape(-1).view(np.uint32))
+            if not same:
+                raise trees.Unsupported("predictions that differ from XGBoost's on probe rows")
+        except trees.Unsupported as exc:
+            if required:
+                raise ModelError(f"engine='compiled' cannot run this model, which has {exc}") from None
+            self.fallback_reason = str(exc)
+            return None
+        return ensemble
+
+    @property
+    def engine(self) -> str:
+        """The engine in use: "compiled" or "xgboost"."""
+        return "xgboost" if self._ensemble is None else "compiled"
 
     @property
     def booster(self) -> NativeBooster:
@@ -114,7 +158,7 @@ class XGBoostPredictor:
         return self._nthread
 
     def set_threads(self, nthread: int) -> None:
-        """XGBoost threads per predict call (1 when several workers predict concurrently)."""
+        """Threads per predict call (1 when several workers predict concurrently)."""
         self._booster.set_param({"nthread": nthread})
         self._nthread = nthread
 
@@ -158,6 +202,8 @@ class XGBoostPredictor:
         k = self._n_outputs
         if n == 0:  # XGBoost is not called for nothing
             return np.empty((0,) if k == 1 else (0, k), dtype=np.float32)
+        if self._ensemble is not None:
+            return self._predict_compiled(X)
         try:
             out = self._booster.predict_dense(X)  # always (n, groups): 1 row is not squeezed
         except ModelError as exc:
@@ -170,9 +216,25 @@ class XGBoostPredictor:
             self._verified = True
         return out.reshape(n) if k == 1 else out
 
+    def _predict_compiled(self, X: np.ndarray) -> np.ndarray:
+        """The compiled engine; a big batch is split into one run of rows per thread (the
+        kernel releases the GIL), the caller's thread taking the first."""
+        parts = min(self._nthread, len(X) // _SPLIT_ROWS)
+        if parts <= 1:
+            return self._ensemble.predict(X)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self._nthread - 1, thread_name_prefix="fastjoin-trees")
+        bounds = np.linspace(0, len(X), parts + 1).astype(int)
+        futures = [self._pool.submit(self._ensemble.predict, X[a:b])
+                   for a, b in zip(bounds[1:-1], bounds[2:])]
+        first = self._ensemble.predict(X[:bounds[1]])
+        return np.concatenate([first] + [f.result() for f in futures])
+
     def __repr__(self) -> str:
         return (f"XGBoostPredictor(n_features={self._n_features}, "
-                f"n_outputs={self._n_outputs}, nthread={self._nthread})")
+                f"n_outputs={self._n_outputs}, nthread={self._nthread}, engine={self.engine!r})")
 
 
 def _infer_n_outputs(booster: NativeBooster) -> int:
@@ -218,8 +280,8 @@ def _callable_name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
-def load_model(model: Any, *, nthread: int | None = None,
-               allow_pickle: bool = False) -> XGBoostPredictor | ContainerModel:
+def load_model(model: Any, *, nthread: int | None = None, allow_pickle: bool = False,
+               engine: str = "auto") -> XGBoostPredictor | ContainerModel:
     """Turn ``model`` into an :class:`XGBoostPredictor` or a :class:`ContainerModel`.
 
     ``model``: an ``xgboost.Booster`` (copied, so setting ``nthread`` does not touch the
@@ -229,20 +291,21 @@ def load_model(model: Any, *, nthread: int | None = None,
     holding one; any other callable, treated as a container callable. An already-loaded
     predictor or ContainerModel is returned unchanged.
 
-    ``nthread``: XGBoost threads per prediction call; default all cores this process may use.
+    ``nthread``: threads per prediction call; default all cores this process may use.
     ``allow_pickle``: unpickle pickled models (pickles can run arbitrary code; off by default).
+    ``engine``: one of :data:`ENGINES` (see :class:`XGBoostPredictor`).
     """
     if isinstance(model, (XGBoostPredictor, ContainerModel)):
         return model
     if isinstance(model, (str, os.PathLike)):
         booster = _booster_from_path(Path(model), allow_pickle=allow_pickle)
-        return XGBoostPredictor(booster, nthread=nthread)
+        return XGBoostPredictor(booster, nthread=nthread, engine=engine)
     # Without xgboost imported, the object cannot be a Booster: no need to import it here.
     xgb = sys.modules.get("xgboost")
     if xgb is not None and isinstance(model, xgb.Booster):
-        return XGBoostPredictor(model.copy(), nthread=nthread)
+        return XGBoostPredictor(model.copy(), nthread=nthread, engine=engine)
     if xgb is not None and isinstance(model, xgb.XGBModel):
-        return XGBoostPredictor(model.get_booster().copy(), nthread=nthread)
+        return XGBoostPredictor(model.get_booster().copy(), nthread=nthread, engine=engine)
     if callable(model):
         return ContainerModel(model)
     raise ModelError(

@@ -1,0 +1,265 @@
+# cython: language_level=3
+"""Compiled tree ensembles: float32 rows in, float32 predictions out, exactly as XGBoost.
+
+Pure functions of (feature matrix, flattened trees): fastjoin.trees builds the arrays from
+a booster and owns every check; these loops trust them. What makes the result bit-identical
+to XGBoost's CPU predictor: a row goes left when ``x < threshold`` (float32 compare), a NaN
+takes the node's default direction, leaf values are added in float32 to the base margin in
+tree order, and the output transform is XGBoost's own formula on libm's expf.
+
+Two layouts. "complete": each tree padded to a complete binary tree of its depth (a shallow
+leaf is copied into both children, so the direction taken there does not matter), so a step
+is ``i = 2i + 1 + right`` with no branch; rows advance level by level in blocks, which lets
+the CPU overlap many rows' loads. "nodes": XGBoost's own node arrays, for deep trees.
+"""
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #define FJ_BLOCK 64
+
+    /* the transform codes shared with fastjoin/trees.py */
+    enum { FJ_IDENTITY = 0, FJ_SIGMOID = 1, FJ_EXP = 2 };
+
+    /* XGBoost's float Sigmoid: the exponent clamped to avoid overflow, an epsilon that
+       cannot change a sum >= 1, all in float32. */
+    static inline float fj_sigmoid(float x) {
+        float e = -x;
+        if (88.7f < e) e = 88.7f;
+        float denom = (expf(e) + 1.0f) + 1e-16f;  /* as XGBoost: (expf + 1) + eps */
+        return 1.0f / denom;
+    }
+
+    static void fj_transform(float *out, Py_ssize_t n, int transform) {
+        Py_ssize_t r;
+        if (transform == FJ_SIGMOID) for (r = 0; r < n; r++) out[r] = fj_sigmoid(out[r]);
+        else if (transform == FJ_EXP) for (r = 0; r < n; r++) out[r] = expf(out[r]);
+    }
+
+    /* Complete layout: tree t has depth[t] levels of internal nodes at node_off[t] (feat,
+       thr, nan_right; the arrays have FJ_PAD spare entries at the end) and 2^depth[t]
+       leaves at leaf_off[t]. Each kernel adds the trees' leaves for rows [0, nb) of a block
+       to acc. */
+    #define FJ_PAD 16
+
+    static void fj_block_scalar(const float *base, int nb, Py_ssize_t width,
+                                const int32_t *feat, const float *thr, const uint8_t *nan_right,
+                                const float *leaf, const int64_t *node_off,
+                                const int64_t *leaf_off, const int32_t *depth,
+                                Py_ssize_t n_trees, float *acc) {
+        int32_t idx[FJ_BLOCK];
+        Py_ssize_t t;
+        int k, d, r;
+        for (t = 0; t < n_trees; t++) {
+            const int32_t *f = feat + node_off[t];
+            const float *th = thr + node_off[t];
+            const uint8_t *nr = nan_right + node_off[t];
+            d = depth[t];
+            const float *lf = leaf + leaf_off[t] - ((1 << d) - 1);
+            for (r = 0; r < nb; r++) idx[r] = 0;
+            for (k = 0; k < d; k++) {
+                for (r = 0; r < nb; r++) {  /* rows in lockstep: their loads overlap */
+                    int32_t i = idx[r];
+                    float v = base[r * width + f[i]];
+                    idx[r] = 2 * i + 1 + ((v >= th[i]) | ((v != v) & nr[i]));
+                }
+            }
+            for (r = 0; r < nb; r++) acc[r] += lf[idx[r]];
+        }
+    }
+
+    #if defined(__GNUC__) && defined(__x86_64__)
+    #define FJ_HAVE_AVX2 1
+    #include <immintrin.h>
+
+    /* Eight rows per vector, for blocks without a NaN (NaNs take the scalar kernel). The
+       first five levels look nodes up in registers (levels 0-2: nodes 0-6, level 3: 7-14,
+       level 4: 15-30, by permutes), deeper levels and leaves by gathers. */
+    __attribute__((target("avx2")))
+    static void fj_block_avx2(const float *base, Py_ssize_t width,
+                              const int32_t *feat, const float *thr, const float *leaf,
+                              const int64_t *node_off, const int64_t *leaf_off,
+                              const int32_t *depth, Py_ssize_t n_trees, float *acc) {
+        enum { G = FJ_BLOCK / 8 };
+        __m256 sum[G];
+        __m256i rowoff[G], idx[G];
+        const __m256i one = _mm256_set1_epi32(1);
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        Py_ssize_t t;
+        int g, k, d;
+        for (g = 0; g < G; g++) {
+            sum[g] = _mm256_loadu_ps(acc + 8 * g);
+            rowoff[g] = _mm256_mullo_epi32(_mm256_add_epi32(lanes, _mm256_set1_epi32(8 * g)),
+                                           _mm256_set1_epi32((int)width));
+        }
+        for (t = 0; t < n_trees; t++) {
+            const int32_t *f = feat + node_off[t];
+            const float *th = thr + node_off[t];
+            d = depth[t];
+            const float *lf = leaf + leaf_off[t];
+            const __m256i first_leaf = _mm256_set1_epi32((1 << d) - 1);
+            const __m256i f0 = _mm256_loadu_si256((const __m256i *)f);
+            const __m256 t0 = _mm256_loadu_ps(th);
+            for (g = 0; g < G; g++) idx[g] = _mm256_setzero_si256();
+            for (k = 0; k < d; k++) {
+                __m256i fa = f0, fb = f0, shift = _mm256_setzero_si256();
+                __m256 ta = t0, tb = t0;
+                if (k == 3) {
+                    fa = fb = _mm256_loadu_si256((const __m256i *)(f + 7));
+                    ta = tb = _mm256_loadu_ps(th + 7);
+                    shift = _mm256_set1_epi32(7);
+                } else if (k == 4) {
+                    fa = _mm256_loadu_si256((const __m256i *)(f + 15));
+                    fb = _mm256_loadu_si256((const __m256i *)(f + 23));
+                    ta = _mm256_loadu_ps(th + 15);
+                    tb = _mm256_loadu_ps(th + 23);
+                    shift = _mm256_set1_epi32(15);
+                }
+                for (g = 0; g < G; g++) {
+                    __m256i fi;
+                    __m256 ti;
+                    if (k < 5) {
+                        __m256i sel = _mm256_sub_epi32(idx[g], shift);
+                        __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 28));
+                        fi = _mm256_castps_si256(_mm256_blendv_ps(
+                            _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fa, sel)),
+                            _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fb, sel)), high));
+                        ti = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ta, sel),
+                                              _mm256_permutevar8x32_ps(tb, sel), high);
+                    } else {
+                        fi = _mm256_i32gather_epi32((const int *)f, idx[g], 4);
+                        ti = _mm256_i32gather_ps(th, idx[g], 4);
+                    }
+                    __m256 v = _mm256_i32gather_ps(base, _mm256_add_epi32(rowoff[g], fi), 4);
+                    __m256i right = _mm256_castps_si256(_mm256_cmp_ps(v, ti, _CMP_GE_OQ));
+                    /* 2i + 1 + right, with right as 0 / -1 */
+                    idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
+                }
+            }
+            for (g = 0; g < G; g++)
+                sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(
+                    lf, _mm256_sub_epi32(idx[g], first_leaf), 4));
+        }
+        for (g = 0; g < G; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
+    }
+    #endif
+
+    static int fj_has_nan(const float *p, Py_ssize_t n) {
+        Py_ssize_t i;
+        int found = 0;
+        for (i = 0; i < n; i++) found |= p[i] != p[i];
+        return found;
+    }
+
+    static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width,
+                            const int32_t *feat, const float *thr, const uint8_t *nan_right,
+                            const float *leaf, const int64_t *node_off, const int64_t *leaf_off,
+                            const int32_t *depth, Py_ssize_t n_trees, float *out) {
+        Py_ssize_t r0;
+        int nb;
+    #ifdef FJ_HAVE_AVX2
+        int avx2 = __builtin_cpu_supports("avx2");
+    #endif
+        for (r0 = 0; r0 < n; r0 += FJ_BLOCK) {
+            nb = (int)(n - r0 < FJ_BLOCK ? n - r0 : FJ_BLOCK);
+            const float *base = X + r0 * width;
+    #ifdef FJ_HAVE_AVX2
+            if (avx2 && nb == FJ_BLOCK && !fj_has_nan(base, nb * width)) {
+                fj_block_avx2(base, width, feat, thr, leaf, node_off, leaf_off, depth,
+                              n_trees, out + r0);
+                continue;
+            }
+    #endif
+            fj_block_scalar(base, nb, width, feat, thr, nan_right, leaf, node_off, leaf_off,
+                            depth, n_trees, out + r0);
+        }
+    }
+
+    /* Node layout: XGBoost's arrays, children as absolute indices, -1 for a leaf (whose
+       value is in thr). Adds each tree's leaf to out. */
+    static void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width,
+                         const int32_t *feat, const float *thr, const uint8_t *nan_right,
+                         const int32_t *left, const int32_t *right, const int64_t *root,
+                         Py_ssize_t n_trees, float *out) {
+        Py_ssize_t r, t;
+        for (r = 0; r < n; r++) {
+            const float *x = X + r * width;
+            float acc = out[r];
+            for (t = 0; t < n_trees; t++) {
+                int64_t i = root[t];
+                while (left[i] >= 0) {
+                    float v = x[feat[i]];
+                    if (v != v) i = nan_right[i] ? right[i] : left[i];
+                    else i = v < thr[i] ? left[i] : right[i];
+                }
+                acc += thr[i];
+            }
+            out[r] = acc;
+        }
+    }
+    """
+    enum:
+        FJ_IDENTITY
+        FJ_SIGMOID
+        FJ_EXP
+    void fj_transform(float *out, Py_ssize_t n, int transform) nogil
+    void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
+                     const float *thr, const uint8_t *nan_right, const float *leaf,
+                     const int64_t *node_off, const int64_t *leaf_off, const int32_t *depth,
+                     Py_ssize_t n_trees, float *out) nogil
+    void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
+                  const float *thr, const uint8_t *nan_right, const int32_t *left,
+                  const int32_t *right, const int64_t *root, Py_ssize_t n_trees,
+                  float *out) nogil
+
+cdef extern from "math.h":
+    float logf(float x) nogil
+
+IDENTITY = FJ_IDENTITY
+SIGMOID = FJ_SIGMOID
+EXP = FJ_EXP
+
+
+def predict_complete(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
+                     const uint8_t[::1] nan_right, const float[::1] leaf,
+                     const int64_t[::1] node_off, const int64_t[::1] leaf_off,
+                     const int32_t[::1] depth, int transform, float[::1] out):
+    """Add every tree's leaf to ``out`` (holding the base margin), then transform it."""
+    cdef Py_ssize_t n = X.shape[0]
+    if out.shape[0] != n:
+        raise ValueError("out must have one value per row")
+    if n == 0:
+        return
+    with nogil:
+        fj_complete(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &leaf[0],
+                    &node_off[0], &leaf_off[0], &depth[0], depth.shape[0], &out[0])
+        fj_transform(&out[0], n, transform)
+
+
+def predict_nodes(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
+                  const uint8_t[::1] nan_right, const int32_t[::1] left,
+                  const int32_t[::1] right, const int64_t[::1] root, int transform,
+                  float[::1] out):
+    """As predict_complete, for XGBoost's node layout."""
+    cdef Py_ssize_t n = X.shape[0]
+    if out.shape[0] != n:
+        raise ValueError("out must have one value per row")
+    if n == 0:
+        return
+    with nogil:
+        fj_nodes(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &left[0],
+                 &right[0], &root[0], root.shape[0], &out[0])
+        fj_transform(&out[0], n, transform)
+
+
+def apply_transform(float[::1] out, int transform):
+    """The output transform alone (a model of no trees predicts its transformed base)."""
+    if out.shape[0]:
+        with nogil:
+            fj_transform(&out[0], out.shape[0], transform)
+
+
+def logf32(float x):
+    """libm's logf, as XGBoost turns a base score into a margin."""
+    return logf(x)

@@ -1,0 +1,240 @@
+"""XGBoost tree ensembles compiled for fastjoin._trees: the model as flat arrays.
+
+:func:`compile_model` reads a booster's UBJSON (float32 thresholds and leaves bit for bit),
+checks that every part of the model is one the compiled predictor reproduces exactly, and
+lays the trees out for the kernel. Anything else (dart, gblinear, categorical splits,
+several outputs per row, an objective whose output transform is not covered) is reported as
+:class:`Unsupported`, with the reason, and the caller keeps XGBoost's own predictor.
+
+:func:`probe_rows` builds rows that sit on, just below and just above every threshold, with
+NaNs, so that a compiled model can be checked against XGBoost before it is trusted.
+"""
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+import numpy as np
+
+from fastjoin import _trees, ubjson
+
+__all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "COMPLETE_MAX_DEPTH"]
+
+#: Deeper trees keep XGBoost's node layout: a complete tree of depth d has 2^d leaves.
+COMPLETE_MAX_DEPTH = 10
+_PAD = 16  # FJ_PAD in _trees.pyx
+
+# objective -> output transform, which also says how the base score becomes a margin
+# (binary:logitraw keeps its base score as the margin: checked against XGBoost in the tests)
+_OBJECTIVES = {
+    "binary:logistic": "sigmoid", "reg:logistic": "sigmoid", "binary:logitraw": "identity",
+    "reg:squarederror": "identity", "reg:linear": "identity", "reg:squaredlogerror": "identity",
+    "reg:pseudohubererror": "identity", "reg:absoluteerror": "identity",
+    "reg:quantileerror": "identity",
+    "count:poisson": "exp", "reg:gamma": "exp", "reg:tweedie": "exp",
+}
+_TRANSFORMS = {"identity": _trees.IDENTITY, "sigmoid": _trees.SIGMOID, "exp": _trees.EXP}
+
+
+class Unsupported(Exception):
+    """The model has a part the compiled predictor does not reproduce; the message says which."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """A compiled model: the arrays the kernel walks, plus what the caller needs to know."""
+
+    layout: str             # "complete" or "nodes"
+    n_features: int
+    n_trees: int
+    base_margin: np.float32
+    transform: int          # a fastjoin._trees transform code
+    arrays: dict            # the kernel's arguments, by name
+    objective: str
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """float32 predictions for a C-contiguous float32 matrix of n_features columns."""
+        out = np.full(X.shape[0], self.base_margin, dtype=np.float32)
+        if self.n_trees == 0:
+            _trees.apply_transform(out, self.transform)
+            return out
+        a = self.arrays
+        if self.layout == "complete":
+            _trees.predict_complete(X, a["feat"], a["thr"], a["nan_right"], a["leaf"],
+                                    a["node_off"], a["leaf_off"], a["depth"], self.transform, out)
+        else:
+            _trees.predict_nodes(X, a["feat"], a["thr"], a["nan_right"], a["left"], a["right"],
+                                 a["root"], self.transform, out)
+        return out
+
+
+def compile_model(ubj: bytes) -> Ensemble:
+    """Compile a model saved as UBJSON by XGBoost; raises :class:`Unsupported`."""
+    try:
+        return _compile(ubjson.loads(ubj)["learner"])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a layout this code predates
+        raise Unsupported(f"a model layout fastjoin does not know ({type(exc).__name__}: {exc})") from exc
+
+
+def _compile(learner: dict) -> Ensemble:
+    booster = learner["gradient_booster"]
+    if booster.get("name") != "gbtree":
+        raise Unsupported(f"the {booster.get('name')!r} booster (only gbtree is compiled)")
+    objective = learner["objective"]["name"]
+    kind = _OBJECTIVES.get(objective)
+    if kind is None:
+        raise Unsupported(f"the {objective!r} objective")
+    param = learner["learner_model_param"]
+    if int(param.get("num_class", 0) or 0) > 1 or int(param.get("num_target", 1) or 1) > 1:
+        raise Unsupported("several outputs per row")
+    scores = [s for s in str(param["base_score"]).strip("[]").split(",") if s.strip()]
+    if len(scores) != 1:
+        raise Unsupported(f"a base score of {len(scores)} values")
+    n_features = int(param["num_feature"])
+    model = booster["model"]
+    trees = model["trees"]
+    if any(int(g) != 0 for g in np.asarray(model.get("tree_info", []), dtype=np.int64)):
+        raise Unsupported("trees for several output groups")
+    for tree in trees:
+        if int(tree["tree_param"].get("size_leaf_vector", "1") or 1) > 1:
+            raise Unsupported("vector leaves (multi-target trees)")
+        if np.any(np.asarray(tree["split_type"]) != 0):
+            raise Unsupported("categorical splits")
+        internal = np.asarray(tree["left_children"]) >= 0
+        if np.any(np.asarray(tree["split_indices"])[internal] >= n_features):
+            raise Unsupported("a split on a feature beyond num_feature")
+    depths = [_depth(t) for t in trees]
+    base = _margin(_float32_exact(scores[0].strip()), kind)
+    common = dict(n_features=n_features, n_trees=len(trees), base_margin=base,
+                  transform=_TRANSFORMS[kind], objective=objective)
+    if max(depths, default=0) <= COMPLETE_MAX_DEPTH:
+        return Ensemble(layout="complete", arrays=_complete_layout(trees, depths), **common)
+    return Ensemble(layout="nodes", arrays=_node_layout(trees), **common)
+
+
+def _depth(tree: dict) -> int:
+    left, right = np.asarray(tree["left_children"]), np.asarray(tree["right_children"])
+    level, depth = np.array([0]), 0
+    while True:
+        level = level[left[level] >= 0]
+        if level.size == 0:
+            return depth
+        level = np.concatenate([left[level], right[level]])
+        depth += 1
+
+
+def _complete_layout(trees: list, depths: list) -> dict:
+    """Each tree as a complete tree of its depth, level by level: node i's children are
+    2i+1 and 2i+2; a leaf above the last level is copied into both of its children."""
+    feats, thrs, nan_rights, leaves = [], [], [], []
+    for tree, depth in zip(trees, depths):
+        left = np.asarray(tree["left_children"], dtype=np.int64)
+        right = np.asarray(tree["right_children"], dtype=np.int64)
+        split = np.asarray(tree["split_indices"], dtype=np.int32)
+        cond = np.asarray(tree["split_conditions"], dtype=np.float32)
+        default_left = np.asarray(tree["default_left"], dtype=np.uint8)
+        ids = np.array([0], dtype=np.int64)
+        for _ in range(depth):
+            leaf = left[ids] < 0
+            feats.append(np.where(leaf, 0, split[ids]).astype(np.int32))
+            thrs.append(np.where(leaf, np.float32(0), cond[ids]).astype(np.float32))
+            nan_rights.append(np.where(leaf, 0, 1 - default_left[ids]).astype(np.uint8))
+            nxt = np.empty(2 * ids.size, dtype=np.int64)
+            nxt[0::2] = np.where(leaf, ids, left[ids])
+            nxt[1::2] = np.where(leaf, ids, right[ids])
+            ids = nxt
+        leaves.append(cond[ids])
+    sizes = np.array([(1 << d) - 1 for d in depths], dtype=np.int64)
+    return {
+        "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
+        "nan_right": _concat(nan_rights, np.uint8), "leaf": _concat(leaves, np.float32),
+        "node_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
+        "leaf_off": np.concatenate([[0], np.cumsum(sizes + 1)[:-1]]).astype(np.int64),
+        "depth": np.array(depths, dtype=np.int32),
+    }
+
+
+def _node_layout(trees: list) -> dict:
+    """XGBoost's arrays, concatenated; children become absolute indices."""
+    roots, offset = [], 0
+    feats, thrs, nan_rights, lefts, rights = [], [], [], [], []
+    for tree in trees:
+        left = np.asarray(tree["left_children"], dtype=np.int64)
+        right = np.asarray(tree["right_children"], dtype=np.int64)
+        roots.append(offset)
+        lefts.append(np.where(left >= 0, left + offset, -1))
+        rights.append(np.where(left >= 0, right + offset, -1))
+        feats.append(np.where(left >= 0, np.asarray(tree["split_indices"]), 0))
+        thrs.append(np.asarray(tree["split_conditions"], dtype=np.float32))
+        nan_rights.append(1 - np.asarray(tree["default_left"], dtype=np.uint8))
+        offset += left.size
+    return {
+        "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
+        "nan_right": _concat(nan_rights, np.uint8), "left": _concat(lefts, np.int32),
+        "right": _concat(rights, np.int32), "root": np.array(roots, dtype=np.int64),
+    }
+
+
+def _concat(parts: list, dtype) -> np.ndarray:
+    """One array, with spare entries after the end: the vector kernel loads eight nodes at a
+    time from a tree's first levels, past the end of a small last tree (the extra values
+    are never selected). Never empty: the kernel takes the address of element 0."""
+    return np.concatenate(parts + [np.zeros(_PAD)]).astype(dtype)
+
+
+def _float32_exact(text: str) -> np.float32:
+    """The float32 nearest to a decimal string. Going through a double can round twice: when
+    the double lands exactly halfway between two float32s, the decimal decides."""
+    d = float(text)
+    f = np.float32(d)
+    if not np.isfinite(f) or float(f) == d:
+        return f
+    other = np.nextafter(f, np.float32(np.inf) if float(f) < d else np.float32(-np.inf))
+    mid = (Fraction(float(f)) + Fraction(float(other))) / 2
+    if Fraction(d) != mid:
+        return f
+    exact = Fraction(text)
+    if exact == mid:
+        return f  # a true tie: the double's rounding already took the even one
+    return other if abs(exact - Fraction(float(other))) < abs(exact - Fraction(float(f))) else f
+
+
+def _margin(score: np.float32, kind: str) -> np.float32:
+    """The base score in margin space, in float32 as XGBoost computes it."""
+    if kind == "sigmoid":
+        return np.float32(-_trees.logf32(np.float32(np.float32(1.0) / score) - np.float32(1.0)))
+    if kind == "exp":
+        return np.float32(_trees.logf32(score))
+    return score
+
+
+def probe_rows(ensemble: Ensemble, n: int = 256, seed: int = 0) -> np.ndarray:
+    """Rows whose values sit on, one float32 step below and one above the thresholds of each
+    feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
+    ``n`` should be a multiple of 128 for both kernels to see whole blocks."""
+    rng = np.random.default_rng(seed)
+    a = ensemble.arrays
+    X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
+    feat, thr = a["feat"], a["thr"]
+    if ensemble.layout == "nodes":
+        internal = a["left"] >= 0
+        feat, thr = feat[internal], thr[internal]
+    if feat.size:
+        pick = rng.integers(0, feat.size, size=X.shape)
+        values = thr[pick]
+        step = rng.integers(-1, 2, size=X.shape)
+        values = np.where(step < 0, np.nextafter(values, np.float32(-np.inf)),
+                          np.where(step > 0, np.nextafter(values, np.float32(np.inf)), values))
+        own = feat[pick] == np.arange(ensemble.n_features)[None, :]
+        X = np.where(own, values, X).astype(np.float32)
+        # for the features a random pick missed, use their own thresholds
+        for j in range(ensemble.n_features):
+            mine = thr[feat == j]
+            if mine.size:
+                rows = ~own[:, j]
+                X[rows, j] = mine[rng.integers(0, mine.size, size=int(rows.sum()))]
+    # NaNs in the second half only: NaN-free blocks of rows take the vector kernel
+    nan = rng.random(X.shape) < 0.05
+    nan[: n // 2] = False
+    X[nan] = np.nan
+    X[rng.random(X.shape) < 0.02] = 0.0
+    return np.ascontiguousarray(X, dtype=np.float32)

@@ -1,0 +1,286 @@
+"""The compiled tree predictor: bit-identical to XGBoost, or not used.
+
+Every model here is trained by XGBoost and predicted by both engines; predictions must have
+the same float32 bit patterns (equal values are not enough: -0.0, NaN). Rows mix blocks with
+and without NaN (the vector kernel takes NaN-free blocks of 64 rows, the scalar one the
+rest) and end with a partial block.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+xgb = pytest.importorskip("xgboost")
+
+from fastjoin import trees, ubjson  # noqa: E402
+from fastjoin.errors import ConfigError, ModelError  # noqa: E402
+from fastjoin.predictor import load_model  # noqa: E402
+
+N_FEATURES = 6
+
+
+def _data(n: int, seed: int, nan_rows: slice = slice(None)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
+    X[:, 3] = np.round(X[:, 3] * 4) / 4  # repeated values: rows land exactly on thresholds
+    part = X[nan_rows]
+    part[rng.random(part.shape) < 0.1] = np.nan
+    X[::9, 4] = 0.0
+    return X
+
+
+def _train(params: dict, rounds: int = 12, y=None, seed: int = 0) -> xgb.Booster:
+    X = _data(600, seed)
+    rng = np.random.default_rng(seed + 1)
+    if y is None:
+        y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 3])
+             + rng.normal(scale=0.3, size=len(X)) > 0).astype(np.float32)
+    return xgb.train({"nthread": 1, "seed": seed, "max_depth": 4, **params},
+                     xgb.DMatrix(X, label=y), num_boost_round=rounds)
+
+
+def _rows() -> np.ndarray:
+    """1,000 rows: NaN-free for the first 320 (whole vector blocks), NaNs after, the last
+    block partial, plus the probe rows of the model's own thresholds."""
+    return np.ascontiguousarray(_data(1000, 7, nan_rows=slice(320, None)))
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    b = np.ascontiguousarray(b, dtype=np.float32)
+    return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def _check(booster: xgb.Booster, X: np.ndarray | None = None) -> None:
+    p = load_model(booster, nthread=1, engine="compiled")
+    assert p.engine == "compiled"
+    X = _rows() if X is None else X
+    probe = trees.probe_rows(p._ensemble, 384, seed=3)
+    for rows in (X, probe, X[:1], X[5:69]):
+        rows = np.ascontiguousarray(rows)
+        assert _same_bits(p.predict(rows), booster.inplace_predict(rows))
+        if not np.isinf(rows).any():  # a DMatrix refuses infinities; inplace_predict takes them
+            assert _same_bits(p.predict(rows), booster.predict(xgb.DMatrix(rows)))
+
+
+POSITIVE = (np.abs(np.nan_to_num(_data(600, 0)[:, 0])) + 0.1).astype(np.float32)
+COUNTS = np.random.default_rng(5).poisson(2.0, size=600).astype(np.float32)
+
+
+@pytest.mark.parametrize("params, y", [
+    ({"objective": "binary:logistic"}, None),
+    ({"objective": "binary:logistic", "base_score": 0.3}, None),
+    ({"objective": "binary:logistic", "max_depth": 1}, None),
+    ({"objective": "binary:logistic", "max_depth": 6, "eta": 0.8}, None),
+    ({"objective": "binary:logistic", "max_depth": 7, "min_child_weight": 0}, None),
+    ({"objective": "reg:logistic"}, None),
+    ({"objective": "binary:logitraw"}, None),
+    ({"objective": "reg:squarederror"}, POSITIVE),
+    ({"objective": "reg:squarederror", "base_score": 0.0}, POSITIVE),
+    ({"objective": "reg:absoluteerror"}, POSITIVE),
+    ({"objective": "reg:pseudohubererror"}, POSITIVE),
+    ({"objective": "reg:squaredlogerror"}, POSITIVE),
+    ({"objective": "reg:quantileerror", "quantile_alpha": 0.3}, POSITIVE),
+    ({"objective": "count:poisson"}, COUNTS),
+    ({"objective": "reg:gamma"}, POSITIVE),
+    ({"objective": "reg:tweedie"}, POSITIVE),
+    ({"objective": "binary:logistic", "num_parallel_tree": 3, "subsample": 0.7,
+      "colsample_bynode": 0.6}, None),
+    ({"objective": "binary:logistic", "tree_method": "exact"}, None),
+    ({"objective": "binary:logistic", "grow_policy": "lossguide", "max_depth": 0,
+      "max_leaves": 40, "tree_method": "hist"}, None),
+], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "")
+def test_bit_identical_to_xgboost(params, y):
+    _check(_train(params, y=y))
+
+
+def test_deep_trees_use_the_node_layout():
+    booster = _train({"objective": "binary:logistic", "max_depth": 14, "min_child_weight": 0,
+                      "eta": 1.0, "lambda": 0}, rounds=4,
+                     y=np.random.default_rng(2).random(600).astype(np.float32))
+    p = load_model(booster, engine="compiled")
+    assert p._ensemble.layout == "nodes"
+    _check(booster)
+
+
+def test_mixed_depths_and_single_leaf_trees():
+    # gamma prunes later trees down to a leaf or two
+    booster = _train({"objective": "reg:squarederror", "max_depth": 5, "gamma": 40.0}, rounds=30,
+                     y=POSITIVE)
+    depths = load_model(booster, engine="compiled")._ensemble.arrays["depth"]
+    assert depths.min() < depths.max()
+    _check(booster)
+
+
+def test_a_model_of_no_trees_predicts_its_base():
+    booster = _train({"objective": "binary:logistic", "base_score": 0.25}, rounds=0)
+    p = load_model(booster, engine="compiled")
+    assert p._ensemble.n_trees == 0
+    _check(booster)
+
+
+def test_values_at_the_edges():
+    booster = _train({"objective": "binary:logistic", "max_depth": 6})
+    rows = np.array([[np.inf, -np.inf, 0.0, -0.0, 3.4e38, -1e-45]] * 64
+                    + [[np.nan, np.inf, -np.inf, 1e-45, -3.4e38, np.nan]] * 3, dtype=np.float32)
+    _check(booster, rows)
+
+
+def test_margin_outputs_far_out():
+    # large margins: the sigmoid's exponent clamp and 0/1 saturation
+    booster = _train({"objective": "binary:logistic", "eta": 1.0, "max_depth": 6,
+                      "lambda": 0.0, "min_child_weight": 0}, rounds=60)
+    _check(booster)
+
+
+def test_threads_split_a_big_batch():
+    booster = _train({"objective": "binary:logistic"})
+    X = np.ascontiguousarray(_data(40_000, 11, nan_rows=slice(30_000, None)))
+    one = load_model(booster, nthread=1, engine="compiled").predict(X)
+    three = load_model(booster, nthread=3, engine="compiled").predict(X)
+    assert _same_bits(one, three) and _same_bits(one, booster.inplace_predict(X))
+
+
+# --- when the compiled engine is not used ---------------------------------------------------
+
+@pytest.mark.parametrize("params, reason", [
+    ({"objective": "multi:softprob", "num_class": 3}, "'multi:softprob' objective"),
+    ({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3}, "'dart' booster"),
+    ({"objective": "binary:hinge"}, "'binary:hinge' objective"),
+])
+def test_unsupported_models_fall_back_to_xgboost(params, reason):
+    y = None
+    if params["objective"].startswith("multi"):
+        y = np.random.default_rng(0).integers(0, 3, size=600).astype(np.float32)
+    booster = _train(params, y=y)
+    p = load_model(booster)
+    assert p.engine == "xgboost" and reason in p.fallback_reason
+    X = _rows()
+    # inplace_predict: for dart, XGBoost's DMatrix predict can differ from it by an ulp
+    assert _same_bits(p.predict(X), booster.inplace_predict(X).reshape(p.predict(X).shape))
+    with pytest.raises(ModelError, match=f"engine='compiled' cannot run this model, which has .*{reason}"):
+        load_model(booster, engine="compiled")
+
+
+def test_categorical_splits_fall_back():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"c": pd.Categorical(rng.choice(list("abcd"), 300)), "x": rng.normal(size=300)})
+    y = (df["c"].isin(["a", "c"]).to_numpy() ^ (df["x"].to_numpy() > 1)).astype(np.float32)
+    booster = xgb.train({"objective": "binary:logistic", "nthread": 1, "max_cat_to_onehot": 1},
+                        xgb.DMatrix(df, label=y, enable_categorical=True), num_boost_round=3)
+    p = load_model(booster)
+    assert p.engine == "xgboost" and "categorical" in p.fallback_reason
+
+
+def test_engine_xgboost_and_bad_engine():
+    booster = _train({"objective": "binary:logistic"})
+    p = load_model(booster, engine="xgboost")
+    assert p.engine == "xgboost" and p.fallback_reason is None
+    assert "engine='xgboost'" in repr(p)
+    with pytest.raises(ConfigError, match="engine must be one of"):
+        load_model(booster, engine="fast")
+
+
+def test_a_compiled_model_that_disagrees_is_not_used(monkeypatch):
+    booster = _train({"objective": "binary:logistic"})
+    real = trees.compile_model
+
+    def off_by_one(ubj):  # leaf values one float32 step off: the probe must notice
+        ensemble = real(ubj)
+        leaf = ensemble.arrays["leaf"]
+        leaf[:] = np.nextafter(leaf, np.float32(np.inf))
+        return ensemble
+
+    monkeypatch.setattr(trees, "compile_model", off_by_one)
+    p = load_model(booster)
+    assert p.engine == "xgboost" and "differ from XGBoost" in p.fallback_reason
+    with pytest.raises(ModelError, match="differ from XGBoost"):
+        load_model(booster, engine="compiled")
+
+
+# --- the pieces ------------------------------------------------------------------------------
+
+def test_ubjson_matches_the_json_dump():
+    booster = _train({"objective": "binary:logistic"}, rounds=3)
+    import json
+
+    from_ubj = ubjson.loads(bytes(booster.save_raw("ubj")))
+    from_json = json.loads(bytes(booster.save_raw("json")))
+    tree_u = from_ubj["learner"]["gradient_booster"]["model"]["trees"][1]
+    tree_j = from_json["learner"]["gradient_booster"]["model"]["trees"][1]
+    for key, value in tree_j.items():
+        if isinstance(value, list) and value:
+            assert np.array_equal(tree_u[key], np.asarray(value, dtype=tree_u[key].dtype)), key
+    assert from_ubj["learner"]["objective"] == from_json["learner"]["objective"]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"[$d#U\x03\x00\x00", "truncated"),
+    (b"{U\x01aX", "unsupported marker"),
+    (b"Z Z", "bytes after the value"),
+    (b"[#U\xff", "truncated"),
+])
+def test_ubjson_errors(data, message):
+    with pytest.raises(ubjson.UBJSONError, match=message):
+        ubjson.loads(data)
+
+
+def test_ubjson_values():
+    data = (b"{U\x01a[$l#U\x02\x00\x00\x00\x01\xff\xff\xff\xff"
+            b"U\x01b[U\x05T\x46Z SU\x02hi d\x3f\x80\x00\x00]U\x01c{#U\x01U\x01dD\x40\x00\x00\x00\x00\x00\x00\x00}")  # a counted object has no '}' 
+    value = ubjson.loads(data.replace(b" ", b""))
+    assert value["a"].tolist() == [1, -1] and value["a"].dtype == np.int32
+    assert value["b"] == [5, True, False, None, "hi", 1.0]
+    assert value["c"] == {"d": 2.0}
+
+
+def _nearest_float32(text: str) -> np.float32:
+    """Exact reference: the float32 nearest to the decimal, ties to even."""
+    exact = Fraction(text)
+    f = np.float32(float(text))
+    best = None
+    for c in (np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))):
+        if not np.isfinite(c):
+            continue
+        key = (abs(Fraction(float(c)) - exact), int(np.array(c).view(np.uint32)) & 1)
+        if best is None or key < best[0]:
+            best = (key, c)
+    return best[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(2**24), 2**24), st.integers(-60, 30), st.sampled_from(["", "1", "0000001"]))
+def test_float32_from_text_is_correctly_rounded(mantissa, exponent, tail):
+    # midpoints between float32 neighbours and decimals a hair off them are the hard cases
+    f = np.float32(mantissa * 2.0 ** exponent)
+    g = np.nextafter(f, np.float32(np.inf))
+    mid = (Fraction(float(f)) + Fraction(float(g))) / 2
+    digits = f"{mid.numerator / mid.denominator:.25e}" if not tail else None
+    text = format_fraction(mid) + tail if tail else digits
+    assert trees._float32_exact(text) == _nearest_float32(text)
+
+
+def format_fraction(value: Fraction) -> str:
+    """A terminating binary fraction written out in full as a decimal."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    scale = 0
+    while value.denominator != 1:
+        value *= 10
+        scale += 1
+    digits = str(value.numerator).rjust(scale + 1, "0")
+    return f"{sign}{digits[:len(digits) - scale]}.{digits[len(digits) - scale:] or '0'}"
+
+
+def test_float32_exact_known_double_rounding_case():
+    # 1 + 2^-24 is halfway between float32 1 and its successor; a hair above must round up,
+    # though the nearest double to the text is the midpoint itself
+    text = "1.00000005960464477539062500000001"
+    assert float(text) == 1 + 2.0 ** -24
+    assert trees._float32_exact(text) == np.nextafter(np.float32(1), np.float32(2))
+    assert trees._float32_exact("1.000000059604644775390625") == np.float32(1)
