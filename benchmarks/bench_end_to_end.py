@@ -10,7 +10,9 @@ fastjoin writes predictions as SageMaker's container does (``repr(float(p))``:
 ``0.9899773597717285``); the peers write numpy's float32 text (``0.98997736``). fastjoin's
 output is checked byte for byte; the peers' by value (same ids, float32-equal predictions).
 ``predict-only`` is ``inplace_predict`` on the already-parsed float32 matrix: the floor of
-any pipeline that uses XGBoost.
+any pipeline that uses XGBoost. fastjoin runs its compiled tree predictor (``engine="auto"``,
+bit-identical to ``inplace_predict``); ``fastjoin, engine='xgboost'`` is the same job on
+libxgboost, and ``predict-only, compiled`` fastjoin's predictor alone on the parsed matrix.
 
 fastjoin, predict-only, polars, pyarrow and pandas (C engine) run at each ``--threads`` count
 (groups ``end-to-end, N threads``); the variants (``transform_bytes``, pandas' pyarrow engine,
@@ -40,11 +42,13 @@ def _ncols(path) -> int:
 # --------------------------------------------------------------------------- fastjoin
 
 
-def test_fastjoin_transform(run, dataset, nthreads, expected_bytes, out_dir):
+@pytest.mark.parametrize("engine", ["auto", "xgboost"])
+def test_fastjoin_transform(run, dataset, nthreads, expected_bytes, out_dir, engine):
     import fastjoin
 
-    tf = fastjoin.Transformer(str(dataset.model), threads=nthreads, **SEED_JOB)
-    target = out_dir / f"fastjoin-{nthreads}t"
+    tf = fastjoin.Transformer(str(dataset.model), threads=nthreads, engine=engine, **SEED_JOB)
+    assert tf.model.engine == ("compiled" if engine == "auto" else engine)
+    target = out_dir / f"fastjoin-{engine}-{nthreads}t"
     output = target / (dataset.csv.name + ".out")
 
     def job():
@@ -55,8 +59,13 @@ def test_fastjoin_transform(run, dataset, nthreads, expected_bytes, out_dir):
     result = job()
     assert result.records == dataset.rows
     assert output.read_bytes() == expected_bytes
-    run(job, label="fastjoin `Transformer.transform` (file → file)", kind="fastjoin",
-        rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin", group=E2E)
+    if engine == "auto":
+        run(job, label="fastjoin `Transformer.transform` (file → file)", kind="fastjoin",
+            rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin", group=E2E)
+    else:
+        run(job, label="fastjoin, `engine='xgboost'` (libxgboost predicts)", kind="variant",
+            rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin-xgboost",
+            group=E2E)
 
 
 def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
@@ -78,6 +87,17 @@ def test_predict_only(run, dataset, booster, expected, nthreads):
     run(lambda: booster.inplace_predict(dataset.X),
         label="predict-only (`inplace_predict`, parsed float32)", kind="floor",
         rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="predict-only", group=E2E)
+
+
+def test_predict_only_compiled(run, dataset, expected, nthreads):
+    from fastjoin.predictor import load_model
+
+    model = load_model(str(dataset.model), nthread=nthreads, engine="compiled")
+    X = np.ascontiguousarray(dataset.X)
+    assert np.array_equal(model.predict(X), expected)
+    run(lambda: model.predict(X), label="predict-only, compiled (fastjoin's tree predictor)",
+        kind="floor", rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads,
+        key="predict-compiled", group=E2E)
 
 
 # --------------------------------------------------------------------------- peers

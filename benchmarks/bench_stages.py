@@ -199,14 +199,19 @@ def test_parse_numpy(run, chunk):
 
 
 @pytest.mark.benchmark(group="stage: predict")
-def test_predict(run, chunk, dataset, settings):
+@pytest.mark.parametrize("engine", ["compiled", "xgboost"])
+def test_predict(run, chunk, dataset, engine):
+    """One chunk on one thread, as each pipeline worker predicts."""
     from fastjoin.predictor import load_model
 
-    model = load_model(str(dataset.model), nthread=settings.threads)
+    model = load_model(str(dataset.model), nthread=1, engine=engine)
     X = np.ascontiguousarray(chunk.X)
     assert np.array_equal(model.predict(X), chunk.pred)
-    run(lambda: model.predict(X), label="fastjoin predictor (`inplace_predict` on one chunk)",
-        kind="fastjoin", rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    label = ("fastjoin's compiled tree predictor" if engine == "compiled"
+             else "libxgboost `XGBoosterPredictFromDense` (`inplace_predict`)")
+    run(lambda: model.predict(X), label=f"{label}, one chunk, 1 thread",
+        kind="fastjoin" if engine == "compiled" else "peer", rows=chunk.rows,
+        nbytes=chunk.nbytes, rounds=ROUNDS, key=engine)
 
 
 # --------------------------------------------------------------------------- format

@@ -2,7 +2,7 @@
 job, file to file on the benchmark file, in group ``structure, N threads``:
 
 - **A, workers** (what fastjoin does): N worker threads each take a whole chunk through
-  tokenize → gather → predict (one XGBoost thread) → format → splice; an ordered writer.
+  tokenize → gather → predict (one thread) → format → splice; an ordered writer.
   Timed through ``Transformer.transform``.
 - **B, parse then predict**: each chunk is cut into N runs of lines, tokenized and gathered on
   N threads, then predicted in one call on N XGBoost threads, then formatted and spliced on
@@ -43,7 +43,7 @@ def test_structure_workers(run, dataset, cores, expected_bytes, out_dir):
 
     job()
     assert (target / (dataset.csv.name + ".out")).read_bytes() == expected_bytes
-    run(job, label="A: workers each parse → predict (1 XGBoost thread) → format (fastjoin)",
+    run(job, label="A: workers each parse → predict (1 predict thread) → format (fastjoin)",
         kind="fastjoin", rows=dataset.rows, nbytes=dataset.bytes, threads=cores, key="A",
         group=STRUCTURE)
 
@@ -91,7 +91,7 @@ def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_d
     try:
         job()
         assert out_path.read_bytes() == expected_bytes
-        run(job, label=f"B: parse on {cores} threads, then predict on {cores} XGBoost threads",
+        run(job, label=f"B: parse on {cores} threads, then predict on {cores} threads",
             kind="variant", rows=dataset.rows, nbytes=dataset.bytes, threads=cores, key="B",
             group=STRUCTURE)
     finally:

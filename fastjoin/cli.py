@@ -47,12 +47,18 @@ def _transform_parser(sub) -> None:
     p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
     p.add_argument("--header", action="store_true", help="first line of each file is a header (extended)")
     p.add_argument("--json-key-order", default="sorted", choices=["sorted", "input"], help="JSON output keys")
-    p.add_argument("--threads", default=None, type=int, help="XGBoost threads (default: all cores)")
-    p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
+    _add_model_args(p)
     p.add_argument("--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs")
     _add_policy_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=_run_transform)
+
+
+def _add_model_args(p) -> None:
+    p.add_argument("--threads", default=None, type=int, help="prediction threads (default: all cores)")
+    p.add_argument("--engine", default="auto", choices=["auto", "compiled", "xgboost"],
+                   help="auto (default): fastjoin's compiled trees when the model allows, else libxgboost")
+    p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
 
 
 def _demo_parser(sub) -> None:
@@ -75,8 +81,7 @@ def _job_parsers(sub) -> None:
     p.add_argument("--describe", default=None, metavar="PATH",
                    help="write the describe_transform_job-shaped result as JSON ('-': stdout)")
     p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
-    p.add_argument("--threads", default=None, type=int, help="XGBoost threads (default: all cores)")
-    p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
+    _add_model_args(p)
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
@@ -127,7 +132,7 @@ def _run_transform(args) -> int:
         assemble_with=args.assemble_with, input_filter=args.input_filter, join_source=args.join_source,
         output_filter=args.output_filter, strategy=args.strategy, max_payload=args.max_payload,
         dialect=args.dialect, header=args.header, threads=args.threads, allow_pickle=args.allow_pickle,
-        on_error=args.on_error, max_errors=max_errors, json_key_order=args.json_key_order)
+        engine=args.engine, on_error=args.on_error, max_errors=max_errors, json_key_order=args.json_key_order)
     bar = ProgressBar(enabled=False if args.quiet else None)  # sized by transform() once it lists
     started = time.perf_counter()
     try:
@@ -159,7 +164,7 @@ def _run_job(args) -> int:
     described = run_job(args.request, args.model, dialect=args.dialect, on_error=args.on_error,
                         max_errors=max_errors, resume=args.resume, endpoint_url=args.endpoint_url,
                         progress=False if args.quiet else None, threads=args.threads,
-                        allow_pickle=args.allow_pickle)
+                        allow_pickle=args.allow_pickle, engine=args.engine)
     if args.describe == "-":
         print(describe_json(described, indent=2))
     elif args.describe:

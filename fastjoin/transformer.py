@@ -21,7 +21,7 @@ from fastjoin.csv_records import Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import ContainerModel, available_cores, load_model
+from fastjoin.predictor import ENGINES, ContainerModel, available_cores, load_model
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
@@ -146,7 +146,12 @@ class Transformer:
         and the output starts with the selected names (predictions: ``SageMakerOutput``, or
         ``SageMakerOutput_0``... for several outputs; see ``prediction_name``).
     threads
-        XGBoost threads (default: every core this process may use).
+        Prediction threads (default: every core this process may use).
+    engine
+        How an XGBoost model runs: ``"auto"`` (default: fastjoin's compiled tree predictor when
+        the model allows it, checked against XGBoost when loaded; libxgboost otherwise),
+        ``"compiled"`` (an error if the model needs libxgboost) or ``"xgboost"``. Predictions
+        are bit-identical either way.
     chunk_size
         Bytes read per chunk; memory is bounded by it, not by the input size.
     allow_pickle
@@ -176,7 +181,7 @@ class Transformer:
                  threads: Optional[int] = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  prediction_name: str = "SageMakerOutput", allow_pickle: bool = False,
                  on_error: str = "fail", max_errors=None, json_key_order: str = "sorted",
-                 json_numbers: str = "preserve"):
+                 json_numbers: str = "preserve", engine: str = "auto"):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
         join_source = "None" if join_source is None else join_source
@@ -219,6 +224,8 @@ class Transformer:
             problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             problems.append(f"threads must be a positive whole number, not {threads!r}")
+        if engine not in ENGINES:
+            problems.append(f"engine must be one of {ENGINES}, not {engine!r}")
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
         problems += ErrorPolicy.problems(on_error, max_errors, dialect)
@@ -256,7 +263,7 @@ class Transformer:
             if not hasattr(self.plan, "skip_errors"):
                 raise ConfigError(f"on_error='skip' is not supported for {content_type}")
             self.plan.skip_errors = True
-        self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle)
+        self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle, engine=engine)
         # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
         # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
         # then predicting on all (benchmarks/bench_structure.py). A container callable is called

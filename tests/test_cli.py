@@ -91,3 +91,14 @@ def test_progress_bar_draws_on_a_terminal(tmp_path):
     bar.close(1000, 20)
     text = stream.getvalue()
     assert "50%" in text and "100%" in text and "20 rows" in text and "ETA" in text and text.endswith("\n")
+
+
+def test_engines_write_the_same_bytes(seed, tmp_path):
+    model, batch = seed
+    outputs = {}
+    for engine in ("compiled", "xgboost"):
+        proc = run("transform", "--model", model, "--input", batch, "--output", tmp_path / engine,
+                   *SEED_FLAGS, "--engine", engine, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+        outputs[engine] = (tmp_path / engine / "batch.csv.out").read_bytes()
+    assert outputs["compiled"] == outputs["xgboost"] and outputs["compiled"].count(b"\n") == 569

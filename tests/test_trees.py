@@ -284,3 +284,21 @@ def test_float32_exact_known_double_rounding_case():
     assert float(text) == 1 + 2.0 ** -24
     assert trees._float32_exact(text) == np.nextafter(np.float32(1), np.float32(2))
     assert trees._float32_exact("1.000000059604644775390625") == np.float32(1)
+
+
+# --- in the pipeline -------------------------------------------------------------------------
+
+def test_transformer_engines_agree_and_bad_engine_is_a_config_error():
+    from fastjoin.transformer import Transformer
+
+    booster = _train({"objective": "binary:logistic"})
+    X = _data(3000, 4, nan_rows=slice(1000, 2000))
+    text = "\n".join(f"{i}," + ",".join("" if np.isnan(v) else repr(float(v)) for v in row)
+                     for i, row in enumerate(X)).encode() + b"\n"
+    options = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]",
+                   accept="text/csv", chunk_size=20_000)
+    out = {engine: Transformer(booster, engine=engine, **options) for engine in ("compiled", "xgboost")}
+    assert out["compiled"].model.engine == "compiled" and out["xgboost"].model.engine == "xgboost"
+    assert out["compiled"].transform_bytes(text) == out["xgboost"].transform_bytes(text)
+    with pytest.raises(ConfigError, match="engine must be one of"):
+        Transformer(booster, engine="gpu", **options)
