@@ -13,11 +13,13 @@ is ``i = 2i + 1 + right`` with no branch; rows advance level by level in blocks,
 the CPU overlap many rows' loads. "nodes": XGBoost's own node arrays, for deep trees.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
 
 cdef extern from *:
     """
     #include <math.h>
     #define FJ_BLOCK 64
+    #define FJ_BLOCK_SHIFT 6  /* log2(FJ_BLOCK) */
 
     /* the transform codes shared with fastjoin/trees.py */
     enum { FJ_IDENTITY = 0, FJ_SIGMOID = 1, FJ_EXP = 2 };
@@ -74,13 +76,15 @@ cdef extern from *:
     #include <immintrin.h>
 
     /* Eight rows per vector, for blocks without a NaN (NaNs take the scalar kernel). The
-       first five levels look nodes up in registers (levels 0-2: nodes 0-6, level 3: 7-14,
-       level 4: 15-30, by permutes), deeper levels and leaves by gathers. */
+       block comes transposed, cols[feature * FJ_BLOCK + row], so that the first three levels,
+       where a vector's rows meet at most four nodes, read their features with plain loads
+       (gathers are the slow part); deeper levels gather. Node fields are looked up in
+       registers for levels 0-4 (nodes 0-30, by permutes) and gathered below that. */
     __attribute__((target("avx2")))
-    static void fj_block_avx2(const float *base, Py_ssize_t width,
-                              const int32_t *feat, const float *thr, const float *leaf,
-                              const int64_t *node_off, const int64_t *leaf_off,
-                              const int32_t *depth, Py_ssize_t n_trees, float *acc) {
+    static void fj_block_avx2(const float *cols, const int32_t *feat, const float *thr,
+                              const float *leaf, const int64_t *node_off,
+                              const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
+                              float *acc) {
         enum { G = FJ_BLOCK / 8 };
         __m256 sum[G];
         __m256i rowoff[G], idx[G];
@@ -90,8 +94,7 @@ cdef extern from *:
         int g, k, d;
         for (g = 0; g < G; g++) {
             sum[g] = _mm256_loadu_ps(acc + 8 * g);
-            rowoff[g] = _mm256_mullo_epi32(_mm256_add_epi32(lanes, _mm256_set1_epi32(8 * g)),
-                                           _mm256_set1_epi32((int)width));
+            rowoff[g] = _mm256_add_epi32(lanes, _mm256_set1_epi32(8 * g));
         }
         for (t = 0; t < n_trees; t++) {
             const int32_t *f = feat + node_off[t];
@@ -99,11 +102,10 @@ cdef extern from *:
             d = depth[t];
             const float *lf = leaf + leaf_off[t];
             const __m256i first_leaf = _mm256_set1_epi32((1 << d) - 1);
-            const __m256i f0 = _mm256_loadu_si256((const __m256i *)f);
             const __m256 t0 = _mm256_loadu_ps(th);
             for (g = 0; g < G; g++) idx[g] = _mm256_setzero_si256();
             for (k = 0; k < d; k++) {
-                __m256i fa = f0, fb = f0, shift = _mm256_setzero_si256();
+                __m256i fa = _mm256_setzero_si256(), fb = fa, shift = fa;
                 __m256 ta = t0, tb = t0;
                 if (k == 3) {
                     fa = fb = _mm256_loadu_si256((const __m256i *)(f + 7));
@@ -117,21 +119,44 @@ cdef extern from *:
                     shift = _mm256_set1_epi32(15);
                 }
                 for (g = 0; g < G; g++) {
-                    __m256i fi;
-                    __m256 ti;
-                    if (k < 5) {
-                        __m256i sel = _mm256_sub_epi32(idx[g], shift);
-                        __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 28));
-                        fi = _mm256_castps_si256(_mm256_blendv_ps(
-                            _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fa, sel)),
-                            _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fb, sel)), high));
-                        ti = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ta, sel),
-                                              _mm256_permutevar8x32_ps(tb, sel), high);
+                    __m256 v, ti;
+                    if (k < 3) {
+                        /* nodes 2^k - 1 .. 2^(k+1) - 2: one load per node, blended by the
+                           index bits below the level's first node */
+                        const float *c = cols + 8 * g;
+                        __m256i sel = _mm256_sub_epi32(idx[g], _mm256_set1_epi32((1 << k) - 1));
+                        __m256 bit0 = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 31));
+                        ti = _mm256_permutevar8x32_ps(t0, idx[g]);
+                        if (k == 0) {
+                            v = _mm256_loadu_ps(c + f[0] * FJ_BLOCK);
+                        } else if (k == 1) {
+                            v = _mm256_blendv_ps(_mm256_loadu_ps(c + f[1] * FJ_BLOCK),
+                                                 _mm256_loadu_ps(c + f[2] * FJ_BLOCK), bit0);
+                        } else {
+                            __m256 bit1 = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 30));
+                            __m256 lo = _mm256_blendv_ps(_mm256_loadu_ps(c + f[3] * FJ_BLOCK),
+                                                         _mm256_loadu_ps(c + f[4] * FJ_BLOCK), bit0);
+                            __m256 hi = _mm256_blendv_ps(_mm256_loadu_ps(c + f[5] * FJ_BLOCK),
+                                                         _mm256_loadu_ps(c + f[6] * FJ_BLOCK), bit0);
+                            v = _mm256_blendv_ps(lo, hi, bit1);
+                        }
                     } else {
-                        fi = _mm256_i32gather_epi32((const int *)f, idx[g], 4);
-                        ti = _mm256_i32gather_ps(th, idx[g], 4);
+                        __m256i fi;
+                        if (k < 5) {
+                            __m256i sel = _mm256_sub_epi32(idx[g], shift);
+                            __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 28));
+                            fi = _mm256_castps_si256(_mm256_blendv_ps(
+                                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fa, sel)),
+                                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fb, sel)), high));
+                            ti = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ta, sel),
+                                                  _mm256_permutevar8x32_ps(tb, sel), high);
+                        } else {
+                            fi = _mm256_i32gather_epi32((const int *)f, idx[g], 4);
+                            ti = _mm256_i32gather_ps(th, idx[g], 4);
+                        }
+                        v = _mm256_i32gather_ps(cols, _mm256_add_epi32(
+                            _mm256_slli_epi32(fi, FJ_BLOCK_SHIFT), rowoff[g]), 4);
                     }
-                    __m256 v = _mm256_i32gather_ps(base, _mm256_add_epi32(rowoff[g], fi), 4);
                     __m256i right = _mm256_castps_si256(_mm256_cmp_ps(v, ti, _CMP_GE_OQ));
                     /* 2i + 1 + right, with right as 0 / -1 */
                     idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
@@ -152,22 +177,31 @@ cdef extern from *:
         return found;
     }
 
+    /* A block of rows, column by column: cols[j * FJ_BLOCK + r] = base[r * width + j]. */
+    static void fj_transpose(const float *base, Py_ssize_t width, float *cols) {
+        Py_ssize_t r, j;
+        for (r = 0; r < FJ_BLOCK; r++)
+            for (j = 0; j < width; j++) cols[j * FJ_BLOCK + r] = base[r * width + j];
+    }
+
+    /* cols: scratch of width * FJ_BLOCK floats (NULL: scalar kernel only) */
     static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width,
                             const int32_t *feat, const float *thr, const uint8_t *nan_right,
                             const float *leaf, const int64_t *node_off, const int64_t *leaf_off,
-                            const int32_t *depth, Py_ssize_t n_trees, float *out) {
+                            const int32_t *depth, Py_ssize_t n_trees, float *out, float *cols) {
         Py_ssize_t r0;
         int nb;
     #ifdef FJ_HAVE_AVX2
-        int avx2 = __builtin_cpu_supports("avx2");
+        int avx2 = cols != NULL && __builtin_cpu_supports("avx2");
     #endif
         for (r0 = 0; r0 < n; r0 += FJ_BLOCK) {
             nb = (int)(n - r0 < FJ_BLOCK ? n - r0 : FJ_BLOCK);
             const float *base = X + r0 * width;
     #ifdef FJ_HAVE_AVX2
             if (avx2 && nb == FJ_BLOCK && !fj_has_nan(base, nb * width)) {
-                fj_block_avx2(base, width, feat, thr, leaf, node_off, leaf_off, depth,
-                              n_trees, out + r0);
+                fj_transpose(base, width, cols);
+                fj_block_avx2(cols, feat, thr, leaf, node_off, leaf_off, depth, n_trees,
+                              out + r0);
                 continue;
             }
     #endif
@@ -207,7 +241,9 @@ cdef extern from *:
     void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
                      const float *thr, const uint8_t *nan_right, const float *leaf,
                      const int64_t *node_off, const int64_t *leaf_off, const int32_t *depth,
-                     Py_ssize_t n_trees, float *out) nogil
+                     Py_ssize_t n_trees, float *out, float *cols) nogil
+    enum:
+        FJ_BLOCK
     void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
                   const float *thr, const uint8_t *nan_right, const int32_t *left,
                   const int32_t *right, const int64_t *root, Py_ssize_t n_trees,
@@ -231,10 +267,15 @@ def predict_complete(const float[:, ::1] X, const int32_t[::1] feat, const float
         raise ValueError("out must have one value per row")
     if n == 0:
         return
-    with nogil:
-        fj_complete(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &leaf[0],
-                    &node_off[0], &leaf_off[0], &depth[0], depth.shape[0], &out[0])
-        fj_transform(&out[0], n, transform)
+    # the vector kernel's transposed block; without memory for it, the scalar kernel runs
+    cdef float *cols = <float *>malloc(X.shape[1] * FJ_BLOCK * sizeof(float)) if X.shape[1] else NULL
+    try:
+        with nogil:
+            fj_complete(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &leaf[0],
+                        &node_off[0], &leaf_off[0], &depth[0], depth.shape[0], &out[0], cols)
+            fj_transform(&out[0], n, transform)
+    finally:
+        free(cols)
 
 
 def predict_nodes(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
