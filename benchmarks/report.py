@@ -280,16 +280,9 @@ GROUP_TITLES = {
 # keyed by the target's id (the first element of each entry in targets()); edit when a
 # measurement says so.
 TARGET_NOTES: dict[str, str] = {
-    "floor": ("XGBoost scales 1.7–2.0× from 1 to 2 threads on this machine (the target assumed "
-              "~1.4×), so predict-only leaves no idle core; fastjoin's non-predict work is "
-              "~0.7 CPU-s per 1M rows (tokenize 0.19, parse 0.27, format 0.07, splice 0.05, "
-              "I/O 0.1), so even perfect overlap gives (0.82 + 0.7) / 2 s ≈ 1.6× predict-only; "
-              "1.2× needs the planned compiled tree predictor"),
-    "polars": ("polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM; "
-               "the previous full run measured 1.44× (met)"),
-    "pandas": "within this VM's 10–20% run-to-run noise; an earlier quiet run measured 2.97×",
-    "polars-1t": ("at 1 thread prediction (0.82 s) and the rest (0.7 s) add up; 1.5× needs the "
-                  "rest near 0.35 s: one fused tokenize + parse pass, or a faster predictor"),
+    "polars": "polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM",
+    "memory-flat": ("the job's peak depends on how many chunks' parse arrays are alive at one "
+                    "moment (at most threads + 1), which varies a few MB between runs"),
 }
 E2E_KEYS = ["fastjoin", "fastjoin-xgboost", "transform_bytes", "predict-only", "predict-compiled",
             "polars", "pyarrow", "pandas", "pandas-pyarrow", "numpy"]
