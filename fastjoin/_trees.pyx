@@ -5,7 +5,8 @@ Pure functions of (feature matrix, flattened trees): fastjoin.trees builds the a
 a booster and owns every check; these loops trust them. What makes the result bit-identical
 to XGBoost's CPU predictor: a row goes left when ``x < threshold`` (float32 compare), a NaN
 takes the node's default direction, leaf values are added in float32 to the base margin in
-tree order, and the output transform is XGBoost's own formula on libm's expf.
+tree order (per output group: a class of multi:softprob), and the output transform is
+XGBoost's own formula on libm's expf (sigmoid, exp, softmax, argmax).
 
 Two layouts. "complete": each tree padded to a complete binary tree of its depth (a shallow
 leaf is copied into both children, so the direction taken there does not matter), so a step
@@ -22,7 +23,7 @@ cdef extern from *:
     #define FJ_BLOCK_SHIFT 6  /* log2(FJ_BLOCK) */
 
     /* the transform codes shared with fastjoin/trees.py */
-    enum { FJ_IDENTITY = 0, FJ_SIGMOID = 1, FJ_EXP = 2 };
+    enum { FJ_IDENTITY = 0, FJ_SIGMOID = 1, FJ_EXP = 2, FJ_SOFTMAX = 3, FJ_ARGMAX = 4 };
 
     /* XGBoost's float Sigmoid: the exponent clamped to avoid overflow, an epsilon that
        cannot change a sum >= 1, all in float32. */
@@ -33,10 +34,33 @@ cdef extern from *:
         return 1.0f / denom;
     }
 
-    static void fj_transform(float *out, Py_ssize_t n, int transform) {
-        Py_ssize_t r;
-        if (transform == FJ_SIGMOID) for (r = 0; r < n; r++) out[r] = fj_sigmoid(out[r]);
-        else if (transform == FJ_EXP) for (r = 0; r < n; r++) out[r] = expf(out[r]);
+    /* margins: n rows of k values; out: n rows of k values (k = 1 unless SOFTMAX), or n
+       values (ARGMAX). SOFTMAX is XGBoost's: the max by fmaxf, exponentials summed in a
+       double, each divided by that sum as a float. ARGMAX: the first largest. */
+    static void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
+                             float *out) {
+        Py_ssize_t r, j;
+        if (transform == FJ_SOFTMAX) {
+            for (r = 0; r < n; r++) {
+                const float *row = m + r * k;
+                float *o = out + r * k, wmax = row[0];
+                double wsum = 0.0;
+                for (j = 1; j < k; j++) wmax = fmaxf(row[j], wmax);
+                for (j = 0; j < k; j++) { o[j] = expf(row[j] - wmax); wsum += o[j]; }
+                for (j = 0; j < k; j++) o[j] /= (float)wsum;
+            }
+        } else if (transform == FJ_ARGMAX) {
+            for (r = 0; r < n; r++) {
+                const float *row = m + r * k;
+                Py_ssize_t best = 0;
+                for (j = 1; j < k; j++) if (row[j] > row[best]) best = j;
+                out[r] = (float)best;
+            }
+        } else {
+            for (r = 0; r < n * k; r++)
+                out[r] = transform == FJ_SIGMOID ? fj_sigmoid(m[r])
+                         : transform == FJ_EXP ? expf(m[r]) : m[r];
+        }
     }
 
     /* Complete layout: tree t has depth[t] levels of internal nodes at node_off[t] (feat,
@@ -237,7 +261,10 @@ cdef extern from *:
         FJ_IDENTITY
         FJ_SIGMOID
         FJ_EXP
-    void fj_transform(float *out, Py_ssize_t n, int transform) nogil
+        FJ_SOFTMAX
+        FJ_ARGMAX
+    void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
+                      float *out) nogil
     void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
                      const float *thr, const uint8_t *nan_right, const float *leaf,
                      const int64_t *node_off, const int64_t *leaf_off, const int32_t *depth,
@@ -255,13 +282,15 @@ cdef extern from "math.h":
 IDENTITY = FJ_IDENTITY
 SIGMOID = FJ_SIGMOID
 EXP = FJ_EXP
+SOFTMAX = FJ_SOFTMAX
+ARGMAX = FJ_ARGMAX
 
 
 def predict_complete(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
                      const uint8_t[::1] nan_right, const float[::1] leaf,
                      const int64_t[::1] node_off, const int64_t[::1] leaf_off,
-                     const int32_t[::1] depth, int transform, float[::1] out):
-    """Add every tree's leaf to ``out`` (holding the base margin), then transform it."""
+                     const int32_t[::1] depth, float[::1] out):
+    """Add every tree's leaf to ``out`` (holding the base margin)."""
     cdef Py_ssize_t n = X.shape[0]
     if out.shape[0] != n:
         raise ValueError("out must have one value per row")
@@ -273,15 +302,13 @@ def predict_complete(const float[:, ::1] X, const int32_t[::1] feat, const float
         with nogil:
             fj_complete(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &leaf[0],
                         &node_off[0], &leaf_off[0], &depth[0], depth.shape[0], &out[0], cols)
-            fj_transform(&out[0], n, transform)
     finally:
         free(cols)
 
 
 def predict_nodes(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
                   const uint8_t[::1] nan_right, const int32_t[::1] left,
-                  const int32_t[::1] right, const int64_t[::1] root, int transform,
-                  float[::1] out):
+                  const int32_t[::1] right, const int64_t[::1] root, float[::1] out):
     """As predict_complete, for XGBoost's node layout."""
     cdef Py_ssize_t n = X.shape[0]
     if out.shape[0] != n:
@@ -291,14 +318,19 @@ def predict_nodes(const float[:, ::1] X, const int32_t[::1] feat, const float[::
     with nogil:
         fj_nodes(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &left[0],
                  &right[0], &root[0], root.shape[0], &out[0])
-        fj_transform(&out[0], n, transform)
 
 
-def apply_transform(float[::1] out, int transform):
-    """The output transform alone (a model of no trees predicts its transformed base)."""
-    if out.shape[0]:
-        with nogil:
-            fj_transform(&out[0], out.shape[0], transform)
+def apply_transform(const float[:, ::1] margins, int transform, float[:, ::1] out):
+    """The output transform of (n, k) margins into out: (n, k), or (n, 1) for ARGMAX."""
+    cdef Py_ssize_t n = margins.shape[0], k = margins.shape[1]
+    if out.shape[0] != n or out.shape[1] != (1 if transform == FJ_ARGMAX else k):
+        raise ValueError("out has the wrong shape for the transform")
+    if transform not in (FJ_IDENTITY, FJ_SIGMOID, FJ_EXP, FJ_SOFTMAX, FJ_ARGMAX):
+        raise ValueError(f"unknown transform {transform}")
+    if n == 0 or k == 0:
+        return
+    with nogil:
+        fj_transform(&margins[0, 0], n, k, transform, &out[0, 0])
 
 
 def logf32(float x):

@@ -98,7 +98,7 @@ class XGBoostPredictor:
     ``booster.predict(xgboost.DMatrix(X))``, except that a DMatrix refuses infinities and,
     for dart models, XGBoost's two paths can differ by an ulp.)
     The compiled engine (fastjoin.trees) covers gbtree models with numerical splits and one
-    output per row; when it is chosen it is first checked against libxgboost on rows that
+    output per row or per class; when it is chosen it is first checked against libxgboost on rows that
     sit on, just below and just above every threshold, with NaNs. ``engine="auto"`` falls
     back to libxgboost for anything else (``fallback_reason`` says why). Feature names are
     not checked (``validate_features=False``, as SageMaker's container does); the feature
@@ -131,9 +131,12 @@ class XGBoostPredictor:
 
         try:
             ensemble = trees.compile_model(self._booster.save_raw("ubj"))
+            if ensemble.n_outputs != self._n_outputs:
+                raise trees.Unsupported(f"{self._n_outputs} outputs per row where the compiled "
+                                        f"model has {ensemble.n_outputs}")
             probe = trees.probe_rows(ensemble)
             # bit patterns: NaN predictions compare equal too
-            same = np.array_equal(ensemble.predict(probe).view(np.uint32),
+            same = np.array_equal(ensemble.predict(probe).reshape(-1).view(np.uint32),
                                   self._booster.predict_dense(probe).reshape(-1).view(np.uint32))
             if not same:
                 raise trees.Unsupported("predictions that differ from XGBoost's on probe rows")

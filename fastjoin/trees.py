@@ -2,8 +2,9 @@
 
 :func:`compile_model` reads a booster's UBJSON (float32 thresholds and leaves bit for bit),
 checks that every part of the model is one the compiled predictor reproduces exactly, and
-lays the trees out for the kernel. Anything else (dart, gblinear, categorical splits,
-several outputs per row, an objective whose output transform is not covered) is reported as
+lays the trees out for the kernel, one set of arrays per output group (the classes of
+multi:softprob / multi:softmax). Anything else (dart, gblinear, categorical splits,
+multi-target trees, an objective whose output transform is not covered) is reported as
 :class:`Unsupported`, with the reason, and the caller keeps XGBoost's own predictor.
 
 :func:`probe_rows` builds rows that sit on, just below and just above every threshold, with
@@ -31,8 +32,10 @@ _OBJECTIVES = {
     "reg:pseudohubererror": "identity", "reg:absoluteerror": "identity",
     "reg:quantileerror": "identity",
     "count:poisson": "exp", "reg:gamma": "exp", "reg:tweedie": "exp",
+    "multi:softprob": "softmax", "multi:softmax": "argmax",
 }
-_TRANSFORMS = {"identity": _trees.IDENTITY, "sigmoid": _trees.SIGMOID, "exp": _trees.EXP}
+_TRANSFORMS = {"identity": _trees.IDENTITY, "sigmoid": _trees.SIGMOID, "exp": _trees.EXP,
+               "softmax": _trees.SOFTMAX, "argmax": _trees.ARGMAX}
 
 
 class Unsupported(Exception):
@@ -41,30 +44,42 @@ class Unsupported(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Ensemble:
-    """A compiled model: the arrays the kernel walks, plus what the caller needs to know."""
+    """A compiled model: per output group (one, or one per class), the arrays the kernel
+    walks for that group's trees, in tree order; plus what the caller needs to know."""
 
     layout: str             # "complete" or "nodes"
     n_features: int
     n_trees: int
-    base_margin: np.float32
+    base_margins: np.ndarray  # float32, one per group
     transform: int          # a fastjoin._trees transform code
-    arrays: dict            # the kernel's arguments, by name
+    groups: tuple           # per group: the kernel's arguments, by name
     objective: str
 
+    @property
+    def n_outputs(self) -> int:
+        """Values per row: the classes for multi:softprob, else 1."""
+        return len(self.groups) if self.transform == _trees.SOFTMAX else 1
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """float32 predictions for a C-contiguous float32 matrix of n_features columns."""
-        out = np.full(X.shape[0], self.base_margin, dtype=np.float32)
-        if self.n_trees == 0:
-            _trees.apply_transform(out, self.transform)
-            return out
-        a = self.arrays
-        if self.layout == "complete":
-            _trees.predict_complete(X, a["feat"], a["thr"], a["nan_right"], a["leaf"],
-                                    a["node_off"], a["leaf_off"], a["depth"], self.transform, out)
-        else:
-            _trees.predict_nodes(X, a["feat"], a["thr"], a["nan_right"], a["left"], a["right"],
-                                 a["root"], self.transform, out)
-        return out
+        """float32 predictions, (n,) or (n, n_outputs), for a C-contiguous float32 matrix of
+        n_features columns."""
+        n, k = X.shape[0], len(self.groups)
+        margins = np.empty((k, n), dtype=np.float32)  # a contiguous row per group
+        for g, a in enumerate(self.groups):
+            out = margins[g]
+            out.fill(self.base_margins[g])
+            if a["trees"] == 0:
+                continue
+            if self.layout == "complete":
+                _trees.predict_complete(X, a["feat"], a["thr"], a["nan_right"], a["leaf"],
+                                        a["node_off"], a["leaf_off"], a["depth"], out)
+            else:
+                _trees.predict_nodes(X, a["feat"], a["thr"], a["nan_right"], a["left"],
+                                     a["right"], a["root"], out)
+        margins = np.ascontiguousarray(margins.T)
+        result = np.empty((n, self.n_outputs), dtype=np.float32)
+        _trees.apply_transform(margins, self.transform, result)
+        return result.reshape(n) if self.n_outputs == 1 else result
 
 
 def compile_model(ubj: bytes) -> Ensemble:
@@ -84,16 +99,21 @@ def _compile(learner: dict) -> Ensemble:
     if kind is None:
         raise Unsupported(f"the {objective!r} objective")
     param = learner["learner_model_param"]
-    if int(param.get("num_class", 0) or 0) > 1 or int(param.get("num_target", 1) or 1) > 1:
-        raise Unsupported("several outputs per row")
+    classes = int(param.get("num_class", 0) or 0)
+    if int(param.get("num_target", 1) or 1) > 1:
+        raise Unsupported("several targets per row")
+    if (classes > 1) != (kind in ("softmax", "argmax")):
+        raise Unsupported(f"{classes} classes with the {objective!r} objective")
+    n_groups = max(classes, 1)
     scores = [s for s in str(param["base_score"]).strip("[]").split(",") if s.strip()]
-    if len(scores) != 1:
-        raise Unsupported(f"a base score of {len(scores)} values")
+    if len(scores) not in (1, n_groups):
+        raise Unsupported(f"a base score of {len(scores)} values for {n_groups} outputs")
     n_features = int(param["num_feature"])
     model = booster["model"]
     trees = model["trees"]
-    if any(int(g) != 0 for g in np.asarray(model.get("tree_info", []), dtype=np.int64)):
-        raise Unsupported("trees for several output groups")
+    tree_group = np.asarray(model.get("tree_info", np.zeros(len(trees))), dtype=np.int64)
+    if len(tree_group) != len(trees) or np.any((tree_group < 0) | (tree_group >= n_groups)):
+        raise Unsupported("trees for output groups the model does not have")
     for tree in trees:
         if int(tree["tree_param"].get("size_leaf_vector", "1") or 1) > 1:
             raise Unsupported("vector leaves (multi-target trees)")
@@ -103,12 +123,17 @@ def _compile(learner: dict) -> Ensemble:
         if np.any(np.asarray(tree["split_indices"])[internal] >= n_features):
             raise Unsupported("a split on a feature beyond num_feature")
     depths = [_depth(t) for t in trees]
-    base = _margin(_float32_exact(scores[0].strip()), kind)
-    common = dict(n_features=n_features, n_trees=len(trees), base_margin=base,
-                  transform=_TRANSFORMS[kind], objective=objective)
-    if max(depths, default=0) <= COMPLETE_MAX_DEPTH:
-        return Ensemble(layout="complete", arrays=_complete_layout(trees, depths), **common)
-    return Ensemble(layout="nodes", arrays=_node_layout(trees), **common)
+    bases = [_margin(_float32_exact(text.strip()), kind) for text in scores]
+    layout = "complete" if max(depths, default=0) <= COMPLETE_MAX_DEPTH else "nodes"
+    groups = []
+    for g in range(n_groups):
+        mine = [i for i in range(len(trees)) if tree_group[i] == g]  # in tree order
+        mine_trees = [trees[i] for i in mine]
+        groups.append(_complete_layout(mine_trees, [depths[i] for i in mine])
+                      if layout == "complete" else _node_layout(mine_trees))
+    return Ensemble(layout=layout, n_features=n_features, n_trees=len(trees),
+                    base_margins=np.array(bases * (n_groups // len(bases)), dtype=np.float32),
+                    transform=_TRANSFORMS[kind], groups=tuple(groups), objective=objective)
 
 
 def _depth(tree: dict) -> int:
@@ -149,7 +174,7 @@ def _complete_layout(trees: list, depths: list) -> dict:
         "nan_right": _concat(nan_rights, np.uint8), "leaf": _concat(leaves, np.float32),
         "node_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         "leaf_off": np.concatenate([[0], np.cumsum(sizes + 1)[:-1]]).astype(np.int64),
-        "depth": np.array(depths, dtype=np.int32),
+        "depth": np.array(depths, dtype=np.int32), "trees": len(trees),
     }
 
 
@@ -171,6 +196,7 @@ def _node_layout(trees: list) -> dict:
         "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
         "nan_right": _concat(nan_rights, np.uint8), "left": _concat(lefts, np.int32),
         "right": _concat(rights, np.int32), "root": np.array(roots, dtype=np.int64),
+        "trees": len(trees),
     }
 
 
@@ -212,12 +238,13 @@ def probe_rows(ensemble: Ensemble, n: int = 256, seed: int = 0) -> np.ndarray:
     feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
     ``n`` should be a multiple of 128 for both kernels to see whole blocks."""
     rng = np.random.default_rng(seed)
-    a = ensemble.arrays
     X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
-    feat, thr = a["feat"], a["thr"]
-    if ensemble.layout == "nodes":
-        internal = a["left"] >= 0
-        feat, thr = feat[internal], thr[internal]
+    feats, thrs = [], []
+    for a in ensemble.groups:
+        used = a["left"] >= 0 if ensemble.layout == "nodes" else slice(0, len(a["feat"]) - _PAD)
+        feats.append(a["feat"][used])
+        thrs.append(a["thr"][used])
+    feat, thr = np.concatenate(feats), np.concatenate(thrs)
     if feat.size:
         pick = rng.integers(0, feat.size, size=X.shape)
         values = thr[pick]

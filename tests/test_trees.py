@@ -110,7 +110,7 @@ def test_mixed_depths_and_single_leaf_trees():
     # gamma prunes later trees down to a leaf or two
     booster = _train({"objective": "reg:squarederror", "max_depth": 5, "gamma": 40.0}, rounds=30,
                      y=POSITIVE)
-    depths = load_model(booster, engine="compiled")._ensemble.arrays["depth"]
+    depths = load_model(booster, engine="compiled")._ensemble.groups[0]["depth"]
     assert depths.min() < depths.max()
     _check(booster)
 
@@ -146,15 +146,39 @@ def test_threads_split_a_big_batch():
 
 # --- when the compiled engine is not used ---------------------------------------------------
 
+CLASSES = np.random.default_rng(0).integers(0, 4, size=600).astype(np.float32)
+
+
+@pytest.mark.parametrize("params", [
+    {"objective": "multi:softprob", "num_class": 4},
+    {"objective": "multi:softmax", "num_class": 4},
+    {"objective": "multi:softprob", "num_class": 4, "num_parallel_tree": 2, "subsample": 0.8},
+    {"objective": "multi:softprob", "num_class": 4, "max_depth": 12, "min_child_weight": 0},
+], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()))
+def test_multiclass_bit_identical(params):
+    booster = _train(params, y=CLASSES)
+    p = load_model(booster, engine="compiled")
+    assert p.n_outputs == (4 if params["objective"] == "multi:softprob" else 1)
+    _check(booster)
+
+
+def test_multiclass_ties_take_the_first_class():
+    # a model of no trees: every class has the same margin, softmax gives 1/4 each, argmax 0
+    for objective in ("multi:softprob", "multi:softmax"):
+        _check(_train({"objective": objective, "num_class": 4}, rounds=0, y=CLASSES))
+
+
 @pytest.mark.parametrize("params, reason", [
-    ({"objective": "multi:softprob", "num_class": 3}, "'multi:softprob' objective"),
     ({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3}, "'dart' booster"),
     ({"objective": "binary:hinge"}, "'binary:hinge' objective"),
+    ({"objective": "reg:squarederror", "multi_strategy": "multi_output_tree",
+      "tree_method": "hist"}, "several targets per row"),
+    ({"objective": "reg:squarederror"}, "several targets per row"),
 ])
 def test_unsupported_models_fall_back_to_xgboost(params, reason):
     y = None
-    if params["objective"].startswith("multi"):
-        y = np.random.default_rng(0).integers(0, 3, size=600).astype(np.float32)
+    if reason == "several targets per row":
+        y = np.random.default_rng(0).normal(size=(600, 2)).astype(np.float32)
     booster = _train(params, y=y)
     p = load_model(booster)
     assert p.engine == "xgboost" and reason in p.fallback_reason
@@ -192,8 +216,8 @@ def test_a_compiled_model_that_disagrees_is_not_used(monkeypatch):
 
     def off_by_one(ubj):  # leaf values one float32 step off: the probe must notice
         ensemble = real(ubj)
-        leaf = ensemble.arrays["leaf"]
-        leaf[:] = np.nextafter(leaf, np.float32(np.inf))
+        for group in ensemble.groups:
+            group["leaf"][:] = np.nextafter(group["leaf"], np.float32(np.inf))
         return ensemble
 
     monkeypatch.setattr(trees, "compile_model", off_by_one)
