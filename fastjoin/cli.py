@@ -133,6 +133,9 @@ def _run_transform(args) -> int:
         output_filter=args.output_filter, strategy=args.strategy, max_payload=args.max_payload,
         dialect=args.dialect, header=args.header, threads=args.threads, allow_pickle=args.allow_pickle,
         engine=args.engine, on_error=args.on_error, max_errors=max_errors, json_key_order=args.json_key_order)
+    note = getattr(transformer.model, "fallback_note", None)
+    if note and not args.quiet:
+        print(f"fastjoin: note: {note}", file=sys.stderr)
     bar = ProgressBar(enabled=False if args.quiet else None)  # sized by transform() once it lists
     started = time.perf_counter()
     try:

@@ -604,7 +604,8 @@ def run_job(request, model=None, *, dialect: str = "extended", on_error: str = "
     """Run a ``CreateTransformJob`` request locally; return a ``describe_transform_job``-shaped
     dict (``TransformJobStatus`` ``Completed`` or ``Failed``, ``FailureReason``, times, the
     request's members with defaults) plus ``"fastjoin"``: per-object records in/out, errors,
-    skipped objects and warnings.
+    skipped objects, the engine that predicted (``compiled``, ``xgboost`` or ``container``) and
+    warnings.
 
     ``request``: a dict as boto3's ``create_transform_job(**request)`` takes it, JSON text, or a
     JSON file. ``model``: anything :class:`~fastjoin.transformer.Transformer` takes; without
@@ -656,8 +657,14 @@ def run_job(request, model=None, *, dialect: str = "extended", on_error: str = "
             if bar is not None:
                 bar.close()
     ended = _dt.datetime.now(_dt.timezone.utc)
-    return _describe(job, result, failure, created, started, ended,
-                     dict(on_error=on_error, max_errors=max_errors, resume=resume))
+    described = _describe(job, result, failure, created, started, ended,
+                          dict(on_error=on_error, max_errors=max_errors, resume=resume))
+    info = described["fastjoin"]
+    info["engine"] = getattr(transformer.model, "engine", "container")
+    note = getattr(transformer.model, "fallback_note", None)
+    if note:
+        info["warnings"].append(note)
+    return described
 
 
 def _uses_s3(job: TransformJob) -> bool:

@@ -153,6 +153,14 @@ class XGBoostPredictor:
         return "xgboost" if self._ensemble is None else "compiled"
 
     @property
+    def fallback_note(self) -> str | None:
+        """A sentence for the user when engine="auto" fell back to libxgboost, else None."""
+        if self.fallback_reason is None:
+            return None
+        return ("the model runs on libxgboost, not the compiled tree predictor: it has "
+                f"{self.fallback_reason}")
+
+    @property
     def booster(self) -> NativeBooster:
         return self._booster
 

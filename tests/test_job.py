@@ -117,6 +117,9 @@ def test_describe_shape(seed, tmp_path):
     d = run_job(request, model=str(model))
     assert d["TransformJobStatus"] == "Completed" and "FailureReason" not in d
     assert d["TransformJobArn"].endswith(":transform-job/minimal")
+    assert d["fastjoin"]["engine"] == "compiled" and d["fastjoin"]["warnings"] == []
+    d = run_job(request, model=str(model), engine="xgboost")
+    assert d["fastjoin"]["engine"] == "xgboost" and d["TransformJobStatus"] == "Completed"
     # SageMaker's defaults are echoed, as describe_transform_job shows them
     assert d["DataProcessing"] == {"InputFilter": "$", "OutputFilter": "$", "JoinSource": "None"}
     assert d["TransformInput"]["CompressionType"] == "None" and d["TransformInput"]["SplitType"] == "None"

@@ -326,3 +326,24 @@ def test_transformer_engines_agree_and_bad_engine_is_a_config_error():
     assert out["compiled"].transform_bytes(text) == out["xgboost"].transform_bytes(text)
     with pytest.raises(ConfigError, match="engine must be one of"):
         Transformer(booster, engine="gpu", **options)
+
+
+def test_a_job_says_when_the_model_falls_back(tmp_path):
+    from fastjoin.job import run_job
+
+    booster = _train({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3})
+    booster.save_model(str(tmp_path / "dart.json"))
+    X = _data(50, 3)
+    (tmp_path / "in.csv").write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in np.nan_to_num(X)))
+    request = {
+        "TransformJobName": "dart", "ModelName": "dart",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                           "S3Uri": str(tmp_path / "in.csv")}},
+                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+    d = run_job(request, model=str(tmp_path / "dart.json"), progress=False)
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    assert d["fastjoin"]["engine"] == "xgboost"
+    assert any("runs on libxgboost" in w and "'dart' booster" in w for w in d["fastjoin"]["warnings"])
