@@ -69,8 +69,7 @@ cdef extern from *:
        to acc. */
     #define FJ_PAD 16
 
-    static void fj_block_scalar(const float *base, int nb, Py_ssize_t width,
-                                const int32_t *feat, const float *thr, const uint8_t *nan_right,
+    static void fj_block_scalar(const float *cols, int nb, const int32_t *feat, const float *thr, const uint8_t *nan_right,
                                 const float *leaf, const int64_t *node_off,
                                 const int64_t *leaf_off, const int32_t *depth,
                                 Py_ssize_t n_trees, float *acc) {
@@ -87,8 +86,10 @@ cdef extern from *:
             for (k = 0; k < d; k++) {
                 for (r = 0; r < nb; r++) {  /* rows in lockstep: their loads overlap */
                     int32_t i = idx[r];
-                    float v = base[r * width + f[i]];
-                    idx[r] = 2 * i + 1 + ((v >= th[i]) | ((v != v) & nr[i]));
+                    float v = cols[f[i] * FJ_BLOCK + r];
+                    int32_t nan = v != v;
+                    /* XGBoost's !(x < t): right, also when t is NaN; a NaN x takes the default */
+                    idx[r] = 2 * i + 1 + ((!(v < th[i]) & !nan) | (nan & nr[i]));
                 }
             }
             for (r = 0; r < nb; r++) acc[r] += lf[idx[r]];
@@ -99,16 +100,19 @@ cdef extern from *:
     #define FJ_HAVE_AVX2 1
     #include <immintrin.h>
 
-    /* Eight rows per vector, for blocks without a NaN (NaNs take the scalar kernel). The
-       block comes transposed, cols[feature * FJ_BLOCK + row], so that the first three levels,
-       where a vector's rows meet at most four nodes, read their features with plain loads
-       (gathers are the slow part); deeper levels gather. Node fields are looked up in
-       registers for levels 0-4 (nodes 0-30, by permutes) and gathered below that. */
-    __attribute__((target("avx2")))
-    static void fj_block_avx2(const float *cols, const int32_t *feat, const float *thr,
-                              const float *leaf, const int64_t *node_off,
-                              const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
-                              float *acc) {
+    /* Eight rows per vector. The block comes transposed, cols[feature * FJ_BLOCK + row], so
+       that the first three levels, where a vector's rows meet at most four nodes, read their
+       features with plain loads (gathers are the slow part); deeper levels gather. Node
+       fields are looked up in registers for levels 0-4 (nodes 0-30, by permutes) and
+       gathered below that. nans: the block has a NaN, so each step also looks up the node's
+       default direction (nan_mask: -1 right, 0 left) for the lanes whose value is NaN; a
+       constant in each caller, so the compiler builds a variant without that work. */
+    __attribute__((target("avx2"), always_inline))
+    static inline void fj_block_avx2_impl(const float *cols, const int32_t *feat,
+                                          const float *thr, const int32_t *nan_mask,
+                                          const float *leaf, const int64_t *node_off,
+                                          const int64_t *leaf_off, const int32_t *depth,
+                                          Py_ssize_t n_trees, float *acc, const int nans) {
         enum { G = FJ_BLOCK / 8 };
         __m256 sum[G];
         __m256i rowoff[G], idx[G];
@@ -123,27 +127,34 @@ cdef extern from *:
         for (t = 0; t < n_trees; t++) {
             const int32_t *f = feat + node_off[t];
             const float *th = thr + node_off[t];
+            const int32_t *nm = nan_mask + node_off[t];
             d = depth[t];
             const float *lf = leaf + leaf_off[t];
             const __m256i first_leaf = _mm256_set1_epi32((1 << d) - 1);
             const __m256 t0 = _mm256_loadu_ps(th);
+            const __m256i n0 = nans ? _mm256_loadu_si256((const __m256i *)nm) : _mm256_setzero_si256();
             for (g = 0; g < G; g++) idx[g] = _mm256_setzero_si256();
             for (k = 0; k < d; k++) {
-                __m256i fa = _mm256_setzero_si256(), fb = fa, shift = fa;
+                __m256i fa = _mm256_setzero_si256(), fb = fa, shift = fa, na = n0, nb = n0;
                 __m256 ta = t0, tb = t0;
                 if (k == 3) {
                     fa = fb = _mm256_loadu_si256((const __m256i *)(f + 7));
                     ta = tb = _mm256_loadu_ps(th + 7);
+                    if (nans) na = nb = _mm256_loadu_si256((const __m256i *)(nm + 7));
                     shift = _mm256_set1_epi32(7);
                 } else if (k == 4) {
                     fa = _mm256_loadu_si256((const __m256i *)(f + 15));
                     fb = _mm256_loadu_si256((const __m256i *)(f + 23));
                     ta = _mm256_loadu_ps(th + 15);
                     tb = _mm256_loadu_ps(th + 23);
+                    if (nans) {
+                        na = _mm256_loadu_si256((const __m256i *)(nm + 15));
+                        nb = _mm256_loadu_si256((const __m256i *)(nm + 23));
+                    }
                     shift = _mm256_set1_epi32(15);
                 }
                 for (g = 0; g < G; g++) {
-                    __m256 v, ti;
+                    __m256 v, ti, ni = _mm256_setzero_ps();
                     if (k < 3) {
                         /* nodes 2^k - 1 .. 2^(k+1) - 2: one load per node, blended by the
                            index bits below the level's first node */
@@ -151,6 +162,8 @@ cdef extern from *:
                         __m256i sel = _mm256_sub_epi32(idx[g], _mm256_set1_epi32((1 << k) - 1));
                         __m256 bit0 = _mm256_castsi256_ps(_mm256_slli_epi32(sel, 31));
                         ti = _mm256_permutevar8x32_ps(t0, idx[g]);
+                        if (nans)
+                            ni = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(n0, idx[g]));
                         if (k == 0) {
                             v = _mm256_loadu_ps(c + f[0] * FJ_BLOCK);
                         } else if (k == 1) {
@@ -174,14 +187,23 @@ cdef extern from *:
                                 _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(fb, sel)), high));
                             ti = _mm256_blendv_ps(_mm256_permutevar8x32_ps(ta, sel),
                                                   _mm256_permutevar8x32_ps(tb, sel), high);
+                            if (nans)
+                                ni = _mm256_blendv_ps(
+                                    _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(na, sel)),
+                                    _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(nb, sel)), high);
                         } else {
                             fi = _mm256_i32gather_epi32((const int *)f, idx[g], 4);
                             ti = _mm256_i32gather_ps(th, idx[g], 4);
+                            if (nans)
+                                ni = _mm256_castsi256_ps(_mm256_i32gather_epi32((const int *)nm, idx[g], 4));
                         }
                         v = _mm256_i32gather_ps(cols, _mm256_add_epi32(
                             _mm256_slli_epi32(fi, FJ_BLOCK_SHIFT), rowoff[g]), 4);
                     }
-                    __m256i right = _mm256_castps_si256(_mm256_cmp_ps(v, ti, _CMP_GE_OQ));
+                    /* !(x < t), as XGBoost (true for a NaN t); a NaN x takes the default */
+                    __m256 go = _mm256_cmp_ps(v, ti, _CMP_NLT_UQ);
+                    if (nans) go = _mm256_blendv_ps(go, ni, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    __m256i right = _mm256_castps_si256(go);
                     /* 2i + 1 + right, with right as 0 / -1 */
                     idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
                 }
@@ -192,6 +214,20 @@ cdef extern from *:
         }
         for (g = 0; g < G; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
     }
+
+    #define FJ_AVX2_ARGS const float *cols, const int32_t *feat, const float *thr, \
+        const int32_t *nan_mask, const float *leaf, const int64_t *node_off, \
+        const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees, float *acc
+    __attribute__((target("avx2")))
+    static void fj_block_avx2(FJ_AVX2_ARGS) {
+        fj_block_avx2_impl(cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth, n_trees,
+                           acc, 0);
+    }
+    __attribute__((target("avx2")))
+    static void fj_block_avx2_nans(FJ_AVX2_ARGS) {
+        fj_block_avx2_impl(cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth, n_trees,
+                           acc, 1);
+    }
     #endif
 
     static int fj_has_nan(const float *p, Py_ssize_t n) {
@@ -201,35 +237,40 @@ cdef extern from *:
         return found;
     }
 
-    /* A block of rows, column by column: cols[j * FJ_BLOCK + r] = base[r * width + j]. */
-    static void fj_transpose(const float *base, Py_ssize_t width, float *cols) {
+    /* The used columns of nb rows, column by column: cols[j * FJ_BLOCK + r] =
+       base[r * width + used[j]]. Trees address features by their place in used. */
+    static void fj_transpose(const float *base, int nb, Py_ssize_t width, const int64_t *used,
+                             Py_ssize_t n_used, float *cols) {
         Py_ssize_t r, j;
-        for (r = 0; r < FJ_BLOCK; r++)
-            for (j = 0; j < width; j++) cols[j * FJ_BLOCK + r] = base[r * width + j];
+        for (r = 0; r < nb; r++)
+            for (j = 0; j < n_used; j++) cols[j * FJ_BLOCK + r] = base[r * width + used[j]];
     }
 
-    /* cols: scratch of width * FJ_BLOCK floats (NULL: scalar kernel only) */
-    static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width,
-                            const int32_t *feat, const float *thr, const uint8_t *nan_right,
-                            const float *leaf, const int64_t *node_off, const int64_t *leaf_off,
-                            const int32_t *depth, Py_ssize_t n_trees, float *out, float *cols) {
+    static int fj_vector_enabled = 1;  /* tests turn it off to run the scalar kernel alone */
+
+    /* cols: scratch of n_used * FJ_BLOCK floats */
+    static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
+                            Py_ssize_t n_used, const int32_t *feat, const float *thr,
+                            const uint8_t *nan_right, const int32_t *nan_mask,
+                            const float *leaf, const int64_t *node_off,
+                            const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
+                            float *out, float *cols) {
         Py_ssize_t r0;
         int nb;
     #ifdef FJ_HAVE_AVX2
-        int avx2 = cols != NULL && __builtin_cpu_supports("avx2");
+        int avx2 = fj_vector_enabled && __builtin_cpu_supports("avx2");
     #endif
         for (r0 = 0; r0 < n; r0 += FJ_BLOCK) {
             nb = (int)(n - r0 < FJ_BLOCK ? n - r0 : FJ_BLOCK);
-            const float *base = X + r0 * width;
+            fj_transpose(X + r0 * width, nb, width, used, n_used, cols);
     #ifdef FJ_HAVE_AVX2
-            if (avx2 && nb == FJ_BLOCK && !fj_has_nan(base, nb * width)) {
-                fj_transpose(base, width, cols);
-                fj_block_avx2(cols, feat, thr, leaf, node_off, leaf_off, depth, n_trees,
-                              out + r0);
+            if (avx2 && nb == FJ_BLOCK) {
+                (fj_has_nan(cols, n_used * FJ_BLOCK) ? fj_block_avx2_nans : fj_block_avx2)(
+                    cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth, n_trees, out + r0);
                 continue;
             }
     #endif
-            fj_block_scalar(base, nb, width, feat, thr, nan_right, leaf, node_off, leaf_off,
+            fj_block_scalar(cols, nb, feat, thr, nan_right, leaf, node_off, leaf_off,
                             depth, n_trees, out + r0);
         }
     }
@@ -249,7 +290,7 @@ cdef extern from *:
                 while (left[i] >= 0) {
                     float v = x[feat[i]];
                     if (v != v) i = nan_right[i] ? right[i] : left[i];
-                    else i = v < thr[i] ? left[i] : right[i];
+                    else i = v < thr[i] ? left[i] : right[i];  /* a NaN threshold: right */
                 }
                 acc += thr[i];
             }
@@ -265,12 +306,15 @@ cdef extern from *:
         FJ_ARGMAX
     void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
                       float *out) nogil
-    void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
-                     const float *thr, const uint8_t *nan_right, const float *leaf,
-                     const int64_t *node_off, const int64_t *leaf_off, const int32_t *depth,
-                     Py_ssize_t n_trees, float *out, float *cols) nogil
+    void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
+                     Py_ssize_t n_used, const int32_t *feat, const float *thr,
+                     const uint8_t *nan_right, const int32_t *nan_mask, const float *leaf,
+                     const int64_t *node_off,
+                     const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
+                     float *out, float *cols) nogil
     enum:
         FJ_BLOCK
+    int fj_vector_enabled
     void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
                   const float *thr, const uint8_t *nan_right, const int32_t *left,
                   const int32_t *right, const int64_t *root, Py_ssize_t n_trees,
@@ -286,33 +330,44 @@ SOFTMAX = FJ_SOFTMAX
 ARGMAX = FJ_ARGMAX
 
 
-def predict_complete(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
-                     const uint8_t[::1] nan_right, const float[::1] leaf,
+def predict_complete(const float[:, ::1] X, const int64_t[::1] used, const int32_t[::1] feat,
+                     const float[::1] thr, const uint8_t[::1] nan_right,
+                     const int32_t[::1] nan_mask, const float[::1] leaf,
                      const int64_t[::1] node_off, const int64_t[::1] leaf_off,
                      const int32_t[::1] depth, float[::1] out):
-    """Add every tree's leaf to ``out`` (holding the base margin)."""
-    cdef Py_ssize_t n = X.shape[0]
+    """Add every tree's leaf to ``out`` (holding the base margin). Trees name features by
+    their place in ``used`` (the columns of X they split on)."""
+    cdef Py_ssize_t n = X.shape[0], j
     if out.shape[0] != n:
         raise ValueError("out must have one value per row")
+    for j in range(used.shape[0]):
+        if not 0 <= used[j] < X.shape[1]:
+            raise ValueError(f"the trees use column {used[j]} of a {X.shape[1]}-column matrix")
+    if used.shape[0] == 0:
+        raise ValueError("used must name at least one column")
     if n == 0:
         return
-    # the vector kernel's transposed block; without memory for it, the scalar kernel runs
-    cdef float *cols = <float *>malloc(X.shape[1] * FJ_BLOCK * sizeof(float)) if X.shape[1] else NULL
+    cdef float *cols = <float *>malloc(used.shape[0] * FJ_BLOCK * sizeof(float))
+    if cols == NULL:
+        raise MemoryError()
     try:
         with nogil:
-            fj_complete(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &leaf[0],
-                        &node_off[0], &leaf_off[0], &depth[0], depth.shape[0], &out[0], cols)
+            fj_complete(&X[0, 0], n, X.shape[1], &used[0], used.shape[0], &feat[0], &thr[0],
+                        &nan_right[0], &nan_mask[0], &leaf[0], &node_off[0], &leaf_off[0], &depth[0],
+                        depth.shape[0], &out[0], cols)
     finally:
         free(cols)
 
 
-def predict_nodes(const float[:, ::1] X, const int32_t[::1] feat, const float[::1] thr,
-                  const uint8_t[::1] nan_right, const int32_t[::1] left,
+def predict_nodes(const float[:, ::1] X, Py_ssize_t n_features, const int32_t[::1] feat,
+                  const float[::1] thr, const uint8_t[::1] nan_right, const int32_t[::1] left,
                   const int32_t[::1] right, const int64_t[::1] root, float[::1] out):
-    """As predict_complete, for XGBoost's node layout."""
+    """As predict_complete, for XGBoost's node layout (features by their column in X)."""
     cdef Py_ssize_t n = X.shape[0]
     if out.shape[0] != n:
         raise ValueError("out must have one value per row")
+    if X.shape[1] < n_features:
+        raise ValueError(f"the trees use {n_features} columns; X has {X.shape[1]}")
     if n == 0:
         return
     with nogil:
@@ -331,6 +386,15 @@ def apply_transform(const float[:, ::1] margins, int transform, float[:, ::1] ou
         return
     with nogil:
         fj_transform(&margins[0, 0], n, k, transform, &out[0, 0])
+
+
+def set_vector_kernel(bint enabled):
+    """Use the AVX2 kernel where the CPU has it (default) or the scalar one only (for tests);
+    returns the previous setting."""
+    global fj_vector_enabled
+    previous = bool(fj_vector_enabled)
+    fj_vector_enabled = 1 if enabled else 0
+    return previous
 
 
 def logf32(float x):

@@ -49,6 +49,7 @@ class Ensemble:
 
     layout: str             # "complete" or "nodes"
     n_features: int
+    used: np.ndarray        # int64: the columns the trees split on (complete layout: by place)
     n_trees: int
     base_margins: np.ndarray  # float32, one per group
     transform: int          # a fastjoin._trees transform code
@@ -63,6 +64,11 @@ class Ensemble:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """float32 predictions, (n,) or (n, n_outputs), for a C-contiguous float32 matrix of
         n_features columns."""
+        if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2
+                and X.flags.c_contiguous and X.shape[1] == self.n_features):
+            raise ValueError(f"predict() needs a C-contiguous float32 matrix of {self.n_features} "
+                             f"columns, got {getattr(X, 'dtype', type(X).__name__)} "
+                             f"{getattr(X, 'shape', '')}")
         n, k = X.shape[0], len(self.groups)
         margins = np.empty((k, n), dtype=np.float32)  # a contiguous row per group
         for g, a in enumerate(self.groups):
@@ -71,11 +77,11 @@ class Ensemble:
             if a["trees"] == 0:
                 continue
             if self.layout == "complete":
-                _trees.predict_complete(X, a["feat"], a["thr"], a["nan_right"], a["leaf"],
-                                        a["node_off"], a["leaf_off"], a["depth"], out)
+                _trees.predict_complete(X, self.used, a["feat"], a["thr"], a["nan_right"],
+                                        a["nan_mask"], a["leaf"], a["node_off"], a["leaf_off"], a["depth"], out)
             else:
-                _trees.predict_nodes(X, a["feat"], a["thr"], a["nan_right"], a["left"],
-                                     a["right"], a["root"], out)
+                _trees.predict_nodes(X, self.n_features, a["feat"], a["thr"], a["nan_right"],
+                                     a["left"], a["right"], a["root"], out)
         margins = np.ascontiguousarray(margins.T)
         result = np.empty((n, self.n_outputs), dtype=np.float32)
         _trees.apply_transform(margins, self.transform, result)
@@ -109,6 +115,8 @@ def _compile(learner: dict) -> Ensemble:
     if len(scores) not in (1, n_groups):
         raise Unsupported(f"a base score of {len(scores)} values for {n_groups} outputs")
     n_features = int(param["num_feature"])
+    if n_features < 1:
+        raise Unsupported("no features")
     model = booster["model"]
     trees = model["trees"]
     tree_group = np.asarray(model.get("tree_info", np.zeros(len(trees))), dtype=np.int64)
@@ -119,19 +127,33 @@ def _compile(learner: dict) -> Ensemble:
             raise Unsupported("vector leaves (multi-target trees)")
         if np.any(np.asarray(tree["split_type"]) != 0):
             raise Unsupported("categorical splits")
-        internal = np.asarray(tree["left_children"]) >= 0
+        left = np.asarray(tree["left_children"])
+        internal = left >= 0
         if np.any(np.asarray(tree["split_indices"])[internal] >= n_features):
             raise Unsupported("a split on a feature beyond num_feature")
+        # XGBoost's predictor takes a node's right child to be left + 1
+        if np.any(np.asarray(tree["right_children"])[internal] != left[internal] + 1):
+            raise Unsupported("a tree whose right children do not follow their left ones")
     depths = [_depth(t) for t in trees]
+    splits = [np.asarray(t["split_indices"])[np.asarray(t["left_children"]) >= 0] for t in trees]
+    used = np.unique(np.concatenate(splits)) if splits else np.zeros(0, np.int64)
+    used = used.astype(np.int64) if used.size else np.zeros(1, np.int64)  # never empty
     bases = [_margin(_float32_exact(text.strip()), kind) for text in scores]
     layout = "complete" if max(depths, default=0) <= COMPLETE_MAX_DEPTH else "nodes"
     groups = []
     for g in range(n_groups):
         mine = [i for i in range(len(trees)) if tree_group[i] == g]  # in tree order
         mine_trees = [trees[i] for i in mine]
-        groups.append(_complete_layout(mine_trees, [depths[i] for i in mine])
-                      if layout == "complete" else _node_layout(mine_trees))
-    return Ensemble(layout=layout, n_features=n_features, n_trees=len(trees),
+        group = (_complete_layout(mine_trees, [depths[i] for i in mine], used)
+                 if layout == "complete" else _node_layout(mine_trees))
+        # the real splits, for probe_rows (the complete layout also holds filler nodes)
+        internal = [np.asarray(t["left_children"]) >= 0 for t in mine_trees]
+        group["split_feat"] = _concat([np.asarray(t["split_indices"])[m]
+                                       for t, m in zip(mine_trees, internal)], np.int64)[:-_PAD]
+        group["split_thr"] = _concat([np.asarray(t["split_conditions"], dtype=np.float32)[m]
+                                      for t, m in zip(mine_trees, internal)], np.float32)[:-_PAD]
+        groups.append(group)
+    return Ensemble(layout=layout, n_features=n_features, used=used, n_trees=len(trees),
                     base_margins=np.array(bases * (n_groups // len(bases)), dtype=np.float32),
                     transform=_TRANSFORMS[kind], groups=tuple(groups), objective=objective)
 
@@ -147,9 +169,13 @@ def _depth(tree: dict) -> int:
         depth += 1
 
 
-def _complete_layout(trees: list, depths: list) -> dict:
+def _complete_layout(trees: list, depths: list, used: np.ndarray) -> dict:
     """Each tree as a complete tree of its depth, level by level: node i's children are
-    2i+1 and 2i+2; a leaf above the last level is copied into both of its children."""
+    2i+1 and 2i+2; a leaf above the last level is copied into both of its children (a filler
+    node: feature 0, threshold 0, either way the same leaf). Features are named by their
+    place in ``used``."""
+    place = np.zeros(int(used.max()) + 1, dtype=np.int32)
+    place[used] = np.arange(used.size, dtype=np.int32)
     feats, thrs, nan_rights, leaves = [], [], [], []
     for tree, depth in zip(trees, depths):
         left = np.asarray(tree["left_children"], dtype=np.int64)
@@ -160,7 +186,7 @@ def _complete_layout(trees: list, depths: list) -> dict:
         ids = np.array([0], dtype=np.int64)
         for _ in range(depth):
             leaf = left[ids] < 0
-            feats.append(np.where(leaf, 0, split[ids]).astype(np.int32))
+            feats.append(np.where(leaf, 0, place[np.where(leaf, 0, split[ids])]).astype(np.int32))
             thrs.append(np.where(leaf, np.float32(0), cond[ids]).astype(np.float32))
             nan_rights.append(np.where(leaf, 0, 1 - default_left[ids]).astype(np.uint8))
             nxt = np.empty(2 * ids.size, dtype=np.int64)
@@ -172,6 +198,7 @@ def _complete_layout(trees: list, depths: list) -> dict:
     return {
         "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
         "nan_right": _concat(nan_rights, np.uint8), "leaf": _concat(leaves, np.float32),
+        "nan_mask": -_concat(nan_rights, np.int32),  # the vector kernel's lane masks
         "node_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         "leaf_off": np.concatenate([[0], np.cumsum(sizes + 1)[:-1]]).astype(np.int64),
         "depth": np.array(depths, dtype=np.int32), "trees": len(trees),
@@ -233,35 +260,33 @@ def _margin(score: np.float32, kind: str) -> np.float32:
     return score
 
 
-def probe_rows(ensemble: Ensemble, n: int = 256, seed: int = 0) -> np.ndarray:
+def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     """Rows whose values sit on, one float32 step below and one above the thresholds of each
     feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
-    ``n`` should be a multiple of 128 for both kernels to see whole blocks."""
+    With the default ``n``, the vector kernel gets two whole blocks of 64 rows without NaN
+    and two with, and the scalar kernel the last 40 rows."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
-    feats, thrs = [], []
-    for a in ensemble.groups:
-        used = a["left"] >= 0 if ensemble.layout == "nodes" else slice(0, len(a["feat"]) - _PAD)
-        feats.append(a["feat"][used])
-        thrs.append(a["thr"][used])
-    feat, thr = np.concatenate(feats), np.concatenate(thrs)
+    feat = np.concatenate([g["split_feat"] for g in ensemble.groups])
+    thr = np.concatenate([g["split_thr"] for g in ensemble.groups])
     if feat.size:
+        def near(values):  # on, one float32 step below or one above, at random
+            step = rng.integers(-1, 2, size=values.shape)
+            return np.where(step < 0, np.nextafter(values, np.float32(-np.inf)),
+                            np.where(step > 0, np.nextafter(values, np.float32(np.inf)), values))
+
         pick = rng.integers(0, feat.size, size=X.shape)
-        values = thr[pick]
-        step = rng.integers(-1, 2, size=X.shape)
-        values = np.where(step < 0, np.nextafter(values, np.float32(-np.inf)),
-                          np.where(step > 0, np.nextafter(values, np.float32(np.inf)), values))
         own = feat[pick] == np.arange(ensemble.n_features)[None, :]
-        X = np.where(own, values, X).astype(np.float32)
+        X = np.where(own, near(thr[pick]), X).astype(np.float32)
         # for the features a random pick missed, use their own thresholds
         for j in range(ensemble.n_features):
             mine = thr[feat == j]
             if mine.size:
                 rows = ~own[:, j]
-                X[rows, j] = mine[rng.integers(0, mine.size, size=int(rows.sum()))]
-    # NaNs in the second half only: NaN-free blocks of rows take the vector kernel
+                X[rows, j] = near(mine[rng.integers(0, mine.size, size=int(rows.sum()))])
+    # no NaN in the first 128 rows: the vector kernel's NaN-free variant runs too
     nan = rng.random(X.shape) < 0.05
-    nan[: n // 2] = False
+    nan[:128] = False
     X[nan] = np.nan
     X[rng.random(X.shape) < 0.02] = 0.0
     return np.ascontiguousarray(X, dtype=np.float32)

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 xgb = pytest.importorskip("xgboost")
 
-from fastjoin import trees, ubjson  # noqa: E402
+from fastjoin import _trees, trees, ubjson  # noqa: E402
 from fastjoin.errors import ConfigError, ModelError  # noqa: E402
 from fastjoin.predictor import load_model  # noqa: E402
 
@@ -54,12 +54,22 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
+@pytest.fixture(params=["vector", "scalar"], autouse=True)
+def kernel(request):
+    """Every test once with the AVX2 kernel where the CPU has it, once with the scalar one."""
+    previous = _trees.set_vector_kernel(request.param == "vector")
+    yield request.param
+    _trees.set_vector_kernel(previous)
+
+
 def _check(booster: xgb.Booster, X: np.ndarray | None = None) -> None:
     p = load_model(booster, nthread=1, engine="compiled")
     assert p.engine == "compiled"
     X = _rows() if X is None else X
     probe = trees.probe_rows(p._ensemble, 384, seed=3)
-    for rows in (X, probe, X[:1], X[5:69]):
+    for rows in (X, probe, X[:1], X[5:69], X[320:384]):  # X[320:384]: one block with NaNs
+        if not len(rows):
+            continue
         rows = np.ascontiguousarray(rows)
         assert _same_bits(p.predict(rows), booster.inplace_predict(rows))
         if not np.isinf(rows).any():  # a DMatrix refuses infinities; inplace_predict takes them
@@ -347,3 +357,64 @@ def test_a_job_says_when_the_model_falls_back(tmp_path):
     assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
     assert d["fastjoin"]["engine"] == "xgboost"
     assert any("runs on libxgboost" in w and "'dart' booster" in w for w in d["fastjoin"]["warnings"])
+
+
+# --- found in review -------------------------------------------------------------------------
+
+def _nudge(ensemble, direction: float):
+    """Every real threshold one float32 step towards ``direction`` (a plausible rounding bug)."""
+    import dataclasses
+
+    groups = []
+    for g in ensemble.groups:
+        real = np.zeros(len(g["thr"]), dtype=bool)
+        for f, t in zip(g["split_feat"], g["split_thr"]):
+            real |= (g["thr"] == t) & (ensemble.used[g["feat"]] == f)
+        thr = g["thr"].copy()
+        thr[real] = np.nextafter(thr[real], np.float32(direction))
+        groups.append(dict(g, thr=thr))
+    return dataclasses.replace(ensemble, groups=tuple(groups))
+
+
+@pytest.mark.parametrize("direction", [np.inf, -np.inf])
+def test_the_probe_notices_thresholds_one_step_off_in_unbalanced_trees(direction):
+    # lossguide trees of depth 7-10: most slots of the complete layout are filler nodes
+    booster = _train({"objective": "reg:squarederror", "grow_policy": "lossguide",
+                      "max_leaves": 24, "max_depth": 10, "min_child_weight": 0,
+                      "tree_method": "hist"}, rounds=20, y=POSITIVE)
+    ensemble = load_model(booster, engine="compiled")._ensemble
+    assert ensemble.layout == "complete"
+    bad = _nudge(ensemble, direction)
+    probe = trees.probe_rows(bad)
+    assert not _same_bits(bad.predict(probe), booster.inplace_predict(probe))
+
+
+def test_wide_rows_whose_trees_use_a_few_columns():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(700, 400)).astype(np.float32)
+    y = (X[:, 7] + X[:, 300] > 0).astype(np.float32)
+    booster = xgb.train({"objective": "binary:logistic", "nthread": 1, "max_depth": 3,
+                         "colsample_bytree": 0.02, "seed": 1},
+                        xgb.DMatrix(X, label=y), num_boost_round=8)
+    p = load_model(booster, engine="compiled")
+    assert 0 < len(p._ensemble.used) < 400
+    X[300:, :][rng.random((400, 400)) < 0.01] = np.nan
+    _check(booster, np.ascontiguousarray(X))
+
+
+def test_ensemble_predict_checks_its_input():
+    booster = _train({"objective": "binary:logistic"})
+    ensemble = load_model(booster, engine="compiled")._ensemble
+    for bad in (np.zeros((3, 1), np.float32), np.zeros((3, N_FEATURES), np.float64),
+                np.zeros((N_FEATURES, 3), np.float32).T):
+        with pytest.raises(ValueError, match=f"C-contiguous float32 matrix of {N_FEATURES} columns"):
+            ensemble.predict(bad)
+
+
+def test_trees_whose_right_child_is_not_next_are_refused():
+    booster = _train({"objective": "binary:logistic"}, rounds=2)
+    learner = ubjson.loads(bytes(booster.save_raw("ubj")))["learner"]
+    tree = learner["gradient_booster"]["model"]["trees"][0]
+    tree["left_children"][0], tree["right_children"][0] = tree["right_children"][0], tree["left_children"][0]
+    with pytest.raises(trees.Unsupported, match="right children do not follow"):
+        trees._compile(learner)
