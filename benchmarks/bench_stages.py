@@ -199,19 +199,28 @@ def test_parse_numpy(run, chunk):
 
 
 @pytest.mark.benchmark(group="stage: predict")
+@pytest.mark.parametrize("missing", [0.0, 0.02], ids=["dense", "2% missing"])
 @pytest.mark.parametrize("engine", ["compiled", "xgboost"])
-def test_predict(run, chunk, dataset, engine):
-    """One chunk on one thread, as each pipeline worker predicts."""
+def test_predict(run, chunk, dataset, engine, missing):
+    """One chunk on one thread, as each pipeline worker predicts; with 2% of the values
+    missing (NaN) too, so that nearly every block of 64 rows holds a NaN."""
     from fastjoin.predictor import load_model
 
     model = load_model(str(dataset.model), nthread=1, engine=engine)
     X = np.ascontiguousarray(chunk.X)
-    assert np.array_equal(model.predict(X), chunk.pred)
+    expected = chunk.pred
+    if missing:
+        X = X.copy()
+        X[np.random.default_rng(0).random(X.shape) < missing] = np.nan
+        expected = load_model(str(dataset.model), nthread=1, engine="xgboost").predict(X)
+    assert np.array_equal(model.predict(X), expected)
     label = ("fastjoin's compiled tree predictor" if engine == "compiled"
              else "libxgboost `XGBoosterPredictFromDense` (`inplace_predict`)")
-    run(lambda: model.predict(X), label=f"{label}, one chunk, 1 thread",
-        kind="fastjoin" if engine == "compiled" else "peer", rows=chunk.rows,
-        nbytes=chunk.nbytes, rounds=ROUNDS, key=engine)
+    where = ", 2% missing" if missing else ""
+    run(lambda: model.predict(X), label=f"{label}, one chunk{where}, 1 thread",
+        kind="fastjoin" if engine == "compiled" and not missing else "variant" if missing else "peer",
+        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS,
+        key=engine + ("-missing" if missing else ""))
 
 
 # --------------------------------------------------------------------------- format
