@@ -67,32 +67,43 @@ cdef extern from *:
        thr, nan_right; the arrays have FJ_PAD spare entries at the end) and 2^depth[t]
        leaves at leaf_off[t]. Each kernel adds the trees' leaves for rows [0, nb) of a block
        to acc. */
-    #define FJ_PAD 16
+    #define FJ_PAD 32
 
-    static void fj_block_scalar(const float *cols, int nb, const int32_t *feat, const float *thr, const uint8_t *nan_right,
+    /* one step down the tree for row r: XGBoost's !(x < t) goes right (also when t is NaN),
+       a NaN x takes the node's default; branch-free, since the direction is a coin toss */
+    #define FJ_LANES 8  /* rows walked together by the scalar kernel */
+    #define FJ_STEP(i, r) do { \
+            float v_ = cols[f[i] * FJ_BLOCK + (r)]; \
+            int32_t nan_ = v_ != v_; \
+            (i) = 2 * (i) + 1 + ((!(v_ < th[i]) & !nan_) | (nan_ & nr[i])); \
+        } while (0)
+
+    static void fj_block_scalar(const float *cols, int nb, const int32_t *feat,
+                                const float *thr, const uint8_t *nan_right,
                                 const float *leaf, const int64_t *node_off,
                                 const int64_t *leaf_off, const int32_t *depth,
                                 Py_ssize_t n_trees, float *acc) {
-        int32_t idx[FJ_BLOCK];
         Py_ssize_t t;
-        int k, d, r;
+        int k, d, r, j;
         for (t = 0; t < n_trees; t++) {
             const int32_t *f = feat + node_off[t];
             const float *th = thr + node_off[t];
             const uint8_t *nr = nan_right + node_off[t];
             d = depth[t];
             const float *lf = leaf + leaf_off[t] - ((1 << d) - 1);
-            for (r = 0; r < nb; r++) idx[r] = 0;
-            for (k = 0; k < d; k++) {
-                for (r = 0; r < nb; r++) {  /* rows in lockstep: their loads overlap */
-                    int32_t i = idx[r];
-                    float v = cols[f[i] * FJ_BLOCK + r];
-                    int32_t nan = v != v;
-                    /* XGBoost's !(x < t): right, also when t is NaN; a NaN x takes the default */
-                    idx[r] = 2 * i + 1 + ((!(v < th[i]) & !nan) | (nan & nr[i]));
-                }
+            /* eight rows at a time, in lockstep: each row's walk is a chain of dependent
+               loads, and eight independent chains keep the CPU busy */
+            for (r = 0; r + FJ_LANES <= nb; r += FJ_LANES) {
+                int32_t i[FJ_LANES] = {0};
+                for (k = 0; k < d; k++)
+                    for (j = 0; j < FJ_LANES; j++) FJ_STEP(i[j], r + j);
+                for (j = 0; j < FJ_LANES; j++) acc[r + j] += lf[i[j]];
             }
-            for (r = 0; r < nb; r++) acc[r] += lf[idx[r]];
+            for (; r < nb; r++) {
+                int32_t i = 0;
+                for (k = 0; k < d; k++) FJ_STEP(i, r);
+                acc[r] += lf[i];
+            }
         }
     }
 
@@ -230,6 +241,119 @@ cdef extern from *:
     }
     #endif
 
+    #if defined(FJ_HAVE_AVX2)
+    #define FJ_HAVE_AVX512 1
+    /* Sixteen rows per vector (AVX-512F): as the AVX2 kernel, with wider tables: levels 0-3
+       (nodes 0-14) and 4 (nodes 15-30) look nodes up with one permute each, and the 32
+       leaves of a tree of depth <= 5 with one two-register permute instead of a gather. */
+    __attribute__((target("avx512f"), always_inline))
+    static inline void fj_block_avx512_impl(const float *cols, const int32_t *feat,
+                                            const float *thr, const int32_t *nan_mask,
+                                            const float *leaf, const int64_t *node_off,
+                                            const int64_t *leaf_off, const int32_t *depth,
+                                            Py_ssize_t n_trees, float *acc, const int nans) {
+        enum { G = FJ_BLOCK / 16 };
+        __m512 sum[G];
+        __m512i rowoff[G], idx[G];
+        const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+        const __m512i ones = _mm512_set1_epi32(-1);
+        const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                14, 15);
+        Py_ssize_t t;
+        int g, k, d;
+        for (g = 0; g < G; g++) {
+            sum[g] = _mm512_loadu_ps(acc + 16 * g);
+            rowoff[g] = _mm512_add_epi32(lanes, _mm512_set1_epi32(16 * g));
+        }
+        for (t = 0; t < n_trees; t++) {
+            const int32_t *f = feat + node_off[t];
+            const float *th = thr + node_off[t];
+            const int32_t *nm = nan_mask + node_off[t];
+            d = depth[t];
+            const float *lf = leaf + leaf_off[t];
+            const __m512i first_leaf = _mm512_set1_epi32((1 << d) - 1);
+            const __m512 t0 = _mm512_loadu_ps(th);
+            const __m512i f0 = _mm512_loadu_si512((const void *)f);
+            const __m512i n0 = nans ? _mm512_loadu_si512((const void *)nm) : _mm512_setzero_si512();
+            __m512 t1 = t0;
+            __m512i f1 = f0, n1 = n0;
+            if (d > 4) {
+                t1 = _mm512_loadu_ps(th + 15);
+                f1 = _mm512_loadu_si512((const void *)(f + 15));
+                if (nans) n1 = _mm512_loadu_si512((const void *)(nm + 15));
+            }
+            for (g = 0; g < G; g++) idx[g] = _mm512_setzero_si512();
+            for (k = 0; k < d; k++) {
+                for (g = 0; g < G; g++) {
+                    __m512 v, ti;
+                    __m512i ni = _mm512_setzero_si512();
+                    if (k < 3) {
+                        const float *c = cols + 16 * g;
+                        __m512i sel = _mm512_sub_epi32(idx[g], _mm512_set1_epi32((1 << k) - 1));
+                        __mmask16 bit0 = _mm512_test_epi32_mask(sel, one);
+                        ti = _mm512_permutexvar_ps(idx[g], t0);
+                        if (nans) ni = _mm512_permutexvar_epi32(idx[g], n0);
+                        if (k == 0) {
+                            v = _mm512_loadu_ps(c + f[0] * FJ_BLOCK);
+                        } else if (k == 1) {
+                            v = _mm512_mask_blend_ps(bit0, _mm512_loadu_ps(c + f[1] * FJ_BLOCK),
+                                                     _mm512_loadu_ps(c + f[2] * FJ_BLOCK));
+                        } else {
+                            __mmask16 bit1 = _mm512_test_epi32_mask(sel, two);
+                            __m512 lo = _mm512_mask_blend_ps(bit0, _mm512_loadu_ps(c + f[3] * FJ_BLOCK),
+                                                             _mm512_loadu_ps(c + f[4] * FJ_BLOCK));
+                            __m512 hi = _mm512_mask_blend_ps(bit0, _mm512_loadu_ps(c + f[5] * FJ_BLOCK),
+                                                             _mm512_loadu_ps(c + f[6] * FJ_BLOCK));
+                            v = _mm512_mask_blend_ps(bit1, lo, hi);
+                        }
+                    } else {
+                        __m512i fi;
+                        if (k < 5) {
+                            __m512i sel = k == 3 ? idx[g] : _mm512_sub_epi32(idx[g], _mm512_set1_epi32(15));
+                            fi = _mm512_permutexvar_epi32(sel, k == 3 ? f0 : f1);
+                            ti = _mm512_permutexvar_ps(sel, k == 3 ? t0 : t1);
+                            if (nans) ni = _mm512_permutexvar_epi32(sel, k == 3 ? n0 : n1);
+                        } else {
+                            fi = _mm512_i32gather_epi32(idx[g], (const void *)f, 4);
+                            ti = _mm512_i32gather_ps(idx[g], (const void *)th, 4);
+                            if (nans) ni = _mm512_i32gather_epi32(idx[g], (const void *)nm, 4);
+                        }
+                        v = _mm512_i32gather_ps(_mm512_add_epi32(
+                            _mm512_slli_epi32(fi, FJ_BLOCK_SHIFT), rowoff[g]), (const void *)cols, 4);
+                    }
+                    /* !(x < t), as XGBoost (true for a NaN t); a NaN x takes the default */
+                    __mmask16 go = _mm512_cmp_ps_mask(v, ti, _CMP_NLT_UQ);
+                    if (nans) {
+                        __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                        go = (__mmask16)((go & ~nan) | (nan & _mm512_test_epi32_mask(ni, ones)));
+                    }
+                    __m512i next = _mm512_add_epi32(_mm512_add_epi32(idx[g], idx[g]), one);
+                    idx[g] = _mm512_mask_add_epi32(next, go, next, one);
+                }
+            }
+            for (g = 0; g < G; g++) {
+                __m512i li = _mm512_sub_epi32(idx[g], first_leaf);
+                __m512 value = d <= 5
+                    ? _mm512_permutex2var_ps(_mm512_loadu_ps(lf), li, _mm512_loadu_ps(lf + 16))
+                    : _mm512_i32gather_ps(li, (const void *)lf, 4);
+                sum[g] = _mm512_add_ps(sum[g], value);
+            }
+        }
+        for (g = 0; g < G; g++) _mm512_storeu_ps(acc + 16 * g, sum[g]);
+    }
+
+    __attribute__((target("avx512f")))
+    static void fj_block_avx512(FJ_AVX2_ARGS) {
+        fj_block_avx512_impl(cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth,
+                             n_trees, acc, 0);
+    }
+    __attribute__((target("avx512f")))
+    static void fj_block_avx512_nans(FJ_AVX2_ARGS) {
+        fj_block_avx512_impl(cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth,
+                             n_trees, acc, 1);
+    }
+    #endif
+
     static int fj_has_nan(const float *p, Py_ssize_t n) {
         Py_ssize_t i;
         int found = 0;
@@ -246,7 +370,10 @@ cdef extern from *:
             for (j = 0; j < n_used; j++) cols[j * FJ_BLOCK + r] = base[r * width + used[j]];
     }
 
-    static int fj_vector_enabled = 1;  /* tests turn it off to run the scalar kernel alone */
+    /* which kernels: 0 scalar, 1 up to AVX2, 2 auto (AVX-512 on AMD), 3 AVX-512 wherever the
+       CPU has it. Auto keeps Intel on AVX2: before Ice Lake, 512-bit work lowers the core's
+       clock for the parsing that shares it; Zen 4 runs AVX-512 at full clock. */
+    static int fj_vector_level = 2;
 
     /* cols: scratch of n_used * FJ_BLOCK floats */
     static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
@@ -258,14 +385,18 @@ cdef extern from *:
         Py_ssize_t r0;
         int nb;
     #ifdef FJ_HAVE_AVX2
-        int avx2 = fj_vector_enabled && __builtin_cpu_supports("avx2");
+        int avx2 = fj_vector_level >= 1 && __builtin_cpu_supports("avx2");
+        int avx512 = __builtin_cpu_supports("avx512f")
+                     && (fj_vector_level >= 3 || (fj_vector_level == 2 && __builtin_cpu_is("amd")));
     #endif
         for (r0 = 0; r0 < n; r0 += FJ_BLOCK) {
             nb = (int)(n - r0 < FJ_BLOCK ? n - r0 : FJ_BLOCK);
             fj_transpose(X + r0 * width, nb, width, used, n_used, cols);
     #ifdef FJ_HAVE_AVX2
-            if (avx2 && nb == FJ_BLOCK) {
-                (fj_has_nan(cols, n_used * FJ_BLOCK) ? fj_block_avx2_nans : fj_block_avx2)(
+            if ((avx2 || avx512) && nb == FJ_BLOCK) {
+                int nans = fj_has_nan(cols, n_used * FJ_BLOCK);
+                (avx512 ? (nans ? fj_block_avx512_nans : fj_block_avx512)
+                        : (nans ? fj_block_avx2_nans : fj_block_avx2))(
                     cols, feat, thr, nan_mask, leaf, node_off, leaf_off, depth, n_trees, out + r0);
                 continue;
             }
@@ -275,26 +406,33 @@ cdef extern from *:
         }
     }
 
-    /* Node layout: XGBoost's arrays, children as absolute indices, -1 for a leaf (whose
-       value is in thr). Adds each tree's leaf to out. */
+    /* Node layout: XGBoost's arrays, for deep trees. next[i] is node i's left child (the
+       right one is next[i] + 1, as XGBoost lays trees out), or i itself for a leaf, whose
+       internal[i] is 0: a walk of depth[t] steps stays on the leaf it reaches, so rows of
+       different path lengths walk in lockstep, branch-free, and a leaf's value is its thr.
+       Adds each tree's leaf to out. */
     static void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width,
                          const int32_t *feat, const float *thr, const uint8_t *nan_right,
-                         const int32_t *left, const int32_t *right, const int64_t *root,
-                         Py_ssize_t n_trees, float *out) {
+                         const int32_t *next, const uint8_t *internal, const int64_t *root,
+                         const int32_t *depth, Py_ssize_t n_trees, float *out) {
         Py_ssize_t r, t;
-        for (r = 0; r < n; r++) {
-            const float *x = X + r * width;
-            float acc = out[r];
+        int j, k, lanes;
+        int32_t i[FJ_LANES];
+        for (r = 0; r < n; r += FJ_LANES) {
+            lanes = (int)(n - r < FJ_LANES ? n - r : FJ_LANES);
             for (t = 0; t < n_trees; t++) {
-                int64_t i = root[t];
-                while (left[i] >= 0) {
-                    float v = x[feat[i]];
-                    if (v != v) i = nan_right[i] ? right[i] : left[i];
-                    else i = v < thr[i] ? left[i] : right[i];  /* a NaN threshold: right */
+                for (j = 0; j < lanes; j++) i[j] = (int32_t)root[t];
+                for (k = 0; k < depth[t]; k++) {
+                    for (j = 0; j < lanes; j++) {
+                        int32_t at = i[j];
+                        float v = X[(r + j) * width + feat[at]];
+                        int32_t nan = v != v;
+                        int32_t right = (!(v < thr[at]) & !nan) | (nan & nan_right[at]);
+                        i[j] = next[at] + (right & internal[at]);
+                    }
                 }
-                acc += thr[i];
+                for (j = 0; j < lanes; j++) out[r + j] += thr[i[j]];
             }
-            out[r] = acc;
         }
     }
     """
@@ -314,11 +452,11 @@ cdef extern from *:
                      float *out, float *cols) nogil
     enum:
         FJ_BLOCK
-    int fj_vector_enabled
+    int fj_vector_level
     void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width, const int32_t *feat,
-                  const float *thr, const uint8_t *nan_right, const int32_t *left,
-                  const int32_t *right, const int64_t *root, Py_ssize_t n_trees,
-                  float *out) nogil
+                  const float *thr, const uint8_t *nan_right, const int32_t *next,
+                  const uint8_t *internal, const int64_t *root, const int32_t *depth,
+                  Py_ssize_t n_trees, float *out) nogil
 
 cdef extern from "math.h":
     float logf(float x) nogil
@@ -360,19 +498,20 @@ def predict_complete(const float[:, ::1] X, const int64_t[::1] used, const int32
 
 
 def predict_nodes(const float[:, ::1] X, Py_ssize_t n_features, const int32_t[::1] feat,
-                  const float[::1] thr, const uint8_t[::1] nan_right, const int32_t[::1] left,
-                  const int32_t[::1] right, const int64_t[::1] root, float[::1] out):
+                  const float[::1] thr, const uint8_t[::1] nan_right, const int32_t[::1] next,
+                  const uint8_t[::1] internal, const int64_t[::1] root,
+                  const int32_t[::1] depth, float[::1] out):
     """As predict_complete, for XGBoost's node layout (features by their column in X)."""
     cdef Py_ssize_t n = X.shape[0]
-    if out.shape[0] != n:
-        raise ValueError("out must have one value per row")
+    if out.shape[0] != n or depth.shape[0] != root.shape[0]:
+        raise ValueError("out must have one value per row, depth one per tree")
     if X.shape[1] < n_features:
         raise ValueError(f"the trees use {n_features} columns; X has {X.shape[1]}")
-    if n == 0:
+    if n == 0 or root.shape[0] == 0:
         return
     with nogil:
-        fj_nodes(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &left[0],
-                 &right[0], &root[0], root.shape[0], &out[0])
+        fj_nodes(&X[0, 0], n, X.shape[1], &feat[0], &thr[0], &nan_right[0], &next[0],
+                 &internal[0], &root[0], &depth[0], root.shape[0], &out[0])
 
 
 def apply_transform(const float[:, ::1] margins, int transform, float[:, ::1] out):
@@ -388,12 +527,18 @@ def apply_transform(const float[:, ::1] margins, int transform, float[:, ::1] ou
         fj_transform(&margins[0, 0], n, k, transform, &out[0, 0])
 
 
-def set_vector_kernel(bint enabled):
-    """Use the AVX2 kernel where the CPU has it (default) or the scalar one only (for tests);
-    returns the previous setting."""
-    global fj_vector_enabled
-    previous = bool(fj_vector_enabled)
-    fj_vector_enabled = 1 if enabled else 0
+_KERNELS = ("scalar", "avx2", "auto", "avx512")
+
+
+def set_vector_kernel(kernel):
+    """Which kernels run, where the CPU has them: "auto" (the default: AVX-512 on AMD, else
+    AVX2), "avx512" (AVX-512 on any CPU that has it), "avx2" or "scalar" (for tests and
+    measurements); returns the previous setting."""
+    global fj_vector_level
+    if kernel not in _KERNELS:
+        raise ValueError(f"kernel must be one of {_KERNELS}, not {kernel!r}")
+    previous = _KERNELS[fj_vector_level]
+    fj_vector_level = _KERNELS.index(kernel)
     return previous
 
 

@@ -22,7 +22,7 @@ __all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "COMPLETE_M
 
 #: Deeper trees keep XGBoost's node layout: a complete tree of depth d has 2^d leaves.
 COMPLETE_MAX_DEPTH = 10
-_PAD = 16  # FJ_PAD in _trees.pyx
+_PAD = 32  # FJ_PAD in _trees.pyx
 
 # objective -> output transform, which also says how the base score becomes a margin
 # (binary:logitraw keeps its base score as the margin: checked against XGBoost in the tests)
@@ -81,7 +81,7 @@ class Ensemble:
                                         a["nan_mask"], a["leaf"], a["node_off"], a["leaf_off"], a["depth"], out)
             else:
                 _trees.predict_nodes(X, self.n_features, a["feat"], a["thr"], a["nan_right"],
-                                     a["left"], a["right"], a["root"], out)
+                                     a["next"], a["internal"], a["root"], a["depth"], out)
         margins = np.ascontiguousarray(margins.T)
         result = np.empty((n, self.n_outputs), dtype=np.float32)
         _trees.apply_transform(margins, self.transform, result)
@@ -145,7 +145,7 @@ def _compile(learner: dict) -> Ensemble:
         mine = [i for i in range(len(trees)) if tree_group[i] == g]  # in tree order
         mine_trees = [trees[i] for i in mine]
         group = (_complete_layout(mine_trees, [depths[i] for i in mine], used)
-                 if layout == "complete" else _node_layout(mine_trees))
+                 if layout == "complete" else _node_layout(mine_trees, [depths[i] for i in mine]))
         # the real splits, for probe_rows (the complete layout also holds filler nodes)
         internal = [np.asarray(t["left_children"]) >= 0 for t in mine_trees]
         group["split_feat"] = _concat([np.asarray(t["split_indices"])[m]
@@ -205,32 +205,34 @@ def _complete_layout(trees: list, depths: list, used: np.ndarray) -> dict:
     }
 
 
-def _node_layout(trees: list) -> dict:
-    """XGBoost's arrays, concatenated; children become absolute indices."""
+def _node_layout(trees: list, depths: list) -> dict:
+    """XGBoost's arrays, concatenated, for the lockstep walk of fj_nodes: ``next`` is a
+    node's left child as an absolute index (the right one follows it), or the node itself
+    for a leaf (``internal`` 0), so that extra steps stay on the leaf."""
     roots, offset = [], 0
-    feats, thrs, nan_rights, lefts, rights = [], [], [], [], []
+    feats, thrs, nan_rights, nexts, internals = [], [], [], [], []
     for tree in trees:
         left = np.asarray(tree["left_children"], dtype=np.int64)
-        right = np.asarray(tree["right_children"], dtype=np.int64)
+        inner = left >= 0
         roots.append(offset)
-        lefts.append(np.where(left >= 0, left + offset, -1))
-        rights.append(np.where(left >= 0, right + offset, -1))
-        feats.append(np.where(left >= 0, np.asarray(tree["split_indices"]), 0))
+        nexts.append(np.where(inner, left, np.arange(left.size)) + offset)
+        internals.append(inner)
+        feats.append(np.where(inner, np.asarray(tree["split_indices"]), 0))
         thrs.append(np.asarray(tree["split_conditions"], dtype=np.float32))
         nan_rights.append(1 - np.asarray(tree["default_left"], dtype=np.uint8))
         offset += left.size
     return {
         "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
-        "nan_right": _concat(nan_rights, np.uint8), "left": _concat(lefts, np.int32),
-        "right": _concat(rights, np.int32), "root": np.array(roots, dtype=np.int64),
-        "trees": len(trees),
+        "nan_right": _concat(nan_rights, np.uint8), "next": _concat(nexts, np.int32),
+        "internal": _concat(internals, np.uint8), "root": np.array(roots, dtype=np.int64),
+        "depth": np.array(depths, dtype=np.int32), "trees": len(trees),
     }
 
 
 def _concat(parts: list, dtype) -> np.ndarray:
-    """One array, with spare entries after the end: the vector kernel loads eight nodes at a
-    time from a tree's first levels, past the end of a small last tree (the extra values
-    are never selected). Never empty: the kernel takes the address of element 0."""
+    """One array, with spare entries after the end: the vector kernels load up to 32 nodes
+    or leaves of a tree at a time, past the end of a small last tree (the extra values are
+    never selected). Never empty: the kernel takes the address of element 0."""
     return np.concatenate(parts + [np.zeros(_PAD)]).astype(dtype)
 
 

@@ -54,10 +54,10 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
-@pytest.fixture(params=["vector", "scalar"], autouse=True)
+@pytest.fixture(params=["avx512", "avx2", "scalar"], autouse=True)
 def kernel(request):
-    """Every test once with the AVX2 kernel where the CPU has it, once with the scalar one."""
-    previous = _trees.set_vector_kernel(request.param == "vector")
+    """Every test with each kernel the CPU has: AVX-512, AVX2, scalar."""
+    previous = _trees.set_vector_kernel(request.param)
     yield request.param
     _trees.set_vector_kernel(previous)
 
