@@ -122,118 +122,133 @@ def _compile(learner: dict) -> Ensemble:
     tree_group = np.asarray(model.get("tree_info", np.zeros(len(trees))), dtype=np.int64)
     if len(tree_group) != len(trees) or np.any((tree_group < 0) | (tree_group >= n_groups)):
         raise Unsupported("trees for output groups the model does not have")
-    for tree in trees:
-        if int(tree["tree_param"].get("size_leaf_vector", "1") or 1) > 1:
-            raise Unsupported("vector leaves (multi-target trees)")
-        if np.any(np.asarray(tree["split_type"]) != 0):
-            raise Unsupported("categorical splits")
-        left = np.asarray(tree["left_children"])
-        internal = left >= 0
-        if np.any(np.asarray(tree["split_indices"])[internal] >= n_features):
-            raise Unsupported("a split on a feature beyond num_feature")
-        # XGBoost's predictor takes a node's right child to be left + 1
-        if np.any(np.asarray(tree["right_children"])[internal] != left[internal] + 1):
-            raise Unsupported("a tree whose right children do not follow their left ones")
-    depths = [_depth(t) for t in trees]
-    splits = [np.asarray(t["split_indices"])[np.asarray(t["left_children"]) >= 0] for t in trees]
-    used = np.unique(np.concatenate(splits)) if splits else np.zeros(0, np.int64)
-    used = used.astype(np.int64) if used.size else np.zeros(1, np.int64)  # never empty
+    if any(int(t["tree_param"].get("size_leaf_vector", "1") or 1) > 1 for t in trees):
+        raise Unsupported("vector leaves (multi-target trees)")
+    forest = _Forest(trees)
+    if np.any(forest.split_type != 0):
+        raise Unsupported("categorical splits")
+    inner = forest.internal
+    if np.any(forest.split[inner] >= n_features):
+        raise Unsupported("a split on a feature beyond num_feature")
+    # XGBoost's predictor takes a node's right child to be left + 1
+    if np.any(forest.right[inner] != forest.left[inner] + 1):
+        raise Unsupported("a tree whose right children do not follow their left ones")
+    used = np.unique(forest.split[inner]).astype(np.int64)
+    if not used.size:
+        used = np.zeros(1, np.int64)  # never empty
     bases = [_margin(_float32_exact(text.strip()), kind) for text in scores]
-    layout = "complete" if max(depths, default=0) <= COMPLETE_MAX_DEPTH else "nodes"
+    layout = "complete" if forest.depth.max(initial=0) <= COMPLETE_MAX_DEPTH else "nodes"
     groups = []
+    node_group = tree_group[forest.tree_of_node]
     for g in range(n_groups):
-        mine = [i for i in range(len(trees)) if tree_group[i] == g]  # in tree order
-        mine_trees = [trees[i] for i in mine]
-        group = (_complete_layout(mine_trees, [depths[i] for i in mine], used)
-                 if layout == "complete" else _node_layout(mine_trees, [depths[i] for i in mine]))
+        mine = np.flatnonzero(tree_group == g)  # in tree order
+        group = (forest.complete_layout(mine, used) if layout == "complete"
+                 else forest.node_layout(mine))
         # the real splits, for probe_rows (the complete layout also holds filler nodes)
-        internal = [np.asarray(t["left_children"]) >= 0 for t in mine_trees]
-        group["split_feat"] = _concat([np.asarray(t["split_indices"])[m]
-                                       for t, m in zip(mine_trees, internal)], np.int64)[:-_PAD]
-        group["split_thr"] = _concat([np.asarray(t["split_conditions"], dtype=np.float32)[m]
-                                      for t, m in zip(mine_trees, internal)], np.float32)[:-_PAD]
+        real = inner & (node_group == g)
+        group["split_feat"] = forest.split[real].astype(np.int64)
+        group["split_thr"] = forest.cond[real]
         groups.append(group)
     return Ensemble(layout=layout, n_features=n_features, used=used, n_trees=len(trees),
                     base_margins=np.array(bases * (n_groups // len(bases)), dtype=np.float32),
                     transform=_TRANSFORMS[kind], groups=tuple(groups), objective=objective)
 
 
-def _depth(tree: dict) -> int:
-    left, right = np.asarray(tree["left_children"]), np.asarray(tree["right_children"])
-    level, depth = np.array([0]), 0
-    while True:
-        level = level[left[level] >= 0]
-        if level.size == 0:
-            return depth
-        level = np.concatenate([left[level], right[level]])
-        depth += 1
+class _Forest:
+    """Every tree's node arrays concatenated, children as indices into the whole: the
+    layouts are built with a few numpy calls per tree level, not per tree."""
 
+    def __init__(self, trees: list):
+        sizes = np.array([len(t["left_children"]) for t in trees], dtype=np.int64)
+        self.roots = np.cumsum(sizes) - sizes
+        self.tree_of_node = np.repeat(np.arange(len(trees)), sizes)
+        offsets = self.roots[self.tree_of_node]
 
-def _complete_layout(trees: list, depths: list, used: np.ndarray) -> dict:
-    """Each tree as a complete tree of its depth, level by level: node i's children are
-    2i+1 and 2i+2; a leaf above the last level is copied into both of its children (a filler
-    node: feature 0, threshold 0, either way the same leaf). Features are named by their
-    place in ``used``."""
-    place = np.zeros(int(used.max()) + 1, dtype=np.int32)
-    place[used] = np.arange(used.size, dtype=np.int32)
-    feats, thrs, nan_rights, leaves = [], [], [], []
-    for tree, depth in zip(trees, depths):
-        left = np.asarray(tree["left_children"], dtype=np.int64)
-        right = np.asarray(tree["right_children"], dtype=np.int64)
-        split = np.asarray(tree["split_indices"], dtype=np.int32)
-        cond = np.asarray(tree["split_conditions"], dtype=np.float32)
-        default_left = np.asarray(tree["default_left"], dtype=np.uint8)
-        ids = np.array([0], dtype=np.int64)
-        for _ in range(depth):
-            leaf = left[ids] < 0
-            feats.append(np.where(leaf, 0, place[np.where(leaf, 0, split[ids])]).astype(np.int32))
-            thrs.append(np.where(leaf, np.float32(0), cond[ids]).astype(np.float32))
-            nan_rights.append(np.where(leaf, 0, 1 - default_left[ids]).astype(np.uint8))
-            nxt = np.empty(2 * ids.size, dtype=np.int64)
-            nxt[0::2] = np.where(leaf, ids, left[ids])
-            nxt[1::2] = np.where(leaf, ids, right[ids])
-            ids = nxt
-        leaves.append(cond[ids])
-    sizes = np.array([(1 << d) - 1 for d in depths], dtype=np.int64)
-    return {
-        "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
-        "nan_right": _concat(nan_rights, np.uint8), "leaf": _concat(leaves, np.float32),
-        "nan_mask": -_concat(nan_rights, np.int32),  # the vector kernel's lane masks
-        "node_off": np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
-        "leaf_off": np.concatenate([[0], np.cumsum(sizes + 1)[:-1]]).astype(np.int64),
-        "depth": np.array(depths, dtype=np.int32), "trees": len(trees),
-    }
+        def field(name, dtype):
+            parts = [np.asarray(t[name], dtype=dtype) for t in trees]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
+        left, right = field("left_children", np.int64), field("right_children", np.int64)
+        self.internal = left >= 0
+        self.left = np.where(self.internal, left + offsets, -1)
+        self.right = np.where(self.internal, right + offsets, -1)
+        self.split = field("split_indices", np.int64)
+        self.cond = field("split_conditions", np.float32)
+        self.nan_right = (1 - field("default_left", np.uint8)).astype(np.uint8)
+        self.split_type = field("split_type", np.uint8)
+        self.depth = self._depths(len(trees))
 
-def _node_layout(trees: list, depths: list) -> dict:
-    """XGBoost's arrays, concatenated, for the lockstep walk of fj_nodes: ``next`` is a
-    node's left child as an absolute index (the right one follows it), or the node itself
-    for a leaf (``internal`` 0), so that extra steps stay on the leaf."""
-    roots, offset = [], 0
-    feats, thrs, nan_rights, nexts, internals = [], [], [], [], []
-    for tree in trees:
-        left = np.asarray(tree["left_children"], dtype=np.int64)
-        inner = left >= 0
-        roots.append(offset)
-        nexts.append(np.where(inner, left, np.arange(left.size)) + offset)
-        internals.append(inner)
-        feats.append(np.where(inner, np.asarray(tree["split_indices"]), 0))
-        thrs.append(np.asarray(tree["split_conditions"], dtype=np.float32))
-        nan_rights.append(1 - np.asarray(tree["default_left"], dtype=np.uint8))
-        offset += left.size
-    return {
-        "feat": _concat(feats, np.int32), "thr": _concat(thrs, np.float32),
-        "nan_right": _concat(nan_rights, np.uint8), "next": _concat(nexts, np.int32),
-        "internal": _concat(internals, np.uint8), "root": np.array(roots, dtype=np.int64),
-        "depth": np.array(depths, dtype=np.int32), "trees": len(trees),
-    }
+    def _depths(self, n_trees: int) -> np.ndarray:
+        depth = np.zeros(n_trees, dtype=np.int32)
+        ids, owner, level = self.roots, np.arange(n_trees), 0
+        while ids.size:
+            keep = self.internal[ids]
+            ids, owner = ids[keep], owner[keep]
+            if not ids.size:
+                break
+            level += 1
+            depth[owner] = level
+            ids = np.concatenate([self.left[ids], self.right[ids]])
+            owner = np.concatenate([owner, owner])
+        return depth
 
+    def complete_layout(self, mine: np.ndarray, used: np.ndarray) -> dict:
+        """Trees ``mine`` (in order), each as a complete tree of its depth, level by level:
+        node i's children are 2i+1 and 2i+2; a leaf above the last level is copied into both
+        of its children (a filler node: feature 0, threshold 0, either way the same leaf).
+        Features are named by their place in ``used``."""
+        depth = self.depth[mine]
+        sizes = (np.int64(1) << depth.astype(np.int64)) - 1
+        node_off = np.cumsum(sizes) - sizes
+        leaf_off = np.cumsum(sizes + 1) - (sizes + 1)
+        n_nodes, n_leaves = int(sizes.sum()), int((sizes + 1).sum())
+        place = np.zeros(int(used.max()) + 1, dtype=np.int32)
+        place[used] = np.arange(used.size, dtype=np.int32)
+        feat = np.zeros(n_nodes + _PAD, np.int32)
+        thr = np.zeros(n_nodes + _PAD, np.float32)
+        nan_right = np.zeros(n_nodes + _PAD, np.uint8)
+        leaf = np.zeros(n_leaves + _PAD, np.float32)
+        # the slots of one level of every tree: node, which tree (its place in mine), slot
+        ids, owner = self.roots[mine], np.arange(len(mine))
+        slot = np.zeros(len(mine), dtype=np.int64)
+        level = 0
+        while ids.size:
+            done = depth[owner] == level  # these trees end here: the slots are leaves
+            leaf[leaf_off[owner[done]] + slot[done]] = self.cond[ids[done]]
+            ids, owner, slot = ids[~done], owner[~done], slot[~done]
+            if not ids.size:
+                break
+            real = self.internal[ids]
+            at = node_off[owner] + (1 << level) - 1 + slot
+            feat[at] = np.where(real, place[np.where(real, self.split[ids], used[0])], 0)
+            thr[at] = np.where(real, self.cond[ids], np.float32(0))
+            nan_right[at] = np.where(real, self.nan_right[ids], 0)
+            ids = np.stack([np.where(real, self.left[ids], ids),
+                            np.where(real, self.right[ids], ids)], axis=1).ravel()
+            owner = np.repeat(owner, 2)
+            slot = np.stack([2 * slot, 2 * slot + 1], axis=1).ravel()
+            level += 1
+        return {
+            "feat": feat, "thr": thr, "nan_right": nan_right, "leaf": leaf,
+            "nan_mask": -nan_right.astype(np.int32),  # the vector kernel's lane masks
+            "node_off": node_off, "leaf_off": leaf_off, "depth": depth.astype(np.int32),
+            "trees": len(mine),
+        }
 
-def _concat(parts: list, dtype) -> np.ndarray:
-    """One array, with spare entries after the end: the vector kernels load up to 32 nodes
-    or leaves of a tree at a time, past the end of a small last tree (the extra values are
-    never selected). Never empty: the kernel takes the address of element 0."""
-    return np.concatenate(parts + [np.zeros(_PAD)]).astype(dtype)
+    def node_layout(self, mine: np.ndarray) -> dict:
+        """XGBoost's arrays for the lockstep walk of fj_nodes (all trees' nodes; ``root`` and
+        ``depth`` pick the trees ``mine``): ``next`` is a node's left child (the right one
+        follows it), or the node itself for a leaf (``internal`` 0), so that extra steps stay
+        on the leaf."""
+        pad = lambda a, dtype: np.concatenate([a, np.zeros(_PAD)]).astype(dtype)  # noqa: E731
+        n = self.internal.size
+        return {
+            "feat": pad(np.where(self.internal, self.split, 0), np.int32),
+            "thr": pad(self.cond, np.float32), "nan_right": pad(self.nan_right, np.uint8),
+            "next": pad(np.where(self.internal, self.left, np.arange(n)), np.int32),
+            "internal": pad(self.internal, np.uint8), "root": self.roots[mine].astype(np.int64),
+            "depth": self.depth[mine].astype(np.int32), "trees": len(mine),
+        }
 
 
 def _float32_exact(text: str) -> np.float32:

@@ -18,13 +18,16 @@ import numpy as np
 
 __all__ = ["loads", "UBJSONError"]
 
-# marker -> (struct format, size) for scalars, all big-endian
-_SCALARS = {
-    b"i": (">b", 1), b"U": (">B", 1), b"I": (">h", 2), b"l": (">i", 4), b"L": (">q", 8),
-    b"d": (">f", 4), b"D": (">d", 8),
-}
-_ARRAY_DTYPES = {b"i": ">i1", b"U": ">u1", b"I": ">i2", b"l": ">i4", b"L": ">i8", b"d": ">f4",
-                 b"D": ">f8"}
+# marker byte -> struct for scalars, all big-endian
+_SCALARS = {ord(k): struct.Struct(f) for k, f in (
+    ("i", ">b"), ("U", ">B"), ("I", ">h"), ("l", ">i"), ("L", ">q"), ("d", ">f"), ("D", ">d"))}
+_INTEGERS = {k: v for k, v in _SCALARS.items() if k not in (ord("d"), ord("D"))}
+_ARRAY_DTYPES = {ord(k): np.dtype(v) for k, v in (
+    ("i", ">i1"), ("U", ">u1"), ("I", ">i2"), ("l", ">i4"), ("L", ">i8"), ("d", ">f4"),
+    ("D", ">f8"))}
+_S, _OBJ, _ARR, _END_OBJ, _END_ARR = map(ord, "S{[}]")
+_TYPE, _COUNT = ord("$"), ord("#")
+_CONSTANTS = {ord("T"): True, ord("F"): False, ord("Z"): None}
 
 
 class UBJSONError(ValueError):
@@ -33,72 +36,70 @@ class UBJSONError(ValueError):
 
 class _Reader:
     def __init__(self, data: bytes):
-        self.data = memoryview(data)
+        self.data = bytes(data)
         self.pos = 0
 
-    def take(self, n: int) -> memoryview:
-        end = self.pos + n
-        if end > len(self.data):
-            raise UBJSONError(f"truncated at byte {self.pos}: needs {n} more bytes")
-        view = self.data[self.pos:end]
-        self.pos = end
-        return view
+    def need(self, n: int) -> int:
+        """The position of the next ``n`` bytes, consumed."""
+        at = self.pos
+        if at + n > len(self.data):
+            raise UBJSONError(f"truncated at byte {at}: needs {n} more bytes")
+        self.pos = at + n
+        return at
 
-    def marker(self) -> bytes:
-        return bytes(self.take(1))
+    def marker(self) -> int:
+        return self.data[self.need(1)]
 
-    def integer(self, marker: bytes) -> int:
-        if marker not in _SCALARS or marker in (b"d", b"D"):
-            raise UBJSONError(f"expected an integer marker at byte {self.pos - 1}, got {marker!r}")
-        fmt, size = _SCALARS[marker]
-        value = struct.unpack(fmt, self.take(size))[0]
+    def integer(self, marker: int) -> int:
+        unpack = _INTEGERS.get(marker)
+        if unpack is None:
+            raise UBJSONError(f"expected an integer marker at byte {self.pos - 1}, got {chr(marker)!r}")
+        value = unpack.unpack_from(self.data, self.need(unpack.size))[0]
         if value < 0:
-            raise UBJSONError(f"negative length {value} at byte {self.pos - size}")
+            raise UBJSONError(f"negative length {value} at byte {self.pos - unpack.size}")
         return value
 
     def string(self) -> str:
         n = self.integer(self.marker())
-        return bytes(self.take(n)).decode("utf-8")
+        at = self.need(n)
+        return self.data[at:at + n].decode("utf-8")
 
-    def value(self, marker: bytes) -> Any:
-        if marker in _SCALARS:
-            fmt, size = _SCALARS[marker]
-            return struct.unpack(fmt, self.take(size))[0]
-        if marker == b"S":
+    def value(self, marker: int) -> Any:
+        unpack = _SCALARS.get(marker)
+        if unpack is not None:
+            return unpack.unpack_from(self.data, self.need(unpack.size))[0]
+        if marker == _S:
             return self.string()
-        if marker == b"{":
+        if marker == _OBJ:
             return self.obj()
-        if marker == b"[":
+        if marker == _ARR:
             return self.array()
-        if marker == b"T":
-            return True
-        if marker == b"F":
-            return False
-        if marker == b"Z":
-            return None
-        if marker == b"C":
-            return bytes(self.take(1)).decode("latin-1")
-        raise UBJSONError(f"unsupported marker {marker!r} at byte {self.pos - 1}")
+        if marker in _CONSTANTS:
+            return _CONSTANTS[marker]
+        if marker == ord("C"):
+            return chr(self.data[self.need(1)])
+        raise UBJSONError(f"unsupported marker {chr(marker)!r} at byte {self.pos - 1}")
 
-    def container_header(self) -> tuple[bytes | None, int | None]:
+    def container_header(self) -> tuple[int | None, int | None]:
         """The optional ``$type`` and ``#count`` after an opening bracket."""
         kind = count = None
-        if self.data[self.pos:self.pos + 1] == b"$":
+        data = self.data
+        if self.pos < len(data) and data[self.pos] == _TYPE:
             self.pos += 1
             kind = self.marker()
-            if self.data[self.pos:self.pos + 1] != b"#":
+            if self.pos >= len(data) or data[self.pos] != _COUNT:
                 raise UBJSONError(f"a typed container needs a count, at byte {self.pos}")
-        if self.data[self.pos:self.pos + 1] == b"#":
+        if self.pos < len(data) and data[self.pos] == _COUNT:
             self.pos += 1
             count = self.integer(self.marker())
         return kind, count
 
     def array(self) -> Any:
         kind, count = self.container_header()
-        if kind in _ARRAY_DTYPES:
-            dtype = np.dtype(_ARRAY_DTYPES[kind])
-            raw = self.take(count * dtype.itemsize)
-            return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
+        dtype = _ARRAY_DTYPES.get(kind)
+        if dtype is not None:
+            at = self.need(count * dtype.itemsize)
+            return np.frombuffer(self.data, dtype, count, at).astype(dtype.newbyteorder("="))
         if kind is not None:
             return [self.value(kind) for _ in range(count)]
         if count is not None:
@@ -106,7 +107,7 @@ class _Reader:
         items = []
         while True:
             marker = self.marker()
-            if marker == b"]":
+            if marker == _END_ARR:
                 return items
             items.append(self.value(marker))
 
@@ -120,8 +121,9 @@ class _Reader:
                 key = self.string()
                 out[key] = self.value(self.marker())
             return out
+        data = self.data
         while True:
-            if self.data[self.pos:self.pos + 1] == b"}":
+            if self.pos < len(data) and data[self.pos] == _END_OBJ:
                 self.pos += 1
                 return out
             key = self.string()
