@@ -10,8 +10,12 @@ XGBoost's own formula on libm's expf (sigmoid, exp, softmax, argmax).
 
 Two layouts. "complete": each tree padded to a complete binary tree of its depth (a shallow
 leaf is copied into both children, so the direction taken there does not matter), so a step
-is ``i = 2i + 1 + right`` with no branch; rows advance level by level in blocks, which lets
-the CPU overlap many rows' loads. "nodes": XGBoost's own node arrays, for deep trees.
+is ``i = 2i + 1 + right`` with no branch. Rows go in blocks of 64, transposed to the columns
+the trees use; a block is walked by an AVX-512 kernel (16 rows per vector), an AVX2 kernel
+(8 rows) or a scalar one (8 rows in lockstep), each with a variant for blocks holding a NaN.
+"nodes": XGBoost's own node arrays, for trees deeper than fastjoin.trees.COMPLETE_MAX_DEPTH,
+walked 8 rows in lockstep. The direction of a step depends on the data, so no kernel
+branches on it.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc

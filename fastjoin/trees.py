@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+
 import numpy as np
 
 from fastjoin import _trees, ubjson
@@ -78,7 +79,8 @@ class Ensemble:
                 continue
             if self.layout == "complete":
                 _trees.predict_complete(X, self.used, a["feat"], a["thr"], a["nan_right"],
-                                        a["nan_mask"], a["leaf"], a["node_off"], a["leaf_off"], a["depth"], out)
+                                        a["nan_mask"], a["leaf"], a["node_off"], a["leaf_off"],
+                                        a["depth"], out)
             else:
                 _trees.predict_nodes(X, self.n_features, a["feat"], a["thr"], a["nan_right"],
                                      a["next"], a["internal"], a["root"], a["depth"], out)
