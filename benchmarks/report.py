@@ -283,10 +283,11 @@ TARGET_NOTES: dict[str, str] = {
     "polars": "polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM",
     "memory-flat": ("the job's peak depends on how many chunks' parse arrays are alive at one "
                     "moment (at most threads + 1), which varies a few MB between runs"),
-    "parse": ("the core is unchanged since runs that measured 782–792 MB/s; `pytest benchmarks/"
-              "bench_stages.py` alone measures 800 MB/s (4.3 ms per chunk), and the same stage "
-              "run after the memory benchmarks in one process 546 MB/s, reproducibly: the "
-              "process's state after them, not the parser, is what moved"),
+    "parse": ("`bench_stages.py` alone measures 800 MB/s (4.3 ms per chunk; earlier full runs "
+              "782–792 MB/s); in the full run it comes after the memory benchmarks, which "
+              "allocate and free 20 MB buffers in the same process, and arrays allocated after "
+              "that make the same loop ~40% slower (reproduced outside pytest): where the "
+              "allocator places a chunk's arrays matters, a lead not yet fixed"),
     "format": ("measured after the memory benchmarks in the same process, as parsing; "
                "`bench_stages.py` alone measures 13.4 M/s"),
 }
