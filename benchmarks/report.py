@@ -283,13 +283,13 @@ TARGET_NOTES: dict[str, str] = {
     "polars": "polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM",
     "memory-flat": ("the job's peak depends on how many chunks' parse arrays are alive at one "
                     "moment (at most threads + 1), which varies a few MB between runs"),
-    "parse": ("`bench_stages.py` alone measures 800 MB/s (4.3 ms per chunk; earlier full runs "
-              "782–792 MB/s); in the full run it comes after the memory benchmarks, which "
-              "allocate and free 20 MB buffers in the same process, and arrays allocated after "
-              "that make the same loop ~40% slower (reproduced outside pytest): where the "
-              "allocator places a chunk's arrays matters, a lead not yet fixed"),
-    "format": ("measured after the memory benchmarks in the same process, as parsing; "
-               "`bench_stages.py` alone measures 13.4 M/s"),
+    "parse": ("the same loop takes 4.3 ms or 6.0–6.5 ms per chunk depending on the memory its "
+              "arrays are given: on this VM that varies between processes and allocations, more "
+              "often after large buffers were freed (the memory benchmarks run just before, in "
+              "the same process); `bench_stages.py` alone measures 800 MB/s, earlier full runs "
+              "782–792 MB/s"),
+    "format": ("the same memory effect as parsing; `bench_stages.py` alone measures "
+               "13.4 M/s"),
 }
 E2E_KEYS = ["fastjoin", "fastjoin-xgboost", "transform_bytes", "predict-only", "predict-compiled",
             "polars", "pyarrow", "pandas", "pandas-pyarrow", "numpy"]
