@@ -98,9 +98,9 @@ class XGBoostPredictor:
     ``booster.predict(xgboost.DMatrix(X))``, except that a DMatrix refuses infinities and,
     for dart models, XGBoost's two paths can differ by an ulp.)
     The compiled engine (fastjoin.trees) covers gbtree models with numerical splits and one
-    output per row or per class; when it is chosen it is first checked against libxgboost on rows that
-    sit on, just below and just above every threshold, with NaNs. ``engine="auto"`` falls
-    back to libxgboost for anything else (``fallback_reason`` says why). Feature names are
+    output per row or per class; when it is chosen it is first checked against libxgboost on
+    rows that sit on, just below and just above every threshold, with NaNs. ``engine="auto"``
+    falls back to libxgboost for anything else (``fallback_reason`` says why). Feature names are
     not checked (``validate_features=False``, as SageMaker's container does); the feature
     count is, through :meth:`check_features`.
     """
@@ -172,6 +172,9 @@ class XGBoostPredictor:
         """Threads per predict call (1 when several workers predict concurrently)."""
         self._booster.set_param({"nthread": nthread})
         self._nthread = nthread
+        if self._pool is not None:  # sized for the old count
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     @property
     def n_features(self) -> int:

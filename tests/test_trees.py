@@ -152,6 +152,10 @@ def test_threads_split_a_big_batch():
     one = load_model(booster, nthread=1, engine="compiled").predict(X)
     three = load_model(booster, nthread=3, engine="compiled").predict(X)
     assert _same_bits(one, three) and _same_bits(one, booster.inplace_predict(X))
+    p = load_model(booster, nthread=2, engine="compiled")
+    p.predict(X)
+    p.set_threads(4)  # the splitting pool follows the new count
+    assert _same_bits(p.predict(X), one) and p._pool._max_workers == 3
 
 
 # --- when the compiled engine is not used ---------------------------------------------------
