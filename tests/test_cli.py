@@ -79,7 +79,7 @@ def test_demo_prints_seed_rows(tmp_path):
     proc = run("demo", "--dir", tmp_path / "demo")
     assert proc.returncode == 0, proc.stderr
     assert "842302,0.9" in proc.stdout and "569 records" in proc.stdout
-    assert "synthesised" in proc.stdout
+    assert "synthesised" in proc.stdout and "predicted by fastjoin's compiled trees" in proc.stdout
 
 
 def test_progress_bar_draws_on_a_terminal(tmp_path):
