@@ -88,9 +88,7 @@ def _label(b: dict) -> str:
 
 
 def _find(rows: list[dict], kind: str) -> dict | None:
-    """The row of that kind; for ``floor``, XGBoost's predict-only where there are two."""
     hits = [b for b in rows if b.get("extra_info", {}).get("kind") == kind]
-    hits.sort(key=lambda b: b.get("extra_info", {}).get("key") != "predict-only")
     return hits[0] if hits else None
 
 

@@ -68,7 +68,8 @@ cdef extern from *:
     }
 
     /* Complete layout: tree t has depth[t] levels of internal nodes at node_off[t] (feat,
-       thr, nan_right; the arrays have FJ_PAD spare entries at the end) and 2^depth[t]
+       thr, nan_mask: -1 where a NaN goes right, else 0; the arrays have FJ_PAD spare
+       entries at the end) and 2^depth[t]
        leaves at leaf_off[t]. Each kernel adds the trees' leaves for rows [0, nb) of a block
        to acc. */
     #define FJ_PAD 32
@@ -79,11 +80,11 @@ cdef extern from *:
     #define FJ_STEP(i, r) do { \
             float v_ = cols[f[i] * FJ_BLOCK + (r)]; \
             int32_t nan_ = v_ != v_; \
-            (i) = 2 * (i) + 1 + ((!(v_ < th[i]) & !nan_) | (nan_ & nr[i])); \
+            (i) = 2 * (i) + 1 + ((!(v_ < th[i]) & !nan_) | (nan_ & nm[i])); \
         } while (0)
 
     static void fj_block_scalar(const float *cols, int nb, const int32_t *feat,
-                                const float *thr, const uint8_t *nan_right,
+                                const float *thr, const int32_t *nan_mask,
                                 const float *leaf, const int64_t *node_off,
                                 const int64_t *leaf_off, const int32_t *depth,
                                 Py_ssize_t n_trees, float *acc) {
@@ -92,7 +93,7 @@ cdef extern from *:
         for (t = 0; t < n_trees; t++) {
             const int32_t *f = feat + node_off[t];
             const float *th = thr + node_off[t];
-            const uint8_t *nr = nan_right + node_off[t];
+            const int32_t *nm = nan_mask + node_off[t];
             d = depth[t];
             const float *lf = leaf + leaf_off[t] - ((1 << d) - 1);
             /* eight rows at a time, in lockstep: each row's walk is a chain of dependent
@@ -382,7 +383,7 @@ cdef extern from *:
     /* cols: scratch of n_used * FJ_BLOCK floats */
     static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
                             Py_ssize_t n_used, const int32_t *feat, const float *thr,
-                            const uint8_t *nan_right, const int32_t *nan_mask,
+                            const int32_t *nan_mask,
                             const float *leaf, const int64_t *node_off,
                             const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
                             float *out, float *cols) {
@@ -405,7 +406,7 @@ cdef extern from *:
                 continue;
             }
     #endif
-            fj_block_scalar(cols, nb, feat, thr, nan_right, leaf, node_off, leaf_off,
+            fj_block_scalar(cols, nb, feat, thr, nan_mask, leaf, node_off, leaf_off,
                             depth, n_trees, out + r0);
         }
     }
@@ -450,7 +451,7 @@ cdef extern from *:
                       float *out) nogil
     void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
                      Py_ssize_t n_used, const int32_t *feat, const float *thr,
-                     const uint8_t *nan_right, const int32_t *nan_mask, const float *leaf,
+                     const int32_t *nan_mask, const float *leaf,
                      const int64_t *node_off,
                      const int64_t *leaf_off, const int32_t *depth, Py_ssize_t n_trees,
                      float *out, float *cols) nogil
@@ -473,8 +474,7 @@ ARGMAX = FJ_ARGMAX
 
 
 def predict_complete(const float[:, ::1] X, const int64_t[::1] used, const int32_t[::1] feat,
-                     const float[::1] thr, const uint8_t[::1] nan_right,
-                     const int32_t[::1] nan_mask, const float[::1] leaf,
+                     const float[::1] thr, const int32_t[::1] nan_mask, const float[::1] leaf,
                      const int64_t[::1] node_off, const int64_t[::1] leaf_off,
                      const int32_t[::1] depth, float[::1] out):
     """Add every tree's leaf to ``out`` (holding the base margin). Trees name features by
@@ -495,7 +495,7 @@ def predict_complete(const float[:, ::1] X, const int64_t[::1] used, const int32
     try:
         with nogil:
             fj_complete(&X[0, 0], n, X.shape[1], &used[0], used.shape[0], &feat[0], &thr[0],
-                        &nan_right[0], &nan_mask[0], &leaf[0], &node_off[0], &leaf_off[0], &depth[0],
+                        &nan_mask[0], &leaf[0], &node_off[0], &leaf_off[0], &depth[0],
                         depth.shape[0], &out[0], cols)
     finally:
         free(cols)

@@ -38,6 +38,12 @@ __all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MOD
 #: How an XGBoost model is run: "auto" (compiled when the model allows, else libxgboost),
 #: "compiled" (fastjoin's tree predictor, an error if the model needs XGBoost) or "xgboost".
 ENGINES = ("auto", "compiled", "xgboost")
+
+
+def engine_problem(engine) -> str | None:
+    """What is wrong with an ``engine`` option, or None (one wording for every caller)."""
+    return None if engine in ENGINES else f"engine must be one of {ENGINES}, not {engine!r}"
+
 _SPLIT_ROWS = 8192  # a compiled batch is split across threads only above this many rows per thread
 
 #: The file name SageMaker's XGBoost container gives its model inside ``model.tar.gz``.
@@ -113,8 +119,8 @@ class XGBoostPredictor:
             nthread = available_cores()
         elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
             raise ConfigError(f"nthread must be a positive integer or None, not {nthread!r}")
-        if engine not in ENGINES:
-            raise ConfigError(f"engine must be one of {ENGINES}, not {engine!r}")
+        if engine_problem(engine):
+            raise ConfigError(engine_problem(engine))
         booster.set_param({"nthread": nthread})
         self._booster = booster
         self._nthread = nthread

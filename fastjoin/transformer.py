@@ -21,7 +21,7 @@ from fastjoin.csv_records import Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import ENGINES, ContainerModel, available_cores, load_model
+from fastjoin.predictor import ContainerModel, available_cores, engine_problem, load_model
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
@@ -224,8 +224,8 @@ class Transformer:
             problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             problems.append(f"threads must be a positive whole number, not {threads!r}")
-        if engine not in ENGINES:
-            problems.append(f"engine must be one of {ENGINES}, not {engine!r}")
+        if engine_problem(engine):
+            problems.append(engine_problem(engine))
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
         problems += ErrorPolicy.problems(on_error, max_errors, dialect)

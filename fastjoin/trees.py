@@ -78,9 +78,8 @@ class Ensemble:
             if a["trees"] == 0:
                 continue
             if self.layout == "complete":
-                _trees.predict_complete(X, self.used, a["feat"], a["thr"], a["nan_right"],
-                                        a["nan_mask"], a["leaf"], a["node_off"], a["leaf_off"],
-                                        a["depth"], out)
+                _trees.predict_complete(X, self.used, a["feat"], a["thr"], a["nan_mask"],
+                                        a["leaf"], a["node_off"], a["leaf_off"], a["depth"], out)
             else:
                 _trees.predict_nodes(X, self.n_features, a["feat"], a["thr"], a["nan_right"],
                                      a["next"], a["internal"], a["root"], a["depth"], out)
@@ -208,7 +207,7 @@ class _Forest:
         place[used] = np.arange(used.size, dtype=np.int32)
         feat = np.zeros(n_nodes + _PAD, np.int32)
         thr = np.zeros(n_nodes + _PAD, np.float32)
-        nan_right = np.zeros(n_nodes + _PAD, np.uint8)
+        nan_mask = np.zeros(n_nodes + _PAD, np.int32)  # -1: a NaN goes right
         leaf = np.zeros(n_leaves + _PAD, np.float32)
         # the slots of one level of every tree: node, which tree (its place in mine), slot
         ids, owner = self.roots[mine], np.arange(len(mine))
@@ -224,15 +223,14 @@ class _Forest:
             at = node_off[owner] + (1 << level) - 1 + slot
             feat[at] = np.where(real, place[np.where(real, self.split[ids], used[0])], 0)
             thr[at] = np.where(real, self.cond[ids], np.float32(0))
-            nan_right[at] = np.where(real, self.nan_right[ids], 0)
+            nan_mask[at] = np.where(real, -self.nan_right[ids].astype(np.int32), 0)
             ids = np.stack([np.where(real, self.left[ids], ids),
                             np.where(real, self.right[ids], ids)], axis=1).ravel()
             owner = np.repeat(owner, 2)
             slot = np.stack([2 * slot, 2 * slot + 1], axis=1).ravel()
             level += 1
         return {
-            "feat": feat, "thr": thr, "nan_right": nan_right, "leaf": leaf,
-            "nan_mask": -nan_right.astype(np.int32),  # the vector kernel's lane masks
+            "feat": feat, "thr": thr, "nan_mask": nan_mask, "leaf": leaf,
             "node_off": node_off, "leaf_off": leaf_off, "depth": depth.astype(np.int32),
             "trees": len(mine),
         }
