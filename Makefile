@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.setup-done
 CORE   := build/.core-built
-EXTRAS ?= xgboost-cpu,test,demo
+EXTRAS ?= xgboost-cpu,test,demo,lint
 
-.PHONY: all demo test test-checked bench clean
+.PHONY: all demo test test-checked lint bench clean
 
 all: $(CORE)
 
@@ -28,6 +28,11 @@ demo: $(CORE)
 
 test: $(CORE)
 	$(BIN)/python -m pytest
+
+# ruff's lint rules and format check (pyproject.toml)
+lint: $(SETUP)
+	$(BIN)/ruff check fastjoin tests benchmarks
+	$(BIN)/ruff format --check fastjoin tests benchmarks
 
 # The suite once more against a bounds-checked build of the core, then back to release.
 test-checked: $(SETUP)

@@ -21,6 +21,7 @@ numpy) at the largest only. Every library is held to the count: fastjoin ``threa
 polars reads POLARS_MAX_THREADS once, when it is imported, so it runs in a process of its own
 per thread count (``peer_polars.py --serve``), timed from here one job at a time.
 """
+
 from __future__ import annotations
 
 import io
@@ -60,12 +61,27 @@ def test_fastjoin_transform(run, dataset, nthreads, expected_bytes, out_dir, eng
     assert result.records == dataset.rows
     assert output.read_bytes() == expected_bytes
     if engine == "auto":
-        run(job, label="fastjoin `Transformer.transform` (file → file)", kind="fastjoin",
-            rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin", group=E2E)
+        run(
+            job,
+            label="fastjoin `Transformer.transform` (file → file)",
+            kind="fastjoin",
+            rows=dataset.rows,
+            nbytes=dataset.bytes,
+            threads=nthreads,
+            key="fastjoin",
+            group=E2E,
+        )
     else:
-        run(job, label="fastjoin, `engine='xgboost'` (libxgboost predicts)", kind="variant",
-            rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="fastjoin-xgboost",
-            group=E2E)
+        run(
+            job,
+            label="fastjoin, `engine='xgboost'` (libxgboost predicts)",
+            kind="variant",
+            rows=dataset.rows,
+            nbytes=dataset.bytes,
+            threads=nthreads,
+            key="fastjoin-xgboost",
+            group=E2E,
+        )
 
 
 def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
@@ -74,8 +90,15 @@ def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
     tf = fastjoin.Transformer(str(dataset.model), threads=settings.threads, **SEED_JOB)
     data = dataset.read()
     assert tf.transform_bytes(data) == expected_bytes
-    run(lambda: tf.transform_bytes(data), label="fastjoin `transform_bytes` (in memory, no I/O)",
-        kind="variant", rows=dataset.rows, nbytes=dataset.bytes, key="transform_bytes", group=E2E)
+    run(
+        lambda: tf.transform_bytes(data),
+        label="fastjoin `transform_bytes` (in memory, no I/O)",
+        kind="variant",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        key="transform_bytes",
+        group=E2E,
+    )
 
 
 # --------------------------------------------------------------------------- predict-only
@@ -84,9 +107,16 @@ def test_fastjoin_transform_bytes(run, dataset, settings, expected_bytes):
 def test_predict_only(run, dataset, booster, expected, nthreads):
     booster.set_param({"nthread": nthreads})
     assert np.array_equal(booster.inplace_predict(dataset.X), expected)
-    run(lambda: booster.inplace_predict(dataset.X),
-        label="predict-only (`inplace_predict`, parsed float32)", kind="floor",
-        rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads, key="predict-only", group=E2E)
+    run(
+        lambda: booster.inplace_predict(dataset.X),
+        label="predict-only (`inplace_predict`, parsed float32)",
+        kind="floor",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        threads=nthreads,
+        key="predict-only",
+        group=E2E,
+    )
 
 
 def test_predict_only_compiled(run, dataset, expected, nthreads):
@@ -96,9 +126,16 @@ def test_predict_only_compiled(run, dataset, expected, nthreads):
     X = np.ascontiguousarray(dataset.X)
     assert np.array_equal(model.predict(X), expected)
     # a variant, not the floor: the floor is XGBoost's, what any XGBoost pipeline needs
-    run(lambda: model.predict(X), label="predict-only, compiled (fastjoin's tree predictor)",
-        kind="variant", rows=dataset.rows, nbytes=dataset.bytes, threads=nthreads,
-        key="predict-compiled", group=E2E)
+    run(
+        lambda: model.predict(X),
+        label="predict-only, compiled (fastjoin's tree predictor)",
+        kind="variant",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        threads=nthreads,
+        key="predict-compiled",
+        group=E2E,
+    )
 
 
 # --------------------------------------------------------------------------- peers
@@ -107,8 +144,17 @@ def test_predict_only_compiled(run, dataset, expected, nthreads):
 def _peer(run, dataset, check_values, out_path, job, label, threads=None, key=None, rounds=5):
     job(dataset.csv, out_path)
     check_values(out_path.read_bytes())
-    run(lambda: job(dataset.csv, out_path), label=label, kind="peer", rows=dataset.rows,
-        nbytes=dataset.bytes, threads=threads, key=key, group=E2E, rounds=rounds)
+    run(
+        lambda: job(dataset.csv, out_path),
+        label=label,
+        kind="peer",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        threads=threads,
+        key=key,
+        group=E2E,
+        rounds=rounds,
+    )
 
 
 def pandas_job(booster, threads: int, engine: str = "c"):
@@ -126,22 +172,36 @@ def pandas_job(booster, threads: int, engine: str = "c"):
 
     def job(inp, outp):
         df = pd.read_csv(inp, header=None, engine=engine)
-        pred = booster.inplace_predict(df.iloc[:, 1:])                            # $[1:]
-        joined = pd.concat([df, pd.Series(pred, name=df.shape[1])], axis=1)      # Input
-        joined.iloc[:, [0, -1]].to_csv(outp, header=False, index=False)          # $[0,-1]
+        pred = booster.inplace_predict(df.iloc[:, 1:])  # $[1:]
+        joined = pd.concat([df, pd.Series(pred, name=df.shape[1])], axis=1)  # Input
+        joined.iloc[:, [0, -1]].to_csv(outp, header=False, index=False)  # $[0,-1]
+
     return job
 
 
 def test_pandas(run, dataset, booster, nthreads, check_values, out_dir):
-    _peer(run, dataset, check_values, out_dir / f"pandas-c-{nthreads}t.csv",
-          pandas_job(booster, nthreads), "pandas `read_csv(engine='c')` → `to_csv`",
-          threads=nthreads, key="pandas")
+    _peer(
+        run,
+        dataset,
+        check_values,
+        out_dir / f"pandas-c-{nthreads}t.csv",
+        pandas_job(booster, nthreads),
+        "pandas `read_csv(engine='c')` → `to_csv`",
+        threads=nthreads,
+        key="pandas",
+    )
 
 
 def test_pandas_pyarrow_engine(run, dataset, booster, settings, check_values, out_dir):
-    _peer(run, dataset, check_values, out_dir / "pandas-pyarrow.csv",
-          pandas_job(booster, settings.threads, "pyarrow"),
-          "pandas `read_csv(engine='pyarrow')` → `to_csv`", key="pandas-pyarrow")
+    _peer(
+        run,
+        dataset,
+        check_values,
+        out_dir / "pandas-pyarrow.csv",
+        pandas_job(booster, settings.threads, "pyarrow"),
+        "pandas `read_csv(engine='pyarrow')` → `to_csv`",
+        key="pandas-pyarrow",
+    )
 
 
 def pyarrow_job(booster, threads: int):
@@ -157,24 +217,37 @@ def pyarrow_job(booster, threads: int):
         ncol = _ncols(inp)
         names = [f"c{i}" for i in range(ncol)]
         types = {"c0": pa.string(), **{n: pa.float32() for n in names[1:]}}  # id kept as text
-        tbl = pacsv.read_csv(inp, read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=threads > 1),
-            convert_options=pacsv.ConvertOptions(column_types=types))
+        tbl = pacsv.read_csv(
+            inp,
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads > 1),
+            convert_options=pacsv.ConvertOptions(column_types=types),
+        )
         # Fortran order: one contiguous copy per column; XGBoost reads it through strides
         X = np.empty((tbl.num_rows, ncol - 1), dtype=np.float32, order="F")
         for j in range(1, ncol):
             X[:, j - 1] = tbl.column(j).to_numpy()
         pred = booster.inplace_predict(X)
         out = pa.table({"id": tbl.column(0), "p": pa.array(pred)})
-        pacsv.write_csv(out, outp, write_options=pacsv.WriteOptions(
-            include_header=False, quoting_style="none", batch_size=1 << 16))
+        pacsv.write_csv(
+            out,
+            outp,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=1 << 16),
+        )
+
     return job
 
 
 def test_pyarrow(run, dataset, booster, nthreads, check_values, out_dir):
-    _peer(run, dataset, check_values, out_dir / f"pyarrow-{nthreads}t.csv",
-          pyarrow_job(booster, nthreads), "pyarrow `csv.read_csv` → `csv.write_csv`",
-          threads=nthreads, key="pyarrow")
+    _peer(
+        run,
+        dataset,
+        check_values,
+        out_dir / f"pyarrow-{nthreads}t.csv",
+        pyarrow_job(booster, nthreads),
+        "pyarrow `csv.read_csv` → `csv.write_csv`",
+        threads=nthreads,
+        key="pyarrow",
+    )
 
 
 def polars_peer(run, ds, check, out_path, polars_worker, threads, *, rounds=5, group=E2E):
@@ -184,13 +257,21 @@ def polars_peer(run, ds, check, out_path, polars_worker, threads, *, rounds=5, g
     assert worker.info["polars_threads"] == threads, worker.info
     assert worker.job() == ds.rows
     check(out_path.read_bytes())
-    run(worker.job, label="polars `read_csv` → `write_csv` (own process)", kind="peer",
-        rows=ds.rows, nbytes=ds.bytes, threads=threads, key="polars", group=group, rounds=rounds)
+    run(
+        worker.job,
+        label="polars `read_csv` → `write_csv` (own process)",
+        kind="peer",
+        rows=ds.rows,
+        nbytes=ds.bytes,
+        threads=threads,
+        key="polars",
+        group=group,
+        rounds=rounds,
+    )
 
 
 def test_polars(run, dataset, nthreads, check_values, out_dir, polars_worker):
-    polars_peer(run, dataset, check_values, out_dir / f"polars-{nthreads}t.csv", polars_worker,
-                nthreads)
+    polars_peer(run, dataset, check_values, out_dir / f"polars-{nthreads}t.csv", polars_worker, nthreads)
 
 
 def test_numpy(run, dataset, booster, settings, check_values, out_dir):
@@ -202,16 +283,22 @@ def test_numpy(run, dataset, booster, settings, check_values, out_dir):
         ncol = _ncols(inp)
         dtype = np.dtype([("id", "S24"), ("f", "<f4", (ncol - 1,))])
         with open(inp, "rb") as f:
-            a = np.loadtxt(io.BytesIO(f.read()), delimiter=",", dtype=dtype, comments=None,
-                           quotechar=None)
+            a = np.loadtxt(io.BytesIO(f.read()), delimiter=",", dtype=dtype, comments=None, quotechar=None)
         pred = booster.inplace_predict(a["f"])
         add = np.strings.add
         lines = add(add(a["id"], b","), add(pred.astype("S"), b"\n"))
         with open(outp, "wb") as g:
             g.write(lines.tobytes().replace(b"\x00", b""))
 
-    _peer(run, dataset, check_values, out_dir / "numpy.csv", job,
-          "numpy `loadtxt` → `astype('S')` (1 core parses)", key="numpy")
+    _peer(
+        run,
+        dataset,
+        check_values,
+        out_dir / "numpy.csv",
+        job,
+        "numpy `loadtxt` → `astype('S')` (1 core parses)",
+        key="numpy",
+    )
 
 
 # --------------------------------------------------------------------------- where the time goes
@@ -239,6 +326,7 @@ def test_fastjoin_stage_times(run, dataset, settings, expected_bytes, monkeypatc
                 return fn(*args, **kwargs)
             finally:
                 spent[name] += time.perf_counter() - t0
+
         return call
 
     for name in STAGES[:2] + STAGES[3:]:
@@ -257,7 +345,12 @@ def test_fastjoin_stage_times(run, dataset, settings, expected_bytes, monkeypatc
 
     assert job() == expected_bytes
     rounds.clear()
-    run(job, label="fastjoin `transform_bytes`, stages timed inside", kind="breakdown",
-        rows=dataset.rows, nbytes=dataset.bytes)
+    run(
+        job,
+        label="fastjoin `transform_bytes`, stages timed inside",
+        kind="breakdown",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+    )
     total, stages = sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
     benchmark.extra_info.update(stage_seconds=stages, total_seconds=total)

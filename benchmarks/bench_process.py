@@ -15,6 +15,7 @@
   runs, ``VmHWM``), for the benchmark file and for five copies of it end to end; the timing
   is the whole child process, the memory is in ``extra_info`` (``job_MB``, MB = 10^6 bytes).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ import sys
 import numpy as np
 import pytest
 
-ROUNDS = 5            # whole-process runs (seconds each)
-STARTUP_ROUNDS = 7    # start-up runs (a fraction of a second to two seconds each)
-MEMORY_ROUNDS = 3     # the memory peak is nearly deterministic
+ROUNDS = 5  # whole-process runs (seconds each)
+STARTUP_ROUNDS = 7  # start-up runs (a fraction of a second to two seconds each)
+MEMORY_ROUNDS = 3  # the memory peak is nearly deterministic
 SEED_ARGS = ["--input-filter", "$[1:]", "--join-source", "Input", "--output-filter", "$[0,-1]"]
 HEAVY = ("sklearn", "scipy")
 
@@ -42,8 +43,20 @@ def _call(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
 
 
 def _transform_cmd(fastjoin_cmd, model, inp, out, threads) -> list[str]:
-    return [*fastjoin_cmd, "transform", "--model", str(model), "--input", str(inp),
-            "--output", str(out), *SEED_ARGS, "--threads", str(threads), "--quiet"]
+    return [
+        *fastjoin_cmd,
+        "transform",
+        "--model",
+        str(model),
+        "--input",
+        str(inp),
+        "--output",
+        str(out),
+        *SEED_ARGS,
+        "--threads",
+        str(threads),
+        "--quiet",
+    ]
 
 
 # --------------------------------------------------------------------------- whole process
@@ -51,29 +64,50 @@ def _transform_cmd(fastjoin_cmd, model, inp, out, threads) -> list[str]:
 WHOLE = "whole process"
 
 
-def test_whole_process_fastjoin(run, dataset, settings, expected_bytes, out_dir, fastjoin_cmd,
-                                subprocess_env):
+def test_whole_process_fastjoin(
+    run, dataset, settings, expected_bytes, out_dir, fastjoin_cmd, subprocess_env
+):
     target = out_dir / "whole-fastjoin"
     cmd = _transform_cmd(fastjoin_cmd, dataset.model, dataset.csv, target, settings.threads)
     env = subprocess_env(settings.threads)
     _call(cmd, env)
     assert (target / (dataset.csv.name + ".out")).read_bytes() == expected_bytes
-    run(lambda: _call(cmd, env), label="`fastjoin transform` (interpreter, imports, model, job)",
-        kind="fastjoin", rows=dataset.rows, nbytes=dataset.bytes, rounds=ROUNDS,
-        key="fastjoin", group=WHOLE)
+    run(
+        lambda: _call(cmd, env),
+        label="`fastjoin transform` (interpreter, imports, model, job)",
+        kind="fastjoin",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        rounds=ROUNDS,
+        key="fastjoin",
+        group=WHOLE,
+    )
 
 
-def test_whole_process_polars(run, dataset, settings, check_values, out_dir, polars_script,
-                              subprocess_env):
+def test_whole_process_polars(run, dataset, settings, check_values, out_dir, polars_script, subprocess_env):
     out = out_dir / "whole-polars.csv"
-    cmd = [sys.executable, str(polars_script), str(dataset.model), str(dataset.csv), str(out),
-           "--threads", str(settings.threads)]
+    cmd = [
+        sys.executable,
+        str(polars_script),
+        str(dataset.model),
+        str(dataset.csv),
+        str(out),
+        "--threads",
+        str(settings.threads),
+    ]
     env = subprocess_env(settings.threads)
     _call(cmd, env)
     check_values(out.read_bytes())
-    run(lambda: _call(cmd, env),
-        label="`python peer_polars.py` (`import polars, xgboost`, model, job)", kind="peer",
-        rows=dataset.rows, nbytes=dataset.bytes, rounds=ROUNDS, key="polars", group=WHOLE)
+    run(
+        lambda: _call(cmd, env),
+        label="`python peer_polars.py` (`import polars, xgboost`, model, job)",
+        kind="peer",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        rounds=ROUNDS,
+        key="polars",
+        group=WHOLE,
+    )
 
 
 # --------------------------------------------------------------------------- start-up
@@ -100,8 +134,7 @@ def _imported_packages(importtime_stderr: str) -> set[str]:
     return names
 
 
-def test_startup_fastjoin(run, benchmark, seed_files, settings, out_dir, fastjoin_cmd,
-                          subprocess_env):
+def test_startup_fastjoin(run, benchmark, seed_files, settings, out_dir, fastjoin_cmd, subprocess_env):
     xgb = pytest.importorskip("xgboost")
     model, batch = seed_files
     target = out_dir / "startup"
@@ -119,39 +152,67 @@ def test_startup_fastjoin(run, benchmark, seed_files, settings, out_dir, fastjoi
 
     # the imports: the same command under -X importtime, neither scikit-learn nor scipy
     script = fastjoin_cmd[1:] if fastjoin_cmd[0] == sys.executable else fastjoin_cmd
-    traced = _call([sys.executable, "-X", "importtime", *script, *cmd[len(fastjoin_cmd):]], env)
+    traced = _call([sys.executable, "-X", "importtime", *script, *cmd[len(fastjoin_cmd) :]], env)
     packages = _imported_packages(traced.stderr)
     assert "fastjoin" in packages and "numpy" in packages, sorted(packages)
     heavy = sorted(set(HEAVY) & packages)
     assert not heavy, f"`fastjoin transform` imports {heavy}"
-    benchmark.extra_info.update(imports_xgboost="xgboost" in packages,
-                                imports_checked=list(HEAVY), packages_imported=len(packages))
-    run(lambda: _call(cmd, env),
+    benchmark.extra_info.update(
+        imports_xgboost="xgboost" in packages, imports_checked=list(HEAVY), packages_imported=len(packages)
+    )
+    run(
+        lambda: _call(cmd, env),
         label=f"`fastjoin transform` on the {len(lines)}-row seed file (whole process)",
-        kind="fastjoin", rows=len(lines), nbytes=batch.stat().st_size, rounds=STARTUP_ROUNDS,
-        key="fastjoin", group=STARTUP)
+        kind="fastjoin",
+        rows=len(lines),
+        nbytes=batch.stat().st_size,
+        rounds=STARTUP_ROUNDS,
+        key="fastjoin",
+        group=STARTUP,
+    )
 
 
 def test_startup_import_xgboost(run, benchmark, settings, subprocess_env):
     pytest.importorskip("xgboost")
     env = subprocess_env(settings.threads)
-    probe = _call([sys.executable, "-c", "import sys, xgboost; "
-                   "print(sorted({'sklearn', 'scipy'} & {m.split('.')[0] for m in sys.modules}))"],
-                  env)
+    probe = _call(
+        [
+            sys.executable,
+            "-c",
+            "import sys, xgboost; "
+            "print(sorted({'sklearn', 'scipy'} & {m.split('.')[0] for m in sys.modules}))",
+        ],
+        env,
+    )
     heavy = json.loads(probe.stdout.strip().replace("'", '"'))
     benchmark.extra_info["imports"] = heavy  # ['scipy', 'sklearn'] where scikit-learn is installed
     cmd = [sys.executable, "-c", "import xgboost"]
-    run(lambda: _call(cmd, env), label='`python -c "import xgboost"`'
-        + (f" (imports {', '.join(heavy)})" if heavy else ""), kind="peer", rows=0, nbytes=0,
-        rounds=STARTUP_ROUNDS, key="import-xgboost", group=STARTUP)
+    run(
+        lambda: _call(cmd, env),
+        label='`python -c "import xgboost"`' + (f" (imports {', '.join(heavy)})" if heavy else ""),
+        kind="peer",
+        rows=0,
+        nbytes=0,
+        rounds=STARTUP_ROUNDS,
+        key="import-xgboost",
+        group=STARTUP,
+    )
 
 
 def test_startup_python(run, settings, subprocess_env):
     env = subprocess_env(settings.threads)
     cmd = [sys.executable, "-c", "pass"]
     assert _call(cmd, env).stdout == ""
-    run(lambda: _call(cmd, env), label='`python -c pass` (the interpreter alone)', kind="floor",
-        rows=0, nbytes=0, rounds=STARTUP_ROUNDS, key="python", group=STARTUP)
+    run(
+        lambda: _call(cmd, env),
+        label="`python -c pass` (the interpreter alone)",
+        kind="floor",
+        rows=0,
+        nbytes=0,
+        rounds=STARTUP_ROUNDS,
+        key="python",
+        group=STARTUP,
+    )
 
 
 # --------------------------------------------------------------------------- memory
@@ -198,15 +259,23 @@ def copies_csv(dataset):
     return path
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"),
-                    reason="needs Linux's /proc/self/clear_refs to reset the peak RSS")
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/clear_refs"),
+    reason="needs Linux's /proc/self/clear_refs to reset the peak RSS",
+)
 @pytest.mark.parametrize("copies", [1, COPIES], ids=["1x", f"{COPIES}x"])
-def test_memory(run, benchmark, request, dataset, settings, expected_bytes, out_dir,
-                subprocess_env, copies):
+def test_memory(run, benchmark, request, dataset, settings, expected_bytes, out_dir, subprocess_env, copies):
     inp = dataset.csv if copies == 1 else request.getfixturevalue("copies_csv")
     target = out_dir / f"memory-{copies}x"
-    cmd = [sys.executable, "-c", MEMORY_CHILD, str(dataset.model), str(inp), str(target),
-           str(settings.threads)]
+    cmd = [
+        sys.executable,
+        "-c",
+        MEMORY_CHILD,
+        str(dataset.model),
+        str(inp),
+        str(target),
+        str(settings.threads),
+    ]
     env = subprocess_env(settings.threads)
     samples = []
 
@@ -223,17 +292,27 @@ def test_memory(run, benchmark, request, dataset, settings, expected_bytes, out_
     with open(out, "rb") as f:
         for _ in range(copies):
             for i in range(0, len(view), step):
-                assert f.read(len(view[i:i + step])) == view[i:i + step]
+                assert f.read(len(view[i : i + step])) == view[i : i + step]
     out.unlink()
     samples_before = len(samples)
-    run(job, label=f"job memory, {copies * dataset.rows:,} rows"
-        + (f" ({copies} copies of the file)" if copies > 1 else ""), kind="memory",
-        rows=copies * dataset.rows, nbytes=copies * dataset.bytes, rounds=MEMORY_ROUNDS,
-        key=f"memory-{copies}x", group=MEMORY)
+    run(
+        job,
+        label=f"job memory, {copies * dataset.rows:,} rows"
+        + (f" ({copies} copies of the file)" if copies > 1 else ""),
+        kind="memory",
+        rows=copies * dataset.rows,
+        nbytes=copies * dataset.bytes,
+        rounds=MEMORY_ROUNDS,
+        key=f"memory-{copies}x",
+        group=MEMORY,
+    )
     timed = samples[samples_before:] or samples  # one untimed sample under --benchmark-disable
     job_mb = [(s["peak"] - s["rss_after_load"]) / 1e6 for s in timed]
     benchmark.extra_info.update(
-        job_MB=statistics.median(job_mb), job_MB_rounds=[round(x, 1) for x in job_mb],
+        job_MB=statistics.median(job_mb),
+        job_MB_rounds=[round(x, 1) for x in job_mb],
         rss_after_load_MB=statistics.median(s["rss_after_load"] / 1e6 for s in timed),
         peak_MB=statistics.median(s["peak"] / 1e6 for s in timed),
-        job_seconds=statistics.median(s["seconds"] for s in timed), copies=copies)
+        job_seconds=statistics.median(s["seconds"] for s in timed),
+        copies=copies,
+    )

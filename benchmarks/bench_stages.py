@@ -6,6 +6,7 @@ once; where a peer does the same step, it runs in the same group on the same byt
 rows/s and MB/s are per input row and input byte of the chunk in every group, so a stage's
 share of the end-to-end time is (stage rows/s) / (end-to-end rows/s) inverted.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,20 +17,20 @@ import pytest
 
 from fastjoin import _impl
 
-ROUNDS = 30          # the fastjoin stages take milliseconds per chunk
-PEER_ROUNDS = 10     # parsers that take tens to hundreds of milliseconds
-WIDTH = 31           # id + 30 features
-FEATURES = np.arange(1, WIDTH, dtype=np.int64)       # InputFilter $[1:]
-SELECT = np.array([0, WIDTH], dtype=np.int64)         # OutputFilter $[0,-1] of the joined record
+ROUNDS = 30  # the fastjoin stages take milliseconds per chunk
+PEER_ROUNDS = 10  # parsers that take tens to hundreds of milliseconds
+WIDTH = 31  # id + 30 features
+FEATURES = np.arange(1, WIDTH, dtype=np.int64)  # InputFilter $[1:]
+SELECT = np.array([0, WIDTH], dtype=np.int64)  # OutputFilter $[0,-1] of the joined record
 
 
 @dataclass(frozen=True)
 class Chunk:
     buf: bytes
     rows: int
-    X: np.ndarray        # float32 (rows, 30): the expected parse
+    X: np.ndarray  # float32 (rows, 30): the expected parse
     ids: np.ndarray
-    pred: np.ndarray     # float32 (rows,): the expected predictions
+    pred: np.ndarray  # float32 (rows,): the expected predictions
 
     @property
     def nbytes(self) -> int:
@@ -39,13 +40,14 @@ class Chunk:
 @pytest.fixture(scope="module")
 def chunk(dataset, expected) -> Chunk:
     if _impl.NAME != "_core":
-        pytest.fail(f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core",
-                    pytrace=False)
+        pytest.fail(
+            f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
+        )
     from fastjoin.transformer import DEFAULT_CHUNK_SIZE
 
     with open(dataset.csv, "rb") as f:
         head = f.read(DEFAULT_CHUNK_SIZE)
-    buf = head[:head.rfind(b"\n") + 1]
+    buf = head[: head.rfind(b"\n") + 1]
     n = buf.count(b"\n")
     return Chunk(buf, n, dataset.X[:n], dataset.ids[:n], expected[:n])
 
@@ -63,8 +65,9 @@ def pred_text(chunk):
 
 
 def _expected_lines(chunk: Chunk) -> bytes:
-    return ("\n".join(map("{},{!r}".format, chunk.ids.tolist(), chunk.pred.astype(np.float64).tolist()))
-            + "\n").encode()
+    return (
+        "\n".join(map("{},{!r}".format, chunk.ids.tolist(), chunk.pred.astype(np.float64).tolist())) + "\n"
+    ).encode()
 
 
 # --------------------------------------------------------------------------- tokenize
@@ -80,8 +83,14 @@ def test_tokenize(run, chunk):
     assert (status, err, blank) == (_impl.OK, -1, 0)
     assert np.array_equal(fields, np.stack([starts, ends - starts], axis=1))
     assert np.array_equal(rows, np.arange(0, WIDTH * chunk.rows + 1, WIDTH))
-    run(lambda: _impl.tokenize(chunk.buf, 0, chunk.nbytes, True), label="fastjoin `tokenize`",
-        kind="fastjoin", rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        lambda: _impl.tokenize(chunk.buf, 0, chunk.nbytes, True),
+        label="fastjoin `tokenize`",
+        kind="fastjoin",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )
 
 
 # --------------------------------------------------------------------------- gather
@@ -102,8 +111,15 @@ def test_gather_float32(run, chunk, tokens, benchmark):
     starts = np.asarray(rows[:-1])
     feature_bytes = int(np.asarray(fields)[(starts[:, None] + FEATURES).ravel(), 1].sum())
     benchmark.extra_info["feature_bytes"] = feature_bytes
-    run(gather, label="fastjoin `gather_float32` (30 of 31 fields)", kind="fastjoin",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS, key="gather")
+    run(
+        gather,
+        label="fastjoin `gather_float32` (30 of 31 fields)",
+        kind="fastjoin",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+        key="gather",
+    )
     median = getattr(getattr(getattr(benchmark, "stats", None), "stats", None), "median", None)
     if median:
         benchmark.extra_info["feature_MB_per_s"] = feature_bytes / median / 1e6
@@ -123,8 +139,14 @@ def test_parse_fastjoin(run, chunk):
         return X
 
     assert np.array_equal(parse(), chunk.X)
-    run(parse, label="fastjoin `tokenize` + `gather_float32`", kind="fastjoin",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        parse,
+        label="fastjoin `tokenize` + `gather_float32`",
+        kind="fastjoin",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )
 
 
 def _parse_peer(run, chunk, parse, label):
@@ -160,9 +182,11 @@ def test_parse_pyarrow(run, chunk, settings):
     types = {"c0": pa.string(), **{n: pa.float32() for n in names[1:]}}
 
     def parse():
-        tbl = pacsv.read_csv(io.BytesIO(chunk.buf), read_options=pacsv.ReadOptions(
-            column_names=names, use_threads=settings.threads > 1),
-            convert_options=pacsv.ConvertOptions(column_types=types))
+        tbl = pacsv.read_csv(
+            io.BytesIO(chunk.buf),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=settings.threads > 1),
+            convert_options=pacsv.ConvertOptions(column_types=types),
+        )
         X = np.empty((tbl.num_rows, WIDTH - 1), dtype=np.float32)
         for j in range(1, WIDTH):
             X[:, j - 1] = tbl.column(j).to_numpy()
@@ -188,8 +212,7 @@ def test_parse_numpy(run, chunk):
     dtype = np.dtype([("id", "S24"), ("f", "<f4", (WIDTH - 1,))])
 
     def parse():
-        a = np.loadtxt(io.BytesIO(chunk.buf), delimiter=",", dtype=dtype, comments=None,
-                       quotechar=None)
+        a = np.loadtxt(io.BytesIO(chunk.buf), delimiter=",", dtype=dtype, comments=None, quotechar=None)
         return np.ascontiguousarray(a["f"])
 
     _parse_peer(run, chunk, parse, "numpy `loadtxt` (structured, float32)")
@@ -214,13 +237,21 @@ def test_predict(run, chunk, dataset, engine, missing):
         X[np.random.default_rng(0).random(X.shape) < missing] = np.nan
         expected = load_model(str(dataset.model), nthread=1, engine="xgboost").predict(X)
     assert np.array_equal(model.predict(X), expected)
-    label = ("fastjoin's compiled tree predictor" if engine == "compiled"
-             else "libxgboost `XGBoosterPredictFromDense` (`inplace_predict`)")
+    label = (
+        "fastjoin's compiled tree predictor"
+        if engine == "compiled"
+        else "libxgboost `XGBoosterPredictFromDense` (`inplace_predict`)"
+    )
     where = ", 2% missing" if missing else ""
-    run(lambda: model.predict(X), label=f"{label}, one chunk{where}, 1 thread",
+    run(
+        lambda: model.predict(X),
+        label=f"{label}, one chunk{where}, 1 thread",
         kind="fastjoin" if engine == "compiled" and not missing else "variant" if missing else "peer",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS,
-        key=engine + ("-missing" if missing else ""))
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+        key=engine + ("-missing" if missing else ""),
+    )
 
 
 # --------------------------------------------------------------------------- format
@@ -237,30 +268,51 @@ def test_format_floats(run, chunk):
     lengths = np.array([len(r) for r in reprs], dtype=np.int64)
     assert np.array_equal(spans[:, 1], lengths)
     assert np.array_equal(spans[:, 0], np.concatenate([[0], np.cumsum(lengths)[:-1]]))
-    run(lambda: _impl.format_floats(chunk.pred), label="fastjoin `format_floats` (repr of float)",
-        kind="fastjoin", rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS, key="format")
+    run(
+        lambda: _impl.format_floats(chunk.pred),
+        label="fastjoin `format_floats` (repr of float)",
+        kind="fastjoin",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+        key="format",
+    )
 
 
 @pytest.mark.benchmark(group=FORMAT)
 def test_format_python_repr(run, chunk):
     """The same text in plain Python."""
+
     def fmt():
         return "".join(map(repr, chunk.pred.astype(np.float64).tolist())).encode()
 
     assert fmt() == _impl.format_floats(chunk.pred)[0]
-    run(fmt, label="Python `map(repr, p.tolist())` (same text)", kind="peer",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        fmt,
+        label="Python `map(repr, p.tolist())` (same text)",
+        kind="peer",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )
 
 
 @pytest.mark.benchmark(group=FORMAT)
 def test_format_numpy(run, chunk):
     """numpy's float32 text (shorter: ``0.98997736``), what the peers write."""
+
     def fmt():
         return chunk.pred.astype("S")
 
     assert np.array_equal(fmt().astype(np.float32), chunk.pred)
-    run(fmt, label="numpy `astype('S')` (float32 text)", kind="peer",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        fmt,
+        label="numpy `astype('S')` (float32 text)",
+        kind="peer",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )
 
 
 # --------------------------------------------------------------------------- splice
@@ -276,24 +328,37 @@ def test_splice(run, chunk, tokens, pred_text):
     pred_rows = np.arange(chunk.rows + 1, dtype=np.int64)
 
     def splice():
-        return _impl.splice(chunk.buf, fields, rows, text, spans, pred_rows, 0, chunk.rows,
-                            SELECT, WIDTH, b"\n")
+        return _impl.splice(
+            chunk.buf, fields, rows, text, spans, pred_rows, 0, chunk.rows, SELECT, WIDTH, b"\n"
+        )
 
     assert splice() == _expected_lines(chunk)
-    run(splice, label="fastjoin `splice`", kind="fastjoin", rows=chunk.rows,
-        nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        splice,
+        label="fastjoin `splice`",
+        kind="fastjoin",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )
 
 
 @pytest.mark.benchmark(group=SPLICE)
 def test_splice_python(run, chunk, pred_text):
     """The same bytes in plain Python: split lines, keep the id, append the prediction."""
     text, spans = pred_text
-    preds = [text[o:o + n] for o, n in spans.tolist()]
+    preds = [text[o : o + n] for o, n in spans.tolist()]
 
     def splice():
-        ids = [line[:line.index(b",")] for line in chunk.buf.splitlines()]
+        ids = [line[: line.index(b",")] for line in chunk.buf.splitlines()]
         return b"".join(i + b"," + p + b"\n" for i, p in zip(ids, preds))
 
     assert splice() == _expected_lines(chunk)
-    run(splice, label="Python `splitlines` + `join` (same bytes)", kind="peer",
-        rows=chunk.rows, nbytes=chunk.nbytes, rounds=ROUNDS)
+    run(
+        splice,
+        label="Python `splitlines` + `join` (same bytes)",
+        kind="peer",
+        rows=chunk.rows,
+        nbytes=chunk.nbytes,
+        rounds=ROUNDS,
+    )

@@ -11,6 +11,7 @@ job, file to file on the benchmark file, in group ``structure, N threads``:
 
 Both outputs are checked byte for byte. Formerly ``benchmarks/structure.py``.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,9 @@ import pytest
 from bench_end_to_end import SEED_JOB
 
 STRUCTURE = "structure"
-WIDTH = 31                                            # id + 30 features
-FEATURES = np.arange(1, WIDTH, dtype=np.int64)        # InputFilter $[1:]
-SELECT = np.array([0, WIDTH], dtype=np.int64)         # OutputFilter $[0,-1] of the joined record
+WIDTH = 31  # id + 30 features
+FEATURES = np.arange(1, WIDTH, dtype=np.int64)  # InputFilter $[1:]
+SELECT = np.array([0, WIDTH], dtype=np.int64)  # OutputFilter $[0,-1] of the joined record
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,16 @@ def test_structure_workers(run, dataset, cores, expected_bytes, out_dir):
 
     job()
     assert (target / (dataset.csv.name + ".out")).read_bytes() == expected_bytes
-    run(job, label="A: workers each parse → predict (1 predict thread) → format (fastjoin)",
-        kind="fastjoin", rows=dataset.rows, nbytes=dataset.bytes, threads=cores, key="A",
-        group=STRUCTURE)
+    run(
+        job,
+        label="A: workers each parse → predict (1 predict thread) → format (fastjoin)",
+        kind="fastjoin",
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        threads=cores,
+        key="A",
+        group=STRUCTURE,
+    )
 
 
 def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_dir):
@@ -69,8 +77,9 @@ def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_d
     def emit(buf, fields, rows, preds):
         n = len(rows) - 1
         text, spans = _impl.format_floats(preds)
-        return _impl.splice(buf, fields, rows, text, spans, np.arange(n + 1, dtype=np.int64),
-                            0, n, SELECT, WIDTH, b"\n")
+        return _impl.splice(
+            buf, fields, rows, text, spans, np.arange(n + 1, dtype=np.int64), 0, n, SELECT, WIDTH, b"\n"
+        )
 
     def job():
         with open(dataset.csv, "rb") as f, open(out_path, "wb") as out:
@@ -81,18 +90,30 @@ def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_d
                     cuts.append(end if nl < 0 else nl + 1)
                 cuts.append(end)
                 spans = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-                parts = list(pool.map(lambda ab: parse(buf, *ab), spans))
+                parts = list(pool.map(lambda ab, buf=buf: parse(buf, *ab), spans))
                 preds = model.predict(np.concatenate([X for _, _, X in parts]))
                 offs = np.cumsum([0] + [len(X) for _, _, X in parts]).tolist()
-                out.writelines(pool.map(
-                    lambda i: emit(buf, parts[i][0], parts[i][1], preds[offs[i]:offs[i + 1]]),
-                    range(len(parts))))
+                out.writelines(
+                    pool.map(
+                        lambda i, buf=buf, parts=parts, preds=preds, offs=offs: emit(
+                            buf, parts[i][0], parts[i][1], preds[offs[i] : offs[i + 1]]
+                        ),
+                        range(len(parts)),
+                    )
+                )
 
     try:
         job()
         assert out_path.read_bytes() == expected_bytes
-        run(job, label=f"B: parse on {cores} threads, then predict on {cores} threads",
-            kind="variant", rows=dataset.rows, nbytes=dataset.bytes, threads=cores, key="B",
-            group=STRUCTURE)
+        run(
+            job,
+            label=f"B: parse on {cores} threads, then predict on {cores} threads",
+            kind="variant",
+            rows=dataset.rows,
+            nbytes=dataset.bytes,
+            threads=cores,
+            key="B",
+            group=STRUCTURE,
+        )
     finally:
         pool.shutdown()

@@ -20,6 +20,7 @@ model (100 rounds, depth 5, eta 0.2, nthread 1) trained on a separate seeded sam
 generator is the one in ``../shared/bench/make_data.py`` (same seed, same chunking), so the
 files are byte-identical to its output, but it is copied here: the suite needs only the repo.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,11 @@ THREAD_ENV = ("OMP_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS")
 def pytest_collect_file(file_path, parent):
     """Collect ``bench_*.py`` as test modules (pytest's default is ``test_*.py``). A file named
     on the command line is collected by pytest itself."""
-    if (file_path.suffix == ".py" and file_path.name.startswith("bench_")
-            and not parent.session.isinitpath(file_path)):
+    if (
+        file_path.suffix == ".py"
+        and file_path.name.startswith("bench_")
+        and not parent.session.isinitpath(file_path)
+    ):
         return pytest.Module.from_parent(parent, path=file_path)
     return None
 
@@ -60,15 +64,24 @@ def pytest_collect_file(file_path, parent):
 
 def pytest_addoption(parser):
     group = parser.getgroup("fastjoin benchmarks")
-    group.addoption("--rows", type=int, default=1_000_000,
-                    help="rows in the benchmark CSV (default 1,000,000)")
-    group.addoption("--threads", default=None, metavar="N[,M...]",
-                    help=f"thread counts for fastjoin, XGBoost and every peer, comma-separated: "
-                         f"the end-to-end and wide benchmarks run at each, the rest at the "
-                         f"largest (default: 1 and the cores available, here "
-                         f"{available_cores()}; never more)")
-    group.addoption("--wide-rows", type=int, default=100_000,
-                    help="rows in the wide benchmark CSV, id + 300 features (default 100,000)")
+    group.addoption(
+        "--rows", type=int, default=1_000_000, help="rows in the benchmark CSV (default 1,000,000)"
+    )
+    group.addoption(
+        "--threads",
+        default=None,
+        metavar="N[,M...]",
+        help=f"thread counts for fastjoin, XGBoost and every peer, comma-separated: "
+        f"the end-to-end and wide benchmarks run at each, the rest at the "
+        f"largest (default: 1 and the cores available, here "
+        f"{available_cores()}; never more)",
+    )
+    group.addoption(
+        "--wide-rows",
+        type=int,
+        default=100_000,
+        help="rows in the wide benchmark CSV, id + 300 features (default 100,000)",
+    )
 
 
 def _thread_counts(config) -> tuple[int, ...]:
@@ -79,8 +92,9 @@ def _thread_counts(config) -> tuple[int, ...]:
     try:
         counts = sorted({int(x) for x in str(raw).split(",") if x.strip()})
     except ValueError:
-        raise pytest.UsageError(f"--threads takes thread counts separated by commas (e.g. 1,2), "
-                                f"not {raw!r}") from None
+        raise pytest.UsageError(
+            f"--threads takes thread counts separated by commas (e.g. 1,2), not {raw!r}"
+        ) from None
     bad = [n for n in counts if n < 1 or n > cores] or ([] if counts else [raw])
     if bad:
         raise pytest.UsageError(f"--threads must be 1..{cores} (the cores available), not {bad[0]}")
@@ -112,15 +126,19 @@ def _cpu_snapshot() -> tuple:
         busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError):
         pass
-    own = sum(getattr(resource.getrusage(who), f) for who in
-              (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    own = sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
     return load, busy, own
 
 
 def pytest_configure(config):
     if not config.pluginmanager.hasplugin("benchmark"):
-        raise pytest.UsageError("the benchmarks need pytest-benchmark: "
-                                ".venv/bin/pip install -e '.[xgboost-cpu,bench]'")
+        raise pytest.UsageError(
+            "the benchmarks need pytest-benchmark: .venv/bin/pip install -e '.[xgboost-cpu,bench]'"
+        )
     if config.getoption("--rows") < 1000:
         raise pytest.UsageError("--rows must be at least 1000")
     if config.getoption("--wide-rows") < 1000:
@@ -135,9 +153,11 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return (f"fastjoin benchmarks: rows={config.getoption('--rows'):,} "
-            f"wide-rows={config.getoption('--wide-rows'):,} "
-            f"threads={','.join(map(str, _thread_counts(config)))} data={data_dir()}")
+    return (
+        f"fastjoin benchmarks: rows={config.getoption('--rows'):,} "
+        f"wide-rows={config.getoption('--wide-rows'):,} "
+        f"threads={','.join(map(str, _thread_counts(config)))} data={data_dir()}"
+    )
 
 
 def _version(module: str) -> str | None:
@@ -157,6 +177,7 @@ def cpu_model() -> str:
     except OSError:
         pass
     import platform
+
     return platform.processor() or platform.machine()
 
 
@@ -189,8 +210,9 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "cpu_model": cpu_model(),
         "core": _impl.NAME,
         **_contention(config.stash.get(_CPU_AT_START, None)),
-        "versions": {name: _version(name) for name in
-                     ("fastjoin", "numpy", "xgboost", "pandas", "pyarrow", "polars")},
+        "versions": {
+            name: _version(name) for name in ("fastjoin", "numpy", "xgboost", "pandas", "pyarrow", "polars")
+        },
     }
     assert machine_info["fastjoin_bench"]["versions"]["fastjoin"] == fastjoin.__version__
 
@@ -203,7 +225,7 @@ SIG_DIGITS = 4
 VARIANT_NARROW = 1
 VARIANT_TRAIN = 99
 TRAIN_ROWS = 100_000
-VARIANT_WIDE = 2          # wide_<W>.csv: id + WIDE_BLOCKS x 30 features, as make_data.py
+VARIANT_WIDE = 2  # wide_<W>.csv: id + WIDE_BLOCKS x 30 features, as make_data.py
 VARIANT_TRAIN_WIDE = 98
 WIDE_BLOCKS = 10
 TRAIN_ROWS_WIDE = 50_000
@@ -222,8 +244,9 @@ def fit_distribution():
     try:
         from sklearn.datasets import load_breast_cancer
     except ImportError as exc:
-        raise RuntimeError("generating the benchmark data needs scikit-learn "
-                           "(pip install -e '.[bench]')") from exc
+        raise RuntimeError(
+            "generating the benchmark data needs scikit-learn (pip install -e '.[bench]')"
+        ) from exc
     b = load_breast_cancer()
     X = b.data.astype(np.float64)
     y = b.target.astype(np.int64)
@@ -284,8 +307,17 @@ def csv_text(ids: np.ndarray, X: np.ndarray) -> str:
     return "\n".join(map(",".join, zip(map(str, ids.tolist()), *cols))) + "\n"
 
 
-def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path, say, *,
-                   variant: int = VARIANT_NARROW, blocks: int = 1) -> None:
+def _generate_rows(
+    dist,
+    rows: int,
+    csv_path: Path,
+    x_path: Path,
+    ids_path: Path,
+    say,
+    *,
+    variant: int = VARIANT_NARROW,
+    blocks: int = 1,
+) -> None:
     """Rows come in fixed chunks of 100,000, each from its own seeded generator, so the first
     k rows are the same for every --rows. ids: 10_000_000 + 10*i + r_i, r_i in [0, 10)."""
     X_all = np.empty((rows, 30 * blocks), dtype=np.float32)
@@ -302,25 +334,35 @@ def _generate_rows(dist, rows: int, csv_path: Path, x_path: Path, ids_path: Path
             X, ids = X[:take], ids[:take]
             f.write(csv_text(ids, X))
             # float64 (the decimal's nearest double) -> float32: a correctly rounded parse
-            X_all[c * CHUNK:c * CHUNK + take] = X.astype(np.float32)
-            ids_all[c * CHUNK:c * CHUNK + take] = ids
+            X_all[c * CHUNK : c * CHUNK + take] = X.astype(np.float32)
+            ids_all[c * CHUNK : c * CHUNK + take] = ids
             say(f"  {csv_path.name}: chunk {c + 1}/{nchunks}")
     np.save(x_path, X_all)
     np.save(ids_path, ids_all)
     os.replace(tmp, csv_path)
 
 
-def _train_model(dist, path: Path, *, variant: int = VARIANT_TRAIN, blocks: int = 1,
-                 train_rows: int = TRAIN_ROWS) -> dict:
+def _train_model(
+    dist, path: Path, *, variant: int = VARIANT_TRAIN, blocks: int = 1, train_rows: int = TRAIN_ROWS
+) -> dict:
     import xgboost as xgb
 
     rng = np.random.default_rng([SEED, variant, 0])
     X, y = sample_block(rng, dist, train_rows, blocks=blocks)
     dtrain = xgb.DMatrix(X.astype(np.float32), label=y, nthread=1)
-    bst = xgb.train({"objective": "binary:logistic", "max_depth": MODEL_PARAMS["max_depth"],
-                     "eta": MODEL_PARAMS["eta"], "tree_method": "hist", "seed": SEED,
-                     "nthread": 1, "eval_metric": "logloss"},
-                    dtrain, num_boost_round=MODEL_PARAMS["rounds"])
+    bst = xgb.train(
+        {
+            "objective": "binary:logistic",
+            "max_depth": MODEL_PARAMS["max_depth"],
+            "eta": MODEL_PARAMS["eta"],
+            "tree_method": "hist",
+            "seed": SEED,
+            "nthread": 1,
+            "eval_metric": "logloss",
+        },
+        dtrain,
+        num_boost_round=MODEL_PARAMS["rounds"],
+    )
     tmp = path.with_suffix(".tmp.json")
     bst.save_model(str(tmp))
     os.replace(tmp, path)
@@ -336,8 +378,8 @@ class Dataset:
     model: Path
     rows: int
     bytes: int
-    ids: np.ndarray          # int64 (rows,)
-    X: np.ndarray            # float32 (rows, 30 or 300), C-contiguous: the parsed features
+    ids: np.ndarray  # int64 (rows,)
+    X: np.ndarray  # float32 (rows, 30 or 300), C-contiguous: the parsed features
 
     def read(self) -> bytes:
         return self.csv.read_bytes()
@@ -356,33 +398,38 @@ def ensure_data(root: Path, rows: int, say=lambda s: None) -> Dataset:
     dist = None
 
     def sizes_ok(entry, names):
-        return all((root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n)
-                   for n in names)
+        return all((root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n) for n in names)
 
-    model_key = {"generator": GENERATOR, "seed": SEED, "train_rows": TRAIN_ROWS,
-                 "xgboost": xgb.__version__, **MODEL_PARAMS}
+    model_key = {
+        "generator": GENERATOR,
+        "seed": SEED,
+        "train_rows": TRAIN_ROWS,
+        "xgboost": xgb.__version__,
+        **MODEL_PARAMS,
+    }
     entry = manifest.get("model.json")
     if not entry or entry.get("key") != model_key or not sizes_ok(entry, ["model.json"]):
         t0 = time.perf_counter()
         say("fastjoin benchmarks: training model.json (100 rounds, depth 5, nthread 1)")
         dist = fit_distribution()
         info = _train_model(dist, root / "model.json")
-        manifest["model.json"] = {"key": model_key, "info": info,
-                                  "files": {"model.json": (root / "model.json").stat().st_size}}
+        manifest["model.json"] = {
+            "key": model_key,
+            "info": info,
+            "files": {"model.json": (root / "model.json").stat().st_size},
+        }
         say(f"  done in {time.perf_counter() - t0:.1f} s ({info})")
 
     base = f"narrow_{rows}"
     names = [base + ".csv", base + ".f32.npy", base + ".ids.npy"]
-    data_key = {"generator": GENERATOR, "seed": SEED, "chunk": CHUNK, "sig_digits": SIG_DIGITS,
-                "rows": rows}
+    data_key = {"generator": GENERATOR, "seed": SEED, "chunk": CHUNK, "sig_digits": SIG_DIGITS, "rows": rows}
     entry = manifest.get(base)
     if not entry or entry.get("key") != data_key or not sizes_ok(entry, names):
         t0 = time.perf_counter()
         say(f"fastjoin benchmarks: generating {base}.csv in {root}")
         dist = dist or fit_distribution()
         _generate_rows(dist, rows, root / names[0], root / names[1], root / names[2], say)
-        manifest[base] = {"key": data_key,
-                          "files": {n: (root / n).stat().st_size for n in names}}
+        manifest[base] = {"key": data_key, "files": {n: (root / n).stat().st_size for n in names}}
         say(f"  done in {time.perf_counter() - t0:.1f} s")
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -391,8 +438,14 @@ def ensure_data(root: Path, rows: int, say=lambda s: None) -> Dataset:
     X = np.load(root / names[1])
     ids = np.load(root / names[2])
     assert X.shape == (rows, 30) and X.dtype == np.float32 and X.flags.c_contiguous
-    return Dataset(csv=root / names[0], model=root / "model.json", rows=rows,
-                   bytes=(root / names[0]).stat().st_size, ids=ids, X=X)
+    return Dataset(
+        csv=root / names[0],
+        model=root / "model.json",
+        rows=rows,
+        bytes=(root / names[0]).stat().st_size,
+        ids=ids,
+        X=X,
+    )
 
 
 def ensure_wide(root: Path, rows: int, say=lambda s: None) -> Dataset:
@@ -413,33 +466,64 @@ def ensure_wide(root: Path, rows: int, say=lambda s: None) -> Dataset:
 
     def current(key, entry_key, names):
         entry = manifest.get(key)
-        return (bool(entry) and entry.get("key") == entry_key
-                and all((root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n)
-                        for n in names))
+        return (
+            bool(entry)
+            and entry.get("key") == entry_key
+            and all(
+                (root / n).is_file() and (root / n).stat().st_size == entry["files"].get(n) for n in names
+            )
+        )
 
-    model_key = {"generator": GENERATOR, "seed": SEED, "train_rows": TRAIN_ROWS_WIDE,
-                 "blocks": WIDE_BLOCKS, "xgboost": xgb.__version__, **MODEL_PARAMS}
+    model_key = {
+        "generator": GENERATOR,
+        "seed": SEED,
+        "train_rows": TRAIN_ROWS_WIDE,
+        "blocks": WIDE_BLOCKS,
+        "xgboost": xgb.__version__,
+        **MODEL_PARAMS,
+    }
     if not current("model_wide.json", model_key, ["model_wide.json"]):
         t0 = time.perf_counter()
         say("fastjoin benchmarks: training model_wide.json (300 features, 100 rounds, depth 5)")
         dist = fit_distribution()
-        info = _train_model(dist, root / "model_wide.json", variant=VARIANT_TRAIN_WIDE,
-                            blocks=WIDE_BLOCKS, train_rows=TRAIN_ROWS_WIDE)
+        info = _train_model(
+            dist,
+            root / "model_wide.json",
+            variant=VARIANT_TRAIN_WIDE,
+            blocks=WIDE_BLOCKS,
+            train_rows=TRAIN_ROWS_WIDE,
+        )
         manifest["model_wide.json"] = {
-            "key": model_key, "info": info,
-            "files": {"model_wide.json": (root / "model_wide.json").stat().st_size}}
+            "key": model_key,
+            "info": info,
+            "files": {"model_wide.json": (root / "model_wide.json").stat().st_size},
+        }
         say(f"  done in {time.perf_counter() - t0:.1f} s ({info})")
 
     base = f"wide_{rows}"
     names = [base + ".csv", base + ".f32.npy", base + ".ids.npy"]
-    data_key = {"generator": GENERATOR, "seed": SEED, "chunk": CHUNK, "sig_digits": SIG_DIGITS,
-                "rows": rows, "blocks": WIDE_BLOCKS}
+    data_key = {
+        "generator": GENERATOR,
+        "seed": SEED,
+        "chunk": CHUNK,
+        "sig_digits": SIG_DIGITS,
+        "rows": rows,
+        "blocks": WIDE_BLOCKS,
+    }
     if not current(base, data_key, names):
         t0 = time.perf_counter()
         say(f"fastjoin benchmarks: generating {base}.csv in {root}")
         dist = dist or fit_distribution()
-        _generate_rows(dist, rows, root / names[0], root / names[1], root / names[2], say,
-                       variant=VARIANT_WIDE, blocks=WIDE_BLOCKS)
+        _generate_rows(
+            dist,
+            rows,
+            root / names[0],
+            root / names[1],
+            root / names[2],
+            say,
+            variant=VARIANT_WIDE,
+            blocks=WIDE_BLOCKS,
+        )
         manifest[base] = {"key": data_key, "files": {n: (root / n).stat().st_size for n in names}}
         say(f"  done in {time.perf_counter() - t0:.1f} s")
     tmp = manifest_path.with_suffix(".tmp")
@@ -449,8 +533,14 @@ def ensure_wide(root: Path, rows: int, say=lambda s: None) -> Dataset:
     X = np.load(root / names[1])
     ids = np.load(root / names[2])
     assert X.shape == (rows, 30 * WIDE_BLOCKS) and X.dtype == np.float32 and X.flags.c_contiguous
-    return Dataset(csv=root / names[0], model=root / "model_wide.json", rows=rows,
-                   bytes=(root / names[0]).stat().st_size, ids=ids, X=X)
+    return Dataset(
+        csv=root / names[0],
+        model=root / "model_wide.json",
+        rows=rows,
+        bytes=(root / names[0]).stat().st_size,
+        ids=ids,
+        X=X,
+    )
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -459,16 +549,19 @@ def ensure_wide(root: Path, rows: int, say=lambda s: None) -> Dataset:
 @dataclass(frozen=True)
 class Settings:
     rows: int
-    threads: int                        # the largest of thread_counts
+    threads: int  # the largest of thread_counts
     thread_counts: tuple = ()
     wide_rows: int = 100_000
 
 
 @pytest.fixture(scope="session")
 def settings(pytestconfig) -> Settings:
-    return Settings(rows=pytestconfig.getoption("--rows"), threads=_threads(pytestconfig),
-                    thread_counts=_thread_counts(pytestconfig),
-                    wide_rows=pytestconfig.getoption("--wide-rows"))
+    return Settings(
+        rows=pytestconfig.getoption("--rows"),
+        threads=_threads(pytestconfig),
+        thread_counts=_thread_counts(pytestconfig),
+        wide_rows=pytestconfig.getoption("--wide-rows"),
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -535,8 +628,9 @@ def out_dir(tmp_path_factory) -> Path:
 def expected_output(dataset: Dataset, pred: np.ndarray) -> bytes:
     """The seed job's exact output: ``<id>,<repr(float(p))>`` per line, as SageMaker's
     container writes it. Built independently of fastjoin's core (plain Python)."""
-    return ("\n".join(map("{},{!r}".format, dataset.ids.tolist(), pred.astype(np.float64).tolist()))
-            + "\n").encode()
+    return (
+        "\n".join(map("{},{!r}".format, dataset.ids.tolist(), pred.astype(np.float64).tolist())) + "\n"
+    ).encode()
 
 
 def parse_output(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -556,13 +650,17 @@ def parse_output(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 def value_check(dataset: Dataset, expected: np.ndarray):
     """``check(output_bytes)``: ids and float32 predictions equal the expected ones."""
+
     def check(data: bytes) -> None:
         ids, got = parse_output(data)
         assert len(ids) == dataset.rows, f"{len(ids)} output lines for {dataset.rows} rows"
         assert np.array_equal(ids, dataset.ids), "ids differ from the input's"
         diff = np.flatnonzero(got != expected)
-        assert len(diff) == 0, (f"{len(diff)} predictions differ, first at row {diff[0]}: "
-                                f"{got[diff[0]]!r} vs {expected[diff[0]]!r}")
+        assert len(diff) == 0, (
+            f"{len(diff)} predictions differ, first at row {diff[0]}: "
+            f"{got[diff[0]]!r} vs {expected[diff[0]]!r}"
+        )
+
     return check
 
 
@@ -584,14 +682,24 @@ def run(benchmark, settings):
     ``kind`` is ``fastjoin`` (the row a group's ratios refer to), ``peer``, ``variant`` or
     ``floor`` (predict-only, the end-to-end floor). Call ``fn`` once and check its result
     before: that call is also the warm-up."""
-    def go(fn, *, label: str, kind: str, rows: int, nbytes: int, rounds: int = 5,
-           threads: int | None = None, key: str | None = None, group: str | None = None):
+
+    def go(
+        fn,
+        *,
+        label: str,
+        kind: str,
+        rows: int,
+        nbytes: int,
+        rounds: int = 5,
+        threads: int | None = None,
+        key: str | None = None,
+        group: str | None = None,
+    ):
         # threads: what this benchmark ran at (default the largest count); key: a stable name
         # report.py's targets look rows up by; group: replaces the module's benchmark group,
         # with the thread count added (``end-to-end, 2 threads``)
         threads = threads or settings.threads
-        benchmark.extra_info.update(label=label, kind=kind, rows=rows, bytes=nbytes,
-                                    threads=threads)
+        benchmark.extra_info.update(label=label, kind=kind, rows=rows, bytes=nbytes, threads=threads)
         if key:
             benchmark.extra_info["key"] = key
         if group:
@@ -603,6 +711,7 @@ def run(benchmark, settings):
             benchmark.extra_info["rows_per_s"] = rows / median
             benchmark.extra_info["MB_per_s"] = nbytes / median / 1e6
         return result
+
     return go
 
 
@@ -694,15 +803,28 @@ class PeerWorker:
         import subprocess
 
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(model), str(inp), str(outp),
-             "--threads", str(threads), "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=thread_env(threads))
+            [
+                sys.executable,
+                str(script),
+                str(model),
+                str(inp),
+                str(outp),
+                "--threads",
+                str(threads),
+                "--serve",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=thread_env(threads),
+        )
         ready = self.proc.stdout.readline()
         if not ready.startswith("ready "):
             self.close()
-            raise RuntimeError(f"{script.name} did not start (exit {self.proc.returncode}): "
-                               f"{ready!r}; its stderr is above")
-        self.info = json.loads(ready[len("ready "):])
+            raise RuntimeError(
+                f"{script.name} did not start (exit {self.proc.returncode}): {ready!r}; its stderr is above"
+            )
+        self.info = json.loads(ready[len("ready ") :])
 
     def job(self) -> int:
         self.proc.stdin.write("run\n")
@@ -737,12 +859,12 @@ JSONL_GENERATOR = 1  # bump when the JSON Lines bytes change
 
 @dataclass(frozen=True)
 class JsonlDataset:
-    path: Path               # narrow_<N>.jsonl
+    path: Path  # narrow_<N>.jsonl
     model: Path
     rows: int
     bytes: int
-    ids: np.ndarray          # int64 (rows,)
-    X: np.ndarray            # float32 (rows, 30): the parsed features, as for the CSV
+    ids: np.ndarray  # int64 (rows,)
+    X: np.ndarray  # float32 (rows, 30): the parsed features, as for the CSV
 
     def read(self) -> bytes:
         return self.path.read_bytes()
@@ -754,8 +876,12 @@ def jsonl_from_csv(csv_path: Path, jsonl_path: Path) -> None:
     tmp = jsonl_path.with_suffix(".jsonl.tmp")
     with open(csv_path, "rb") as src, open(tmp, "wb") as dst:
         for block in iter(lambda: src.readlines(1 << 24), []):
-            dst.write(b"".join(b'{"id":' + line.rstrip(b"\n").replace(b",", b',"features":[', 1) + b"]}\n"
-                               for line in block))
+            dst.write(
+                b"".join(
+                    b'{"id":' + line.rstrip(b"\n").replace(b",", b',"features":[', 1) + b"]}\n"
+                    for line in block
+                )
+            )
     os.replace(tmp, jsonl_path)
 
 
@@ -769,8 +895,12 @@ def ensure_jsonl(root: Path, dataset: Dataset, say=lambda s: None) -> JsonlDatas
     path = dataset.csv.with_suffix(".jsonl")
     key = {"generator": JSONL_GENERATOR, "from": dataset.csv.name, "csv_bytes": dataset.bytes}
     entry = manifest.get(path.name)
-    if (not entry or entry.get("key") != key or not path.is_file()
-            or path.stat().st_size != entry["files"].get(path.name)):
+    if (
+        not entry
+        or entry.get("key") != key
+        or not path.is_file()
+        or path.stat().st_size != entry["files"].get(path.name)
+    ):
         t0 = time.perf_counter()
         say(f"fastjoin benchmarks: writing {path.name} from {dataset.csv.name}")
         jsonl_from_csv(dataset.csv, path)
@@ -779,8 +909,14 @@ def ensure_jsonl(root: Path, dataset: Dataset, say=lambda s: None) -> JsonlDatas
         tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         os.replace(tmp, manifest_path)
         say(f"  done in {time.perf_counter() - t0:.1f} s")
-    return JsonlDataset(path=path, model=dataset.model, rows=dataset.rows,
-                        bytes=path.stat().st_size, ids=dataset.ids, X=dataset.X)
+    return JsonlDataset(
+        path=path,
+        model=dataset.model,
+        rows=dataset.rows,
+        bytes=path.stat().st_size,
+        ids=dataset.ids,
+        X=dataset.X,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -791,8 +927,9 @@ def jsonl(pytestconfig, dataset) -> JsonlDataset:
 def jsonl_expected_output(ds: JsonlDataset, pred: np.ndarray) -> bytes:
     """The JSON job's exact output: ``{"SageMakerOutput":<repr(float(p))>,"id":<id>}`` per
     line (keys sorted, compact, the container's prediction text). Plain Python."""
-    return "".join(map('{{"SageMakerOutput":{!r},"id":{}}}\n'.format,
-                       pred.astype(np.float64).tolist(), ds.ids.tolist())).encode()
+    return "".join(
+        map('{{"SageMakerOutput":{!r},"id":{}}}\n'.format, pred.astype(np.float64).tolist(), ds.ids.tolist())
+    ).encode()
 
 
 @pytest.fixture(scope="session")
@@ -815,6 +952,9 @@ def jsonl_check_values(jsonl, expected):
         got = np.array([r["SageMakerOutput"] for r in records], dtype=np.float64).astype(np.float32)
         assert np.array_equal(ids, jsonl.ids), "ids differ from the input's"
         diff = np.flatnonzero(got != expected)
-        assert len(diff) == 0, (f"{len(diff)} predictions differ, first at row {diff[0]}: "
-                                f"{got[diff[0]]!r} vs {expected[diff[0]]!r}")
+        assert len(diff) == 0, (
+            f"{len(diff)} predictions differ, first at row {diff[0]}: "
+            f"{got[diff[0]]!r} vs {expected[diff[0]]!r}"
+        )
+
     return check

@@ -14,6 +14,7 @@ runs the job once for each ``run`` line on stdin and answers ``done``. The job-t
 drive it at each thread count: polars sizes its thread pool once, from POLARS_MAX_THREADS,
 when it is imported, so one process cannot run it at two thread counts.
 """
+
 import argparse
 import json
 import sys
@@ -27,10 +28,11 @@ def job(booster, inp, outp):
         ncol = f.readline().count(b",") + 1
     schema = {"c0": pl.String, **{f"c{i}": pl.Float32 for i in range(1, ncol)}}
     df = pl.read_csv(inp, has_header=False, schema=schema)
-    X = df.select(pl.exclude("c0")).to_numpy(order="c")                 # $[1:]
+    X = df.select(pl.exclude("c0")).to_numpy(order="c")  # $[1:]
     pred = booster.inplace_predict(X)
-    df.select(pl.col("c0"), pl.Series("p", pred)).write_csv(            # Input, $[0,-1]
-        outp, include_header=False, quote_style="never")
+    df.select(pl.col("c0"), pl.Series("p", pred)).write_csv(  # Input, $[0,-1]
+        outp, include_header=False, quote_style="never"
+    )
     return df.height
 
 
@@ -47,9 +49,13 @@ def main(argv=None):
     if not args.serve:
         job(booster, args.input, args.output)
         return 0
-    print("ready " + json.dumps({"polars_threads": pl.thread_pool_size(),
-                                 "polars": pl.__version__, "xgboost": xgb.__version__}),
-          flush=True)
+    print(
+        "ready "
+        + json.dumps(
+            {"polars_threads": pl.thread_pool_size(), "polars": pl.__version__, "xgboost": xgb.__version__}
+        ),
+        flush=True,
+    )
     for line in sys.stdin:
         if line.strip() != "run":
             break

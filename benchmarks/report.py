@@ -16,6 +16,7 @@ and ``<!-- bench:end -->``: a summary generated from the same JSON.
 
 Needs only the standard library.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,33 +118,42 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         pass
     commit = data.get("commit_info", {})
     cid = commit.get("id")
-    commit_text = (f"{cid[:12]}{' (uncommitted changes)' if commit.get('dirty') else ''}"
-                   if cid else "unknown")
+    commit_text = f"{cid[:12]}{' (uncommitted changes)' if commit.get('dirty') else ''}" if cid else "unknown"
 
     out = ["# fastjoin benchmarks", ""]
-    out.append("The seed job (InputFilter `$[1:]`, JoinSource `Input`, OutputFilter `$[0,-1]`, "
-               "XGBoost `binary:logistic`, 100 trees of depth 5) on a generated CSV of "
-               + (f"{rows:,} rows" if rows else "?? rows")
-               + (f" ({size / 1e6:.1f} MB: an 8-digit id + 30 features with 4 significant digits, "
-                  f"no header)" if size else "")
-               + ", by fastjoin and by the peers a user would otherwise write, in one pytest "
-                 "session on the same data. Medians of the rounds shown; model loading and "
-                 "imports are outside the job timings (the whole-process, start-up and memory "
-                 "groups time fresh processes instead); the page cache is warm.")
+    out.append(
+        "The seed job (InputFilter `$[1:]`, JoinSource `Input`, OutputFilter `$[0,-1]`, "
+        "XGBoost `binary:logistic`, 100 trees of depth 5) on a generated CSV of "
+        + (f"{rows:,} rows" if rows else "?? rows")
+        + (
+            f" ({size / 1e6:.1f} MB: an 8-digit id + 30 features with 4 significant digits, no header)"
+            if size
+            else ""
+        )
+        + ", by fastjoin and by the peers a user would otherwise write, in one pytest "
+        "session on the same data. Medians of the rounds shown; model loading and "
+        "imports are outside the job timings (the whole-process, start-up and memory "
+        "groups time fresh processes instead); the page cache is warm."
+    )
     out.append("")
     out.append(f"- **Date:** {when}")
-    out.append(f"- **Machine:** {fb.get('cpu_model') or cpu.get('brand_raw', '?')}, "
-               f"{cpu.get('count', '?')} logical cores ({fb.get('cores_available', '?')} "
-               f"available to the process), {info.get('system', '')} {info.get('release', '')}")
-    out.append(f"- **Threads:** {_threads_text(fb)}; fastjoin, XGBoost, pandas, pyarrow and "
-               f"polars alike")
-    out.append(f"- **Versions:** Python {info.get('python_version', '?')}, "
-               + ", ".join(f"{k} {v}" for k, v in versions.items() if v)
-               + f"; fastjoin core `{fb.get('core', '?')}`")
+    out.append(
+        f"- **Machine:** {fb.get('cpu_model') or cpu.get('brand_raw', '?')}, "
+        f"{cpu.get('count', '?')} logical cores ({fb.get('cores_available', '?')} "
+        f"available to the process), {info.get('system', '')} {info.get('release', '')}"
+    )
+    out.append(f"- **Threads:** {_threads_text(fb)}; fastjoin, XGBoost, pandas, pyarrow and polars alike")
+    out.append(
+        f"- **Versions:** Python {info.get('python_version', '?')}, "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+        + f"; fastjoin core `{fb.get('core', '?')}`"
+    )
     if fb.get("other_cpu_s") is not None:
-        out.append(f"- **Other work on the machine:** {fb['other_cpu_s']} CPU seconds used by other "
-                   f"processes during the {fb.get('run_wall_s')} s run (load average "
-                   f"{fb.get('loadavg_start')} when it started)")
+        out.append(
+            f"- **Other work on the machine:** {fb['other_cpu_s']} CPU seconds used by other "
+            f"processes during the {fb.get('run_wall_s')} s run (load average "
+            f"{fb.get('loadavg_start')} when it started)"
+        )
     out.append(f"- **Commit:** {commit_text}")
     out.append("")
     out.append("Reproduce (from the repository root):")
@@ -154,18 +164,22 @@ def render(data: dict, source: str = "bench-results.json") -> str:
     out.append("")
     out.extend(_targets_section(data, heading="## Targets (issue 3)"))
     out.append("")
-    out.append("× fastjoin and × predict-only are this row's median time divided by that row's "
-               "(above 1: slower). MB/s and rows/s count input bytes and rows. fastjoin writes "
-               "predictions as SageMaker's container does (`0.9899773597717285`), the peers "
-               "numpy's shorter float32 text (`0.98997736`); every output was checked (fastjoin "
-               "byte for byte, peers by value). Timings on a shared 2-core VM move 10–20% from run "
-               "to run, so ratios within about 1.2× are not a ranking.")
+    out.append(
+        "× fastjoin and × predict-only are this row's median time divided by that row's "
+        "(above 1: slower). MB/s and rows/s count input bytes and rows. fastjoin writes "
+        "predictions as SageMaker's container does (`0.9899773597717285`), the peers "
+        "numpy's shorter float32 text (`0.98997736`); every output was checked (fastjoin "
+        "byte for byte, peers by value). Timings on a shared 2-core VM move 10–20% from run "
+        "to run, so ratios within about 1.2× are not a ranking."
+    )
 
     for group in sorted(groups, key=_group_key):
         if all(b.get("extra_info", {}).get("kind") == "breakdown" for b in groups[group]):
             continue  # rendered in "Where fastjoin's time goes"
-        members = sorted(groups[group], key=lambda b: (KIND_ORDER.get(
-            b.get("extra_info", {}).get("kind"), 9), b["stats"]["median"]))
+        members = sorted(
+            groups[group],
+            key=lambda b: (KIND_ORDER.get(b.get("extra_info", {}).get("kind"), 9), b["stats"]["median"]),
+        )
         ref = _find(members, "fastjoin")
         floor = _find(members, "floor")
         base, n = _split_group(group)
@@ -175,13 +189,20 @@ def render(data: dict, source: str = "bench-results.json") -> str:
             out.extend(_memory_table(group, members))
             continue
         if base in GROUP_ORDER:
-            out.append(f"## {GROUP_TITLES.get(base, base).format(rows=rows or 0, wide_rows=fb.get('wide_rows') or 0)}"
-                       + (f", {n} thread{'s' if n != 1 else ''}" if n else ""))
+            out.append(
+                f"## {GROUP_TITLES.get(base, base).format(rows=rows or 0, wide_rows=fb.get('wide_rows') or 0)}"
+                + (f", {n} thread{'s' if n != 1 else ''}" if n else "")
+            )
         else:
             first = members[0].get("extra_info", {})
-            out.append(f"## {group[len('stage: '):].capitalize() if group.startswith('stage: ') else group}"
-                       + (f" — one chunk: {first.get('rows', 0):,} rows, "
-                          f"{first.get('bytes', 0) / 2**20:.1f} MiB" if first.get("rows") else ""))
+            out.append(
+                f"## {group[len('stage: ') :].capitalize() if group.startswith('stage: ') else group}"
+                + (
+                    f" — one chunk: {first.get('rows', 0):,} rows, {first.get('bytes', 0) / 2**20:.1f} MiB"
+                    if first.get("rows")
+                    else ""
+                )
+            )
         out.append("")
         head = "| pipeline | median s | min s | rounds | rows/s | MB/s | × fastjoin |"
         rule = "|---|---:|---:|---:|---:|---:|---:|"
@@ -193,11 +214,15 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         for b in members:
             ei = b.get("extra_info", {})
             med = b["stats"]["median"]
-            cells = [_label(b) if ei.get("kind") != "fastjoin" else f"**{_label(b)}**",
-                     _seconds(med), _seconds(b["stats"]["min"]), str(b["stats"].get("rounds", "")),
-                     _rate(ei["rows"] / med) if ei.get("rows") else "—",
-                     f"{ei['bytes'] / med / 1e6:.0f}" if ei.get("bytes") else "—",
-                     _ratio(med / ref["stats"]["median"] if ref else None)]
+            cells = [
+                _label(b) if ei.get("kind") != "fastjoin" else f"**{_label(b)}**",
+                _seconds(med),
+                _seconds(b["stats"]["min"]),
+                str(b["stats"].get("rounds", "")),
+                _rate(ei["rows"] / med) if ei.get("rows") else "—",
+                f"{ei['bytes'] / med / 1e6:.0f}" if ei.get("bytes") else "—",
+                _ratio(med / ref["stats"]["median"] if ref else None),
+            ]
             if is_e2e:
                 cells.append(_ratio(med / floor["stats"]["median"] if floor else None))
             out.append("| " + " | ".join(cells) + " |")
@@ -210,8 +235,13 @@ def render(data: dict, source: str = "bench-results.json") -> str:
     return "\n".join(out)
 
 
-STAGE_NAMES = {"tokenize": "tokenize", "gather_float32": "gather", "predict": "predict",
-               "format_floats": "format", "splice": "splice"}
+STAGE_NAMES = {
+    "tokenize": "tokenize",
+    "gather_float32": "gather",
+    "predict": "predict",
+    "format_floats": "format",
+    "splice": "splice",
+}
 
 
 def _breakdown(groups, rows, threads=None) -> list[str]:
@@ -221,8 +251,9 @@ def _breakdown(groups, rows, threads=None) -> list[str]:
     e2e = _e2e_group(groups, threads)
     fj = _find(e2e, "fastjoin")
     in_memory = next((b for b in e2e if "transform_bytes" in _label(b)), None)
-    inside = next((b for g in groups.values() for b in g
-                   if b.get("extra_info", {}).get("stage_seconds")), None)
+    inside = next(
+        (b for g in groups.values() for b in g if b.get("extra_info", {}).get("stage_seconds")), None
+    )
     if not fj or not rows:
         return []
     total = fj["stats"]["median"]
@@ -235,33 +266,45 @@ def _breakdown(groups, rows, threads=None) -> list[str]:
             f"pipeline calls it, summed over the file: the round with the median total, "
             f"{base:.3f} s. *Alone*: the stage's median on one hot 4 MiB chunk (tables above), "
             "scaled to the file. The stages run one after another; only predict uses more than "
-            "one thread.")
+            "one thread."
+        )
     else:
         base = total
-        lines.append(f"Each stage's median on one hot 4 MiB chunk (tables above), scaled to "
-                     f"{rows:,} rows, against `Transformer.transform`'s {total:.3f} s.")
+        lines.append(
+            f"Each stage's median on one hot 4 MiB chunk (tables above), scaled to "
+            f"{rows:,} rows, against `Transformer.transform`'s {total:.3f} s."
+        )
     lines += ["", "| stage | in the pipeline s | share | alone, scaled s |", "|---|---:|---:|---:|"]
     used = 0.0
     for key, short in STAGE_NAMES.items():
         group = next((g for g in groups if g.startswith(f"stage: {short}")), None)
         ref = _find(groups.get(group, []), "fastjoin") if group else None
-        alone = (ref["stats"]["median"] * rows / ref["extra_info"]["rows"]
-                 if ref and ref.get("extra_info", {}).get("rows") else None)
+        alone = (
+            ref["stats"]["median"] * rows / ref["extra_info"]["rows"]
+            if ref and ref.get("extra_info", {}).get("rows")
+            else None
+        )
         measured = stage_s.get(key)
         if measured is None and alone is None:
             continue
         used += measured or 0.0
         share = measured if measured is not None else alone
-        lines.append(f"| {key} | {'—' if measured is None else f'{measured:.3f}'} | "
-                     f"{share / base:.0%} | {'—' if alone is None else f'{alone:.3f}'} |")
+        lines.append(
+            f"| {key} | {'—' if measured is None else f'{measured:.3f}'} | "
+            f"{share / base:.0%} | {'—' if alone is None else f'{alone:.3f}'} |"
+        )
     if inside:
         glue = base - used
-        lines.append(f"| Python between the stages (chunking, filters, joins) | {glue:.3f} | "
-                     f"{glue / base:.0%} | — |")
+        lines.append(
+            f"| Python between the stages (chunking, filters, joins) | {glue:.3f} | {glue / base:.0%} | — |"
+        )
     if in_memory:
         io_s = total - in_memory["stats"]["median"]
-        lines += ["", f"File read and write add {io_s:.3f} s ({io_s / total:.0%} of "
-                      f"`transform`'s {total:.3f} s): `transform` − `transform_bytes` medians."]
+        lines += [
+            "",
+            f"File read and write add {io_s:.3f} s ({io_s / total:.0%} of "
+            f"`transform`'s {total:.3f} s): `transform` − `transform_bytes` medians.",
+        ]
     return lines
 
 
@@ -270,8 +313,10 @@ def _breakdown(groups, rows, threads=None) -> list[str]:
 GROUP_TITLES = {
     "end-to-end": "End to end (file → file)",
     "wide": "Wide data (id + 300 features, {wide_rows:,} rows, file → file)",
-    "json lines": ("JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} "
-                   "records `{{\"id\":…,\"features\":[30 numbers]}}`, file → file)"),
+    "json lines": (
+        "JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} "
+        'records `{{"id":…,"features":[30 numbers]}}`, file → file)'
+    ),
     "structure": "Structure: workers vs parse-then-predict ({rows:,} rows)",
     "whole process": "Whole process: interpreter, imports, model load, job ({rows:,} rows)",
     "start-up": "Start-up: the 569-row seed file, whole process",
@@ -282,15 +327,29 @@ GROUP_TITLES = {
 # measurement says so.
 TARGET_NOTES: dict[str, str] = {
     "polars": "polars' own time moved between 0.97 s and 1.50 s across quiet runs on this VM",
-    "memory-flat": ("the job's peak depends on how many chunks' parse arrays are alive at one "
-                    "moment (at most threads + 1), which varies a few MB between runs"),
-    "parse": ("measured in a process of its own; on this VM the same loop takes 4.3 ms or about "
-              "6.3 ms per chunk depending on the memory its arrays are given, which varies "
-              "between processes; most runs measure 780–800 MB/s"),
+    "memory-flat": (
+        "the job's peak depends on how many chunks' parse arrays are alive at one "
+        "moment (at most threads + 1), which varies a few MB between runs"
+    ),
+    "parse": (
+        "measured in a process of its own; on this VM the same loop takes 4.3 ms or about "
+        "6.3 ms per chunk depending on the memory its arrays are given, which varies "
+        "between processes; most runs measure 780–800 MB/s"
+    ),
     "format": "the same memory effect as parsing; most runs measure 13.3–13.6 M/s",
 }
-E2E_KEYS = ["fastjoin", "fastjoin-xgboost", "transform_bytes", "predict-only", "predict-compiled",
-            "polars", "pyarrow", "pandas", "pandas-pyarrow", "numpy"]
+E2E_KEYS = [
+    "fastjoin",
+    "fastjoin-xgboost",
+    "transform_bytes",
+    "predict-only",
+    "predict-compiled",
+    "polars",
+    "pyarrow",
+    "pandas",
+    "pandas-pyarrow",
+    "numpy",
+]
 
 
 def _groups(data: dict) -> dict[str, list[dict]]:
@@ -355,16 +414,27 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
         if not fj or not pb:
             return missing(tid, what, required, f"no {'fastjoin' if not fj else peer} result")
         r = _med(pb) / _med(fj)
-        verdict(tid, what, required,
-                f"{r:.2f}× ({peer} {_med(pb):.3f} s / fastjoin {_med(fj):.3f} s)", r >= need,
-                f"fastjoin needs {_pct(1 - r / need)} less time")
+        verdict(
+            tid,
+            what,
+            required,
+            f"{r:.2f}× ({peer} {_med(pb):.3f} s / fastjoin {_med(fj):.3f} s)",
+            r >= need,
+            f"fastjoin needs {_pct(1 - r / need)} less time",
+        )
 
     def at_most(tid, what, value, limit, unit, measured):
         required = f"≤ {limit:g}{unit}"
         if value is None:
             return missing(tid, what, required, "no result")
-        verdict(tid, what, required, measured, value <= limit,
-                f"{_pct(value / limit - 1)} over" if limit else "over")
+        verdict(
+            tid,
+            what,
+            required,
+            measured,
+            value <= limit,
+            f"{_pct(value / limit - 1)} over" if limit else "over",
+        )
 
     def at_least(tid, what, value, need, unit, measured):
         required = f"≥ {need:g}{unit}"
@@ -377,31 +447,52 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
     fj, po = _by_key(groups, "fastjoin", "end-to-end", t), _by_key(groups, "predict-only", "end-to-end", t)
     pc = _by_key(groups, "predict-compiled", "end-to-end", t)
     r = _med(fj) / _med(po) if fj and po else None
-    at_most("floor", f"Job time ≤ 1.2× predict-only (`inplace_predict`), {_plural(t)}", r, 1.2, "×",
-            f"{r:.2f}× (fastjoin {_med(fj):.3f} s / predict-only {_med(po):.3f} s"
-            + (f"; fastjoin's compiled predictor alone: {_med(pc):.3f} s" if pc else "") + ")"
-            if r else "")
+    at_most(
+        "floor",
+        f"Job time ≤ 1.2× predict-only (`inplace_predict`), {_plural(t)}",
+        r,
+        1.2,
+        "×",
+        f"{r:.2f}× (fastjoin {_med(fj):.3f} s / predict-only {_med(po):.3f} s"
+        + (f"; fastjoin's compiled predictor alone: {_med(pc):.3f} s" if pc else "")
+        + ")"
+        if r
+        else "",
+    )
     faster("polars", "end-to-end", "polars", t, 1.4, f"Job time vs polars, {_plural(t)}")
     faster("pandas", "end-to-end", "pandas", t, 2.5, f"Job time vs pandas, {_plural(t)}")
     faster("polars-1t", "end-to-end", "polars", 1, 1.5, "Job time vs polars, 1 thread")
     faster("pandas-1t", "end-to-end", "pandas", 1, 2.0, "Job time vs pandas, 1 thread")
     # whole process
-    faster("whole", "whole process", "polars", None, 2.0,
-           f"Whole process vs polars' whole process, {_plural(t)}")
+    faster(
+        "whole", "whole process", "polars", None, 2.0, f"Whole process vs polars' whole process, {_plural(t)}"
+    )
     # start-up
     su, ix = _by_key(groups, "fastjoin", "start-up"), _by_key(groups, "import-xgboost", "start-up")
-    at_most("startup", "Start-up: `fastjoin transform`, 569-row seed file, whole process",
-            _med(su), 0.6, " s", f"{_med(su):.3f} s" + (f" (`import xgboost` alone: "
-                                                        f"{_med(ix):.3f} s)" if ix else "")
-            if su else "")
+    at_most(
+        "startup",
+        "Start-up: `fastjoin transform`, 569-row seed file, whole process",
+        _med(su),
+        0.6,
+        " s",
+        f"{_med(su):.3f} s" + (f" (`import xgboost` alone: {_med(ix):.3f} s)" if ix else "") if su else "",
+    )
     # memory
     m1, m5 = _by_key(groups, "memory-1x", "memory"), _by_key(groups, "memory-5x", "memory")
     for tid, b, n in (("memory", m1, rows), ("memory-5x", m5, 5 * rows)):
         ei = (b or {}).get("extra_info", {})
         mb = ei.get("job_MB")
-        at_most(tid, f"Job memory (peak RSS − RSS after model load), {n:,} rows", mb, 100, " MB",
-                f"{mb:.0f} MB (peak {ei.get('peak_MB', 0):.0f} − {ei.get('rss_after_load_MB', 0):.0f}"
-                f" MB after load)" if mb is not None else "")
+        at_most(
+            tid,
+            f"Job memory (peak RSS − RSS after model load), {n:,} rows",
+            mb,
+            100,
+            " MB",
+            f"{mb:.0f} MB (peak {ei.get('peak_MB', 0):.0f} − {ei.get('rss_after_load_MB', 0):.0f}"
+            f" MB after load)"
+            if mb is not None
+            else "",
+        )
     a = (m1 or {}).get("extra_info", {}).get("job_MB")
     b5 = (m5 or {}).get("extra_info", {}).get("job_MB")
     what = f"Job memory, {5 * rows:,} rows vs {rows:,} rows"
@@ -409,20 +500,44 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
         missing("memory-flat", what, "within ±15%", "no result")
     else:
         d = b5 / a - 1
-        verdict("memory-flat", what, "within ±15%", f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
-                abs(d) <= 0.15, f"{_pct(abs(d) - 0.15)} beyond the ±15%")
+        verdict(
+            "memory-flat",
+            what,
+            "within ±15%",
+            f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
+            abs(d) <= 0.15,
+            f"{_pct(abs(d) - 0.15)} beyond the ±15%",
+        )
     # stages (one thread each)
     g = _by_key(groups, "gather", "stage: gather")
     v = (g or {}).get("extra_info", {}).get("feature_MB_per_s")
-    at_least("parse", "Number parsing (`gather_float32`, one core), MB/s of feature text", v, 600,
-             " MB/s", f"{v:.0f} MB/s" if v else "")
+    at_least(
+        "parse",
+        "Number parsing (`gather_float32`, one core), MB/s of feature text",
+        v,
+        600,
+        " MB/s",
+        f"{v:.0f} MB/s" if v else "",
+    )
     f = _by_key(groups, "format", "stage: format")
     v = f["extra_info"]["rows"] / _med(f) / 1e6 if f and f.get("extra_info", {}).get("rows") else None
-    at_least("format", "Prediction formatting (`format_floats`, one core), M values/s", v, 10,
-             " M/s", f"{v:.1f} M/s" if v else "")
+    at_least(
+        "format",
+        "Prediction formatting (`format_floats`, one core), M values/s",
+        v,
+        10,
+        " M/s",
+        f"{v:.1f} M/s" if v else "",
+    )
     # wide
-    faster("wide", "wide", "polars", t, 2.0,
-           f"Wide data ({wide_rows:,} rows × 300 features) vs polars, {_plural(t)}")
+    faster(
+        "wide",
+        "wide",
+        "polars",
+        t,
+        2.0,
+        f"Wide data ({wide_rows:,} rows × 300 features) vs polars, {_plural(t)}",
+    )
     return out
 
 
@@ -437,25 +552,35 @@ def _targets_table(data: dict) -> list[str]:
 
 
 def _targets_section(data: dict, heading: str) -> list[str]:
-    return [heading, "",
-            "Each ratio is the peer's median time divided by fastjoin's, from the tables below "
-            "(job times exclude imports and model loading; the whole process includes them). "
-            "MB = 10⁶ bytes.", ""] + _targets_table(data)
+    return [
+        heading,
+        "",
+        "Each ratio is the peer's median time divided by fastjoin's, from the tables below "
+        "(job times exclude imports and model loading; the whole process includes them). "
+        "MB = 10⁶ bytes.",
+        "",
+    ] + _targets_table(data)
 
 
 def _memory_table(group: str, members: list[dict]) -> list[str]:
     n = _split_group(group)[1]
-    lines = [f"## Job memory{f', {_plural(n)}' if n else ''}", "",
-             "Each run in a fresh process: RSS after the model is loaded, then the peak is reset "
-             "(`/proc/self/clear_refs`), the job runs, and the peak (`VmHWM`) is read. Job "
-             "memory = peak − RSS after load; medians of the rounds.", "",
-             "| input | rows | RSS after load MB | peak MB | job MB | job s | rounds |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## Job memory{f', {_plural(n)}' if n else ''}",
+        "",
+        "Each run in a fresh process: RSS after the model is loaded, then the peak is reset "
+        "(`/proc/self/clear_refs`), the job runs, and the peak (`VmHWM`) is read. Job "
+        "memory = peak − RSS after load; medians of the rounds.",
+        "",
+        "| input | rows | RSS after load MB | peak MB | job MB | job s | rounds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for b in sorted(members, key=lambda b: b.get("extra_info", {}).get("rows", 0)):
         ei = b.get("extra_info", {})
-        lines.append(f"| {_label(b)} | {ei.get('rows', 0):,} | {ei.get('rss_after_load_MB', 0):.0f} | "
-                     f"{ei.get('peak_MB', 0):.0f} | **{ei.get('job_MB', 0):.0f}** | "
-                     f"{ei.get('job_seconds', 0):.3f} | {b['stats'].get('rounds', '')} |")
+        lines.append(
+            f"| {_label(b)} | {ei.get('rows', 0):,} | {ei.get('rss_after_load_MB', 0):.0f} | "
+            f"{ei.get('peak_MB', 0):.0f} | **{ei.get('job_MB', 0):.0f}** | "
+            f"{ei.get('job_seconds', 0):.3f} | {b['stats'].get('rounds', '')} |"
+        )
     return lines
 
 
@@ -463,8 +588,7 @@ def _threads_text(fb: dict) -> str:
     counts = fb.get("thread_counts")
     if not counts or len(counts) == 1:
         return str(fb.get("threads"))
-    return (f"{', '.join(map(str, counts))} (end-to-end and wide at each, the rest at "
-            f"{fb.get('threads')})")
+    return f"{', '.join(map(str, counts))} (end-to-end and wide at each, the rest at {fb.get('threads')})"
 
 
 def _reproduce(fb: dict) -> list[str]:
@@ -478,9 +602,14 @@ def _reproduce(fb: dict) -> list[str]:
         extra.append(f"--wide-rows {fb['wide_rows']}")
     extra_text = "".join(" " + e for e in extra)
     bench_args = [f"--rows {rows}"] * (rows != 1_000_000) + extra
-    return [line.format(rows=rows, threads=extra_text,
-                        bench_args=f" BENCH_ARGS='{' '.join(bench_args)}'" if bench_args else "")
-            for line in REPRODUCE]
+    return [
+        line.format(
+            rows=rows,
+            threads=extra_text,
+            bench_args=f" BENCH_ARGS='{' '.join(bench_args)}'" if bench_args else "",
+        )
+        for line in REPRODUCE
+    ]
 
 
 # --------------------------------------------------------------------------- README section
@@ -490,8 +619,7 @@ README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def _per_thread_table(groups: dict, base: str, counts: list[int]) -> list[str]:
     """One row per pipeline, a median and a × fastjoin column per thread count."""
-    by_n = {n: [b for g, m in groups.items() if _split_group(g) == (base, n) for b in m]
-            for n in counts}
+    by_n = {n: [b for g, m in groups.items() if _split_group(g) == (base, n) for b in m] for n in counts}
     keys: list[str] = []
     labels: dict[str, str] = {}
     for n in counts:
@@ -511,8 +639,7 @@ def _per_thread_table(groups: dict, base: str, counts: list[int]) -> list[str]:
         for n in counts:
             b = next((b for b in by_n[n] if (b.get("extra_info", {}).get("key") or _label(b)) == k), None)
             ref = _find(by_n[n], "fastjoin")
-            cells += ([_seconds(_med(b)), _ratio(_med(b) / _med(ref) if ref else None)]
-                      if b else ["—", "—"])
+            cells += [_seconds(_med(b)), _ratio(_med(b) / _med(ref) if ref else None)] if b else ["—", "—"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -529,9 +656,12 @@ def render_readme(data: dict) -> str:
     size = (fj or {}).get("extra_info", {}).get("bytes")
     when = data.get("datetime", "")[:10]
     cpu = fb.get("cpu_model") or info.get("cpu", {}).get("brand_raw", "?")
-    out = [README_BEGIN,
-           "<!-- generated by `benchmarks/report.py --readme` from bench-results.json and bench-stages.json (`make bench`): "
-           "edit the generator, not this text -->", ""]
+    out = [
+        README_BEGIN,
+        "<!-- generated by `benchmarks/report.py --readme` from bench-results.json and bench-stages.json (`make bench`): "
+        "edit the generator, not this text -->",
+        "",
+    ]
     out.append(
         "Measured with pytest-benchmark, every pipeline in one session on the same generated data "
         f"({rows:,} rows: an 8-digit id + 30 features"
@@ -542,11 +672,13 @@ def render_readme(data: dict) -> str:
         f"{info.get('python_version', '?')}, "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if v and k != "fastjoin")
         + ". Medians of 3–7 rounds; job times exclude imports and model loading. Every output was "
-          "checked (fastjoin byte for byte; peers by value, since they print numpy's shorter "
-          "float32 text).")
+        "checked (fastjoin byte for byte; peers by value, since they print numpy's shorter "
+        "float32 text)."
+    )
     if fb.get("other_cpu_s") is not None:
-        out[-1] += (f" Other processes used {fb['other_cpu_s']} CPU seconds during the "
-                    f"{fb.get('run_wall_s')} s run.")
+        out[-1] += (
+            f" Other processes used {fb['other_cpu_s']} CPU seconds during the {fb.get('run_wall_s')} s run."
+        )
     out[-1] = textwrap.fill(out[-1], 100, break_long_words=False, break_on_hyphens=False)
     out += ["", "### Targets (issue 3)", ""] + _targets_table(data)
     e2e = _per_thread_table(groups, "end-to-end", counts)
@@ -557,14 +689,37 @@ def render_readme(data: dict) -> str:
         out += ["", f"### Wide data (id + 300 features, {fb.get('wide_rows') or 0:,} rows)", ""] + wide
     jsonl = _per_thread_table(groups, "json lines", counts)
     if jsonl:
-        out += ["", f"### JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, "
-                    f"{rows:,} records)", ""] + jsonl
-    wrap = lambda text: textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
-    out += ["", wrap("Full tables (stages, structure, whole process, start-up, memory), the stage "
-                     "breakdown and machine details: [`benchmarks/RESULTS.md`]"
-                     "(benchmarks/RESULTS.md). Reproduce:"), "", "```sh"] + _reproduce(fb) + [
-            "```", "", wrap("Timings on a shared 2-core VM move 10–20% from run to run: ratios "
-                            "within about 1.2× are not a ranking."), README_END]
+        out += [
+            "",
+            f"### JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} records)",
+            "",
+        ] + jsonl
+
+    def wrap(text: str) -> str:
+        return textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)
+
+    out += (
+        [
+            "",
+            wrap(
+                "Full tables (stages, structure, whole process, start-up, memory), the stage "
+                "breakdown and machine details: [`benchmarks/RESULTS.md`]"
+                "(benchmarks/RESULTS.md). Reproduce:"
+            ),
+            "",
+            "```sh",
+        ]
+        + _reproduce(fb)
+        + [
+            "```",
+            "",
+            wrap(
+                "Timings on a shared 2-core VM move 10–20% from run to run: ratios "
+                "within about 1.2× are not a ranking."
+            ),
+            README_END,
+        ]
+    )
     return "\n".join(out)
 
 
@@ -575,7 +730,7 @@ def update_readme(path: str, section: str) -> None:
     start, end = text.find(README_BEGIN), text.find(README_END)
     if start < 0 or end < start or text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
         raise SystemExit(f"{path}: needs exactly one {README_BEGIN} … {README_END} pair")
-    new = text[:start] + section + text[end + len(README_END):]
+    new = text[:start] + section + text[end + len(README_END) :]
     if new != text:
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -583,16 +738,20 @@ def update_readme(path: str, section: str) -> None:
         os.replace(tmp, path)
 
 
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("json", nargs="+",
-                    help="pytest-benchmark JSON (from --benchmark-json); several are merged, the "
-                         "machine and run details coming from the first")
+    ap.add_argument(
+        "json",
+        nargs="+",
+        help="pytest-benchmark JSON (from --benchmark-json); several are merged, the "
+        "machine and run details coming from the first",
+    )
     ap.add_argument("-o", "--output", help="write the Markdown here (default: stdout)")
-    ap.add_argument("--readme", metavar="README.md",
-                    help=f"also rewrite this file's benchmark section, from {README_BEGIN} "
-                         f"to {README_END}")
+    ap.add_argument(
+        "--readme",
+        metavar="README.md",
+        help=f"also rewrite this file's benchmark section, from {README_BEGIN} to {README_END}",
+    )
     args = ap.parse_args(argv)
     data = None
     for path in args.json:

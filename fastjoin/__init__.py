@@ -5,20 +5,46 @@ Public API: :class:`Transformer`, :func:`run_job`, :func:`validate`, :func:`prev
 :mod:`fastjoin.errors`. Heavy modules (numpy, the compiled core, xgboost) load on first use,
 so ``import fastjoin`` stays cheap.
 """
+
 from __future__ import annotations
 
 from fastjoin.errors import (
-    ConfigError, CsvError, FastjoinError, FeatureError, InputError, JsonLinesError, Location,
-    ModelError, OutputError, PathSyntaxError, StorageError,
+    ConfigError,
+    CsvError,
+    FastjoinError,
+    FeatureError,
+    InputError,
+    JsonLinesError,
+    Location,
+    ModelError,
+    OutputError,
+    PathSyntaxError,
+    StorageError,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Transformer", "TransformResult", "FileResult", "compile_path", "load_model", "run_job",
-    "validate", "preview",
-    "FastjoinError", "ConfigError", "PathSyntaxError", "InputError", "CsvError", "JsonLinesError",
-    "FeatureError", "ModelError", "OutputError", "StorageError", "Location", "__version__",
+    "Transformer",
+    "TransformResult",
+    "FileResult",
+    "compile_path",
+    "load_model",
+    "run_job",
+    "validate",
+    "preview",
+    "FastjoinError",
+    "ConfigError",
+    "PathSyntaxError",
+    "InputError",
+    "CsvError",
+    "JsonLinesError",
+    "FeatureError",
+    "ModelError",
+    "OutputError",
+    "StorageError",
+    "Location",
+    "__version__",
 ]
 
 _LAZY = {

@@ -9,14 +9,20 @@ Buffer = Union[bytes, bytearray, memoryview]  # any C-contiguous byte buffer (mm
 Int64Array = npt.NDArray[np.int64]
 Float32Array = npt.NDArray[np.float32]
 
-OK: int                      # 0
-ERR_BARE_QUOTE: int          # 1: '"' inside an unquoted field; offset of that quote
-ERR_UNTERMINATED_QUOTE: int  # 2: quoted field not closed before the end of the line; offset of the opening quote
-ERR_AFTER_QUOTE: int         # 3: closing quote followed by something other than ',' or end of line; offset of that byte
-ERR_BLANK_LINE: int          # 4: blank line while blank lines are not allowed; offset of the line's first byte
-ERR_NUMBER: int              # 5: a feature field that is not a number (gather_float32)
+OK: int  # 0
+ERR_BARE_QUOTE: int  # 1: '"' inside an unquoted field; offset of that quote
+ERR_UNTERMINATED_QUOTE: (
+    int  # 2: quoted field not closed before the end of the line; offset of the opening quote
+)
+ERR_AFTER_QUOTE: (
+    int  # 3: closing quote followed by something other than ',' or end of line; offset of that byte
+)
+ERR_BLANK_LINE: int  # 4: blank line while blank lines are not allowed; offset of the line's first byte
+ERR_NUMBER: int  # 5: a feature field that is not a number (gather_float32)
 
-def tokenize(buf: Buffer, start: int, end: int, allow_blank: bool) -> tuple[Int64Array, Int64Array, int, int, int]:
+def tokenize(
+    buf: Buffer, start: int, end: int, allow_blank: bool
+) -> tuple[Int64Array, Int64Array, int, int, int]:
     """Split ``buf[start:end]`` into CSV records, one per line, and their fields (RFC 4180).
 
     A line ends at ``\\n`` or at ``end``; one ``\\r`` right before that end is not part of the
@@ -34,8 +40,15 @@ def tokenize(buf: Buffer, start: int, end: int, allow_blank: bool) -> tuple[Int6
     hold the complete records before the bad line, and blank_lines the blanks before it.
     """
 
-def gather_float32(buf: Buffer, fields: Int64Array, rows: Int64Array, row_start: int, row_stop: int,
-                   cols: Int64Array, out: Float32Array) -> tuple[int, int, int]:
+def gather_float32(
+    buf: Buffer,
+    fields: Int64Array,
+    rows: Int64Array,
+    row_start: int,
+    row_stop: int,
+    cols: Int64Array,
+    out: Float32Array,
+) -> tuple[int, int, int]:
     """Parse selected fields into ``out`` (float32, C-contiguous, shape >= (row_stop-row_start, len(cols))).
 
     ``out[r - row_start, j]`` = value of field ``rows[r] + cols[j]`` for r in [row_start, row_stop).
@@ -56,9 +69,19 @@ def format_floats(values: Float32Array) -> tuple[bytes, Int64Array]:
     (offset into text, length). ``values`` is 1-D and C-contiguous.
     """
 
-def splice(in_buf: Buffer, in_fields: Int64Array, in_rows: Int64Array,
-           pred_buf: Buffer, pred_fields: Int64Array, pred_rows: Int64Array,
-           row_start: int, row_stop: int, sel: Int64Array, width: int, terminator: bytes) -> bytes:
+def splice(
+    in_buf: Buffer,
+    in_fields: Int64Array,
+    in_rows: Int64Array,
+    pred_buf: Buffer,
+    pred_fields: Int64Array,
+    pred_rows: Int64Array,
+    row_start: int,
+    row_stop: int,
+    sel: Int64Array,
+    width: int,
+    terminator: bytes,
+) -> bytes:
     """Assemble output records: for r in [row_start, row_stop), the fields ``sel[0], sel[1], ...``
     of joined record r, joined by ``,`` and followed by ``terminator``.
 

@@ -4,6 +4,7 @@
 built), ``reference`` (the spec-driven pure-Python twin, for bisecting bugs), or ``auto``
 (compiled if built, else reference). There is no silent fallback by default.
 """
+
 from __future__ import annotations
 
 import os

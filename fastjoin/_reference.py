@@ -30,6 +30,7 @@ Points the contract leaves open, decided here (the core follows the same decisio
 * Status and offsets come back as Python ``int``; arrays are fresh (never views of an
   argument), C-contiguous int64.
 """
+
 from __future__ import annotations
 
 import operator
@@ -38,8 +39,16 @@ import re
 import numpy as np
 
 __all__ = [
-    "OK", "ERR_BARE_QUOTE", "ERR_UNTERMINATED_QUOTE", "ERR_AFTER_QUOTE", "ERR_BLANK_LINE",
-    "ERR_NUMBER", "tokenize", "gather_float32", "format_floats", "splice",
+    "OK",
+    "ERR_BARE_QUOTE",
+    "ERR_UNTERMINATED_QUOTE",
+    "ERR_AFTER_QUOTE",
+    "ERR_BLANK_LINE",
+    "ERR_NUMBER",
+    "tokenize",
+    "gather_float32",
+    "format_floats",
+    "splice",
 ]
 
 OK = 0
@@ -81,8 +90,7 @@ def _array(obj, dtype, ndim: int, name: str, writable: bool = False) -> np.ndarr
 
 def _check_row_range(row_start: int, row_stop: int, rows: np.ndarray, name: str) -> None:
     if not 0 <= row_start <= row_stop <= len(rows) - 1:
-        raise ValueError(f"row range [{row_start}, {row_stop}) is outside {name} "
-                         f"({len(rows) - 1} records)")
+        raise ValueError(f"row range [{row_start}, {row_stop}) is outside {name} ({len(rows) - 1} records)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,8 +137,13 @@ def _split_record(data: bytes, begin: int, end: int):
 
 
 def _tokenize_result(fields, rows, blank_lines, status, err_offset):
-    return (np.array(fields, dtype=np.int64).reshape(-1, 2), np.array(rows, dtype=np.int64),
-            blank_lines, status, err_offset)
+    return (
+        np.array(fields, dtype=np.int64).reshape(-1, 2),
+        np.array(rows, dtype=np.int64),
+        blank_lines,
+        status,
+        err_offset,
+    )
 
 
 def tokenize(buf, start, end, allow_blank):
@@ -189,12 +202,11 @@ def gather_float32(buf, fields, rows, row_start, row_stop, cols, out):
     row_start, row_stop = operator.index(row_start), operator.index(row_stop)
     _check_row_range(row_start, row_stop, rows, "rows")
     if out.shape[0] < row_stop - row_start or out.shape[1] < len(cols):
-        raise ValueError(f"out has shape {out.shape}, needs at least "
-                         f"({row_stop - row_start}, {len(cols)})")
+        raise ValueError(f"out has shape {out.shape}, needs at least ({row_stop - row_start}, {len(cols)})")
     for r in range(row_start, row_stop):
         for j in range(len(cols)):
             offset, length = fields[rows[r] + cols[j]]
-            value = _parse_float32(data[offset:offset + length])
+            value = _parse_float32(data[offset : offset + length])
             if value is None:
                 return ERR_NUMBER, r, j
             out[r - row_start, j] = value
@@ -220,10 +232,10 @@ def format_floats(values):
 # splice
 
 
-def splice(in_buf, in_fields, in_rows, pred_buf, pred_fields, pred_rows,
-           row_start, row_stop, sel, width, terminator):
-    width, row_start, row_stop = (operator.index(width), operator.index(row_start),
-                                  operator.index(row_stop))
+def splice(
+    in_buf, in_fields, in_rows, pred_buf, pred_fields, pred_rows, row_start, row_stop, sel, width, terminator
+):
+    width, row_start, row_stop = (operator.index(width), operator.index(row_start), operator.index(row_stop))
     pred_data = _as_bytes(pred_buf)
     pred_fields = _array(pred_fields, np.int64, 2, "pred_fields")
     pred_rows = _array(pred_rows, np.int64, 1, "pred_rows")
@@ -244,10 +256,10 @@ def splice(in_buf, in_fields, in_rows, pred_buf, pred_fields, pred_rows,
         for s in sel:
             if s < width:
                 offset, length = in_fields[in_rows[r] + s]
-                pieces.append(in_data[offset:offset + length])
+                pieces.append(in_data[offset : offset + length])
             else:
                 offset, length = pred_fields[pred_rows[r] + s - width]
-                pieces.append(pred_data[offset:offset + length])
+                pieces.append(pred_data[offset : offset + length])
         out += b",".join(pieces)
         out += terminator
     return bytes(out)

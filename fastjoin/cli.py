@@ -5,6 +5,7 @@ Errors print one located line on stderr (a traceback only with ``--debug``); the
 names the error class: 2 configuration, 3 input data, 4 model, 5 output, 6 storage.
 ``run-job`` exits 1 when the job ends ``Failed`` (2 or 4 when it is rejected before it starts).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,18 +21,29 @@ EXIT_INTERRUPTED = 130
 
 def _add_policy_args(p) -> None:
     """Error policy, resume and S3 endpoint: the same flags for transform and run-job."""
-    p.add_argument("--on-error", default="fail", choices=["fail", "skip"],
-                   help="fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl")
-    p.add_argument("--max-errors", default=None, metavar="N|F|P%",
-                   help="with --on-error skip: fail an object past N bad records, or a fraction/percentage")
+    p.add_argument(
+        "--on-error",
+        default="fail",
+        choices=["fail", "skip"],
+        help="fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl",
+    )
+    p.add_argument(
+        "--max-errors",
+        default=None,
+        metavar="N|F|P%",
+        help="with --on-error skip: fail an object past N bad records, or a fraction/percentage",
+    )
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
 
 
 def _transform_parser(sub) -> None:
-    p = sub.add_parser("transform", help="run a batch transform over a file, directory or glob",
-                       description="Run SageMaker Batch Transform's filter → predict → join → filter "
-                                   "pipeline locally. Writes <name>.out per input file under --output.")
+    p = sub.add_parser(
+        "transform",
+        help="run a batch transform over a file, directory or glob",
+        description="Run SageMaker Batch Transform's filter → predict → join → filter "
+        "pipeline locally. Writes <name>.out per input file under --output.",
+    )
     p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
@@ -48,7 +60,9 @@ def _transform_parser(sub) -> None:
     p.add_argument("--header", action="store_true", help="first line of each file is a header (extended)")
     p.add_argument("--json-key-order", default="sorted", choices=["sorted", "input"], help="JSON output keys")
     _add_model_args(p)
-    p.add_argument("--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs")
+    p.add_argument(
+        "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
+    )
     _add_policy_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=_run_transform)
@@ -56,30 +70,48 @@ def _transform_parser(sub) -> None:
 
 def _add_model_args(p) -> None:
     p.add_argument("--threads", default=None, type=int, help="prediction threads (default: all cores)")
-    p.add_argument("--engine", default="auto", choices=["auto", "compiled", "xgboost"],
-                   help="auto (default): fastjoin's compiled trees when the model allows, else libxgboost")
-    p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "compiled", "xgboost"],
+        help="auto (default): fastjoin's compiled trees when the model allows, else libxgboost",
+    )
+    p.add_argument(
+        "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
+    )
 
 
 def _demo_parser(sub) -> None:
-    p = sub.add_parser("demo", help="run the seed example: XGBoost on the breast-cancer data",
-                       description="Train an XGBoost binary:logistic model on scikit-learn's copy of the "
-                                   "breast-cancer data, write a batch CSV with an id first, and run the "
-                                   "transform $[1:] / Input / $[0,-1].")
+    p = sub.add_parser(
+        "demo",
+        help="run the seed example: XGBoost on the breast-cancer data",
+        description="Train an XGBoost binary:logistic model on scikit-learn's copy of the "
+        "breast-cancer data, write a batch CSV with an id first, and run the "
+        "transform $[1:] / Input / $[0,-1].",
+    )
     p.add_argument("--dir", default="demo-output", help="where to put the model, data and output")
     p.add_argument("--rows", type=int, default=5, help="output rows to print")
     p.set_defaults(run=_run_demo)
 
 
 def _job_parsers(sub) -> None:
-    p = sub.add_parser("run-job", help="run a CreateTransformJob request (JSON) locally or on S3",
-                       description="Run a SageMaker CreateTransformJob request (the JSON boto3 would send) "
-                                   "with fastjoin. S3Uri/S3OutputPath may be s3:// URIs or local paths.")
+    p = sub.add_parser(
+        "run-job",
+        help="run a CreateTransformJob request (JSON) locally or on S3",
+        description="Run a SageMaker CreateTransformJob request (the JSON boto3 would send) "
+        "with fastjoin. S3Uri/S3OutputPath may be s3:// URIs or local paths.",
+    )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument("--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)")
+    p.add_argument(
+        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
+    )
     _add_policy_args(p)
-    p.add_argument("--describe", default=None, metavar="PATH",
-                   help="write the describe_transform_job-shaped result as JSON ('-': stdout)")
+    p.add_argument(
+        "--describe",
+        default=None,
+        metavar="PATH",
+        help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
+    )
     p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
     _add_model_args(p)
     noise = p.add_mutually_exclusive_group()
@@ -87,25 +119,39 @@ def _job_parsers(sub) -> None:
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
     p.set_defaults(run=_run_job)
 
-    p = sub.add_parser("validate", help="would SageMaker accept this CreateTransformJob request?",
-                       description="Check a CreateTransformJob request (JSON) against SageMaker's shapes, "
-                                   "limits, documented rules and JSONPath dialect, without running it.")
+    p = sub.add_parser(
+        "validate",
+        help="would SageMaker accept this CreateTransformJob request?",
+        description="Check a CreateTransformJob request (JSON) against SageMaker's shapes, "
+        "limits, documented rules and JSONPath dialect, without running it.",
+    )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument("--dialect", default="sagemaker", choices=["sagemaker", "extended"],
-                   help="sagemaker (default): as SageMaker checks it; extended: as fastjoin run-job does")
+    p.add_argument(
+        "--dialect",
+        default="sagemaker",
+        choices=["sagemaker", "extended"],
+        help="sagemaker (default): as SageMaker checks it; extended: as fastjoin run-job does",
+    )
     p.set_defaults(run=_run_validate)
 
-    p = sub.add_parser("preview", help="show the first records of a job stage by stage (writes nothing)",
-                       description="For the first N records of a CreateTransformJob request: the record, the "
-                                   "model input after the InputFilter, the model output, the joined record "
-                                   "and what would be written. Nothing is written.")
+    p = sub.add_parser(
+        "preview",
+        help="show the first records of a job stage by stage (writes nothing)",
+        description="For the first N records of a CreateTransformJob request: the record, the "
+        "model input after the InputFilter, the model output, the joined record "
+        "and what would be written. Nothing is written.",
+    )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument("--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)")
+    p.add_argument(
+        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
+    )
     p.add_argument("-n", "--records", type=int, default=5, help="how many records (default 5)")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
     p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
     p.add_argument("--full", action="store_true", help="do not shorten long records")
-    p.add_argument("--allow-pickle", action="store_true", help="load pickled models (runs code from the file)")
+    p.add_argument(
+        "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
+    )
     p.set_defaults(run=_run_preview)
 
 
@@ -113,6 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastjoin", description=__doc__.split("\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     from fastjoin import __version__
+
     parser.add_argument("--version", action="version", version=f"fastjoin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _transform_parser(sub)
@@ -128,19 +175,39 @@ def _run_transform(args) -> int:
 
     max_errors = None if args.max_errors is None else parse_max_errors(args.max_errors)
     transformer = Transformer(
-        args.model, content_type=args.content_type, accept=args.accept, split_type=args.split_type,
-        assemble_with=args.assemble_with, input_filter=args.input_filter, join_source=args.join_source,
-        output_filter=args.output_filter, strategy=args.strategy, max_payload=args.max_payload,
-        dialect=args.dialect, header=args.header, threads=args.threads, allow_pickle=args.allow_pickle,
-        engine=args.engine, on_error=args.on_error, max_errors=max_errors, json_key_order=args.json_key_order)
+        args.model,
+        content_type=args.content_type,
+        accept=args.accept,
+        split_type=args.split_type,
+        assemble_with=args.assemble_with,
+        input_filter=args.input_filter,
+        join_source=args.join_source,
+        output_filter=args.output_filter,
+        strategy=args.strategy,
+        max_payload=args.max_payload,
+        dialect=args.dialect,
+        header=args.header,
+        threads=args.threads,
+        allow_pickle=args.allow_pickle,
+        engine=args.engine,
+        on_error=args.on_error,
+        max_errors=max_errors,
+        json_key_order=args.json_key_order,
+    )
     note = getattr(transformer.model, "fallback_note", None)
     if note and not args.quiet:
         print(f"fastjoin: note: {note}", file=sys.stderr)
     bar = ProgressBar(enabled=False if args.quiet else None)  # sized by transform() once it lists
     started = time.perf_counter()
     try:
-        result = transformer.transform(args.input, args.output, progress=bar, resume=args.resume,
-                                       compression=args.compression, s3=args.endpoint_url)
+        result = transformer.transform(
+            args.input,
+            args.output,
+            progress=bar,
+            resume=args.resume,
+            compression=args.compression,
+            s3=args.endpoint_url,
+        )
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
@@ -154,8 +221,11 @@ def _run_transform(args) -> int:
         bad = sum(f.errors for f in result.files)
         if bad:
             extra += f", {bad:,} bad records skipped (*.out.errors.jsonl)"
-        print(f"fastjoin: {ok}/{len(result.files)} files, {result.records:,} records{extra} in {elapsed:.2f} s"
-              f" → {args.output}", file=sys.stderr)
+        print(
+            f"fastjoin: {ok}/{len(result.files)} files, {result.records:,} records{extra} in {elapsed:.2f} s"
+            f" → {args.output}",
+            file=sys.stderr,
+        )
     return result.failed[0].error.exit_code if result.failed else 0
 
 
@@ -164,10 +234,19 @@ def _run_job(args) -> int:
     from fastjoin.job import describe_json, run_job
 
     max_errors = None if args.max_errors is None else parse_max_errors(args.max_errors)
-    described = run_job(args.request, args.model, dialect=args.dialect, on_error=args.on_error,
-                        max_errors=max_errors, resume=args.resume, endpoint_url=args.endpoint_url,
-                        progress=False if args.quiet else None, threads=args.threads,
-                        allow_pickle=args.allow_pickle, engine=args.engine)
+    described = run_job(
+        args.request,
+        args.model,
+        dialect=args.dialect,
+        on_error=args.on_error,
+        max_errors=max_errors,
+        resume=args.resume,
+        endpoint_url=args.endpoint_url,
+        progress=False if args.quiet else None,
+        threads=args.threads,
+        allow_pickle=args.allow_pickle,
+        engine=args.engine,
+    )
     if args.describe == "-":
         print(describe_json(described, indent=2))
     elif args.describe:
@@ -185,8 +264,10 @@ def _run_job(args) -> int:
         for o in info["objects"]:
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
             where = o["output"] if o["status"] != "Failed" else o["failure"]
-            print(f"fastjoin: {o['status']:9} {o['source']}: {o['records_out']:,} records{extra} → {where}",
-                  file=err)
+            print(
+                f"fastjoin: {o['status']:9} {o['source']}: {o['records_out']:,} records{extra} → {where}",
+                file=err,
+            )
     elif not args.quiet:
         for o in info["objects"]:
             if o["status"] == "Failed":
@@ -202,9 +283,12 @@ def _run_job(args) -> int:
         parts.append(f"{info['records_out']:,} records")
         if info["errors"]:
             parts.append(f"{info['errors']:,} bad records skipped (*.out.errors.jsonl)")
-        print(f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
-              f"{', '.join(parts)} in {info['seconds']:.2f} s → "
-              f"{described['TransformOutput']['S3OutputPath']}", file=err)
+        print(
+            f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
+            f"{', '.join(parts)} in {info['seconds']:.2f} s → "
+            f"{described['TransformOutput']['S3OutputPath']}",
+            file=err,
+        )
     return 1 if described["TransformJobStatus"] == "Failed" else 0
 
 
@@ -218,8 +302,10 @@ def _run_validate(args) -> int:
     if result.ok:
         print(f"OK: {who} would accept {args.request}")
         return 0
-    print(f"{args.request}: {who} would reject this request: {len(result.problems)} "
-          f"problem{'s' if len(result.problems) != 1 else ''}")
+    print(
+        f"{args.request}: {who} would reject this request: {len(result.problems)} "
+        f"problem{'s' if len(result.problems) != 1 else ''}"
+    )
     for problem in result.problems:
         print(f"- {problem}")
     return 2
@@ -228,10 +314,18 @@ def _run_validate(args) -> int:
 def _run_preview(args) -> int:
     from fastjoin.stages import format_preview, preview
 
-    records = preview(args.request, model=args.model, n=args.records, dialect=args.dialect,
-                      endpoint_url=args.endpoint_url, allow_pickle=args.allow_pickle)
-    print(f"fastjoin preview: the first {len(records)} record{'s' if len(records) != 1 else ''} "
-          f"(nothing is written)\n")
+    records = preview(
+        args.request,
+        model=args.model,
+        n=args.records,
+        dialect=args.dialect,
+        endpoint_url=args.endpoint_url,
+        allow_pickle=args.allow_pickle,
+    )
+    print(
+        f"fastjoin preview: the first {len(records)} record{'s' if len(records) != 1 else ''} "
+        f"(nothing is written)\n"
+    )
     print(format_preview(records, width=None if args.full else 120))
     return 3 if any(r.error for r in records) else 0
 
@@ -244,9 +338,16 @@ def _run_demo(args) -> int:
     print("That copy has no id column, so ids are synthesised (842302, 842303, ...) and written first.")
     model_path, batch_path = make_seed_files(args.dir)
     started = time.perf_counter()
-    transformer = Transformer(str(model_path), content_type="text/csv", accept="text/csv",
-                              split_type="Line", assemble_with="Line", input_filter="$[1:]",
-                              join_source="Input", output_filter="$[0,-1]")
+    transformer = Transformer(
+        str(model_path),
+        content_type="text/csv",
+        accept="text/csv",
+        split_type="Line",
+        assemble_with="Line",
+        input_filter="$[1:]",
+        join_source="Input",
+        output_filter="$[0,-1]",
+    )
     output_dir = os.path.join(args.dir, "output")
     result = transformer.transform(str(batch_path), output_dir)
     elapsed = time.perf_counter() - started
@@ -259,8 +360,10 @@ def _run_demo(args) -> int:
                 break
             print("  " + line.decode().rstrip("\n"))
     engine = {"compiled": "fastjoin's compiled trees", "xgboost": "libxgboost"}[transformer.model.engine]
-    print(f"{result.records} records transformed in {elapsed * 1000:.0f} ms (model load included; "
-          f"predicted by {engine}, bit-identical to XGBoost's inplace_predict)")
+    print(
+        f"{result.records} records transformed in {elapsed * 1000:.0f} ms (model load included; "
+        f"predicted by {engine}, bit-identical to XGBoost's inplace_predict)"
+    )
     return 0
 
 

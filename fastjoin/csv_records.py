@@ -5,6 +5,7 @@ gathers features, predicts (or calls a container), formats and splices through t
 turns core status codes into located errors. It does no I/O, so the same function serves
 files, in-memory objects and, later, byte ranges on other workers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ _ONE_MB = 1024 * 1024
 _CSV_MESSAGES = {
     _impl.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
     _impl.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
-                                  "(records are lines: embedded newlines are not allowed)",
+    "(records are lines: embedded newlines are not allowed)",
     _impl.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
     _impl.ERR_BLANK_LINE: "blank line (the sagemaker dialect does not skip blank lines)",
 }
@@ -42,8 +43,8 @@ class CsvPlan:
     content_type: str = "text/csv"
     accept: str = "text/csv"
     single_record: bool = False
-    max_payload_bytes: int = 6 * _ONE_MB   # 0: no limit (the whole chunk in one request)
-    skip_errors: bool = False              # on_error="skip": bad records become dead letters
+    max_payload_bytes: int = 6 * _ONE_MB  # 0: no limit (the whole chunk in one request)
+    skip_errors: bool = False  # on_error="skip": bad records become dead letters
 
     def prediction_names(self, k: int) -> list[str]:
         if k == 1:
@@ -63,22 +64,29 @@ class Chunk:
     base_offset: int = 0
     base_line: int = 1
     base_record: int = 0
-    names: tuple[str, ...] | None = None   # the header, when header=True
-    first: bool = False                     # the object's first chunk (its first record is here)
+    names: tuple[str, ...] | None = None  # the header, when header=True
+    first: bool = False  # the object's first chunk (its first record is here)
 
 
 @dataclass
 class ChunkResult:
     data: bytes
-    records: int          # records written
+    records: int  # records written
     blank_lines: int
     n_outputs: int
     errors: list = field(default_factory=list)  # DeadLetter entries, in input order (skip_errors)
 
 
 def _locate(chunk: Chunk, offset: int, record: int | None = None, field: int | None = None):
-    return locate(chunk.source, chunk.buf, offset, base_offset=chunk.base_offset,
-                  base_line=chunk.base_line, record=record, field=field)
+    return locate(
+        chunk.source,
+        chunk.buf,
+        offset,
+        base_offset=chunk.base_offset,
+        base_line=chunk.base_line,
+        record=record,
+        field=field,
+    )
 
 
 def tokenize(chunk: Chunk, allow_blank: bool):
@@ -106,8 +114,9 @@ def _indices(path: Path, width: int, names, chunk: Chunk, fields, rows, r: int) 
     try:
         return path.csv_indices(width, names)
     except FeatureError as exc:
-        raise FeatureError(exc.message, _locate(chunk, int(fields[rows[r], 0]), chunk.base_record + r),
-                           path=path.expression) from None
+        raise FeatureError(
+            exc.message, _locate(chunk, int(fields[rows[r], 0]), chunk.base_record + r), path=path.expression
+        ) from None
 
 
 def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None) -> np.ndarray:
@@ -129,10 +138,14 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
                 try:
                     model.check_features(len(cols))
                 except ModelError as exc:
-                    raise ModelError(f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
-                                     f"on a record of {width} fields)") from None
-            message = (f"record has {width} fields, so InputFilter {plan.input_filter.expression} "
-                       f"selects {len(cols)} features, but the model expects {model.n_features}")
+                    raise ModelError(
+                        f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
+                        f"on a record of {width} fields)"
+                    ) from None
+            message = (
+                f"record has {width} fields, so InputFilter {plan.input_filter.expression} "
+                f"selects {len(cols)} features, but the model expects {model.n_features}"
+            )
             if bad is None or (chunk.first and r0 == 0):
                 raise FeatureError(message, where, path=plan.input_filter.expression)
             bad.run(fields, rows, r0, r1, message)
@@ -144,12 +157,14 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
                 break
             field_index = int(cols[err_col])
             span = fields[rows[err_row] + field_index]
-            text = bytes(memoryview(chunk.buf)[span[0]:span[0] + span[1]]).decode("utf-8", "replace")
+            text = bytes(memoryview(chunk.buf)[span[0] : span[0] + span[1]]).decode("utf-8", "replace")
             message = f"field {field_index + 1}: expected a number, got {text!r}"
             if bad is None:
-                raise FeatureError(message, _locate(chunk, int(span[0]), chunk.base_record + err_row,
-                                                    field_index + 1),
-                                   path=plan.input_filter.expression)
+                raise FeatureError(
+                    message,
+                    _locate(chunk, int(span[0]), chunk.base_record + err_row, field_index + 1),
+                    path=plan.input_filter.expression,
+                )
             bad.row(fields, rows, err_row, message, int(span[0]))
             r = err_row + 1  # the rows before it are filled; go on after it
     return X
@@ -190,8 +205,11 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
     bodies = []
     for r0, r1 in runs(widths):
         cols = _indices(plan.input_filter, int(widths[r0]), chunk.names, chunk, fields, rows, r0)
-        bodies.append(_impl.splice(chunk.buf, fields, rows, b"", _EMPTY_SPANS, rows, r0, r1, cols,
-                                   int(widths[r0]), b"\n"))
+        bodies.append(
+            _impl.splice(
+                chunk.buf, fields, rows, b"", _EMPTY_SPANS, rows, r0, r1, cols, int(widths[r0]), b"\n"
+            )
+        )
     body = b"".join(bodies)
     line_ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
     texts, spans, pred_rows = [], [], [np.zeros(1, dtype=np.int64)]
@@ -201,16 +219,22 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
             raise FeatureError(
                 f"record is {stop - start} bytes, larger than MaxPayloadInMB "
                 f"({plan.max_payload_bytes // _ONE_MB} MB)",
-                _locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first))
+                _locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first),
+            )
         response = model.invoke(body[start:stop], plan.content_type, plan.accept)
         resp_fields, resp_rows, _, status, err = _impl.tokenize(response, 0, len(response), False)
         got = len(resp_rows) - 1
         if status != _impl.OK or got != last - first:
-            why = (f"returned {got} lines for {last - first} records" if status == _impl.OK
-                   else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})")
-            raise OutputError(f"{_locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first)}: "
-                              f"the model {why} (records {chunk.base_record + first + 1}.."
-                              f"{chunk.base_record + last})")
+            why = (
+                f"returned {got} lines for {last - first} records"
+                if status == _impl.OK
+                else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})"
+            )
+            raise OutputError(
+                f"{_locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first)}: "
+                f"the model {why} (records {chunk.base_record + first + 1}.."
+                f"{chunk.base_record + last})"
+            )
         texts.append(response)
         spans.append(resp_fields + np.array([offset, 0], dtype=np.int64))
         pred_rows.append(resp_rows[1:] + n_fields)
@@ -278,12 +302,16 @@ def process_chunk(plan: CsvPlan, model, chunk: Chunk) -> ChunkResult:
             bad.run(fields, rows, r0, r1, exc.message)
             written -= r1 - r0
             continue
-        out.append(_impl.splice(chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, r0, r1, sel,
-                                width, plan.terminator))
+        out.append(
+            _impl.splice(
+                chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, r0, r1, sel, width, plan.terminator
+            )
+        )
     return ChunkResult(b"".join(out), written, blank, k, bad.entries() if bad else [])
 
 
 # ----------------------------------------------------------------------------- on_error="skip"
+
 
 class _BadRecords:
     """The bad records of one chunk, kept as byte spans and located only when reported."""
@@ -319,8 +347,11 @@ class _BadRecords:
         out = []
         for (start, end, at, reason), line in zip(spans, lines.tolist()):
             column = len(bytes(raw[start:at]).decode("utf-8", "replace")) + 1
-            out.append(DeadLetter(chunk.source, line, column, chunk.base_offset + start,
-                                  bytes(raw[start:end]), reason))
+            out.append(
+                DeadLetter(
+                    chunk.source, line, column, chunk.base_offset + start, bytes(raw[start:end]), reason
+                )
+            )
         return out
 
 
@@ -328,7 +359,7 @@ def _next_newline(view: np.ndarray, pos: int, end: int) -> int:
     """Index of the first ``\n`` in view[pos:end], or ``end``."""
     step = 1 << 16
     for at in range(pos, end, step):
-        hits = np.flatnonzero(view[at:min(at + step, end)] == 10)
+        hits = np.flatnonzero(view[at : min(at + step, end)] == 10)
         if len(hits):
             return at + int(hits[0])
     return end
@@ -397,8 +428,9 @@ def header_line(plan: CsvPlan, chunk: Chunk, k: int) -> bytes:
     width = int(rows[1]) if plan.join else 0
     names = (list(chunk.names) if plan.join else []) + pred_names
     sel = _indices(plan.output_filter, width + k, names, chunk, fields, rows, 0)
-    return _impl.splice(chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, 0, 1, sel, width,
-                        plan.terminator)
+    return _impl.splice(
+        chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, 0, 1, sel, width, plan.terminator
+    )
 
 
 def _quote(name: str) -> str:
@@ -416,7 +448,7 @@ def header_names(chunk: Chunk) -> tuple[str, ...]:
     raw = memoryview(chunk.buf)
     names = []
     for off, length in fields[: rows[1]].tolist():
-        text = bytes(raw[off:off + length]).decode("utf-8", "replace")
+        text = bytes(raw[off : off + length]).decode("utf-8", "replace")
         if text.startswith('"'):
             text = text[1:-1].replace('""', '"')
         names.append(text)

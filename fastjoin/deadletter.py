@@ -14,6 +14,7 @@ exceeded: a count (``10``: the 11th bad record fails it) or a fraction of the ob
 (``0.01``: checked when the object ends). Records modules report :class:`DeadLetter` entries
 per chunk; :class:`DeadLetters` counts them, applies the threshold and streams them out.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,7 @@ import orjson
 
 from fastjoin.errors import ConfigError, InputError, Location
 
-__all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors",
-           "DEAD_LETTER_SUFFIX"]
+__all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors", "DEAD_LETTER_SUFFIX"]
 
 ON_ERROR = ("fail", "skip")
 DEAD_LETTER_SUFFIX = ".errors.jsonl"  # appended to the output name: <name>.out.errors.jsonl
@@ -51,25 +51,33 @@ class ErrorPolicy:
         if on_error not in ON_ERROR:
             out.append(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
         elif on_error == "skip" and dialect == "sagemaker":
-            out.append("on_error='skip' is an extension: it needs dialect='extended' "
-                       "(SageMaker fails the whole object on a bad record)")
+            out.append(
+                "on_error='skip' is an extension: it needs dialect='extended' "
+                "(SageMaker fails the whole object on a bad record)"
+            )
         if max_errors is not None:
             if isinstance(max_errors, bool) or not isinstance(max_errors, (int, float)):
-                out.append(f"max_errors must be a count (int >= 0) or a fraction (float between 0 "
-                           f"and 1), not {max_errors!r}")
+                out.append(
+                    f"max_errors must be a count (int >= 0) or a fraction (float between 0 "
+                    f"and 1), not {max_errors!r}"
+                )
             elif isinstance(max_errors, int) and max_errors < 0:
                 out.append(f"max_errors must not be negative, not {max_errors!r}")
             elif isinstance(max_errors, float) and not 0.0 <= max_errors <= 1.0:
-                out.append(f"max_errors as a float is a fraction between 0 and 1, not {max_errors!r} "
-                           f"(give a count as an int)")
+                out.append(
+                    f"max_errors as a float is a fraction between 0 and 1, not {max_errors!r} "
+                    f"(give a count as an int)"
+                )
             elif on_error != "skip":
-                out.append("max_errors needs on_error='skip' (with 'fail' the first bad record "
-                           "fails its object)")
+                out.append(
+                    "max_errors needs on_error='skip' (with 'fail' the first bad record fails its object)"
+                )
         return out
 
     @classmethod
-    def create(cls, on_error: str = "fail", max_errors: MaxErrors = None,
-               dialect: str = "extended") -> "ErrorPolicy":
+    def create(
+        cls, on_error: str = "fail", max_errors: MaxErrors = None, dialect: str = "extended"
+    ) -> "ErrorPolicy":
         problems = cls.problems(on_error, max_errors, dialect)
         if problems:
             raise ConfigError("invalid error policy:\n- " + "\n- ".join(problems))
@@ -95,8 +103,9 @@ def parse_max_errors(text: str) -> MaxErrors:
             return float(text)
         return int(text)
     except ValueError:
-        raise ConfigError(f"--max-errors must be a count (10), a fraction (0.01) or a percentage "
-                          f"(1%), not {text!r}") from None
+        raise ConfigError(
+            f"--max-errors must be a count (10), a fraction (0.01) or a percentage (1%), not {text!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,8 @@ class DeadLetter:
     source: str
     line: int
     column: int
-    offset: int       # byte offset of the record's first byte in the source
-    record: bytes     # the record without its line terminator
+    offset: int  # byte offset of the record's first byte in the source
+    record: bytes  # the record without its line terminator
     reason: str
 
     def location(self) -> Location:
@@ -121,8 +130,15 @@ class DeadLetter:
         except UnicodeDecodeError:
             text = self.record.decode("utf-8", "replace")
             extra = {"record_base64": base64.b64encode(self.record).decode("ascii")}
-        entry = {"source": self.source, "line": self.line, "column": self.column,
-                 "offset": self.offset, "record": text, "reason": self.reason, **extra}
+        entry = {
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "offset": self.offset,
+            "record": text,
+            "reason": self.reason,
+            **extra,
+        }
         return orjson.dumps(entry) + b"\n"
 
 
@@ -152,7 +168,9 @@ class DeadLetters:
                 self.abort()
                 raise InputError(
                     f"more than {limit} bad record{'s' if limit != 1 else ''} (max_errors={limit}); "
-                    f"this one: {entry.reason}", entry.location())
+                    f"this one: {entry.reason}",
+                    entry.location(),
+                )
             self._write(entry)
 
     def _write(self, entry: DeadLetter) -> None:
@@ -171,8 +189,10 @@ class DeadLetters:
         total = records_out + self.count
         if isinstance(limit, float) and total and self.count > limit * total:
             self.abort()
-            raise InputError(f"{source}: {self.count} of {total} records are bad "
-                             f"({self.count / total:.2%}), more than max_errors={limit:g}")
+            raise InputError(
+                f"{source}: {self.count} of {total} records are bad "
+                f"({self.count / total:.2%}), more than max_errors={limit:g}"
+            )
         if self._ctx is not None:
             ctx, self._ctx, self._out = self._ctx, None, None
             ctx.__exit__(None, None, None)

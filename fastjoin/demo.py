@@ -4,6 +4,7 @@ Mirrors SageMaker's breast-cancer batch-transform notebook (see the spec's seman
 the batch file keeps the id first and the 30 features after it, with no header, and the job
 runs with InputFilter ``$[1:]``, JoinSource ``Input`` and OutputFilter ``$[0,-1]``.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,15 +46,20 @@ def make_seed_files(out_dir: str | os.PathLike) -> tuple[Path, Path]:
 
     X, target = load_breast_cancer(return_X_y=True)
     y = 1 - target  # sklearn: 0 = malignant; the notebook predicts malignant = 1
-    params = {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
-              "seed": 0, "nthread": 1, "tree_method": "hist"}
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": 4,
+        "eta": 0.3,
+        "seed": 0,
+        "nthread": 1,
+        "tree_method": "hist",
+    }
     booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=50)
     _write_atomic(model_path, booster.save_raw("json"))
 
     frame = pd.DataFrame(X)
     frame.insert(0, "id", range(FIRST_ID, FIRST_ID + len(frame)))
-    _write_atomic(batch_path, frame.to_csv(index=False, header=False,
-                                           lineterminator="\n").encode())
+    _write_atomic(batch_path, frame.to_csv(index=False, header=False, lineterminator="\n").encode())
     return model_path, batch_path
 
 

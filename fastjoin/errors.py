@@ -3,14 +3,24 @@
 Cores (compiled and reference) report a status code and a byte offset; the Python layer calls
 :func:`locate` and builds the exception here, so both cores produce identical errors.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 __all__ = [
-    "FastjoinError", "ConfigError", "PathSyntaxError", "InputError", "CsvError",
-    "JsonLinesError", "FeatureError", "ModelError", "OutputError", "StorageError",
-    "Location", "locate",
+    "FastjoinError",
+    "ConfigError",
+    "PathSyntaxError",
+    "InputError",
+    "CsvError",
+    "JsonLinesError",
+    "FeatureError",
+    "ModelError",
+    "OutputError",
+    "StorageError",
+    "Location",
+    "locate",
 ]
 
 SNIPPET_WIDTH = 96
@@ -37,8 +47,16 @@ class Location:
         return f"{self.source}:{self.line}:{self.column}"
 
 
-def locate(source: str, buf, offset: int, *, base_offset: int = 0, base_line: int = 1,
-           record: int | None = None, field: int | None = None) -> Location:
+def locate(
+    source: str,
+    buf,
+    offset: int,
+    *,
+    base_offset: int = 0,
+    base_line: int = 1,
+    record: int | None = None,
+    field: int | None = None,
+) -> Location:
     """Build a :class:`Location` for ``offset`` (an index into ``buf``).
 
     ``buf`` holds complete lines; its byte 0 is at absolute offset ``base_offset`` of the
@@ -55,9 +73,15 @@ def locate(source: str, buf, offset: int, *, base_offset: int = 0, base_line: in
     column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
     text = line_bytes.decode("utf-8", "replace")
     snippet = text if len(text) <= SNIPPET_WIDTH else text[:SNIPPET_WIDTH] + " ..."
-    return Location(source=source, line=base_line + data.count(b"\n", 0, line_start),
-                    column=column, byte_offset=base_offset + offset, record=record,
-                    field=field, snippet=snippet)
+    return Location(
+        source=source,
+        line=base_line + data.count(b"\n", 0, line_start),
+        column=column,
+        byte_offset=base_offset + offset,
+        record=record,
+        field=field,
+        snippet=snippet,
+    )
 
 
 class FastjoinError(Exception):

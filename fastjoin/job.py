@@ -18,6 +18,7 @@ and ``S3OutputPath`` may be local paths, ``ModelName`` may be a model path (it i
 when ``model=`` is not given), and ``TransformJobName`` and ``TransformResources`` may be left
 out. Everything else, limits included, is the same in both dialects.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,8 +33,15 @@ from typing import Any, Callable, Optional
 from fastjoin.errors import ConfigError, FastjoinError, ModelError, PathSyntaxError
 from fastjoin.transformer import API_NAMES, Transformer, join_problems, media_type
 
-__all__ = ["run_job", "validate", "load_request", "parse_request", "TransformJob", "Validation",
-           "describe_json"]
+__all__ = [
+    "run_job",
+    "validate",
+    "load_request",
+    "parse_request",
+    "TransformJob",
+    "Validation",
+    "describe_json",
+]
 
 DIALECTS = ("extended", "sagemaker")
 MAX_FAILURE_REASON = 1024
@@ -47,6 +55,7 @@ _DATA_PROCESSING_TYPES = ("text/csv", "application/json", "application/jsonlines
 # A transcription of botocore's CreateTransformJobRequest shape (sagemaker 2017-07-24):
 # required members, types, min (checked by botocore on the client) and max/pattern/enum
 # (checked by the service). MaxPayloadInMB's max of 100 is documented, not in the shape.
+
 
 @dataclass(frozen=True)
 class _Str:
@@ -115,63 +124,99 @@ def _instance_type() -> _Str:
 
 
 def _request_shape() -> _Struct:
-    return _Struct({
-        "TransformJobName": _Str(min=1, max=63, pattern=r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
-        "ModelName": _Str(max=63, pattern=r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?"),
-        "MaxConcurrentTransforms": _Int(min=0),
-        "ModelClientConfig": _Struct({
-            "InvocationsTimeoutInSeconds": _Int(min=1, max=3600),
-            "InvocationsMaxRetries": _Int(min=0, max=3),
-        }),
-        "MaxPayloadInMB": _Int(min=0, max=100),
-        "BatchStrategy": _Str(enum=("MultiRecord", "SingleRecord")),
-        "Environment": _Map(_Str(max=1024, pattern=r"[a-zA-Z_][a-zA-Z0-9_]{0,1023}"),
-                            _Str(max=10240), max=16),
-        "TransformInput": _Struct({
-            "DataSource": _Struct({
-                "S3DataSource": _Struct({
-                    "S3DataType": _Str(enum=("ManifestFile", "S3Prefix", "AugmentedManifestFile",
-                                             "Converse")),
-                    "S3Uri": _S3_URI,
-                }, ("S3DataType", "S3Uri")),
-            }, ("S3DataSource",)),
-            "ContentType": _Str(max=256),
-            "CompressionType": _Str(enum=("None", "Gzip")),
-            "SplitType": _Str(enum=("None", "Line", "RecordIO", "TFRecord")),
-        }, ("DataSource",)),
-        "TransformOutput": _Struct({
-            "S3OutputPath": _S3_URI,
-            "Accept": _Str(max=256),
-            "AssembleWith": _Str(enum=("None", "Line")),
-            "KmsKeyId": _KMS,
-        }, ("S3OutputPath",)),
-        "DataCaptureConfig": _Struct({
-            "DestinationS3Uri": _S3_URI,
-            "KmsKeyId": _KMS,
-            "GenerateInferenceId": _Bool(),
-        }, ("DestinationS3Uri",)),
-        "TransformResources": _Struct({
-            "InstanceType": _instance_type(),
-            "InstanceCount": _Int(min=1),
-            "VolumeKmsKeyId": _KMS,
-            "TransformAmiVersion": _Str(min=1, max=63, pattern=r"[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*"),
-        }, ("InstanceType", "InstanceCount")),
-        "DataProcessing": _Struct({
-            # length (63) and characters are checked with the filter itself (jsonpath, sagemaker)
-            "InputFilter": _Str(),
-            "OutputFilter": _Str(),
-            "JoinSource": _Str(enum=("Input", "None")),
-        }),
-        "Tags": _List(_Struct({"Key": _Str(min=1, max=128, check=_TAG.check, check_text=_TAG.check_text),
-                               "Value": _Str(max=256, check=_TAG.check, check_text=_TAG.check_text)},
-                              ("Key", "Value")), max=50),
-        "ExperimentConfig": _Struct({
-            "ExperimentName": _EXPERIMENT_NAME,
-            "TrialName": _EXPERIMENT_NAME,
-            "TrialComponentDisplayName": _EXPERIMENT_NAME,
-            "RunName": _EXPERIMENT_NAME,
-        }),
-    }, ("TransformJobName", "ModelName", "TransformInput", "TransformOutput", "TransformResources"))
+    return _Struct(
+        {
+            "TransformJobName": _Str(min=1, max=63, pattern=r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"),
+            "ModelName": _Str(max=63, pattern=r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?"),
+            "MaxConcurrentTransforms": _Int(min=0),
+            "ModelClientConfig": _Struct(
+                {
+                    "InvocationsTimeoutInSeconds": _Int(min=1, max=3600),
+                    "InvocationsMaxRetries": _Int(min=0, max=3),
+                }
+            ),
+            "MaxPayloadInMB": _Int(min=0, max=100),
+            "BatchStrategy": _Str(enum=("MultiRecord", "SingleRecord")),
+            "Environment": _Map(
+                _Str(max=1024, pattern=r"[a-zA-Z_][a-zA-Z0-9_]{0,1023}"), _Str(max=10240), max=16
+            ),
+            "TransformInput": _Struct(
+                {
+                    "DataSource": _Struct(
+                        {
+                            "S3DataSource": _Struct(
+                                {
+                                    "S3DataType": _Str(
+                                        enum=("ManifestFile", "S3Prefix", "AugmentedManifestFile", "Converse")
+                                    ),
+                                    "S3Uri": _S3_URI,
+                                },
+                                ("S3DataType", "S3Uri"),
+                            ),
+                        },
+                        ("S3DataSource",),
+                    ),
+                    "ContentType": _Str(max=256),
+                    "CompressionType": _Str(enum=("None", "Gzip")),
+                    "SplitType": _Str(enum=("None", "Line", "RecordIO", "TFRecord")),
+                },
+                ("DataSource",),
+            ),
+            "TransformOutput": _Struct(
+                {
+                    "S3OutputPath": _S3_URI,
+                    "Accept": _Str(max=256),
+                    "AssembleWith": _Str(enum=("None", "Line")),
+                    "KmsKeyId": _KMS,
+                },
+                ("S3OutputPath",),
+            ),
+            "DataCaptureConfig": _Struct(
+                {
+                    "DestinationS3Uri": _S3_URI,
+                    "KmsKeyId": _KMS,
+                    "GenerateInferenceId": _Bool(),
+                },
+                ("DestinationS3Uri",),
+            ),
+            "TransformResources": _Struct(
+                {
+                    "InstanceType": _instance_type(),
+                    "InstanceCount": _Int(min=1),
+                    "VolumeKmsKeyId": _KMS,
+                    "TransformAmiVersion": _Str(min=1, max=63, pattern=r"[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*"),
+                },
+                ("InstanceType", "InstanceCount"),
+            ),
+            "DataProcessing": _Struct(
+                {
+                    # length (63) and characters are checked with the filter itself (jsonpath, sagemaker)
+                    "InputFilter": _Str(),
+                    "OutputFilter": _Str(),
+                    "JoinSource": _Str(enum=("Input", "None")),
+                }
+            ),
+            "Tags": _List(
+                _Struct(
+                    {
+                        "Key": _Str(min=1, max=128, check=_TAG.check, check_text=_TAG.check_text),
+                        "Value": _Str(max=256, check=_TAG.check, check_text=_TAG.check_text),
+                    },
+                    ("Key", "Value"),
+                ),
+                max=50,
+            ),
+            "ExperimentConfig": _Struct(
+                {
+                    "ExperimentName": _EXPERIMENT_NAME,
+                    "TrialName": _EXPERIMENT_NAME,
+                    "TrialComponentDisplayName": _EXPERIMENT_NAME,
+                    "RunName": _EXPERIMENT_NAME,
+                }
+            ),
+        },
+        ("TransformJobName", "ModelName", "TransformInput", "TransformOutput", "TransformResources"),
+    )
 
 
 _SHAPE: Optional[_Struct] = None
@@ -185,6 +230,7 @@ def _shape() -> _Struct:
 
 
 # ----------------------------------------------------------------------------- checking
+
 
 @dataclass
 class Validation:
@@ -219,19 +265,25 @@ def _server(v: Validation, path: str, value, constraint: str) -> None:
 
 def _local_ok(path: str, value, dialect: str) -> bool:
     """``extended`` lets the S3 URIs be local paths."""
-    return dialect == "extended" and path.endswith(("S3Uri", "S3OutputPath")) and not str(value).startswith(
-        ("s3://", "https://"))
+    return (
+        dialect == "extended"
+        and path.endswith(("S3Uri", "S3OutputPath"))
+        and not str(value).startswith(("s3://", "https://"))
+    )
 
 
 def _type_error(v: Validation, path: str, name: str, value, types: str) -> None:
-    v.add(path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, "
-                f"valid types: {types}")
+    v.add(
+        path, f"Invalid type for parameter {name}, value: {value}, type: {type(value)}, valid types: {types}"
+    )
 
 
 def _check_length(v: Validation, path: str, name: str, value, shape) -> None:
     """botocore's client-side minimum, then the service's maximum, as each words them."""
     if len(value) < shape.min:
-        v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
+        v.add(
+            path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}"
+        )
     if shape.max is not None and len(value) > shape.max:
         _server(v, path, value, f"Member must have length less than or equal to {shape.max}")
 
@@ -248,8 +300,10 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
         for member, item in value.items():
             sub = f"{path}.{member}".lstrip(".")
             if member not in shape.members:
-                v.add(sub, f'Unknown parameter in {name}: "{member}", must be one of: '
-                           f'{", ".join(shape.members)}')
+                v.add(
+                    sub,
+                    f'Unknown parameter in {name}: "{member}", must be one of: {", ".join(shape.members)}',
+                )
                 continue
             _check(v, shape.members[member], item, sub, dialect)
     elif isinstance(shape, _List):
@@ -272,7 +326,10 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
             _type_error(v, path, name, value, "<class 'str'>")
             return
         if len(value) < shape.min:
-            v.add(path, f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}")
+            v.add(
+                path,
+                f"Invalid length for parameter {name}, value: {len(value)}, valid min length: {shape.min}",
+            )
             return
         if _local_ok(path, value, dialect):
             return
@@ -328,7 +385,8 @@ def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) ->
         if not model_given and "ModelName" in v.bad and "ModelName" not in request:
             v.problems[v.problems.index('Missing required parameter in input: "ModelName"')] = (
                 'Missing required parameter in input: "ModelName" (without model=, ModelName is '
-                'the path of the model to load)')
+                "the path of the model to load)"
+            )
 
     content_type = _good(v, request, "TransformInput.ContentType")
     accept = _good(v, request, "TransformOutput.Accept")
@@ -341,9 +399,11 @@ def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) ->
     processing = join == "Input" or any(f not in (None, "", "$") for f in filters.values())
     ctype = media_type(content_type)
     if processing and ctype not in _DATA_PROCESSING_TYPES:
-        v.add("TransformInput.ContentType",
-              f"DataProcessing (filters and joins) works on CSV and JSON only: ContentType must be one "
-              f"of {', '.join(_DATA_PROCESSING_TYPES)}, not {content_type!r}")
+        v.add(
+            "TransformInput.ContentType",
+            f"DataProcessing (filters and joins) works on CSV and JSON only: ContentType must be one "
+            f"of {', '.join(_DATA_PROCESSING_TYPES)}, not {content_type!r}",
+        )
     if join == "Input":
         effective_accept = accept if accept is not None or not extended else content_type
         for problem in join_problems(content_type, effective_accept, split, assemble, API_NAMES):
@@ -367,27 +427,40 @@ def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) ->
     payload = _good(v, request, "MaxPayloadInMB")
     concurrent = _good(v, request, "MaxConcurrentTransforms")
     if isinstance(payload, int) and isinstance(concurrent, int) and concurrent * payload > 100:
-        v.add("MaxConcurrentTransforms",
-              f"MaxConcurrentTransforms × MaxPayloadInMB must not exceed 100 MB "
-              f"({concurrent} × {payload} = {concurrent * payload})")
+        v.add(
+            "MaxConcurrentTransforms",
+            f"MaxConcurrentTransforms × MaxPayloadInMB must not exceed 100 MB "
+            f"({concurrent} × {payload} = {concurrent * payload})",
+        )
     if _good(v, request, "BatchStrategy") is not None and split == "None":
         v.warnings.append("BatchStrategy has no effect with SplitType 'None': each object is one record")
 
     data_type = _good(v, request, "TransformInput.DataSource.S3DataSource.S3DataType")
     if data_type == "AugmentedManifestFile":
-        v.add("TransformInput.DataSource.S3DataSource.S3DataType",
-              "S3DataType 'AugmentedManifestFile' is not supported for transform jobs (use S3Prefix or ManifestFile)")
+        v.add(
+            "TransformInput.DataSource.S3DataSource.S3DataType",
+            "S3DataType 'AugmentedManifestFile' is not supported for transform jobs (use S3Prefix or ManifestFile)",
+        )
     elif data_type == "Converse" and extended:
-        v.add("TransformInput.DataSource.S3DataSource.S3DataType",
-              "S3DataType 'Converse' is not supported by fastjoin (it runs S3Prefix and ManifestFile)")
+        v.add(
+            "TransformInput.DataSource.S3DataSource.S3DataType",
+            "S3DataType 'Converse' is not supported by fastjoin (it runs S3Prefix and ManifestFile)",
+        )
 
     # outputs under the input prefix are read again by the next run, as on SageMaker
     source = _good(v, request, "TransformInput.DataSource.S3DataSource.S3Uri")
     output = _good(v, request, "TransformOutput.S3OutputPath")
-    if (data_type == "S3Prefix" and isinstance(source, str) and isinstance(output, str)
-            and source.startswith("s3://") and output.startswith(source)):
-        v.warnings.append(f"S3OutputPath {output} starts with the input prefix {source}: S3Prefix is a raw "
-                          f"key prefix, so a later run also reads the outputs as inputs")
+    if (
+        data_type == "S3Prefix"
+        and isinstance(source, str)
+        and isinstance(output, str)
+        and source.startswith("s3://")
+        and output.startswith(source)
+    ):
+        v.warnings.append(
+            f"S3OutputPath {output} starts with the input prefix {source}: S3Prefix is a raw "
+            f"key prefix, so a later run also reads the outputs as inputs"
+        )
 
     if extended:
         _fastjoin_limits(v, request, source, output)
@@ -396,12 +469,16 @@ def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) ->
 def _fastjoin_limits(v: Validation, request: dict, source, output) -> None:
     """What the request asks that fastjoin cannot do (errors) or does differently (warnings)."""
     if _good(v, request, "DataCaptureConfig.GenerateInferenceId") is True:
-        v.add("DataCaptureConfig.GenerateInferenceId",
-              "DataCaptureConfig.GenerateInferenceId is not supported by fastjoin yet")
+        v.add(
+            "DataCaptureConfig.GenerateInferenceId",
+            "DataCaptureConfig.GenerateInferenceId is not supported by fastjoin yet",
+        )
     if _good(v, request, "DataCaptureConfig") is not None:
         v.warnings.append("DataCaptureConfig: fastjoin does not write captured data")
-    for path, uri in (("TransformInput.DataSource.S3DataSource.S3Uri", source),
-                      ("TransformOutput.S3OutputPath", output)):
+    for path, uri in (
+        ("TransformInput.DataSource.S3DataSource.S3Uri", source),
+        ("TransformOutput.S3OutputPath", output),
+    ):
         if isinstance(uri, str) and uri.startswith("https://"):
             v.add(path, f"{path}: fastjoin reads s3:// URIs and local paths, not {uri!r}")
     uses_s3 = any(isinstance(u, str) and u.startswith("s3://") for u in (source, output))
@@ -410,9 +487,14 @@ def _fastjoin_limits(v: Validation, request: dict, source, output) -> None:
             import boto3  # noqa: F401
         except ImportError:
             v.add("TransformOutput.S3OutputPath", "s3:// URIs need boto3: pip install 'fastjoin[s3]'")
-    if (_good(v, request, "TransformOutput.KmsKeyId") is not None and isinstance(output, str)
-            and not output.startswith("s3://")):
-        v.warnings.append("TransformOutput.KmsKeyId applies to S3 outputs only; the local output is not encrypted")
+    if (
+        _good(v, request, "TransformOutput.KmsKeyId") is not None
+        and isinstance(output, str)
+        and not output.startswith("s3://")
+    ):
+        v.warnings.append(
+            "TransformOutput.KmsKeyId applies to S3 outputs only; the local output is not encrypted"
+        )
 
 
 def load_request(request) -> dict:
@@ -432,8 +514,9 @@ def load_request(request) -> dict:
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read the request: {exc.strerror}") from exc
     else:
-        raise ConfigError(f"a request is a dict, JSON text or the path of a JSON file, not "
-                          f"{type(request).__name__}")
+        raise ConfigError(
+            f"a request is a dict, JSON text or the path of a JSON file, not {type(request).__name__}"
+        )
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -461,6 +544,7 @@ def validate(request, *, dialect: str = "sagemaker", model_given: bool = False) 
 
 
 # ----------------------------------------------------------------------------- the job
+
 
 @dataclass
 class TransformJob:
@@ -490,17 +574,25 @@ class TransformJob:
     warnings: list[str] = field(default_factory=list)
 
     def transformer_options(self) -> dict:
-        return dict(content_type=self.content_type or "text/csv", accept=self.accept,
-                    split_type=self.split_type, assemble_with=self.assemble_with,
-                    input_filter=self.input_filter, join_source=self.join_source,
-                    output_filter=self.output_filter, strategy=self.batch_strategy,
-                    max_payload=self.max_payload, dialect=self.dialect)
+        return dict(
+            content_type=self.content_type or "text/csv",
+            accept=self.accept,
+            split_type=self.split_type,
+            assemble_with=self.assemble_with,
+            input_filter=self.input_filter,
+            join_source=self.join_source,
+            output_filter=self.output_filter,
+            strategy=self.batch_strategy,
+            max_payload=self.max_payload,
+            dialect=self.dialect,
+        )
 
 
 def _job_from(request: dict, dialect: str, warnings: list[str], now: _dt.datetime) -> TransformJob:
     g = lambda path, default=None: _get(request, path, default)  # noqa: E731
     return TransformJob(
-        request=request, dialect=dialect,
+        request=request,
+        dialect=dialect,
         name=g("TransformJobName") or f"fastjoin-{now.strftime('%Y%m%d-%H%M%S')}",
         model_name=g("ModelName"),
         input_uri=g("TransformInput.DataSource.S3DataSource.S3Uri"),
@@ -531,8 +623,13 @@ def _config_problems(exc: ConfigError) -> list[str]:
     return [text]
 
 
-def parse_request(request, *, dialect: str = "extended", model_given: bool = True,
-                  transformer_options: Optional[dict] = None) -> TransformJob:
+def parse_request(
+    request,
+    *,
+    dialect: str = "extended",
+    model_given: bool = True,
+    transformer_options: Optional[dict] = None,
+) -> TransformJob:
     """Check a request (:func:`validate`), then what the Transformer would say about its
     options, and return the :class:`TransformJob`; every problem found goes into one
     :class:`ConfigError`."""
@@ -545,10 +642,15 @@ def parse_request(request, *, dialect: str = "extended", model_given: bool = Tru
 
     options = job.transformer_options()
     options.update(input_filter=None, output_filter=None)  # compiled in validate() already
-    for key, path in (("content_type", "TransformInput.ContentType"), ("accept", "TransformOutput.Accept"),
-                      ("split_type", "TransformInput.SplitType"), ("assemble_with", "TransformOutput.AssembleWith"),
-                      ("join_source", "DataProcessing.JoinSource"), ("strategy", "BatchStrategy"),
-                      ("max_payload", "MaxPayloadInMB")):
+    for key, path in (
+        ("content_type", "TransformInput.ContentType"),
+        ("accept", "TransformOutput.Accept"),
+        ("split_type", "TransformInput.SplitType"),
+        ("assemble_with", "TransformOutput.AssembleWith"),
+        ("join_source", "DataProcessing.JoinSource"),
+        ("strategy", "BatchStrategy"),
+        ("max_payload", "MaxPayloadInMB"),
+    ):
         if path in v.bad:
             options[key] = None if key != "content_type" else "text/csv"
     if "DataProcessing.JoinSource" in v.bad or "TransformInput.ContentType" in v.bad:
@@ -585,8 +687,10 @@ class _RetryingModel:
                 raise
             except Exception as exc:
                 if attempt == self.retries:
-                    raise ModelError(f"the model failed {attempt + 1} time{'s' if attempt else ''}: "
-                                     f"{type(exc).__name__}: {exc}") from exc
+                    raise ModelError(
+                        f"the model failed {attempt + 1} time{'s' if attempt else ''}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
         raise AssertionError("unreachable")
 
 
@@ -598,9 +702,19 @@ def _is_plain_callable(model) -> bool:
     return not isinstance(model, (ContainerModel, XGBoostPredictor))
 
 
-def run_job(request, model=None, *, dialect: str = "extended", on_error: str = "fail", max_errors=None,
-            resume: bool = False, endpoint_url: Optional[str] = None, s3=None, progress=None,
-            **transformer_options) -> dict:
+def run_job(
+    request,
+    model=None,
+    *,
+    dialect: str = "extended",
+    on_error: str = "fail",
+    max_errors=None,
+    resume: bool = False,
+    endpoint_url: Optional[str] = None,
+    s3=None,
+    progress=None,
+    **transformer_options,
+) -> dict:
     """Run a ``CreateTransformJob`` request locally; return a ``describe_transform_job``-shaped
     dict (``TransformJobStatus`` ``Completed`` or ``Failed``, ``FailureReason``, times, the
     request's members with defaults) plus ``"fastjoin"``: per-object records in/out, errors,
@@ -647,18 +761,31 @@ def run_job(request, model=None, *, dialect: str = "extended", on_error: str = "
     with Storage(s3) as store:
         s3_client = store.s3 if _uses_s3(job) else None
         try:
-            result = transformer.transform(job.input_uri, job.output_path, progress=progress, resume=resume,
-                                           manifest=job.data_type == "ManifestFile",
-                                           compression=job.compression, s3=s3_client,
-                                           kms_key_id=job.kms_key_id)
+            result = transformer.transform(
+                job.input_uri,
+                job.output_path,
+                progress=progress,
+                resume=resume,
+                manifest=job.data_type == "ManifestFile",
+                compression=job.compression,
+                s3=s3_client,
+                kms_key_id=job.kms_key_id,
+            )
         except FastjoinError as exc:  # the input could not be listed: the job fails, as on SageMaker
             failure = _first_line(exc)
         finally:
             if bar is not None:
                 bar.close()
     ended = _dt.datetime.now(_dt.timezone.utc)
-    described = _describe(job, result, failure, created, started, ended,
-                          dict(on_error=on_error, max_errors=max_errors, resume=resume))
+    described = _describe(
+        job,
+        result,
+        failure,
+        created,
+        started,
+        ended,
+        dict(on_error=on_error, max_errors=max_errors, resume=resume),
+    )
     info = described["fastjoin"]
     info["engine"] = getattr(transformer.model, "engine", "container")
     note = getattr(transformer.model, "fallback_note", None)
@@ -675,15 +802,20 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0]
 
 
-def _describe(job: TransformJob, result, failure: Optional[str], created, started, ended, policy: dict) -> dict:
+def _describe(
+    job: TransformJob, result, failure: Optional[str], created, started, ended, policy: dict
+) -> dict:
     from fastjoin import __version__
 
     files = result.files if result is not None else []
     failed = [f for f in files if not f.ok]
     if failure is None and failed:
         first = _first_line(failed[0].error)
-        failure = first if len(files) == 1 else (
-            f"{len(failed)} of {len(files)} input objects failed; first: {first}")
+        failure = (
+            first
+            if len(files) == 1
+            else (f"{len(failed)} of {len(files)} input objects failed; first: {first}")
+        )
     status = "Failed" if failure is not None else "Completed"
     request = job.request
     described = {
@@ -692,13 +824,16 @@ def _describe(job: TransformJob, result, failure: Optional[str], created, starte
         "TransformJobStatus": status,
     }
     if failure is not None:
-        described["FailureReason"] = failure if len(failure) <= MAX_FAILURE_REASON else (
-            failure[:MAX_FAILURE_REASON - 3] + "...")
+        described["FailureReason"] = (
+            failure if len(failure) <= MAX_FAILURE_REASON else (failure[: MAX_FAILURE_REASON - 3] + "...")
+        )
     described["ModelName"] = job.model_name if job.model_name is not None else "<model>"
     if job.max_concurrent is not None:
         described["MaxConcurrentTransforms"] = job.max_concurrent
-    described["ModelClientConfig"] = {"InvocationsTimeoutInSeconds": job.timeout_s,
-                                      "InvocationsMaxRetries": job.retries}
+    described["ModelClientConfig"] = {
+        "InvocationsTimeoutInSeconds": job.timeout_s,
+        "InvocationsMaxRetries": job.retries,
+    }
     described["MaxPayloadInMB"] = job.max_payload
     described["BatchStrategy"] = job.batch_strategy
     if "Environment" in request:
@@ -713,30 +848,36 @@ def _describe(job: TransformJob, result, failure: Optional[str], created, starte
     if "DataCaptureConfig" in request:
         described["DataCaptureConfig"] = copy.deepcopy(request["DataCaptureConfig"])
     described["TransformResources"] = copy.deepcopy(
-        request.get("TransformResources", {"InstanceType": "local", "InstanceCount": 1}))
+        request.get("TransformResources", {"InstanceType": "local", "InstanceCount": 1})
+    )
     described["CreationTime"] = created
     described["TransformStartTime"] = started
     described["TransformEndTime"] = ended
-    described["DataProcessing"] = {"InputFilter": job.input_filter, "OutputFilter": job.output_filter,
-                                   "JoinSource": job.join_source}
+    described["DataProcessing"] = {
+        "InputFilter": job.input_filter,
+        "OutputFilter": job.output_filter,
+        "JoinSource": job.join_source,
+    }
     if "ExperimentConfig" in request:
         described["ExperimentConfig"] = copy.deepcopy(request["ExperimentConfig"])
 
     objects = []
     for f in files:
-        objects.append({
-            "source": f.source,
-            "output": f.output,
-            "status": "Skipped" if f.skipped else ("Completed" if f.ok else "Failed"),
-            "records_in": f.records + f.errors,
-            "records_out": f.records,
-            "errors": f.errors,
-            "blank_lines": f.blank_lines,
-            "bytes_in": f.bytes_in,
-            "seconds": round(f.seconds, 6),
-            "dead_letter": f.dead_letter,
-            "failure": None if f.ok else _first_line(f.error),
-        })
+        objects.append(
+            {
+                "source": f.source,
+                "output": f.output,
+                "status": "Skipped" if f.skipped else ("Completed" if f.ok else "Failed"),
+                "records_in": f.records + f.errors,
+                "records_out": f.records,
+                "errors": f.errors,
+                "blank_lines": f.blank_lines,
+                "bytes_in": f.bytes_in,
+                "seconds": round(f.seconds, 6),
+                "dead_letter": f.dead_letter,
+                "failure": None if f.ok else _first_line(f.error),
+            }
+        )
     ran = [o for o in objects if o["status"] != "Skipped"]
     described["fastjoin"] = {
         "version": __version__,
@@ -759,6 +900,7 @@ def _describe(job: TransformJob, result, failure: Optional[str], created, starte
 
 def describe_json(described: dict, **kwargs) -> str:
     """The describe dict as JSON text (times in ISO 8601)."""
+
     def default(value):
         if isinstance(value, _dt.datetime):
             return value.isoformat()

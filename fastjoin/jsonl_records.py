@@ -37,6 +37,7 @@ aside) the texts are already identical; otherwise the record is parsed again wit
 skips the check and writes orjson's text (``1.50`` → ``1.5``, ``1e5`` → ``100000.0``, integers
 beyond 64 bits lose precision).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,15 @@ from fastjoin.errors import FeatureError, JsonLinesError, ModelError, OutputErro
 from fastjoin.jsonpath import NoMatch, Path, _kind
 from fastjoin.predictor import ContainerModel
 
-__all__ = ["JsonPlan", "process_chunk", "CONTENT_TYPES", "KEY_ORDERS", "NUMBER_MODES",
-           "OUTPUT_KEY", "INPUT_KEY"]
+__all__ = [
+    "JsonPlan",
+    "process_chunk",
+    "CONTENT_TYPES",
+    "KEY_ORDERS",
+    "NUMBER_MODES",
+    "OUTPUT_KEY",
+    "INPUT_KEY",
+]
 
 CONTENT_TYPES = ("application/jsonlines", "application/json")
 KEY_ORDERS = ("sorted", "input")
@@ -63,10 +71,10 @@ INPUT_KEY = "SageMakerInput"
 _ONE_MB = 1024 * 1024
 _WHITESPACE = b" \t\r\n"
 _BLANK_MESSAGE = "blank line (the sagemaker dialect does not skip blank lines)"
-BATCH = 1024        # records predicted and written together (see process_chunk)
-GROUP = 128         # records parsed together, their features taken before the next group
-_READ_DEPTH = 1024   # orjson.loads refuses deeper nesting
-_WRITE_DEPTH = 254   # orjson.dumps refuses deeper nesting
+BATCH = 1024  # records predicted and written together (see process_chunk)
+GROUP = 128  # records parsed together, their features taken before the next group
+_READ_DEPTH = 1024  # orjson.loads refuses deeper nesting
+_WRITE_DEPTH = 254  # orjson.dumps refuses deeper nesting
 
 
 @dataclass
@@ -77,15 +85,15 @@ class JsonPlan:
     output_filter: Path
     join: bool
     allow_blank: bool
-    whole_object: bool = False          # application/json + SplitType None: the object is one record
-    terminator: bytes = b"\n"           # AssembleWith Line; b"" for None
-    prediction_name: str = OUTPUT_KEY   # the key joined records get (SageMaker's name by default)
-    key_order: str = "sorted"           # "sorted" (SageMaker) or "input"
-    numbers: str = "preserve"           # "preserve" number text, or "reencode" with orjson
+    whole_object: bool = False  # application/json + SplitType None: the object is one record
+    terminator: bytes = b"\n"  # AssembleWith Line; b"" for None
+    prediction_name: str = OUTPUT_KEY  # the key joined records get (SageMaker's name by default)
+    key_order: str = "sorted"  # "sorted" (SageMaker) or "input"
+    numbers: str = "preserve"  # "preserve" number text, or "reencode" with orjson
     content_type: str = "application/jsonlines"
     accept: str = "application/jsonlines"
     single_record: bool = False
-    max_payload_bytes: int = 6 * _ONE_MB   # 0: no limit (the whole chunk in one request)
+    max_payload_bytes: int = 6 * _ONE_MB  # 0: no limit (the whole chunk in one request)
 
     @property
     def dump_option(self) -> int:
@@ -109,7 +117,7 @@ class _Records:
         return len(self.values)
 
     def raw(self, r: int) -> bytes:
-        return bytes(self.chunk.buf[self.starts[r]:self.ends[r]])
+        return bytes(self.chunk.buf[self.starts[r] : self.ends[r]])
 
     def where(self, r: int):
         """Record ``r``'s location: its line, column 1."""
@@ -170,8 +178,14 @@ class _Kept:
 
 
 def _locate(chunk: Chunk, offset: int, record: int | None = None):
-    return locate(chunk.source, chunk.buf, offset, base_offset=chunk.base_offset,
-                  base_line=chunk.base_line, record=record)
+    return locate(
+        chunk.source,
+        chunk.buf,
+        offset,
+        base_offset=chunk.base_offset,
+        base_line=chunk.base_line,
+        record=record,
+    )
 
 
 # ----------------------------------------------------------------------------- records
@@ -203,8 +217,9 @@ def _split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
     if blank:
         if not plan.allow_blank:
             first = int(np.argmax(empty))
-            raise JsonLinesError(_BLANK_MESSAGE, _locate(chunk, int(starts[first]),
-                                                         chunk.base_record + first))
+            raise JsonLinesError(
+                _BLANK_MESSAGE, _locate(chunk, int(starts[first]), chunk.base_record + first)
+            )
         starts, ends = starts[~empty], ends[~empty]
     return starts.tolist(), ends.tolist(), blank
 
@@ -219,7 +234,7 @@ def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) ->
     try:
         # One slice split at its newlines when the lines are adjacent (no blank line between
         # them; a '\r' left at a line's end is JSON whitespace), else a slice per record.
-        span = buf[starts[0]:ends[-1]]
+        span = buf[starts[0] : ends[-1]]
         lines = (span if isinstance(span, (bytes, bytearray)) else bytes(span)).split(b"\n")
         if len(lines) == len(starts):
             return _Records(chunk, starts, ends, list(map(loads, lines)), base), 0
@@ -234,8 +249,9 @@ def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) ->
             raw = bytes(buf[s:e])
             if not raw.strip(_WHITESPACE) and not plan.whole_object:
                 if not plan.allow_blank:
-                    raise JsonLinesError(_BLANK_MESSAGE, _locate(
-                        chunk, s, chunk.base_record + base + len(values))) from None
+                    raise JsonLinesError(
+                        _BLANK_MESSAGE, _locate(chunk, s, chunk.base_record + base + len(values))
+                    ) from None
                 blank += 1
                 continue
             raise _decode_error(chunk, raw, s, exc, chunk.base_record + base + len(values)) from None
@@ -244,15 +260,18 @@ def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) ->
     return _Records(chunk, kept_starts, kept_ends, values, base), blank
 
 
-def _decode_error(chunk: Chunk, raw: bytes, offset: int, exc: orjson.JSONDecodeError,
-                  record: int) -> JsonLinesError:
+def _decode_error(
+    chunk: Chunk, raw: bytes, offset: int, exc: orjson.JSONDecodeError, record: int
+) -> JsonLinesError:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as bad:
-        return JsonLinesError(f"not valid UTF-8: byte 0x{raw[bad.start]:02x} ({bad.reason})",
-                              _locate(chunk, offset + bad.start, record))
+        return JsonLinesError(
+            f"not valid UTF-8: byte 0x{raw[bad.start]:02x} ({bad.reason})",
+            _locate(chunk, offset + bad.start, record),
+        )
     # orjson counts characters; the location wants the byte offset
-    column = len(text[:max(0, min(exc.pos, len(text)))].encode("utf-8"))
+    column = len(text[: max(0, min(exc.pos, len(text)))].encode("utf-8"))
     message = f"invalid JSON: {exc.msg}"
     if "depth" in exc.msg:
         message += f" (fastjoin reads at most {_READ_DEPTH} levels of nesting)"
@@ -268,8 +287,7 @@ def _select(path: Path, role: str, records: _Records, values: list) -> list:
     try:
         return path.select_all(values)
     except NoMatch as exc:
-        raise FeatureError(f"{role} {exc.message}", records.where(exc.index),
-                           path=path.expression) from None
+        raise FeatureError(f"{role} {exc.message}", records.where(exc.index), path=path.expression) from None
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -291,8 +309,10 @@ def _exact_load(raw: bytes, where):
     try:
         return json.loads(raw.decode("utf-8"), parse_float=orjson.Fragment, parse_int=orjson.Fragment)
     except RecursionError:
-        raise JsonLinesError(f"the record nests too deeply to be written (fastjoin writes at most "
-                             f"{_WRITE_DEPTH} levels)", where) from None
+        raise JsonLinesError(
+            f"the record nests too deeply to be written (fastjoin writes at most {_WRITE_DEPTH} levels)",
+            where,
+        ) from None
 
 
 def _text_at_risk(value, skip) -> bool:
@@ -414,15 +434,20 @@ def _exact_row(plan: JsonPlan, records: _Records, r: int, row) -> list:
         raise FeatureError(
             f"InputFilter {expression} selects {_kind(row)}: a feature row is an array of numbers, "
             f"an object of numbers (values taken in filter order) or one number",
-            records.where(r), path=expression)
+            records.where(r),
+            path=expression,
+        )
     for j, x in enumerate(items):
         kind = type(x)
         if kind is float or kind is int or x is None:
             continue
         label = f"feature {j + 1}" + (f" ({names[j]!r})" if names else "")
         shown = "" if kind in (dict, list) or x is True or x is False else f" {json.dumps(x)[:40]}"
-        raise FeatureError(f"InputFilter {expression}: {label} is {_kind(x)}{shown}, not a number",
-                           records.where(r), path=expression)
+        raise FeatureError(
+            f"InputFilter {expression}: {label} is {_kind(x)}{shown}, not a number",
+            records.where(r),
+            path=expression,
+        )
     return items
 
 
@@ -451,9 +476,12 @@ def _width_error(plan: JsonPlan, model, records: _Records, r: int, width: int):
             model.check_features(width)
         except ModelError as exc:
             raise ModelError(f"{where}: {exc} (InputFilter {expression} on the first record)") from None
-    raise FeatureError(f"InputFilter {expression} selects {width} value{'s' if width != 1 else ''} "
-                       f"from this record, but the model expects {model.n_features}",
-                       where, path=expression)
+    raise FeatureError(
+        f"InputFilter {expression} selects {width} value{'s' if width != 1 else ''} "
+        f"from this record, but the model expects {model.n_features}",
+        where,
+        path=expression,
+    )
 
 
 # ----------------------------------------------------------------------------- predict
@@ -467,12 +495,14 @@ def _raw_predictions(preds: np.ndarray, terminator: bytes) -> bytes:
     n = len(preds)
     if preds.ndim == 1:
         rows = np.arange(n + 1, dtype=np.int64)
-        return _impl.splice(text, spans, rows, text, spans, rows, 0, n, np.zeros(1, dtype=np.int64),
-                            0, terminator)
+        return _impl.splice(
+            text, spans, rows, text, spans, rows, 0, n, np.zeros(1, dtype=np.int64), 0, terminator
+        )
     k = preds.shape[1]
-    pieces = [text[s:s + length] for s, length in spans.tolist()]
-    return b"".join(b"[" + b", ".join(pieces[i:i + k]) + b"]" + terminator
-                    for i in range(0, len(pieces), k))
+    pieces = [text[s : s + length] for s, length in spans.tolist()]
+    return b"".join(
+        b"[" + b", ".join(pieces[i : i + k]) + b"]" + terminator for i in range(0, len(pieces), k)
+    )
 
 
 def _request_lines(plan: JsonPlan, records: _Records) -> list:
@@ -504,22 +534,28 @@ def _predict_container(plan: JsonPlan, model: ContainerModel, records: _Records)
     if plan.whole_object:
         body = bytes(lines[0])
         if limit and len(body) > limit:
-            raise FeatureError(f"record is {len(body)} bytes, larger than MaxPayloadInMB "
-                               f"({limit // _ONE_MB} MB)", records.where(0))
+            raise FeatureError(
+                f"record is {len(body)} bytes, larger than MaxPayloadInMB ({limit // _ONE_MB} MB)",
+                records.where(0),
+            )
         return [model.invoke(body, plan.content_type, plan.accept)]
     body = b"\n".join(lines) + b"\n"
     line_ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
     outputs: list = []
     for start, stop, first, last in _payloads(body, line_ends, limit, plan.single_record):
         if limit and stop - start > limit:
-            raise FeatureError(f"record is {stop - start} bytes, larger than MaxPayloadInMB "
-                               f"({limit // _ONE_MB} MB)", records.where(first))
+            raise FeatureError(
+                f"record is {stop - start} bytes, larger than MaxPayloadInMB ({limit // _ONE_MB} MB)",
+                records.where(first),
+            )
         got = _split_response(model.invoke(body[start:stop], plan.content_type, plan.accept))
         if len(got) != last - first:
-            raise OutputError(f"{records.where(first)}: the model returned {len(got)} lines for "
-                              f"{last - first} records (records {records.chunk.base_record + first + 1}.."
-                              f"{records.chunk.base_record + last}): JSON Lines models must answer "
-                              f"one line per record")
+            raise OutputError(
+                f"{records.where(first)}: the model returned {len(got)} lines for "
+                f"{last - first} records (records {records.chunk.base_record + first + 1}.."
+                f"{records.chunk.base_record + last}): JSON Lines models must answer "
+                f"one line per record"
+            )
         outputs.extend(got)
     return outputs
 
@@ -538,8 +574,9 @@ def _load_outputs(plan: JsonPlan, records: _Records, raws: list) -> list:
             values.append(loads(raw))
         except orjson.JSONDecodeError as exc:
             shown = bytes(raw[:80]).decode("utf-8", "replace")
-            raise OutputError(f"{records.where(r)}: the model's output for this record is not "
-                              f"JSON ({exc.msg}): {shown!r}") from None
+            raise OutputError(
+                f"{records.where(r)}: the model's output for this record is not JSON ({exc.msg}): {shown!r}"
+            ) from None
     return values
 
 
@@ -580,8 +617,11 @@ def _write(plan: JsonPlan, records: _Records, written) -> bytes:
         encoded = _encode(plan, records, written)
         return terminator.join(encoded) + terminator if terminator else b"".join(encoded)
     # {"k1":v1,"k2":v2}: one column at a time, then interleaved with the constant parts
-    order = sorted(range(len(written.names)), key=written.names.__getitem__) \
-        if plan.key_order == "sorted" else range(len(written.names))
+    order = (
+        sorted(range(len(written.names)), key=written.names.__getitem__)
+        if plan.key_order == "sorted"
+        else range(len(written.names))
+    )
     n, parts_per_row = len(written), 2 * len(written.names) + 1
     parts = [b""] * (n * parts_per_row)
     separator = b"{"
@@ -595,10 +635,10 @@ def _write(plan: JsonPlan, records: _Records, written) -> bytes:
                 pass  # (an integer beyond 64 bits) encoded one by one, which says where
         if pieces is None:
             pieces = _encode(plan, records, column)
-        parts[2 * j::parts_per_row] = [separator + orjson.dumps(written.names[i]) + b":"] * n
-        parts[2 * j + 1::parts_per_row] = pieces
+        parts[2 * j :: parts_per_row] = [separator + orjson.dumps(written.names[i]) + b":"] * n
+        parts[2 * j + 1 :: parts_per_row] = pieces
         separator = b","
-    parts[parts_per_row - 1::parts_per_row] = [b"}" + terminator] * n
+    parts[parts_per_row - 1 :: parts_per_row] = [b"}" + terminator] * n
     return b"".join(parts)
 
 
@@ -613,8 +653,11 @@ def _encode(plan: JsonPlan, records: _Records, values: list) -> list:
         try:
             encoded.append(dumps(v, option=option))
         except orjson.JSONEncodeError as exc:
-            why = (f"it nests deeper than {_WRITE_DEPTH} levels, the most orjson writes"
-                   if "ecursion" in str(exc) else str(exc))
+            why = (
+                f"it nests deeper than {_WRITE_DEPTH} levels, the most orjson writes"
+                if "ecursion" in str(exc)
+                else str(exc)
+            )
             raise JsonLinesError(f"cannot write the output record: {why}", records.where(r)) from None
     return encoded
 
@@ -629,9 +672,15 @@ def _outputs(plan: JsonPlan, records: _Records, outputs: list, raws, exact_outpu
         return written
     select = plan.output_filter.select
     if isinstance(written, _Objects):
-        risky = sorted(set().union(*(
-            _risky_column(column) for name, column in zip(written.names, written.columns)
-            if not (exact_outputs and name == prediction))))
+        risky = sorted(
+            set().union(
+                *(
+                    _risky_column(column)
+                    for name, column in zip(written.names, written.columns)
+                    if not (exact_outputs and name == prediction)
+                )
+            )
+        )
     else:
         risky = _at_risk(written, names, outputs if exact_outputs else None, prediction)
     for r in risky:
@@ -680,11 +729,13 @@ def _joined_selection(plan: JsonPlan, records: _Records, outputs: list):
                     kept = dict(zip(values.keys, values.columns))
                     columns = [list(outputs) if name == key else list(kept[name]) for name in last]
                 else:
-                    columns = [list(outputs) if name == key else [v[name] for v in values]
-                               for name in last]
+                    columns = [list(outputs) if name == key else [v[name] for v in values] for name in last]
                 return _Objects(last, columns), last, key
-            return [{name: (o if name == key else v[name]) for name in last}
-                    for v, o in zip(values, outputs)], last, key
+            return (
+                [{name: (o if name == key else v[name]) for name in last} for v, o in zip(values, outputs)],
+                last,
+                key,
+            )
         except (KeyError, TypeError, ValueError, NoMatch):
             pass  # some record is not an object, or lacks a key
     joined = [_join(v, o, key) for v, o in zip(values, outputs)]
@@ -749,8 +800,10 @@ def _keep(records: _Records, keys) -> None:
     try:  # v[k] raises unless v is an object holding k
         columns = [[v[k] for v in values] for k in keys]
     except (KeyError, TypeError):
-        kept = [{k: v[k] for k in keys} if type(v) is dict and all(map(v.__contains__, keys)) else v
-                for v in values]
+        kept = [
+            {k: v[k] for k in keys} if type(v) is dict and all(map(v.__contains__, keys)) else v
+            for v in values
+        ]
         risky = [r for r in _at_risk(kept, None, None, None) if kept[r] is not values[r]]
     else:
         kept = _Kept(keys, columns)
@@ -770,8 +823,9 @@ def _parse_features(plan: JsonPlan, model, chunk: Chunk, starts: list, ends: lis
     batch = _Records(chunk, [], [], [], base)
     parts, blank = [], 0
     for first in range(0, len(starts), GROUP):
-        group, more = _parse(plan, chunk, starts[first:first + GROUP], ends[first:first + GROUP],
-                             base + len(batch))
+        group, more = _parse(
+            plan, chunk, starts[first : first + GROUP], ends[first : first + GROUP], base + len(batch)
+        )
         blank += more
         if not len(group):
             continue
@@ -817,7 +871,7 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
     step = max(len(starts), 1) if container else BATCH
     pieces, n, k = [], 0, 0
     for first in range(0, len(starts), step):
-        batch_starts, batch_ends = starts[first:first + step], ends[first:first + step]
+        batch_starts, batch_ends = starts[first : first + step], ends[first : first + step]
         if container:
             records, more_blank = _parse(plan, chunk, batch_starts, batch_ends, n)
             X = None

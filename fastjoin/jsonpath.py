@@ -10,6 +10,7 @@ Two dialects (SPEC §2): ``sagemaker`` accepts exactly what SageMaker accepts, w
 texts; ``extended`` (default) is a strict superset. Slices include their end (``$[1:4]`` is
 indexes 1..4), which is SageMaker's documented rule and differs from other JSONPath libraries.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,8 +23,7 @@ import numpy as np
 
 from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
 
-__all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step",
-           "NoMatch"]
+__all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step", "NoMatch"]
 
 DIALECTS = ("extended", "sagemaker")
 ROLES = ("InputFilter", "OutputFilter")
@@ -75,7 +75,8 @@ class Path:
     steps: Tuple[Step, ...]
     # Per (width, header) index vectors; mutated in place, which a frozen dataclass allows.
     _csv_cache: Dict[Tuple[int, Optional[Tuple[str, ...]]], np.ndarray] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def is_root(self) -> bool:
@@ -127,7 +128,8 @@ class Path:
         resolved = index + width if index < 0 else index
         if not 0 <= resolved < width:
             raise self._feature_error(
-                f"{what} {index} is out of range for a row of {width} fields in {self.expression}")
+                f"{what} {index} is out of range for a row of {width} fields in {self.expression}"
+            )
         return resolved
 
     def _csv_range(self, item: Range, width: int) -> range:
@@ -137,7 +139,8 @@ class Path:
         if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
             raise self._feature_error(
                 f"slice {_range_text(item)} starts after it ends (index {first} > {last}) "
-                f"for a row of {width} fields in {self.expression}")
+                f"for a row of {width} fields in {self.expression}"
+            )
         return range(first, last + 1)  # the end is inclusive
 
     def _csv_name(self, name: str, width: int, header: Tuple[str, ...]) -> int:
@@ -147,21 +150,25 @@ class Path:
             if len(header) > _MAX_LISTED_NAMES:
                 shown += f", ... ({len(header) - _MAX_LISTED_NAMES} more)"
             raise self._feature_error(
-                f"no column named {name!r} in the header (available: {shown}) in {self.expression}")
+                f"no column named {name!r} in the header (available: {shown}) in {self.expression}"
+            )
         if len(hits) > 1:
             raise self._feature_error(
                 f"column name {name!r} is ambiguous: the header has it at indexes "
-                f"{', '.join(map(str, hits))} in {self.expression}")
+                f"{', '.join(map(str, hits))} in {self.expression}"
+            )
         if hits[0] >= width:
             raise self._feature_error(
                 f"column {name!r} (index {hits[0]}) is out of range for a row of {width} fields "
-                f"in {self.expression}")
+                f"in {self.expression}"
+            )
         return hits[0]
 
     def _flat_error(self, why: str) -> FeatureError:
         return self._feature_error(
             f"{why}; CSV rows are flat arrays: select fields with one index step such as "
-            f"$[0], $[0,-1] or $[1:], or read the input with header=True to select columns by name")
+            f"$[0], $[0,-1] or $[1:], or read the input with header=True to select columns by name"
+        )
 
     def _feature_error(self, message: str) -> FeatureError:
         return FeatureError(message, path=self.expression)
@@ -249,21 +256,30 @@ class Path:
             for i, node in enumerate(nodes):
                 if kind is Child:
                     if type(node) is not dict:
-                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}, not an "
-                                            f"object, so it has no key {_name_list(step.names)}")
+                        self._miss(
+                            explain,
+                            f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                            f"object, so it has no key {_name_list(step.names)}",
+                        )
                     if len(step.names) == 1:
                         name = step.names[0]
                         if name not in node:
-                            self._miss(explain, f"{where[i] if explain else ''} has no key {name!r}"
-                                                f"{_keys_hint(node) if explain else ''}")
+                            self._miss(
+                                explain,
+                                f"{where[i] if explain else ''} has no key {name!r}"
+                                f"{_keys_hint(node) if explain else ''}",
+                            )
                         found.append(node[name])
                         if explain:
                             found_where.append(where[i] + _name_step(name))
                     else:
                         for name in step.names:
                             if name not in node:
-                                self._miss(explain, f"{where[i] if explain else ''} has no key "
-                                                    f"{name!r}{_keys_hint(node) if explain else ''}")
+                                self._miss(
+                                    explain,
+                                    f"{where[i] if explain else ''} has no key "
+                                    f"{name!r}{_keys_hint(node) if explain else ''}",
+                                )
                         found.append({name: node[name] for name in step.names})
                         if explain:
                             found_where.append(where[i] + _names_step(step.names))
@@ -277,16 +293,25 @@ class Path:
                         if explain:
                             found_where.extend(f"{where[i]}[{j}]" for j in range(len(node)))
                     else:
-                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}: '*' "
-                                            f"needs an object or an array")
+                        self._miss(
+                            explain,
+                            f"{where[i] if explain else ''} is {_kind(node)}: '*' "
+                            f"needs an object or an array",
+                        )
                 else:
                     if type(node) is not list:
-                        self._miss(explain, f"{where[i] if explain else ''} is {_kind(node)}, not an "
-                                            f"array, so it cannot be indexed")
+                        self._miss(
+                            explain,
+                            f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                            f"array, so it cannot be indexed",
+                        )
                     positions = _array_positions(step.items, len(node))
                     if isinstance(positions, str):
-                        self._miss(explain, f"{positions} for {where[i] if explain else ''}, an array "
-                                            f"of {len(node)} element{'s' if len(node) != 1 else ''}")
+                        self._miss(
+                            explain,
+                            f"{positions} for {where[i] if explain else ''}, an array "
+                            f"of {len(node)} element{'s' if len(node) != 1 else ''}",
+                        )
                     found.extend(node[j] for j in positions)
                     if explain:
                         found_where.extend(f"{where[i]}[{j}]" for j in positions)
@@ -403,8 +428,13 @@ def _kind(value) -> str:
     return "a number"
 
 
-def compile_path(expression: Optional[str], *, dialect: str = "extended",
-                 role: str = "InputFilter", content_type: str = "text/csv") -> Path:
+def compile_path(
+    expression: Optional[str],
+    *,
+    dialect: str = "extended",
+    role: str = "InputFilter",
+    content_type: str = "text/csv",
+) -> Path:
     """Compile a filter expression; an empty string or None means ``$``.
 
     ``role`` and ``content_type`` only feed SageMaker's error texts. Raises
@@ -431,13 +461,18 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
         raise PathSyntaxError(
             f"1 validation error detected: Value '{expression}' at 'dataProcessing.{member}' "
             f"failed to satisfy constraint: Member must have length less than or equal to "
-            f"{SAGEMAKER_MAX_LENGTH}", expression, SAGEMAKER_MAX_LENGTH)
+            f"{SAGEMAKER_MAX_LENGTH}",
+            expression,
+            SAGEMAKER_MAX_LENGTH,
+        )
     for position, char in enumerate(expression):
         if char not in _SAGEMAKER_CHARS:
             raise PathSyntaxError(
                 f'Invalid {role}: "{expression}". Unexpected "{char}" in JsonPath. '
                 f'Supported operators for "{content_type}" are {_SAGEMAKER_OPERATORS}',
-                expression, position)
+                expression,
+                position,
+            )
 
 
 def _range_text(item: Range) -> str:
@@ -508,7 +543,7 @@ class _Parser:
             start = self.pos
             while _is_name_char(self._peek()):
                 self.pos += 1
-            return Child((self.text[start:self.pos],), bracket=False)
+            return Child((self.text[start : self.pos],), bracket=False)
         if char == "":
             raise self._error("expected a name, '*' or '[' after '.'")
         raise self._unexpected(char, "expected a name, '*' or '[' after '.'")
@@ -559,7 +594,7 @@ class _Parser:
                 self.pos += 1
                 break
             if char == "\\" and not self.strict:  # strict never gets here: '\' fails the whitelist
-                escaped = self.text[self.pos + 1:self.pos + 2]
+                escaped = self.text[self.pos + 1 : self.pos + 2]
                 if escaped not in ("'", "\\"):
                     raise self._error("unsupported escape in a quoted name: only \\' and \\\\ are allowed")
                 chars.append(escaped)
@@ -568,9 +603,10 @@ class _Parser:
             if char == "." and self.strict:
                 # SageMaker: names in a bracket are plain keys, not nested paths.
                 name_end = self.text.find("'", self.pos)
-                name = self.text[opening:name_end + 1] if name_end >= 0 else self.text[opening:]
-                raise self._error(f"nested names are not supported in a bracket: {name} "
-                                  f"(names in ['...'] are plain keys)")
+                name = self.text[opening : name_end + 1] if name_end >= 0 else self.text[opening:]
+                raise self._error(
+                    f"nested names are not supported in a bracket: {name} (names in ['...'] are plain keys)"
+                )
             chars.append(char)
             self.pos += 1
         return "".join(chars)
@@ -590,8 +626,9 @@ class _Parser:
         if self.strict and len(range_starts) > 1:
             raise self._error(
                 f"Invalid JsonPath: {self.text}: only single range filters of format (eg: [1:5]) "
-                f"are supported. Format {self.text[opening:self.pos]} is not supported",
-                range_starts[1])
+                f"are supported. Format {self.text[opening : self.pos]} is not supported",
+                range_starts[1],
+            )
         return Index(tuple(items))
 
     def _item(self, opening: int) -> Item:
@@ -624,7 +661,7 @@ class _Parser:
                 raise self._error("expected digits after '-'")
         while _is_digit(self._peek()):
             self.pos += 1
-        return int(self.text[start:self.pos]) if self.pos > start else None
+        return int(self.text[start : self.pos]) if self.pos > start else None
 
     # -- tokens ----------------------------------------------------------------------------
 

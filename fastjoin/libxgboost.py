@@ -7,6 +7,7 @@ call, so worker threads predict concurrently (XGBoost's prediction is thread-saf
 result buffer is per thread, copied out before the next call). Users who import xgboost
 themselves are not affected: the package and this module share nothing but the library.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,17 +25,27 @@ from fastjoin.errors import ModelError
 
 __all__ = ["NativeBooster", "library_path"]
 
-_INSTALL_HINT = ('running an XGBoost model needs the xgboost package: pip install "fastjoin[xgboost]" '
-                 "(or the lean CPU-only wheel: pip install xgboost-cpu)")
+_INSTALL_HINT = (
+    'running an XGBoost model needs the xgboost package: pip install "fastjoin[xgboost]" '
+    "(or the lean CPU-only wheel: pip install xgboost-cpu)"
+)
 _LIB_NAMES = {"linux": "libxgboost.so", "darwin": "libxgboost.dylib", "win32": "xgboost.dll"}
 _lib: Optional[ctypes.CDLL] = None
 _lib_lock = threading.Lock()
 _bst_ulong = ctypes.c_uint64
 
 # Plain prediction (type 0) over all trees, shape (rows, groups) always, NaN = missing.
-_PREDICT_CONFIG = json.dumps({"type": 0, "training": False, "iteration_begin": 0,
-                              "iteration_end": 0, "strict_shape": True, "missing": float("nan"),
-                              "cache_id": 0}).encode()
+_PREDICT_CONFIG = json.dumps(
+    {
+        "type": 0,
+        "training": False,
+        "iteration_begin": 0,
+        "iteration_end": 0,
+        "strict_shape": True,
+        "missing": float("nan"),
+        "cache_id": 0,
+    }
+).encode()
 
 
 def library_path() -> str:
@@ -120,20 +131,38 @@ class NativeBooster:
         length = _bst_ulong()
         data = ctypes.POINTER(ctypes.c_char)()
         config = json.dumps({"format": raw_format}).encode()
-        _check(self._lib.XGBoosterSaveModelToBuffer(self.handle, config, ctypes.byref(length),
-                                                    ctypes.byref(data)))
+        _check(
+            self._lib.XGBoosterSaveModelToBuffer(
+                self.handle, config, ctypes.byref(length), ctypes.byref(data)
+            )
+        )
         return ctypes.string_at(data, length.value)
 
     def predict_dense(self, X: np.ndarray) -> np.ndarray:
         """Predictions for a C-contiguous float32 matrix, shape (rows, groups), float32."""
-        interface = json.dumps({"data": [X.ctypes.data, True], "shape": list(X.shape),
-                                "strides": None, "typestr": "<f4", "version": 3}).encode()
+        interface = json.dumps(
+            {
+                "data": [X.ctypes.data, True],
+                "shape": list(X.shape),
+                "strides": None,
+                "typestr": "<f4",
+                "version": 3,
+            }
+        ).encode()
         shape = ctypes.POINTER(_bst_ulong)()
         dims = _bst_ulong()
         result = ctypes.POINTER(ctypes.c_float)()
-        _check(self._lib.XGBoosterPredictFromDense(
-            self.handle, interface, _PREDICT_CONFIG, None, ctypes.byref(shape), ctypes.byref(dims),
-            ctypes.byref(result)))
+        _check(
+            self._lib.XGBoosterPredictFromDense(
+                self.handle,
+                interface,
+                _PREDICT_CONFIG,
+                None,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(result),
+            )
+        )
         out_shape = tuple(shape[i] for i in range(dims.value))
         size = int(np.prod(out_shape))
         # the result buffer belongs to XGBoost and this thread: copy before the next call

@@ -13,6 +13,7 @@ mini-batches like ``POST /invocations``.
 xgboost is imported lazily, inside functions: ``import fastjoin.predictor`` must stay cheap
 and must work without xgboost installed (a container callable needs no xgboost).
 """
+
 from __future__ import annotations
 
 import io
@@ -27,13 +28,12 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 import numpy as np
 
 from fastjoin.errors import ConfigError, ModelError, OutputError
-from fastjoin.libxgboost import NativeBooster, clean_message
+from fastjoin.libxgboost import NativeBooster
 
 if TYPE_CHECKING:  # type hints only; the real import is lazy
     import xgboost
 
-__all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MODEL_MEMBER",
-           "ENGINES"]
+__all__ = ["load_model", "Predictor", "XGBoostPredictor", "ContainerModel", "MODEL_MEMBER", "ENGINES"]
 
 #: How an XGBoost model is run: "auto" (compiled when the model allows, else libxgboost),
 #: "compiled" (fastjoin's tree predictor, an error if the model needs XGBoost) or "xgboost".
@@ -44,6 +44,7 @@ def engine_problem(engine) -> str | None:
     """What is wrong with an ``engine`` option, or None (one wording for every caller)."""
     return None if engine in ENGINES else f"engine must be one of {ENGINES}, not {engine!r}"
 
+
 _SPLIT_ROWS = 8192  # a compiled batch is split across threads only above this many rows per thread
 
 #: The file name SageMaker's XGBoost container gives its model inside ``model.tar.gz``.
@@ -53,8 +54,8 @@ _MODEL_SUFFIXES = (".json", ".ubj", ".bin", ".model", ".bst")
 _PICKLE_MESSAGE = (
     "{source} is a Python pickle. Pickles can run arbitrary code when they are loaded, so "
     "fastjoin does not unpickle models by default. Re-save the model in XGBoost's own format "
-    "with booster.save_model(\"model.json\") (for XGBClassifier/XGBRegressor: "
-    "model.get_booster().save_model(\"model.json\")), or pass allow_pickle=True if you trust "
+    'with booster.save_model("model.json") (for XGBClassifier/XGBRegressor: '
+    'model.get_booster().save_model("model.json")), or pass allow_pickle=True if you trust '
     "the file."
 )
 
@@ -111,8 +112,7 @@ class XGBoostPredictor:
     count is, through :meth:`check_features`.
     """
 
-    def __init__(self, booster: NativeBooster, *, nthread: int | None = None,
-                 engine: str = "auto"):
+    def __init__(self, booster: NativeBooster, *, nthread: int | None = None, engine: str = "auto"):
         if not isinstance(booster, NativeBooster):  # an xgboost.Booster: share its handle
             booster = NativeBooster.from_booster(booster)
         if nthread is None:
@@ -138,12 +138,15 @@ class XGBoostPredictor:
         try:
             ensemble = trees.compile_model(self._booster.save_raw("ubj"))
             if ensemble.n_outputs != self._n_outputs:
-                raise trees.Unsupported(f"{self._n_outputs} outputs per row where the compiled "
-                                        f"model has {ensemble.n_outputs}")
+                raise trees.Unsupported(
+                    f"{self._n_outputs} outputs per row where the compiled model has {ensemble.n_outputs}"
+                )
             probe = trees.probe_rows(ensemble)
             # bit patterns: NaN predictions compare equal too
-            same = np.array_equal(ensemble.predict(probe).reshape(-1).view(np.uint32),
-                                  self._booster.predict_dense(probe).reshape(-1).view(np.uint32))
+            same = np.array_equal(
+                ensemble.predict(probe).reshape(-1).view(np.uint32),
+                self._booster.predict_dense(probe).reshape(-1).view(np.uint32),
+            )
             if not same:
                 raise trees.Unsupported("predictions that differ from XGBoost's on probe rows")
         except trees.Unsupported as exc:
@@ -163,8 +166,7 @@ class XGBoostPredictor:
         """A sentence for the user when engine="auto" fell back to libxgboost, else None."""
         if self.fallback_reason is None:
             return None
-        return ("the model runs on libxgboost, not the compiled tree predictor: it has "
-                f"{self.fallback_reason}")
+        return f"the model runs on libxgboost, not the compiled tree predictor: it has {self.fallback_reason}"
 
     @property
     def booster(self) -> NativeBooster:
@@ -196,11 +198,9 @@ class XGBoostPredictor:
         m = self._n_features
         if n == m:
             return
-        message = (f"the input filter selects {n} feature{'s' if n != 1 else ''} "
-                   f"but the model expects {m}")
+        message = f"the input filter selects {n} feature{'s' if n != 1 else ''} but the model expects {m}"
         if n == m + 1:
-            message += (" (is the first column an id or a label? drop it with "
-                        "InputFilter '$[1:]')")
+            message += " (is the first column an id or a label? drop it with InputFilter '$[1:]')"
         elif n > m:
             message += " (select the model's columns with an InputFilter, e.g. '$[1:]')"
         raise ModelError(message)
@@ -211,10 +211,12 @@ class XGBoostPredictor:
         ``X`` must already be a C-contiguous float32 2-D array: a silent conversion here
         would hide a copy of every batch from the caller.
         """
-        if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2
-                and X.flags.c_contiguous):
-            desc = (f"{X.dtype} array of shape {X.shape}, c_contiguous={X.flags.c_contiguous}"
-                    if isinstance(X, np.ndarray) else type(X).__name__)
+        if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2 and X.flags.c_contiguous):
+            desc = (
+                f"{X.dtype} array of shape {X.shape}, c_contiguous={X.flags.c_contiguous}"
+                if isinstance(X, np.ndarray)
+                else type(X).__name__
+            )
             raise TypeError(f"predict() needs a C-contiguous float32 2-D numpy array, got {desc}")
         n, width = X.shape
         if width != self._n_features:
@@ -232,7 +234,8 @@ class XGBoostPredictor:
             if out.shape != (n, k) or out.dtype != np.float32:
                 raise ModelError(
                     f"the model returned {out.dtype} predictions of shape {out.shape} for "
-                    f"{n} rows; expected {k} float32 value(s) per row from its configuration")
+                    f"{n} rows; expected {k} float32 value(s) per row from its configuration"
+                )
             self._verified = True
         return out.reshape(n) if k == 1 else out
 
@@ -247,14 +250,17 @@ class XGBoostPredictor:
 
             self._pool = ThreadPoolExecutor(self._nthread - 1, thread_name_prefix="fastjoin-trees")
         bounds = np.linspace(0, len(X), parts + 1).astype(int)
-        futures = [self._pool.submit(self._ensemble.predict, X[a:b])
-                   for a, b in zip(bounds[1:-1], bounds[2:])]
-        first = self._ensemble.predict(X[:bounds[1]])
+        futures = [
+            self._pool.submit(self._ensemble.predict, X[a:b]) for a, b in zip(bounds[1:-1], bounds[2:])
+        ]
+        first = self._ensemble.predict(X[: bounds[1]])
         return np.concatenate([first] + [f.result() for f in futures])
 
     def __repr__(self) -> str:
-        return (f"XGBoostPredictor(n_features={self._n_features}, "
-                f"n_outputs={self._n_outputs}, nthread={self._nthread}, engine={self.engine!r})")
+        return (
+            f"XGBoostPredictor(n_features={self._n_features}, "
+            f"n_outputs={self._n_outputs}, nthread={self._nthread}, engine={self.engine!r})"
+        )
 
 
 def _infer_n_outputs(booster: NativeBooster) -> int:
@@ -289,8 +295,10 @@ class ContainerModel:
         if isinstance(result, (bytearray, memoryview)):  # bytes-like: same content
             return bytes(result)
         hint = " (encode text with .encode())" if isinstance(result, str) else ""
-        raise OutputError(f"the container callable {_callable_name(self.fn)} returned "
-                          f"{type(result).__name__}, expected bytes{hint}")
+        raise OutputError(
+            f"the container callable {_callable_name(self.fn)} returned "
+            f"{type(result).__name__}, expected bytes{hint}"
+        )
 
     def __repr__(self) -> str:
         return f"ContainerModel({_callable_name(self.fn)})"
@@ -300,8 +308,9 @@ def _callable_name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
-def load_model(model: Any, *, nthread: int | None = None, allow_pickle: bool = False,
-               engine: str = "auto") -> XGBoostPredictor | ContainerModel:
+def load_model(
+    model: Any, *, nthread: int | None = None, allow_pickle: bool = False, engine: str = "auto"
+) -> XGBoostPredictor | ContainerModel:
     """Turn ``model`` into an :class:`XGBoostPredictor` or a :class:`ContainerModel`.
 
     ``model``: an ``xgboost.Booster`` (copied, so setting ``nthread`` does not touch the
@@ -330,7 +339,8 @@ def load_model(model: Any, *, nthread: int | None = None, allow_pickle: bool = F
         return ContainerModel(model)
     raise ModelError(
         f"cannot use a {type(model).__name__} as a model: pass an xgboost.Booster, a model "
-        "file, a model.tar.gz or directory, or a callable f(body, content_type, accept) -> bytes")
+        "file, a model.tar.gz or directory, or a callable f(body, content_type, accept) -> bytes"
+    )
 
 
 def _booster_from_path(path: Path, *, allow_pickle: bool) -> NativeBooster:
@@ -360,16 +370,18 @@ def _choose_member(names: list[str], where: str) -> str:
     """Pick ``xgboost-model``, else the single file that looks like a model."""
     if MODEL_MEMBER in names:
         return MODEL_MEMBER
-    found = sorted(n for n in names
-                   if not n.startswith(".") and n.lower().endswith(_MODEL_SUFFIXES))
+    found = sorted(n for n in names if not n.startswith(".") and n.lower().endswith(_MODEL_SUFFIXES))
     if len(found) == 1:
         return found[0]
     if found:
-        raise ModelError(f"{where} holds {len(found)} model files ({', '.join(found)}) and no "
-                         f"{MODEL_MEMBER}; fastjoin runs one model: pass the file to use")
+        raise ModelError(
+            f"{where} holds {len(found)} model files ({', '.join(found)}) and no "
+            f"{MODEL_MEMBER}; fastjoin runs one model: pass the file to use"
+        )
     listing = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "") or "nothing"
-    raise ModelError(f"{where} holds no {MODEL_MEMBER} and no model file "
-                     f"({', '.join(_MODEL_SUFFIXES)}); found: {listing}")
+    raise ModelError(
+        f"{where} holds no {MODEL_MEMBER} and no model file ({', '.join(_MODEL_SUFFIXES)}); found: {listing}"
+    )
 
 
 def _read_from_dir(path: Path) -> tuple[str, bytes]:
@@ -386,8 +398,12 @@ def _read_from_dir(path: Path) -> tuple[str, bytes]:
 
 def _unsafe_member_name(name: str) -> bool:
     posix = name.replace("\\", "/")
-    return (posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) is not None
-            or ".." in PurePosixPath(posix).parts or "\0" in name)
+    return (
+        posix.startswith("/")
+        or re.match(r"^[A-Za-z]:", posix) is not None
+        or ".." in PurePosixPath(posix).parts
+        or "\0" in name
+    )
 
 
 def _read_from_tar(f: io.BufferedReader, path: Path) -> tuple[str, bytes]:
@@ -397,8 +413,10 @@ def _read_from_tar(f: io.BufferedReader, path: Path) -> tuple[str, bytes]:
             members = tar.getmembers()
             bad = [m.name for m in members if _unsafe_member_name(m.name)]
             if bad:  # a SageMaker artefact never has these; refuse rather than guess
-                raise ModelError(f"{path} has unsafe member names (absolute or with '..'): "
-                                 f"{', '.join(bad[:5])}; refusing to read it")
+                raise ModelError(
+                    f"{path} has unsafe member names (absolute or with '..'): "
+                    f"{', '.join(bad[:5])}; refusing to read it"
+                )
             # Top-level regular files only, as SageMaker unpacks the archive to /opt/ml/model.
             files = {}
             for m in members:
@@ -428,9 +446,11 @@ def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> Nativ
             raise
         message = f"{source} is not an XGBoost model that this xgboost can read"
         if raw.lstrip()[:1] != b"{":  # neither JSON nor UBJ: maybe the legacy binary format
-            message += (" (it is neither JSON nor UBJ; a legacy binary model needs an older "
-                        "xgboost: load it there and re-save it with "
-                        "booster.save_model(\"model.json\"))")
+            message += (
+                " (it is neither JSON nor UBJ; a legacy binary model needs an older "
+                "xgboost: load it there and re-save it with "
+                'booster.save_model("model.json"))'
+            )
         raise ModelError(f"{message}: {exc}") from exc
 
 

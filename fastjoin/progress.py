@@ -1,5 +1,6 @@
 """A progress bar for long runs on stderr: percent, objects, rows, MB/s and ETA; silent when
 stderr is not a terminal (pipes, CI logs)."""
+
 from __future__ import annotations
 
 import bisect
@@ -47,15 +48,20 @@ class ProgressBar:
         objects = ""
         if self._ends is not None:
             objects = f"{bisect.bisect_right(self._ends, done)}/{len(self._ends)} objects  "
-        self.stream.write(f"\r{frac:4.0%} |{'█' * filled}{' ' * (_WIDTH - filled)}| {objects}"
-                          f"{records:,} rows  {rate:6.1f} MB/s  ETA {_clock(eta)} ")
+        self.stream.write(
+            f"\r{frac:4.0%} |{'█' * filled}{' ' * (_WIDTH - filled)}| {objects}"
+            f"{records:,} rows  {rate:6.1f} MB/s  ETA {_clock(eta)} "
+        )
         self.stream.flush()
         self._drawn = True
 
     def close(self, done: Optional[int] = None, records: Optional[int] = None) -> None:
         if self.enabled and self._drawn:
-            self(self._done if done is None else done, self._records if records is None else records,
-                 force=True)
+            self(
+                self._done if done is None else done,
+                self._records if records is None else records,
+                force=True,
+            )
             self.stream.write("\n")
             self.stream.flush()
 

@@ -15,6 +15,7 @@ are only visible when complete.
 
 boto3 is imported on first use: ``import fastjoin`` never needs it.
 """
+
 from __future__ import annotations
 
 import io
@@ -64,12 +65,20 @@ def _boto3():
 class S3:
     """One S3 client with fastjoin's read and write rules. Close it (or use ``with``)."""
 
-    def __init__(self, endpoint_url: Optional[str] = None, *, region: Optional[str] = None,
-                 profile: Optional[str] = None, client=None, part_size: int = DEFAULT_PART_SIZE,
-                 range_size: int = DEFAULT_RANGE_SIZE):
+    def __init__(
+        self,
+        endpoint_url: Optional[str] = None,
+        *,
+        region: Optional[str] = None,
+        profile: Optional[str] = None,
+        client=None,
+        part_size: int = DEFAULT_PART_SIZE,
+        range_size: int = DEFAULT_RANGE_SIZE,
+    ):
         if part_size < MIN_PART_SIZE:
-            raise ConfigError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum part), "
-                              f"not {part_size}")
+            raise ConfigError(
+                f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum part), not {part_size}"
+            )
         if range_size < 1:
             raise ConfigError(f"range_size must be positive, not {range_size}")
         self.endpoint_url, self.region, self.profile = endpoint_url, region, profile
@@ -231,7 +240,7 @@ class _RangedReader(io.RawIOBase):
                 if attempt == _READ_RETRIES:
                     raise StorageError(f"{self.uri}: the object ended at byte {self.pos} of {self.size}")
                 continue
-            view[:len(data)] = data
+            view[: len(data)] = data
             self.pos += len(data)
             return len(data)
         return 0  # not reached
@@ -262,33 +271,60 @@ class _Writer:
         self.buffer += data
         self.size += len(data)
         while len(self.buffer) >= self.s3.part_size:
-            part = bytes(self.buffer[:self.s3.part_size])
-            del self.buffer[:self.s3.part_size]
+            part = bytes(self.buffer[: self.s3.part_size])
+            del self.buffer[: self.s3.part_size]
             self._upload_part(part)
         return len(data)
 
     def _upload_part(self, data: bytes) -> None:
         client = self.s3.client
         if self.upload_id is None:
-            response = self.s3._call("start a multipart upload", self.uri, client.create_multipart_upload,
-                                     Bucket=self.bucket, Key=self.key, **self.extra)
+            response = self.s3._call(
+                "start a multipart upload",
+                self.uri,
+                client.create_multipart_upload,
+                Bucket=self.bucket,
+                Key=self.key,
+                **self.extra,
+            )
             self.upload_id = response["UploadId"]
         number = len(self.parts) + 1
-        response = self.s3._call(f"upload part {number}", self.uri, client.upload_part, Bucket=self.bucket,
-                                 Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=data)
+        response = self.s3._call(
+            f"upload part {number}",
+            self.uri,
+            client.upload_part,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=data,
+        )
         self.parts.append({"ETag": response["ETag"], "PartNumber": number})
 
     def commit(self) -> None:
         client = self.s3.client
         if self.upload_id is None:
-            self.s3._call("write", self.uri, client.put_object, Bucket=self.bucket, Key=self.key,
-                          Body=bytes(self.buffer), **self.extra)
+            self.s3._call(
+                "write",
+                self.uri,
+                client.put_object,
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=bytes(self.buffer),
+                **self.extra,
+            )
         else:
             if self.buffer:
                 self._upload_part(bytes(self.buffer))
-            self.s3._call("complete the multipart upload", self.uri, client.complete_multipart_upload,
-                          Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                          MultipartUpload={"Parts": self.parts})
+            self.s3._call(
+                "complete the multipart upload",
+                self.uri,
+                client.complete_multipart_upload,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": self.parts},
+            )
         self.buffer = bytearray()
 
     def abort(self) -> None:

@@ -6,6 +6,7 @@ Each stage is the real pipeline run on one record with the later steps switched 
 model input is what a container would receive with ``SingleRecord``), so the preview cannot
 drift from what the job does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +27,22 @@ class PreviewRecord:
     record: bytes
     model_input: Optional[bytes] = None
     model_output: Optional[bytes] = None
-    joined: Optional[bytes] = None      # None when JoinSource is None
+    joined: Optional[bytes] = None  # None when JoinSource is None
     written: Optional[bytes] = None
-    error: Optional[str] = None         # the first stage that failed, located
+    error: Optional[str] = None  # the first stage that failed, located
 
 
-def preview(job, input=None, *, model=None, n: int = DEFAULT_RECORDS, dialect: str = "extended",
-            endpoint_url: Optional[str] = None, s3=None, **transformer_options) -> list[PreviewRecord]:
+def preview(
+    job,
+    input=None,
+    *,
+    model=None,
+    n: int = DEFAULT_RECORDS,
+    dialect: str = "extended",
+    endpoint_url: Optional[str] = None,
+    s3=None,
+    **transformer_options,
+) -> list[PreviewRecord]:
     """The first ``n`` records of a job, stage by stage.
 
     ``job``: a ``CreateTransformJob`` request (dict, JSON text or file; ``model`` as for
@@ -50,10 +60,11 @@ def preview(job, input=None, *, model=None, n: int = DEFAULT_RECORDS, dialect: s
             raise ValueError("preview(transformer, input): give the input to read")
         transformer = job
     else:
-        from fastjoin.job import _RetryingModel, _is_plain_callable, parse_request
+        from fastjoin.job import _is_plain_callable, _RetryingModel, parse_request
 
-        spec = parse_request(job, dialect=dialect, model_given=model is not None,
-                             transformer_options=transformer_options)
+        spec = parse_request(
+            job, dialect=dialect, model_given=model is not None, transformer_options=transformer_options
+        )
         if model is None:
             model = spec.model_name
         elif _is_plain_callable(model):
@@ -113,9 +124,17 @@ class _Stages:
         from fastjoin.transformer import Transformer
 
         plan = t.plan
-        base = dict(content_type=t.content_type, accept=t.accept, split_type=t.split_type,
-                    assemble_with=t.assemble_with, dialect=t.dialect, header=t.header, threads=1,
-                    max_payload=t.max_payload, prediction_name=getattr(plan, "prediction_name", "SageMakerOutput"))
+        base = dict(
+            content_type=t.content_type,
+            accept=t.accept,
+            split_type=t.split_type,
+            assemble_with=t.assemble_with,
+            dialect=t.dialect,
+            header=t.header,
+            threads=1,
+            max_payload=t.max_payload,
+            prediction_name=getattr(plan, "prediction_name", "SageMakerOutput"),
+        )
         input_filter = plan.input_filter.expression
         self.t = t
         self.captured: list[bytes] = []
@@ -123,8 +142,9 @@ class _Stages:
         self.predicted = Transformer(t.model, **base, input_filter=input_filter, strategy="SingleRecord")
         self.joined = None
         if t.join_source == "Input":
-            self.joined = Transformer(t.model, **base, input_filter=input_filter, join_source="Input",
-                                      strategy="SingleRecord")
+            self.joined = Transformer(
+                t.model, **base, input_filter=input_filter, join_source="Input", strategy="SingleRecord"
+            )
 
     def _capture(self, body: bytes, content_type: str, accept: str) -> bytes:
         self.captured.append(body)
@@ -162,6 +182,7 @@ def _relocated(exc: FastjoinError, source: str, line: int) -> str:
 
 def format_preview(records: list[PreviewRecord], *, width: Optional[int] = 120) -> str:
     """The preview as text, one block per record; lines cut at ``width`` (None: never)."""
+
     def show(value: Optional[bytes]) -> str:
         text = value.decode("utf-8", "replace")
         if width is not None and len(text) > width:

@@ -7,6 +7,7 @@ sources (also from a ``ManifestFile``), each with ``open()`` (decompressing ``Gz
 ``sink()`` names an output with ``exists()`` (resume) and ``open()`` (atomic: a local
 temporary file renamed into place, or an S3 upload completed only on success).
 """
+
 from __future__ import annotations
 
 import glob
@@ -33,7 +34,7 @@ class InputObject:
     """A local input file."""
 
     path: Path
-    relative: str   # path relative to the input root, with '/' separators
+    relative: str  # path relative to the input root, with '/' separators
     size: int
     compression: str = "None"
 
@@ -69,8 +70,11 @@ def list_inputs(spec: str | os.PathLike) -> list[InputObject]:
         if not path.is_dir():
             raise StorageError(f"{text}: no such file or directory")
         root = path
-        paths = sorted(p for p in path.rglob("*")
-                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        paths = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not paths:
             raise StorageError(f"{text}: the directory holds no input files")
     return [InputObject(p, p.relative_to(root).as_posix(), p.stat().st_size) for p in paths]
@@ -111,7 +115,7 @@ def _count_newlines(buf, end: int, step: int = 1 << 18) -> int:
     # and this runs on the thread that feeds every worker. In slices, so the temporary
     # array stays small beside the chunks in flight.
     a = np.frombuffer(buf, np.uint8, end)
-    return sum(int(np.count_nonzero(a[i:i + step] == 10)) for i in range(0, end, step))
+    return sum(int(np.count_nonzero(a[i : i + step] == 10)) for i in range(0, end, step))
 
 
 def read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int, int, int]]:
@@ -135,9 +139,9 @@ def read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int, int,
     while True:
         if readinto is not None:
             buf = bytearray(len(carry) + chunk_size)
-            buf[:len(carry)] = carry
-            got = readinto(memoryview(buf)[len(carry):])
-            del buf[len(carry) + got:]
+            buf[: len(carry)] = carry
+            got = readinto(memoryview(buf)[len(carry) :])
+            del buf[len(carry) + got :]
         else:
             block = f.read(chunk_size)
             got = len(block)
@@ -182,11 +186,12 @@ def _read_file_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int
 
 # ----------------------------------------------------------------------------- S3 objects, gzip
 
+
 @dataclass(frozen=True)
 class S3Object:
     """An input object on S3."""
 
-    s3: object      # fastjoin.s3.S3
+    s3: object  # fastjoin.s3.S3
     bucket: str
     key: str
     relative: str
@@ -199,8 +204,9 @@ class S3Object:
         return f"s3://{self.bucket}/{self.key}"
 
     def open(self):
-        return _decompress(self.s3.open(self.bucket, self.key, self.size, self.etag or None),
-                           self.compression, self.name)
+        return _decompress(
+            self.s3.open(self.bucket, self.key, self.size, self.etag or None), self.compression, self.name
+        )
 
 
 @dataclass(frozen=True)
@@ -234,8 +240,9 @@ class _GzipInput:
         try:
             return self._gz.read(n)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise InputError(f"{self.name}: CompressionType is Gzip, but the object is not valid "
-                             f"gzip data ({exc})") from None
+            raise InputError(
+                f"{self.name}: CompressionType is Gzip, but the object is not valid gzip data ({exc})"
+            ) from None
 
     def close(self) -> None:
         try:
@@ -274,6 +281,7 @@ def _decompress(raw: BinaryIO, compression: str, name: str):
 
 
 # ----------------------------------------------------------------------------- sinks
+
 
 @dataclass(frozen=True)
 class LocalSink:
@@ -350,6 +358,7 @@ class S3Sink:
 
 # ----------------------------------------------------------------------------- one interface
 
+
 class Storage:
     """Local paths and ``s3://`` URIs behind one interface.
 
@@ -405,11 +414,15 @@ class Storage:
 
         bucket, prefix = parse_uri(uri)
         root = prefix[: prefix.rfind("/") + 1]  # the "directory" part of the raw prefix
-        objects = [S3Object(self.s3, bucket, key, key[len(root):], size, etag, compression)
-                   for key, size, etag in self.s3.list(bucket, prefix)]
+        objects = [
+            S3Object(self.s3, bucket, key, key[len(root) :], size, etag, compression)
+            for key, size, etag in self.s3.list(bucket, prefix)
+        ]
         if not objects:
-            raise StorageError(f"{uri}: no S3 objects found under this prefix (S3Prefix matches keys "
-                               f"that start with it; check the bucket, the prefix and list permission)")
+            raise StorageError(
+                f"{uri}: no S3 objects found under this prefix (S3Prefix matches keys "
+                f"that start with it; check the bucket, the prefix and list permission)"
+            )
         return objects
 
     def _manifest_inputs(self, spec: str, compression: str) -> list:
@@ -464,14 +477,22 @@ def parse_manifest(data: bytes, source: str = "<manifest>") -> tuple[str, list[s
         items = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: the manifest is not valid JSON: {exc}") from None
-    if (not isinstance(items, list) or not items or not isinstance(items[0], dict)
-            or not isinstance(items[0].get("prefix"), str)):
-        raise InputError(f'{source}: a manifest is a JSON list whose first element is '
-                         f'{{"prefix": "s3://bucket/prefix/"}}, followed by relative keys')
+    if (
+        not isinstance(items, list)
+        or not items
+        or not isinstance(items[0], dict)
+        or not isinstance(items[0].get("prefix"), str)
+    ):
+        raise InputError(
+            f"{source}: a manifest is a JSON list whose first element is "
+            f'{{"prefix": "s3://bucket/prefix/"}}, followed by relative keys'
+        )
     bad = [i for i, item in enumerate(items[1:], 1) if not isinstance(item, str) or not item]
     if bad:
-        raise InputError(f"{source}: manifest element {bad[0]} is not a relative key (a non-empty "
-                         f"string): {items[bad[0]]!r}")
+        raise InputError(
+            f"{source}: manifest element {bad[0]} is not a relative key (a non-empty "
+            f"string): {items[bad[0]]!r}"
+        )
     if len(items) == 1:
         raise InputError(f"{source}: the manifest lists no objects")
     return items[0]["prefix"], items[1:]

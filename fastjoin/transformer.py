@@ -4,6 +4,7 @@ It validates options before any data is read, compiles the filters once, loads t
 and streams each input object through :func:`fastjoin.csv_records.process_chunk` in bounded
 chunks, writing each output atomically.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,15 +39,15 @@ class FileResult:
     """What happened to one input object."""
 
     source: str
-    output: Optional[str]            # the .out written, None when the object failed
+    output: Optional[str]  # the .out written, None when the object failed
     records: int = 0
     blank_lines: int = 0
     bytes_in: int = 0
     seconds: float = 0.0
     error: Optional[FastjoinError] = None
-    errors: int = 0                  # bad records skipped (on_error="skip")
+    errors: int = 0  # bad records skipped (on_error="skip")
     dead_letter: Optional[str] = None  # where they were written
-    skipped: bool = False            # resume: the output existed, the object was not run
+    skipped: bool = False  # resume: the output existed, the object was not run
     on_errors: Optional[Callable] = field(default=None, repr=False, compare=False)
 
     @property
@@ -99,8 +100,9 @@ SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "ass
 API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
 
 
-def join_problems(content_type: str, accept: Optional[str], split_type: str, assemble_with: str,
-                  names: tuple = SDK_NAMES) -> list[str]:
+def join_problems(
+    content_type: str, accept: Optional[str], split_type: str, assemble_with: str, names: tuple = SDK_NAMES
+) -> list[str]:
     """What stops ``JoinSource=Input`` (SageMaker's rules): Accept must equal ContentType,
     AssembleWith must equal SplitType, and CSV and JSON Lines need ``Line``/``Line``.
     ``names`` words the messages with the SDK's option names or the API's field names."""
@@ -110,8 +112,9 @@ def join_problems(content_type: str, accept: Optional[str], split_type: str, ass
     if media_type(accept) != ctype:
         problems.append(f"{join} requires {accept_name} ({accept!r}) to equal {ct_name} ({content_type!r})")
     if assemble_with != split_type:
-        problems.append(f"{join} requires {assemble_name} ({assemble_with!r}) to equal "
-                        f"{split_name} ({split_type!r})")
+        problems.append(
+            f"{join} requires {assemble_name} ({assemble_with!r}) to equal {split_name} ({split_type!r})"
+        )
     elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
         problems.append(f"{join} on {ctype} requires {split_name}{eq}'Line' and {assemble_name}{eq}'Line'")
     return problems
@@ -173,15 +176,31 @@ class Transformer:
         float) fails the object when exceeded. See :mod:`fastjoin.deadletter`.
     """
 
-    def __init__(self, model, *, content_type: str = "text/csv", accept: Optional[str] = None,
-                 split_type: Optional[str] = "Line", assemble_with: Optional[str] = None,
-                 input_filter: Optional[str] = None, join_source: Optional[str] = None,
-                 output_filter: Optional[str] = None, strategy: Optional[str] = None,
-                 max_payload: Optional[int] = None, dialect: str = "extended", header: bool = False,
-                 threads: Optional[int] = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 prediction_name: str = "SageMakerOutput", allow_pickle: bool = False,
-                 on_error: str = "fail", max_errors=None, json_key_order: str = "sorted",
-                 json_numbers: str = "preserve", engine: str = "auto"):
+    def __init__(
+        self,
+        model,
+        *,
+        content_type: str = "text/csv",
+        accept: Optional[str] = None,
+        split_type: Optional[str] = "Line",
+        assemble_with: Optional[str] = None,
+        input_filter: Optional[str] = None,
+        join_source: Optional[str] = None,
+        output_filter: Optional[str] = None,
+        strategy: Optional[str] = None,
+        max_payload: Optional[int] = None,
+        dialect: str = "extended",
+        header: bool = False,
+        threads: Optional[int] = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        prediction_name: str = "SageMakerOutput",
+        allow_pickle: bool = False,
+        on_error: str = "fail",
+        max_errors=None,
+        json_key_order: str = "sorted",
+        json_numbers: str = "preserve",
+        engine: str = "auto",
+    ):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
         join_source = "None" if join_source is None else join_source
@@ -196,8 +215,10 @@ class Transformer:
         ctype = _CONTENT_TYPES.get(media) or (media if media in jsonl_records.CONTENT_TYPES else None)
         is_json = ctype in jsonl_records.CONTENT_TYPES
         if ctype is None:
-            problems.append(f"content_type {content_type!r} is not supported: fastjoin reads text/csv, "
-                            f"application/jsonlines and application/json")
+            problems.append(
+                f"content_type {content_type!r} is not supported: fastjoin reads text/csv, "
+                f"application/jsonlines and application/json"
+            )
         if split_type not in _SPLIT_TYPES:
             problems.append(f"split_type must be one of {_SPLIT_TYPES}, not {split_type!r}")
         if assemble_with not in ("Line", "None"):
@@ -217,7 +238,9 @@ class Transformer:
         if header and is_json:
             problems.append(f"header=True applies to text/csv only: {ctype} records name their own fields")
         if json_key_order not in jsonl_records.KEY_ORDERS:
-            problems.append(f"json_key_order must be one of {jsonl_records.KEY_ORDERS}, not {json_key_order!r}")
+            problems.append(
+                f"json_key_order must be one of {jsonl_records.KEY_ORDERS}, not {json_key_order!r}"
+            )
         elif json_key_order == "input" and dialect == "sagemaker":
             problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
         if json_numbers not in jsonl_records.NUMBER_MODES:
@@ -244,7 +267,9 @@ class Transformer:
             format_options.update(
                 whole_object=ctype == "application/json" and split_type == "None",
                 terminator=b"\n" if assemble_with == "Line" else b"",
-                key_order=json_key_order, numbers=json_numbers)
+                key_order=json_key_order,
+                numbers=json_numbers,
+            )
         self.plan = (jsonl_records.JsonPlan if is_json else CsvPlan)(
             input_filter=compile_path(input_filter, role="InputFilter", **compile_options),
             output_filter=compile_path(output_filter, role="OutputFilter", **compile_options),
@@ -276,8 +301,13 @@ class Transformer:
 
     # ------------------------------------------------------------------ one object
 
-    def _run_object(self, source: str, pieces: Iterator[tuple[object, int, int, int, int]],
-                    stats: FileResult, progress: Optional[Progress]) -> Iterator[bytes]:
+    def _run_object(
+        self,
+        source: str,
+        pieces: Iterator[tuple[object, int, int, int, int]],
+        stats: FileResult,
+        progress: Optional[Progress],
+    ) -> Iterator[bytes]:
         """Stream one input object: ``pieces`` yields ``(buf, start, end, base_offset,
         base_line)`` runs of complete lines; yields output bytes in input order.
 
@@ -299,8 +329,7 @@ class Transformer:
                     names = header_chunk.names = records.header_names(header_chunk)
                     stats.bytes_in += nl - start
                     start = nl
-                chunk = Chunk(source, buf, start, end, base_offset, base_line, 0, names,
-                              first=index == 0)
+                chunk = Chunk(source, buf, start, end, base_offset, base_line, 0, names, first=index == 0)
                 work = (records.process_chunk, plan, self.model, chunk)
                 # an object of one chunk (the embedded, in-memory case) skips the thread hop
                 alone = len(head) == 1
@@ -317,11 +346,13 @@ class Transformer:
             for future, _ in pending:
                 future.cancel()
         if self.header and names is None:
-            raise CsvError("header=True but the object is empty: it has no header line",
-                           locate(source, b"", 0))
+            raise CsvError(
+                "header=True but the object is empty: it has no header line", locate(source, b"", 0)
+            )
 
-    def _finish(self, item, header_chunk: Optional[Chunk], stats: FileResult,
-                progress: Optional[Progress]) -> Iterator[bytes]:
+    def _finish(
+        self, item, header_chunk: Optional[Chunk], stats: FileResult, progress: Optional[Progress]
+    ) -> Iterator[bytes]:
         future, size = item
         try:
             result = future.result()
@@ -368,9 +399,18 @@ class Transformer:
 
     # ------------------------------------------------------------------ files
 
-    def transform(self, input, output, *, progress: Optional[Progress] = None, resume: bool = False,
-                  manifest: bool = False, compression: Optional[str] = None, s3=None,
-                  kms_key_id: Optional[str] = None) -> TransformResult:
+    def transform(
+        self,
+        input,
+        output,
+        *,
+        progress: Optional[Progress] = None,
+        resume: bool = False,
+        manifest: bool = False,
+        compression: Optional[str] = None,
+        s3=None,
+        kms_key_id: Optional[str] = None,
+    ) -> TransformResult:
         """Transform a file, a directory, a glob or an ``s3://`` prefix into ``<name>.out``
         objects under ``output`` (a directory or an ``s3://`` prefix).
 
@@ -396,8 +436,9 @@ class Transformer:
                 if resume and sink.exists():
                     stats.output, stats.skipped = sink.name, True
                 else:
-                    self._transform_object(store, obj, sink, output, stats, progress,
-                                           done_before, records_before, kms_key_id)
+                    self._transform_object(
+                        store, obj, sink, output, stats, progress, done_before, records_before, kms_key_id
+                    )
                 done_before += obj.size
                 records_before += stats.records
                 if progress is not None:
@@ -405,24 +446,43 @@ class Transformer:
                 result.files.append(stats)
         return result
 
-    def _transform_object(self, store, obj, sink, output, stats: FileResult,
-                          progress: Optional[Progress], done_before: int, records_before: int,
-                          kms_key_id: Optional[str]) -> None:
+    def _transform_object(
+        self,
+        store,
+        obj,
+        sink,
+        output,
+        stats: FileResult,
+        progress: Optional[Progress],
+        done_before: int,
+        records_before: int,
+        kms_key_id: Optional[str],
+    ) -> None:
         started = time.perf_counter()
         dead = None
         if self.policy.skip:
-            dead = DeadLetters(self.policy, store.sink(output, obj.relative + ".out" + DEAD_LETTER_SUFFIX,
-                                                       kms_key_id=kms_key_id))
+            dead = DeadLetters(
+                self.policy,
+                store.sink(output, obj.relative + ".out" + DEAD_LETTER_SUFFIX, kms_key_id=kms_key_id),
+            )
             stats.on_errors = dead.add
         try:
             with obj.open() as f, sink.open() as out:
                 # progress in stored bytes: compressed ones for gzip inputs
                 counted = getattr(f, "compressed_bytes", None)
-                report = None if progress is None else (
-                    lambda b, r: progress(done_before + (b if counted is None else f.compressed_bytes),
-                                          records_before + r))
-                pieces = ((buf, 0, end, off, line) for buf, end, off, line
-                          in _read_pieces(f, self.chunk_size, self.whole_object))
+                report = (
+                    None
+                    if progress is None
+                    else (
+                        lambda b, r: progress(
+                            done_before + (b if counted is None else f.compressed_bytes), records_before + r
+                        )
+                    )
+                )
+                pieces = (
+                    (buf, 0, end, off, line)
+                    for buf, end, off, line in _read_pieces(f, self.chunk_size, self.whole_object)
+                )
                 for data in self._run_object(obj.name, pieces, stats, report):
                     out.write(data)
                 if dead is not None:  # the dead letters land before the .out they belong to
@@ -470,7 +530,7 @@ def _find_newline(buf, start: int, end: int) -> int:
     view = np.frombuffer(buf, dtype=np.uint8)
     step = 1 << 16
     for pos in range(start, end, step):
-        hits = np.flatnonzero(view[pos:min(pos + step, end)] == 10)
+        hits = np.flatnonzero(view[pos : min(pos + step, end)] == 10)
         if len(hits):
             return pos + int(hits[0]) + 1
     return end

@@ -10,6 +10,7 @@ multi-target trees, an objective whose output transform is not covered) is repor
 :func:`probe_rows` builds rows that sit on, just below and just above every threshold, with
 NaNs, so that a compiled model can be checked against XGBoost before it is trusted.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,15 +29,28 @@ _PAD = 32  # FJ_PAD in _trees.pyx
 # objective -> output transform, which also says how the base score becomes a margin
 # (binary:logitraw keeps its base score as the margin: checked against XGBoost in the tests)
 _OBJECTIVES = {
-    "binary:logistic": "sigmoid", "reg:logistic": "sigmoid", "binary:logitraw": "identity",
-    "reg:squarederror": "identity", "reg:linear": "identity", "reg:squaredlogerror": "identity",
-    "reg:pseudohubererror": "identity", "reg:absoluteerror": "identity",
+    "binary:logistic": "sigmoid",
+    "reg:logistic": "sigmoid",
+    "binary:logitraw": "identity",
+    "reg:squarederror": "identity",
+    "reg:linear": "identity",
+    "reg:squaredlogerror": "identity",
+    "reg:pseudohubererror": "identity",
+    "reg:absoluteerror": "identity",
     "reg:quantileerror": "identity",
-    "count:poisson": "exp", "reg:gamma": "exp", "reg:tweedie": "exp",
-    "multi:softprob": "softmax", "multi:softmax": "argmax",
+    "count:poisson": "exp",
+    "reg:gamma": "exp",
+    "reg:tweedie": "exp",
+    "multi:softprob": "softmax",
+    "multi:softmax": "argmax",
 }
-_TRANSFORMS = {"identity": _trees.IDENTITY, "sigmoid": _trees.SIGMOID, "exp": _trees.EXP,
-               "softmax": _trees.SOFTMAX, "argmax": _trees.ARGMAX}
+_TRANSFORMS = {
+    "identity": _trees.IDENTITY,
+    "sigmoid": _trees.SIGMOID,
+    "exp": _trees.EXP,
+    "softmax": _trees.SOFTMAX,
+    "argmax": _trees.ARGMAX,
+}
 
 
 class Unsupported(Exception):
@@ -48,13 +62,13 @@ class Ensemble:
     """A compiled model: per output group (one, or one per class), the arrays the kernel
     walks for that group's trees, in tree order; plus what the caller needs to know."""
 
-    layout: str             # "complete" or "nodes"
+    layout: str  # "complete" or "nodes"
     n_features: int
-    used: np.ndarray        # int64: the columns the trees split on (complete layout: by place)
+    used: np.ndarray  # int64: the columns the trees split on (complete layout: by place)
     n_trees: int
     base_margins: np.ndarray  # float32, one per group
-    transform: int          # a fastjoin._trees transform code
-    groups: tuple           # per group: the kernel's arguments, by name
+    transform: int  # a fastjoin._trees transform code
+    groups: tuple  # per group: the kernel's arguments, by name
     objective: str
 
     @property
@@ -65,11 +79,18 @@ class Ensemble:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """float32 predictions, (n,) or (n, n_outputs), for a C-contiguous float32 matrix of
         n_features columns."""
-        if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2
-                and X.flags.c_contiguous and X.shape[1] == self.n_features):
-            raise ValueError(f"predict() needs a C-contiguous float32 matrix of {self.n_features} "
-                             f"columns, got {getattr(X, 'dtype', type(X).__name__)} "
-                             f"{getattr(X, 'shape', '')}")
+        if not (
+            isinstance(X, np.ndarray)
+            and X.dtype == np.float32
+            and X.ndim == 2
+            and X.flags.c_contiguous
+            and X.shape[1] == self.n_features
+        ):
+            raise ValueError(
+                f"predict() needs a C-contiguous float32 matrix of {self.n_features} "
+                f"columns, got {getattr(X, 'dtype', type(X).__name__)} "
+                f"{getattr(X, 'shape', '')}"
+            )
         n, k = X.shape[0], len(self.groups)
         margins = np.empty((k, n), dtype=np.float32)  # a contiguous row per group
         for g, a in enumerate(self.groups):
@@ -78,11 +99,31 @@ class Ensemble:
             if a["trees"] == 0:
                 continue
             if self.layout == "complete":
-                _trees.predict_complete(X, self.used, a["feat"], a["thr"], a["nan_mask"],
-                                        a["leaf"], a["node_off"], a["leaf_off"], a["depth"], out)
+                _trees.predict_complete(
+                    X,
+                    self.used,
+                    a["feat"],
+                    a["thr"],
+                    a["nan_mask"],
+                    a["leaf"],
+                    a["node_off"],
+                    a["leaf_off"],
+                    a["depth"],
+                    out,
+                )
             else:
-                _trees.predict_nodes(X, self.n_features, a["feat"], a["thr"], a["nan_right"],
-                                     a["next"], a["internal"], a["root"], a["depth"], out)
+                _trees.predict_nodes(
+                    X,
+                    self.n_features,
+                    a["feat"],
+                    a["thr"],
+                    a["nan_right"],
+                    a["next"],
+                    a["internal"],
+                    a["root"],
+                    a["depth"],
+                    out,
+                )
         margins = np.ascontiguousarray(margins.T)
         result = np.empty((n, self.n_outputs), dtype=np.float32)
         _trees.apply_transform(margins, self.transform, result)
@@ -143,16 +184,22 @@ def _compile(learner: dict) -> Ensemble:
     node_group = tree_group[forest.tree_of_node]
     for g in range(n_groups):
         mine = np.flatnonzero(tree_group == g)  # in tree order
-        group = (forest.complete_layout(mine, used) if layout == "complete"
-                 else forest.node_layout(mine))
+        group = forest.complete_layout(mine, used) if layout == "complete" else forest.node_layout(mine)
         # the real splits, for probe_rows (the complete layout also holds filler nodes)
         real = inner & (node_group == g)
         group["split_feat"] = forest.split[real].astype(np.int64)
         group["split_thr"] = forest.cond[real]
         groups.append(group)
-    return Ensemble(layout=layout, n_features=n_features, used=used, n_trees=len(trees),
-                    base_margins=np.array(bases * (n_groups // len(bases)), dtype=np.float32),
-                    transform=_TRANSFORMS[kind], groups=tuple(groups), objective=objective)
+    return Ensemble(
+        layout=layout,
+        n_features=n_features,
+        used=used,
+        n_trees=len(trees),
+        base_margins=np.array(bases * (n_groups // len(bases)), dtype=np.float32),
+        transform=_TRANSFORMS[kind],
+        groups=tuple(groups),
+        objective=objective,
+    )
 
 
 class _Forest:
@@ -224,14 +271,20 @@ class _Forest:
             feat[at] = np.where(real, place[np.where(real, self.split[ids], used[0])], 0)
             thr[at] = np.where(real, self.cond[ids], np.float32(0))
             nan_mask[at] = np.where(real, -self.nan_right[ids].astype(np.int32), 0)
-            ids = np.stack([np.where(real, self.left[ids], ids),
-                            np.where(real, self.right[ids], ids)], axis=1).ravel()
+            ids = np.stack(
+                [np.where(real, self.left[ids], ids), np.where(real, self.right[ids], ids)], axis=1
+            ).ravel()
             owner = np.repeat(owner, 2)
             slot = np.stack([2 * slot, 2 * slot + 1], axis=1).ravel()
             level += 1
         return {
-            "feat": feat, "thr": thr, "nan_mask": nan_mask, "leaf": leaf,
-            "node_off": node_off, "leaf_off": leaf_off, "depth": depth.astype(np.int32),
+            "feat": feat,
+            "thr": thr,
+            "nan_mask": nan_mask,
+            "leaf": leaf,
+            "node_off": node_off,
+            "leaf_off": leaf_off,
+            "depth": depth.astype(np.int32),
             "trees": len(mine),
         }
 
@@ -244,10 +297,13 @@ class _Forest:
         n = self.internal.size
         return {
             "feat": pad(np.where(self.internal, self.split, 0), np.int32),
-            "thr": pad(self.cond, np.float32), "nan_right": pad(self.nan_right, np.uint8),
+            "thr": pad(self.cond, np.float32),
+            "nan_right": pad(self.nan_right, np.uint8),
             "next": pad(np.where(self.internal, self.left, np.arange(n)), np.int32),
-            "internal": pad(self.internal, np.uint8), "root": self.roots[mine].astype(np.int64),
-            "depth": self.depth[mine].astype(np.int32), "trees": len(mine),
+            "internal": pad(self.internal, np.uint8),
+            "root": self.roots[mine].astype(np.int64),
+            "depth": self.depth[mine].astype(np.int32),
+            "trees": len(mine),
         }
 
 
@@ -287,10 +343,14 @@ def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     feat = np.concatenate([g["split_feat"] for g in ensemble.groups])
     thr = np.concatenate([g["split_thr"] for g in ensemble.groups])
     if feat.size:
+
         def near(values):  # on, one float32 step below or one above, at random
             step = rng.integers(-1, 2, size=values.shape)
-            return np.where(step < 0, np.nextafter(values, np.float32(-np.inf)),
-                            np.where(step > 0, np.nextafter(values, np.float32(np.inf)), values))
+            return np.where(
+                step < 0,
+                np.nextafter(values, np.float32(-np.inf)),
+                np.where(step > 0, np.nextafter(values, np.float32(np.inf)), values),
+            )
 
         pick = rng.integers(0, feat.size, size=X.shape)
         own = feat[pick] == np.arange(ensemble.n_features)[None, :]

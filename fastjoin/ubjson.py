@@ -9,6 +9,7 @@ Only what the format needs is read: objects, arrays (plain, counted, or typed an
 strings, integers, float32/float64, booleans and null. High-precision numbers ('H') and
 no-ops ('N') are not written by XGBoost and are refused.
 """
+
 from __future__ import annotations
 
 import struct
@@ -19,12 +20,23 @@ import numpy as np
 __all__ = ["loads", "UBJSONError"]
 
 # marker byte -> struct for scalars, all big-endian
-_SCALARS = {ord(k): struct.Struct(f) for k, f in (
-    ("i", ">b"), ("U", ">B"), ("I", ">h"), ("l", ">i"), ("L", ">q"), ("d", ">f"), ("D", ">d"))}
+_SCALARS = {
+    ord(k): struct.Struct(f)
+    for k, f in (("i", ">b"), ("U", ">B"), ("I", ">h"), ("l", ">i"), ("L", ">q"), ("d", ">f"), ("D", ">d"))
+}
 _INTEGERS = {k: v for k, v in _SCALARS.items() if k not in (ord("d"), ord("D"))}
-_ARRAY_DTYPES = {ord(k): np.dtype(v) for k, v in (
-    ("i", ">i1"), ("U", ">u1"), ("I", ">i2"), ("l", ">i4"), ("L", ">i8"), ("d", ">f4"),
-    ("D", ">f8"))}
+_ARRAY_DTYPES = {
+    ord(k): np.dtype(v)
+    for k, v in (
+        ("i", ">i1"),
+        ("U", ">u1"),
+        ("I", ">i2"),
+        ("l", ">i4"),
+        ("L", ">i8"),
+        ("d", ">f4"),
+        ("D", ">f8"),
+    )
+}
 _S, _OBJ, _ARR, _END_OBJ, _END_ARR = map(ord, "S{[}]")
 _TYPE, _COUNT = ord("$"), ord("#")
 _CONSTANTS = {ord("T"): True, ord("F"): False, ord("Z"): None}
@@ -62,7 +74,7 @@ class _Reader:
     def string(self) -> str:
         n = self.integer(self.marker())
         at = self.need(n)
-        return self.data[at:at + n].decode("utf-8")
+        return self.data[at : at + n].decode("utf-8")
 
     def value(self, marker: int) -> Any:
         unpack = _SCALARS.get(marker)

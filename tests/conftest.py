@@ -12,6 +12,7 @@
 * Hypothesis profiles ``ci`` (default: derandomized, no deadline) and ``dev``, chosen with
   ``HYPOTHESIS_PROFILE``.
 """
+
 from __future__ import annotations
 
 import gc
@@ -24,35 +25,55 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["s3fixtures"]  # the S3 endpoint fixtures, in every module
+
 # --- AWS isolation (import time) -------------------------------------------------------------
 
-for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-              "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
-              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-              "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-              "AWS_CA_BUNDLE", "AWS_REGION"):
+for _name in (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CA_BUNDLE",
+    "AWS_REGION",
+):
     os.environ.pop(_name, None)
-os.environ.update({
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+)
 
 # --- hypothesis profiles ---------------------------------------------------------------------
 
-settings.register_profile("ci", deadline=None, derandomize=True, max_examples=200,
-                          database=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    max_examples=200,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("dev", deadline=None, max_examples=50)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers",
-                            "slow: a heavier property test (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "slow: a heavier property test (deselect with -m 'not slow')")
 
 
 # --- the two cores ---------------------------------------------------------------------------
@@ -67,9 +88,12 @@ class _UnbuiltCore:
         self._error = error
 
     def __getattr__(self, name):
-        pytest.fail(f"fastjoin._core cannot be imported ({self._error}); build it with "
-                    "`python setup.py build_ext --inplace`, or run the reference alone with "
-                    "`-k reference`", pytrace=False)
+        pytest.fail(
+            f"fastjoin._core cannot be imported ({self._error}); build it with "
+            "`python setup.py build_ext --inplace`, or run the reference alone with "
+            "`-k reference`",
+            pytrace=False,
+        )
 
 
 def load_impl(name: str):
@@ -112,8 +136,10 @@ def _no_unraisable_exceptions(request):
     previous = sys.unraisablehook
 
     def hook(unraisable):
-        seen.append(f"{unraisable.err_msg or 'Exception ignored in'}: {unraisable.object!r}: "
-                    f"{unraisable.exc_type.__name__}: {unraisable.exc_value}")
+        seen.append(
+            f"{unraisable.err_msg or 'Exception ignored in'}: {unraisable.object!r}: "
+            f"{unraisable.exc_type.__name__}: {unraisable.exc_value}"
+        )
 
     sys.unraisablehook = hook
     yield
@@ -134,8 +160,7 @@ def pytest_runtest_makereport(item, call):
     "Exception ignored" (also text written below Python, straight to fd 2)."""
     report = yield
     problems = item.stash.get(_UNRAISABLE, [])
-    stderr = "".join(text for name, text in report.sections
-                     if name == f"Captured stderr {report.when}")
+    stderr = "".join(text for name, text in report.sections if name == f"Captured stderr {report.when}")
     if report.passed and problems:
         report.outcome = "failed"
         report.longrepr = "unraisable exception(s):\n" + "\n".join(problems)
@@ -173,8 +198,7 @@ class BufferKinds:
         kinds = [
             ("bytes", data),
             ("bytearray", bytearray(data)),
-            ("memoryview-slice",
-             memoryview(prefix + data + suffix)[len(prefix):len(prefix) + len(data)]),
+            ("memoryview-slice", memoryview(prefix + data + suffix)[len(prefix) : len(prefix) + len(data)]),
         ]
         if data:
             self._count += 1
@@ -208,6 +232,7 @@ def pipeline(request, monkeypatch):
     """Route the whole pipeline through one implementation of the core, so end-to-end tests
     require identical bytes and errors from both."""
     from fastjoin import _core, _impl, _reference
+
     module = _core if request.param == "core" else _reference
     for name in ("tokenize", "gather_float32", "format_floats", "splice"):
         monkeypatch.setattr(_impl, name, getattr(module, name))
@@ -219,6 +244,7 @@ def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
     the default size, and locates the error in ``bad`` at the same place. Returns that
     location."""
     import fastjoin
+
     base = fastjoin.Transformer(model, **job)
     chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **job)
     assert chunked.transform_bytes(data) == base.transform_bytes(data)
@@ -228,4 +254,3 @@ def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
         chunked.transform_bytes(bad)
     assert a.value.location == b.value.location
     return a.value.location
-

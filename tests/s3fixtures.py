@@ -3,8 +3,10 @@ port), started once per test session and stopped at its end. Nothing leaves the 
 interface; conftest.py has already pointed boto3 at dummy credentials and away from the
 user's AWS configuration.
 
-Import the fixtures into a test module: ``from s3fixtures import s3_endpoint, s3, bucket``.
+conftest.py loads this module as a plugin, so the fixtures ``s3_endpoint``, ``s3`` and ``bucket``
+are there in every test module; helpers (``put``, ``get``, ``keys``) are imported.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """The command line, run as a user would: a real subprocess of ``python -m fastjoin``."""
+
 from __future__ import annotations
 
 import os
@@ -12,19 +13,39 @@ pytest.importorskip("xgboost")
 
 def run(*args, cwd=None):
     env = dict(os.environ, PYTHONWARNINGS="error")
-    return subprocess.run([sys.executable, "-m", "fastjoin", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fastjoin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
+
     return make_seed_files(tmp_path_factory.mktemp("seed"))
 
 
-SEED_FLAGS = ["--content-type", "text/csv", "--accept", "text/csv", "--split-type", "Line",
-              "--assemble-with", "Line", "--input-filter", "$[1:]", "--join-source", "Input",
-              "--output-filter", "$[0,-1]"]
+SEED_FLAGS = [
+    "--content-type",
+    "text/csv",
+    "--accept",
+    "text/csv",
+    "--split-type",
+    "Line",
+    "--assemble-with",
+    "Line",
+    "--input-filter",
+    "$[1:]",
+    "--join-source",
+    "Input",
+    "--output-filter",
+    "$[0,-1]",
+]
 
 
 def test_transform_writes_out_file(seed, tmp_path):
@@ -41,8 +62,9 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     model, batch = seed
     bad = tmp_path / "bad.csv"
     bad.write_bytes(batch.read_bytes().replace(b"842303,", b'842303,"', 1))
-    proc = run("transform", "--model", model, "--input", bad, "--output", tmp_path / "out", *SEED_FLAGS,
-               "--quiet")
+    proc = run(
+        "transform", "--model", model, "--input", bad, "--output", tmp_path / "out", *SEED_FLAGS, "--quiet"
+    )
     assert proc.returncode == 3
     first = proc.stderr.splitlines()[0]
     assert first.startswith(f"fastjoin: {bad}:2:8: quoted field is not closed")
@@ -50,11 +72,14 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     assert not (tmp_path / "out" / "bad.csv.out").exists()
 
 
-@pytest.mark.parametrize("flags, code, text", [
-    (["--input-filter", "$[1:"], 2, "expected"),
-    (["--join-source", "Input", "--accept", "application/json"], 2, "requires accept"),
-    (["--dialect", "sagemaker", "--output-filter", "$['account_id']"], 2, 'Unexpected "_" in JsonPath'),
-])
+@pytest.mark.parametrize(
+    "flags, code, text",
+    [
+        (["--input-filter", "$[1:"], 2, "expected"),
+        (["--join-source", "Input", "--accept", "application/json"], 2, "requires accept"),
+        (["--dialect", "sagemaker", "--output-filter", "$['account_id']"], 2, 'Unexpected "_" in JsonPath'),
+    ],
+)
 def test_config_errors_exit_2(seed, tmp_path, flags, code, text):
     model, batch = seed
     proc = run("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", *flags)
@@ -70,8 +95,18 @@ def test_missing_model_exit_4(seed, tmp_path):
 
 def test_debug_shows_traceback(seed, tmp_path):
     model, batch = seed
-    proc = run("--debug", "transform", "--model", model, "--input", batch, "--output", tmp_path,
-               "--input-filter", "$[")
+    proc = run(
+        "--debug",
+        "transform",
+        "--model",
+        model,
+        "--input",
+        batch,
+        "--output",
+        tmp_path,
+        "--input-filter",
+        "$[",
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
@@ -84,7 +119,9 @@ def test_demo_prints_seed_rows(tmp_path):
 
 def test_progress_bar_draws_on_a_terminal(tmp_path):
     import io
+
     from fastjoin.progress import ProgressBar
+
     stream = io.StringIO()
     bar = ProgressBar(1000, stream=stream, enabled=True)
     bar(500, 10, force=True)
@@ -97,8 +134,19 @@ def test_engines_write_the_same_bytes(seed, tmp_path):
     model, batch = seed
     outputs = {}
     for engine in ("compiled", "xgboost"):
-        proc = run("transform", "--model", model, "--input", batch, "--output", tmp_path / engine,
-                   *SEED_FLAGS, "--engine", engine, "--quiet")
+        proc = run(
+            "transform",
+            "--model",
+            model,
+            "--input",
+            batch,
+            "--output",
+            tmp_path / engine,
+            *SEED_FLAGS,
+            "--engine",
+            engine,
+            "--quiet",
+        )
         assert proc.returncode == 0, proc.stderr
         outputs[engine] = (tmp_path / engine / "batch.csv.out").read_bytes()
     assert outputs["compiled"] == outputs["xgboost"] and outputs["compiled"].count(b"\n") == 569

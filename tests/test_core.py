@@ -5,6 +5,7 @@ then differential tests (reference vs compiled core on the same inputs). The ora
 Python itself: the ``csv`` module writes the rows, ``float()`` parses the numbers,
 ``repr(float(v))`` formats them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -71,8 +72,9 @@ def records(data, result) -> list[list[bytes]]:
     """The raw bytes of each record's fields."""
     data = as_bytes(data)
     fields, rows = result[0], result[1]
-    return [[data[o:o + n] for o, n in fields[rows[r]:rows[r + 1]].tolist()]
-            for r in range(len(rows) - 1)]
+    return [
+        [data[o : o + n] for o, n in fields[rows[r] : rows[r + 1]].tolist()] for r in range(len(rows) - 1)
+    ]
 
 
 def assert_same_tokenize(a, b, where=""):
@@ -94,8 +96,14 @@ def csv_line(row, quoting=csv.QUOTE_MINIMAL, terminator="\n") -> str:
 
 
 def test_constants(impl):
-    assert (impl.OK, impl.ERR_BARE_QUOTE, impl.ERR_UNTERMINATED_QUOTE, impl.ERR_AFTER_QUOTE,
-            impl.ERR_BLANK_LINE, impl.ERR_NUMBER) == (0, 1, 2, 3, 4, 5)
+    assert (
+        impl.OK,
+        impl.ERR_BARE_QUOTE,
+        impl.ERR_UNTERMINATED_QUOTE,
+        impl.ERR_AFTER_QUOTE,
+        impl.ERR_BLANK_LINE,
+        impl.ERR_NUMBER,
+    ) == (0, 1, 2, 3, 4, 5)
 
 
 def test_core_is_compiled(core):
@@ -122,20 +130,32 @@ TOKENIZE_GOLDEN = [
     ("only-cr", b"\r", True, [], 1, OK, -1),
     ("only-crlf-twice", b"\r\n\r\n", True, [], 2, OK, -1),
     ("cr-cr-is-not-blank", b"\r\r\n", False, [[b"\r"]], 0, OK, -1),
-    ("empty-fields", b",\n,,\na,\n,a", False,
-     [[b"", b""], [b"", b"", b""], [b"a", b""], [b"", b"a"]], 0, OK, -1),
+    (
+        "empty-fields",
+        b",\n,,\na,\n,a",
+        False,
+        [[b"", b""], [b"", b"", b""], [b"a", b""], [b"", b"a"]],
+        0,
+        OK,
+        -1,
+    ),
     ("spaces-are-data", b" a , b \n \n", False, [[b" a ", b" b "], [b" "]], 0, OK, -1),
-    ("quoted-kept-raw", b'"a,b",c,"x""y",""\n', False,
-     [[b'"a,b"', b"c", b'"x""y"', b'""']], 0, OK, -1),
+    ("quoted-kept-raw", b'"a,b",c,"x""y",""\n', False, [[b'"a,b"', b"c", b'"x""y"', b'""']], 0, OK, -1),
     ("quoted-empty-alone", b'""', False, [[b'""']], 0, OK, -1),
     ("quoted-crlf", b'"a"\r\n"b",""\r\n', False, [[b'"a"'], [b'"b"', b'""']], 0, OK, -1),
     ("quoted-cr-inside", b'"a\r"\n', False, [[b'"a\r"']], 0, OK, -1),
     ("quoted-then-empty", b'"a",\n', False, [[b'"a"', b""]], 0, OK, -1),
     ("quoted-only-quotes", b'"""",""""""\n', False, [[b'""""', b'""""""']], 0, OK, -1),
-    ("numbers-kept", b"1001.0,1e3,-0,007\n", False,
-     [[b"1001.0", b"1e3", b"-0", b"007"]], 0, OK, -1),
-    ("non-ascii", "é,日本,\"ü,ß\"\n".encode(), False,
-     [["é".encode(), "日本".encode(), '"ü,ß"'.encode()]], 0, OK, -1),
+    ("numbers-kept", b"1001.0,1e3,-0,007\n", False, [[b"1001.0", b"1e3", b"-0", b"007"]], 0, OK, -1),
+    (
+        "non-ascii",
+        'é,日本,"ü,ß"\n'.encode(),
+        False,
+        [["é".encode(), "日本".encode(), '"ü,ß"'.encode()]],
+        0,
+        OK,
+        -1,
+    ),
     ("not-utf8", b"\xff\xfe,\x00\n", False, [[b"\xff\xfe", b"\x00"]], 0, OK, -1),
     # errors: the records before the bad line stay, the blank lines before it are counted
     ("blank-strict", b"a\n\r\nb\n", False, [[b"a"]], 0, ERR_BLANK_LINE, 2),
@@ -161,11 +181,12 @@ TOKENIZE_GOLDEN = [
 ]
 
 
-@pytest.mark.parametrize("data, allow_blank, expected, blank_lines, status, err_offset",
-                         [case[1:] for case in TOKENIZE_GOLDEN],
-                         ids=[case[0] for case in TOKENIZE_GOLDEN])
-def test_tokenize_golden(impl, buffer_kinds, data, allow_blank, expected, blank_lines, status,
-                         err_offset):
+@pytest.mark.parametrize(
+    "data, allow_blank, expected, blank_lines, status, err_offset",
+    [case[1:] for case in TOKENIZE_GOLDEN],
+    ids=[case[0] for case in TOKENIZE_GOLDEN],
+)
+def test_tokenize_golden(impl, buffer_kinds, data, allow_blank, expected, blank_lines, status, err_offset):
     result = tokenize(impl, data, allow_blank)
     assert records(data, result) == expected
     assert result[2:] == (blank_lines, status, err_offset)
@@ -179,11 +200,11 @@ def assert_record_layout(data, result):
     data = as_bytes(data)
     fields, rows = result[0], result[1]
     for r in range(len(rows) - 1):
-        spans = fields[rows[r]:rows[r + 1]].tolist()
+        spans = fields[rows[r] : rows[r + 1]].tolist()
         first, last = spans[0][0], spans[-1][0] + spans[-1][1]
         assert first == 0 or data[first - 1] == ord("\n")
         assert b"\n" not in data[first:last]
-        assert data[last:last + 1] in (b"", b"\n") or data[last:last + 2] in (b"\r", b"\r\n")
+        assert data[last : last + 1] in (b"", b"\n") or data[last : last + 2] in (b"\r", b"\r\n")
         for (o1, n1), (o2, _) in zip(spans, spans[1:]):
             assert o2 == o1 + n1 + 1 and data[o1 + n1] == ord(",")
 
@@ -234,21 +255,25 @@ def test_tokenize_window_outside_buffer(impl, start, end):
 # ---------------------------------------------------------------------------------------------
 # tokenize: properties
 
-csv_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
-                   max_size=8)
-csv_field = st.one_of(csv_text, st.sampled_from(
-    ["", ",", '"', '""', " ", "a,b", '"x"', 'say "hi"', " lead", "trail ", "é", "日本",
-     "1001.0"]))
+csv_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=8)
+csv_field = st.one_of(
+    csv_text,
+    st.sampled_from(
+        ["", ",", '"', '""', " ", "a,b", '"x"', 'say "hi"', " lead", "trail ", "é", "日本", "1001.0"]
+    ),
+)
 
 
 @pytest.mark.slow
-@given(rows=st.lists(st.lists(csv_field, min_size=1, max_size=6), max_size=8),
-       quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
-       terminator=st.sampled_from(["\n", "\r\n"]),
-       final_terminator=st.booleans(),
-       blanks=st.lists(st.sampled_from(["\n", "\r\n"]), max_size=3), data=st.data())
-def test_tokenize_reads_back_what_csv_writes(impl, rows, quoting, terminator, final_terminator,
-                                             blanks, data):
+@given(
+    rows=st.lists(st.lists(csv_field, min_size=1, max_size=6), max_size=8),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    terminator=st.sampled_from(["\n", "\r\n"]),
+    final_terminator=st.booleans(),
+    blanks=st.lists(st.sampled_from(["\n", "\r\n"]), max_size=3),
+    data=st.data(),
+)
+def test_tokenize_reads_back_what_csv_writes(impl, rows, quoting, terminator, final_terminator, blanks, data):
     lines = [csv_line(row, quoting, terminator) for row in rows]
     for blank in blanks:  # blank lines anywhere, also first and last
         lines.insert(data.draw(st.integers(0, len(lines))), blank)
@@ -269,8 +294,9 @@ def test_tokenize_reads_back_what_csv_writes(impl, rows, quoting, terminator, fi
 
 FIELD = rb'(?:[^",]*|"(?:[^"]|"")*")'
 RECORD = re.compile(FIELD + rb"(?:," + FIELD + rb")*")
-messy_bytes = st.lists(st.sampled_from([b"a", b"1", b",", b'"', b'""', b"\r", b"\n", b"\r\n",
-                                        b" ", b"\xff"]), max_size=40).map(b"".join)
+messy_bytes = st.lists(
+    st.sampled_from([b"a", b"1", b",", b'"', b'""', b"\r", b"\n", b"\r\n", b" ", b"\xff"]), max_size=40
+).map(b"".join)
 
 
 def lines_of(data: bytes, start: int, end: int):
@@ -335,8 +361,7 @@ def combine(first, second):
 @given(data=messy_bytes, allow_blank=st.booleans(), cuts=st.data())
 def test_tokenize_any_line_boundary_split_gives_the_same_result(impl, data, allow_blank, cuts):
     boundaries = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
-    chosen = sorted(cuts.draw(st.lists(st.sampled_from(boundaries), unique=True))
-                    if boundaries else [])
+    chosen = sorted(cuts.draw(st.lists(st.sampled_from(boundaries), unique=True)) if boundaries else [])
     edges = [0, *chosen, len(data)]
     parts = [tokenize(impl, data, allow_blank, a, b) for a, b in zip(edges, edges[1:])]
     joined = parts[0]
@@ -414,21 +439,60 @@ GATHER_GOLDEN = [
     ("exact-midpoint", b"1.000000059604644775390625", 1.0),
     ("long-mantissa", b"0." + b"0" * 400 + b"1e401", 1.0),
     ("long-integer", b"1" + b"0" * 800 + b"e-800", 1.0),
-    ("many-digits-pi", b"3.14159265358979323846264338327950288419716939937510582097494459",
-     float(np.float32(3.141592653589793))),
+    (
+        "many-digits-pi",
+        b"3.14159265358979323846264338327950288419716939937510582097494459",
+        float(np.float32(3.141592653589793)),
+    ),
 ]
 
 GATHER_ERRORS = [
-    b"abc", b"1e", b"e1", b"e", b".", b"+", b"-", b"+-1", b"--1", b"1..2", b"1.2.3", b"1e5.0",
-    b"0x10", b"1_000", b"1 2", b"1\t2", b'"1,5"', b'"1""5"', b"nan(1)", b"nana", b"infinit",
-    b"infinityy", b"in", b"na", b"1d5", b"1.5f", b"True", b"+ 1", b"1e 5",
-    "١".encode(), "１".encode(), "∞".encode(), b"\xc2\xa01", b"1\x0b", b"\x0c1", b"\r1",
-    b"\xff", b"\x00", b"1\x00", b"'1'",
+    b"abc",
+    b"1e",
+    b"e1",
+    b"e",
+    b".",
+    b"+",
+    b"-",
+    b"+-1",
+    b"--1",
+    b"1..2",
+    b"1.2.3",
+    b"1e5.0",
+    b"0x10",
+    b"1_000",
+    b"1 2",
+    b"1\t2",
+    b'"1,5"',
+    b'"1""5"',
+    b"nan(1)",
+    b"nana",
+    b"infinit",
+    b"infinityy",
+    b"in",
+    b"na",
+    b"1d5",
+    b"1.5f",
+    b"True",
+    b"+ 1",
+    b"1e 5",
+    "١".encode(),
+    "１".encode(),
+    "∞".encode(),
+    b"\xc2\xa01",
+    b"1\x0b",
+    b"\x0c1",
+    b"\r1",
+    b"\xff",
+    b"\x00",
+    b"1\x00",
+    b"'1'",
 ]
 
 
-@pytest.mark.parametrize("raw, expected", [case[1:] for case in GATHER_GOLDEN],
-                         ids=[case[0] for case in GATHER_GOLDEN])
+@pytest.mark.parametrize(
+    "raw, expected", [case[1:] for case in GATHER_GOLDEN], ids=[case[0] for case in GATHER_GOLDEN]
+)
 def test_gather_golden(impl, raw, expected):
     result, out = gather(impl, b"x," + raw + b"\n", [1])
     assert result == (OK, -1, -1)
@@ -491,9 +555,14 @@ def test_gather_out_checks(impl):
     cols = i64([0, 1])
     read_only = np.zeros((2, 2), np.float32)
     read_only.flags.writeable = False
-    for out in [np.zeros((2, 2), np.float64), np.zeros((1, 2), np.float32),
-                np.zeros((2, 1), np.float32), np.zeros((2, 2), np.float32, order="F"),
-                np.zeros(4, np.float32), read_only]:
+    for out in [
+        np.zeros((2, 2), np.float64),
+        np.zeros((1, 2), np.float32),
+        np.zeros((2, 1), np.float32),
+        np.zeros((2, 2), np.float32, order="F"),
+        np.zeros(4, np.float32),
+        read_only,
+    ]:
         with pytest.raises(ValueError):
             impl.gather_float32(data, fields, rows, 0, 2, cols, out)
 
@@ -503,8 +572,7 @@ def test_gather_row_range_outside_rows(impl, row_start, row_stop):
     data = b"1,2\n3,4\n"
     fields, rows = tokenize(impl, data)[:2]
     with pytest.raises(ValueError):
-        impl.gather_float32(data, fields, rows, row_start, row_stop, i64([0]),
-                            np.zeros((4, 1), np.float32))
+        impl.gather_float32(data, fields, rows, row_start, row_stop, i64([0]), np.zeros((4, 1), np.float32))
 
 
 signs = st.sampled_from(["", "+", "-"])
@@ -549,14 +617,17 @@ def decimal_texts(draw):
         return draw(st.sampled_from(["", "-"])) + str(mid)
 
 
-special_words = st.tuples(signs, st.sampled_from(["nan", "inf", "infinity"]),
-                          st.randoms()).map(lambda t: t[0] + "".join(
-                              c.upper() if t[2].random() < 0.5 else c for c in t[1]))
+special_words = st.tuples(signs, st.sampled_from(["nan", "inf", "infinity"]), st.randoms()).map(
+    lambda t: t[0] + "".join(c.upper() if t[2].random() < 0.5 else c for c in t[1])
+)
 
 
 @pytest.mark.slow
-@given(texts=st.lists(st.tuples(decimal_texts() | special_words, padding, padding,
-                                st.booleans()), min_size=1, max_size=8))
+@given(
+    texts=st.lists(
+        st.tuples(decimal_texts() | special_words, padding, padding, st.booleans()), min_size=1, max_size=8
+    )
+)
 def test_gather_equals_numpy_float32_of_float(impl, texts):
     raw_fields, expected = [], []
     for text, before, after, quoted in texts:
@@ -582,8 +653,7 @@ def python_float32(raw: str):
         return None
 
 
-@given(raws=st.lists(st.text("0123456789+-.eEnaIiNfFty \t_x", max_size=10), min_size=1,
-                     max_size=6))
+@given(raws=st.lists(st.text("0123456789+-.eEnaIiNfFty \t_x", max_size=10), min_size=1, max_size=6))
 @example(raws=["1", " -Inf", "NaN ", "1e", "1_0", ".", "\t", "in f"])
 def test_gather_accepts_what_float_accepts(impl, raws):
     expected = [python_float32(raw) for raw in raws]
@@ -612,23 +682,38 @@ def check_format(impl, values):
     assert type(text) is bytes
     assert spans.dtype == np.int64 and spans.shape == (len(values), 2)
     assert spans.flags.c_contiguous
-    pieces = [text[o:o + n] for o, n in spans.tolist()]
+    pieces = [text[o : o + n] for o, n in spans.tolist()]
     assert pieces == expected_text(values)
     assert b"".join(pieces) == text
     return text, spans
 
 
 FORMAT_GOLDEN = [
-    (0.0, "0.0"), (-0.0, "-0.0"), (1.0, "1.0"), (0.5, "0.5"), (0.25, "0.25"), (-2.5, "-2.5"),
-    (float("nan"), "nan"), (float("inf"), "inf"), (float("-inf"), "-inf"),
-    (1e-45, "1.401298464324817e-45"), (3.4028235e38, "3.4028234663852886e+38"),
-    (-3.4028235e38, "-3.4028234663852886e+38"), (1.1754944e-38, "1.1754943508222875e-38"),
+    (0.0, "0.0"),
+    (-0.0, "-0.0"),
+    (1.0, "1.0"),
+    (0.5, "0.5"),
+    (0.25, "0.25"),
+    (-2.5, "-2.5"),
+    (float("nan"), "nan"),
+    (float("inf"), "inf"),
+    (float("-inf"), "-inf"),
+    (1e-45, "1.401298464324817e-45"),
+    (3.4028235e38, "3.4028234663852886e+38"),
+    (-3.4028235e38, "-3.4028234663852886e+38"),
+    (1.1754944e-38, "1.1754943508222875e-38"),
     (2.9999999242136255e-05, "2.9999999242136255e-05"),
-    (0.9899773597717285, "0.9899773597717285"), (12.34567928314209, "12.34567928314209"),
-    (0.1, "0.10000000149011612"), (1e-8, "9.99999993922529e-09"),
-    (1e-4, "9.999999747378752e-05"), (0.00010000000474974513, "0.00010000000474974513"),
-    (1e16, "1.0000000272564224e+16"), (9999999198822400.0, "9999999198822400.0"),
-    (16777216.0, "16777216.0"), (1001.0, "1001.0"), (123456789.0, "123456792.0"),
+    (0.9899773597717285, "0.9899773597717285"),
+    (12.34567928314209, "12.34567928314209"),
+    (0.1, "0.10000000149011612"),
+    (1e-8, "9.99999993922529e-09"),
+    (1e-4, "9.999999747378752e-05"),
+    (0.00010000000474974513, "0.00010000000474974513"),
+    (1e16, "1.0000000272564224e+16"),
+    (9999999198822400.0, "9999999198822400.0"),
+    (16777216.0, "16777216.0"),
+    (1001.0, "1001.0"),
+    (123456789.0, "123456792.0"),
 ]
 
 
@@ -636,12 +721,12 @@ def test_format_golden(impl):
     values = np.array([v for v, _ in FORMAT_GOLDEN], dtype=np.float32)
     text, spans = check_format(impl, values)
     assert text == "".join(s for _, s in FORMAT_GOLDEN).encode()
-    assert [text[o:o + n].decode() for o, n in spans.tolist()] == [s for _, s in FORMAT_GOLDEN]
+    assert [text[o : o + n].decode() for o, n in spans.tolist()] == [s for _, s in FORMAT_GOLDEN]
 
 
 def test_format_every_power_of_two(impl):
-    values = np.array([2.0 ** k for k in range(-149, 128)], dtype=np.float32)
-    assert np.array_equal(values.astype(np.float64), [2.0 ** k for k in range(-149, 128)])
+    values = np.array([2.0**k for k in range(-149, 128)], dtype=np.float32)
+    assert np.array_equal(values.astype(np.float64), [2.0**k for k in range(-149, 128)])
     text, spans = check_format(impl, np.concatenate([values, -values]))
     assert text.startswith(b"1.401298464324817e-452.802596928649634e-45")
     assert b"1.7014118346046923e+38-1.401298464324817e-45" in text
@@ -658,8 +743,9 @@ def test_format_where_repr_switches_notation(impl, around):
 
 
 def test_format_nan_payloads_and_signs(impl):
-    values = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FBFFFFF],
-                      dtype=np.uint32).view(np.float32)
+    values = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FBFFFFF], dtype=np.uint32).view(
+        np.float32
+    )
     text, spans = check_format(impl, values)
     assert text == b"nan" * 5 and spans.tolist() == [[0, 3], [3, 3], [6, 3], [9, 3], [12, 3]]
 
@@ -675,9 +761,11 @@ def test_format_accepts_read_only(impl):
     assert impl.format_floats(values)[0] == b"0.51.5"
 
 
-@pytest.mark.parametrize("values", [np.zeros(3, np.float64), np.zeros((2, 2), np.float32),
-                                    np.zeros(6, np.float32)[::2]],
-                         ids=["float64", "2-D", "strided"])
+@pytest.mark.parametrize(
+    "values",
+    [np.zeros(3, np.float64), np.zeros((2, 2), np.float32), np.zeros(6, np.float32)[::2]],
+    ids=["float64", "2-D", "strided"],
+)
 def test_format_rejects_other_arrays(impl, values):
     with pytest.raises(ValueError):
         impl.format_floats(values)
@@ -693,16 +781,28 @@ def test_format_equals_repr_of_float(impl, patterns):
 # splice
 
 
-def spliced(impl, in_data, pred_data, sel, width, terminator=b"\n", row_start=0, row_stop=None,
-            allow_blank=False):
+def spliced(
+    impl, in_data, pred_data, sel, width, terminator=b"\n", row_start=0, row_stop=None, allow_blank=False
+):
     if width:
         in_fields, in_rows = tokenize(impl, in_data, allow_blank)[:2]
     else:
         in_fields, in_rows = i64([], 2), i64([])
     pred_fields, pred_rows = tokenize(impl, pred_data, allow_blank)[:2]
     row_stop = len(pred_rows) - 1 if row_stop is None else row_stop
-    out = impl.splice(in_data, in_fields, in_rows, pred_data, pred_fields, pred_rows,
-                      row_start, row_stop, i64(sel), width, terminator)
+    out = impl.splice(
+        in_data,
+        in_fields,
+        in_rows,
+        pred_data,
+        pred_fields,
+        pred_rows,
+        row_start,
+        row_stop,
+        i64(sel),
+        width,
+        terminator,
+    )
     assert type(out) is bytes
     return out
 
@@ -711,22 +811,35 @@ IN_DATA = b'1001.0,"a,b",x\r\n\r\n2,"",\n'
 PRED_DATA = b"0.5,1\n2.9999999242136255e-05,0\n"
 
 
-@pytest.mark.parametrize("sel, terminator, row_start, row_stop, expected", [
-    ([0, 1, 2, 3], b"\n", 0, 2, b'1001.0,"a,b",x,0.5\n2,"",,2.9999999242136255e-05\n'),
-    ([0, 1, 2, 3, 4], b"\n", 0, 2, b'1001.0,"a,b",x,0.5,1\n2,"",,2.9999999242136255e-05,0\n'),
-    ([3, 0], b"\n", 0, 2, b"0.5,1001.0\n2.9999999242136255e-05,2\n"),
-    ([1, 1, 4], b"\n", 0, 2, b'"a,b","a,b",1\n"","",0\n'),
-    ([2], b"\n", 0, 2, b"x\n\n"),
-    ([0, 3], b"", 0, 2, b"1001.0,0.52,2.9999999242136255e-05"),
-    ([0, 3], b"\r\n", 0, 2, b"1001.0,0.5\r\n2,2.9999999242136255e-05\r\n"),
-    ([0, 3], b"\n", 1, 2, b"2,2.9999999242136255e-05\n"),
-    ([0, 3], b"\n", 1, 1, b""),
-    ([], b"\n", 0, 2, b"\n\n"),
-], ids=["all", "all-multi-output", "reorder", "duplicates", "empty-field-alone",
-        "no-terminator", "crlf", "row-range", "no-rows", "no-fields"])
+@pytest.mark.parametrize(
+    "sel, terminator, row_start, row_stop, expected",
+    [
+        ([0, 1, 2, 3], b"\n", 0, 2, b'1001.0,"a,b",x,0.5\n2,"",,2.9999999242136255e-05\n'),
+        ([0, 1, 2, 3, 4], b"\n", 0, 2, b'1001.0,"a,b",x,0.5,1\n2,"",,2.9999999242136255e-05,0\n'),
+        ([3, 0], b"\n", 0, 2, b"0.5,1001.0\n2.9999999242136255e-05,2\n"),
+        ([1, 1, 4], b"\n", 0, 2, b'"a,b","a,b",1\n"","",0\n'),
+        ([2], b"\n", 0, 2, b"x\n\n"),
+        ([0, 3], b"", 0, 2, b"1001.0,0.52,2.9999999242136255e-05"),
+        ([0, 3], b"\r\n", 0, 2, b"1001.0,0.5\r\n2,2.9999999242136255e-05\r\n"),
+        ([0, 3], b"\n", 1, 2, b"2,2.9999999242136255e-05\n"),
+        ([0, 3], b"\n", 1, 1, b""),
+        ([], b"\n", 0, 2, b"\n\n"),
+    ],
+    ids=[
+        "all",
+        "all-multi-output",
+        "reorder",
+        "duplicates",
+        "empty-field-alone",
+        "no-terminator",
+        "crlf",
+        "row-range",
+        "no-rows",
+        "no-fields",
+    ],
+)
 def test_splice_golden(impl, sel, terminator, row_start, row_stop, expected):
-    out = spliced(impl, IN_DATA, PRED_DATA, sel, 3, terminator, row_start, row_stop,
-                  allow_blank=True)
+    out = spliced(impl, IN_DATA, PRED_DATA, sel, 3, terminator, row_start, row_stop, allow_blank=True)
     assert out == expected
 
 
@@ -740,8 +853,9 @@ def test_splice_with_format_floats_spans(impl):
     in_data = b"a,1\nb,2\n"
     in_fields, in_rows = tokenize(impl, in_data)[:2]
     text, spans = impl.format_floats(np.array([0.25, 1e-8], np.float32))
-    out = impl.splice(in_data, in_fields, in_rows, text, spans, i64([0, 1, 2]), 0, 2,
-                      i64([0, 2, 1]), 2, b"\n")
+    out = impl.splice(
+        in_data, in_fields, in_rows, text, spans, i64([0, 1, 2]), 0, 2, i64([0, 2, 1]), 2, b"\n"
+    )
     assert out == b"a,0.25,1\nb,9.99999993922529e-09,2\n"
 
 
@@ -750,8 +864,9 @@ def test_splice_on_every_buffer_kind(impl, buffer_kinds):
     in_fields, in_rows = tokenize(impl, IN_DATA)[:2]
     pred_fields, pred_rows = tokenize(impl, PRED_DATA)[:2]
     for (kind, in_buf), (_, pred_buf) in zip(buffer_kinds(IN_DATA), buffer_kinds(PRED_DATA)):
-        out = impl.splice(in_buf, in_fields, in_rows, pred_buf, pred_fields, pred_rows, 0, 2,
-                          i64([4, 1, 0, 3]), 3, b"\n")
+        out = impl.splice(
+            in_buf, in_fields, in_rows, pred_buf, pred_fields, pred_rows, 0, 2, i64([4, 1, 0, 3]), 3, b"\n"
+        )
         assert out == expected, kind
 
 
@@ -759,8 +874,9 @@ def test_splice_on_every_buffer_kind(impl, buffer_kinds):
 def test_splice_row_range_outside_rows(impl, row_start, row_stop):
     fields, rows = tokenize(impl, b"1\n2\n")[:2]
     with pytest.raises(ValueError):
-        impl.splice(b"1\n2\n", fields, rows, b"1\n2\n", fields, rows, row_start, row_stop,
-                    i64([0, 1]), 1, b"\n")
+        impl.splice(
+            b"1\n2\n", fields, rows, b"1\n2\n", fields, rows, row_start, row_stop, i64([0, 1]), 1, b"\n"
+        )
 
 
 def test_splice_terminator_must_be_bytes(impl):
@@ -770,15 +886,23 @@ def test_splice_terminator_must_be_bytes(impl):
 
 
 @pytest.mark.slow
-@given(width=st.integers(0, 4), outputs=st.integers(1, 3), data=st.data(),
-       terminator=st.sampled_from([b"\n", b"\r\n"]))
+@given(
+    width=st.integers(0, 4),
+    outputs=st.integers(1, 3),
+    data=st.data(),
+    terminator=st.sampled_from([b"\n", b"\r\n"]),
+)
 def test_splice_output_parses_back_to_selected_fields(impl, width, outputs, data, terminator):
     n = data.draw(st.integers(0, 6))
-    rows = data.draw(st.lists(st.lists(csv_field, min_size=width, max_size=width),
-                              min_size=n, max_size=n))
-    predictions = np.array(data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=n * outputs,
-                                              max_size=n * outputs)),
-                           dtype=np.uint32).view(np.float32).reshape(n, outputs)
+    rows = data.draw(st.lists(st.lists(csv_field, min_size=width, max_size=width), min_size=n, max_size=n))
+    predictions = (
+        np.array(
+            data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=n * outputs, max_size=n * outputs)),
+            dtype=np.uint32,
+        )
+        .view(np.float32)
+        .reshape(n, outputs)
+    )
     sel = data.draw(st.lists(st.integers(0, width + outputs - 1), min_size=1, max_size=8))
     quoting = data.draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
     in_data = "".join(csv_line(row, quoting) for row in rows).encode() if width else b""
@@ -803,22 +927,27 @@ def test_splice_output_parses_back_to_selected_fields(impl, width, outputs, data
 # ---------------------------------------------------------------------------------------------
 # differential: the compiled core against the reference, same inputs, identical outputs
 
-any_bytes = st.lists(st.sampled_from([b"a", b"1", b",", b'"', b"\r", b"\n", b" ", b"\t", b"\xff",
-                                      b"e", b"-", b".", b"n"]), max_size=60).map(b"".join)
+any_bytes = st.lists(
+    st.sampled_from([b"a", b"1", b",", b'"', b"\r", b"\n", b" ", b"\t", b"\xff", b"e", b"-", b".", b"n"]),
+    max_size=60,
+).map(b"".join)
 
 
 @given(data=any_bytes, allow_blank=st.booleans(), window=st.data())
 def test_differential_tokenize(reference, core, data, allow_blank, window):
     start = window.draw(st.integers(0, len(data)))
     end = window.draw(st.integers(start, len(data)))
-    assert_same_tokenize(core.tokenize(data, start, end, allow_blank),
-                         reference.tokenize(data, start, end, allow_blank))
+    assert_same_tokenize(
+        core.tokenize(data, start, end, allow_blank), reference.tokenize(data, start, end, allow_blank)
+    )
 
 
 def test_differential_golden(reference, core):
     for _, data, allow_blank, *_ in TOKENIZE_GOLDEN:
-        assert_same_tokenize(core.tokenize(data, 0, len(data), allow_blank),
-                             reference.tokenize(data, 0, len(data), allow_blank))
+        assert_same_tokenize(
+            core.tokenize(data, 0, len(data), allow_blank),
+            reference.tokenize(data, 0, len(data), allow_blank),
+        )
     for _, raw, _ in GATHER_GOLDEN:
         check_gather_same(reference, core, b"x," + raw + b"\n", [0, 1])
     for raw in GATHER_ERRORS:
@@ -831,24 +960,48 @@ def check_gather_same(reference, core, data, cols):
         return
     n = len(rows) - 1
     outs = [np.full((n, len(cols)), SENTINEL, np.float32) for _ in range(2)]
-    results = [impl.gather_float32(data, fields, rows, 0, n, i64(cols), out)
-               for impl, out in zip((reference, core), outs)]
+    results = [
+        impl.gather_float32(data, fields, rows, 0, n, i64(cols), out)
+        for impl, out in zip((reference, core), outs)
+    ]
     assert results[0] == results[1]
     filled = n if results[0][0] == OK else results[0][1]
     assert np.array_equal(bits(outs[0][:filled]), bits(outs[1][:filled]))
 
 
-field_bytes = st.lists(st.sampled_from([b"1", b"0", b"9", b".", b"e", b"E", b"+", b"-", b" ",
-                                        b"\t", b"n", b"a", b"i", b"f", b"N", b"I", b"x", b"\xff",
-                                        b'""']), max_size=12).map(b"".join)
+field_bytes = st.lists(
+    st.sampled_from(
+        [
+            b"1",
+            b"0",
+            b"9",
+            b".",
+            b"e",
+            b"E",
+            b"+",
+            b"-",
+            b" ",
+            b"\t",
+            b"n",
+            b"a",
+            b"i",
+            b"f",
+            b"N",
+            b"I",
+            b"x",
+            b"\xff",
+            b'""',
+        ]
+    ),
+    max_size=12,
+).map(b"".join)
 
 
-@given(st.lists(st.tuples(field_bytes, st.booleans()), min_size=1, max_size=12),
-       st.integers(1, 3))
+@given(st.lists(st.tuples(field_bytes, st.booleans()), min_size=1, max_size=12), st.integers(1, 3))
 def test_differential_gather(reference, core, fields, width):
     raw = [b'"' + f + b'"' if quoted or b'"' in f else f for f, quoted in fields]
     raw += [b"0"] * (-len(raw) % width)
-    data = b"\n".join(b",".join(raw[i:i + width]) for i in range(0, len(raw), width))
+    data = b"\n".join(b",".join(raw[i : i + width]) for i in range(0, len(raw), width))
     check_gather_same(reference, core, data, list(range(width)))
 
 
@@ -865,13 +1018,19 @@ def test_differential_format(reference, core, patterns):
 def test_differential_splice(reference, core, width, data):
     n = data.draw(st.integers(0, 5))
     outputs = data.draw(st.integers(1, 3))
-    in_data = b"".join(csv_line(row).encode() for row in data.draw(
-        st.lists(st.lists(csv_field, min_size=max(width, 1), max_size=max(width, 1)),
-                 min_size=n, max_size=n)))
+    in_data = b"".join(
+        csv_line(row).encode()
+        for row in data.draw(
+            st.lists(
+                st.lists(csv_field, min_size=max(width, 1), max_size=max(width, 1)), min_size=n, max_size=n
+            )
+        )
+    )
     pred_field = st.sampled_from([b"1.0", b"nan", b'""', b"-0.5"])
     pred_data = b"".join(
         b",".join(data.draw(st.lists(pred_field, min_size=outputs, max_size=outputs))) + b"\n"
-        for _ in range(n))
+        for _ in range(n)
+    )
     sel = i64(data.draw(st.lists(st.integers(0, width + outputs - 1), max_size=6)))
     in_fields, in_rows = reference.tokenize(in_data, 0, len(in_data), True)[:2]
     pred_fields, pred_rows = reference.tokenize(pred_data, 0, len(pred_data), True)[:2]
@@ -879,8 +1038,19 @@ def test_differential_splice(reference, core, width, data):
     row_start = data.draw(st.integers(0, n))
     row_stop = data.draw(st.integers(row_start, n))
     term = data.draw(st.sampled_from([b"\n", b"", b"\r\n"]))
-    args = (in_data, in_fields, in_rows, pred_data, pred_fields, pred_rows, row_start, row_stop,
-            sel, width, term)
+    args = (
+        in_data,
+        in_fields,
+        in_rows,
+        pred_data,
+        pred_fields,
+        pred_rows,
+        row_start,
+        row_stop,
+        sel,
+        width,
+        term,
+    )
     assert core.splice(*args) == reference.splice(*args)
 
 
@@ -894,5 +1064,5 @@ def test_format_sweep_of_float32_bit_patterns(core):
     text, spans = core.format_floats(values)
     with np.errstate(invalid="ignore"):  # signalling NaN patterns
         expected = [repr(v) for v in values.astype(np.float64).tolist()]
-    got = [text[o:o + n].decode() for o, n in spans.tolist()]
+    got = [text[o : o + n].decode() for o, n in spans.tolist()]
     assert got == expected

@@ -1,6 +1,7 @@
 """The CSV pipeline end to end through Transformer: SPEC §2–§4 examples, the seed job against
 pandas and Booster.predict, located errors, atomic outputs, chunk invariance, header mode,
 container callables. Every test runs on the compiled core and on the reference twin."""
+
 from __future__ import annotations
 
 import csv
@@ -10,17 +11,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import chunking_agrees
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastjoin
-from conftest import chunking_agrees
 from fastjoin import _core, _impl
 from fastjoin.errors import ConfigError, CsvError, FeatureError, ModelError, OutputError, PathSyntaxError
 
 xgb = pytest.importorskip("xgboost")
-
-
-
 
 
 def constant(text: bytes):
@@ -38,29 +37,43 @@ def constant(text: bytes):
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
+
     model, batch = make_seed_files(tmp_path_factory.mktemp("seed"))
     return model, batch
 
 
-SEED_JOB = dict(content_type="text/csv", accept="text/csv", split_type="Line", assemble_with="Line",
-                input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
+SEED_JOB = dict(
+    content_type="text/csv",
+    accept="text/csv",
+    split_type="Line",
+    assemble_with="Line",
+    input_filter="$[1:]",
+    join_source="Input",
+    output_filter="$[0,-1]",
+)
 
 
 # ----------------------------------------------------------------------------- SPEC §4 examples
 
-@pytest.mark.parametrize("record, input_filter, output, output_filter, expected", [
-    (b"1,2,3", "$", b"1", "$", b"1,2,3,1"),
-    (b"id7,1.5,2.5,3.5", "$[1:]", b"0.25", "$", b"id7,1.5,2.5,3.5,0.25"),
-    (b"id7,1.5,2.5,3.5", "$[1:]", b"0.25", "$[0,-1]", b"id7,0.25"),
-    (b"id1,1,2,3,4", "$[1:]", b"0.5", "$[0,5:]", b"id1,0.5"),
-    (b"id1,1,2,3,4", "$[1:]", b"0.5", "$[1:3]", b"1,2,3"),
-    (b'"a,b",1001.0,"x""y"', "$[1]", b"7", "$", b'"a,b",1001.0,"x""y",7'),
-    (b"a,b,c,d", "$[3,1]", b"9", "$[3,1,1,-1]", b"d,b,b,9"),
-    (b"a,b,c,d", "$[0:1,3:]", b"9", "$[0:0,2:]", b"a,c,d,9"),
-])
+
+@pytest.mark.parametrize(
+    "record, input_filter, output, output_filter, expected",
+    [
+        (b"1,2,3", "$", b"1", "$", b"1,2,3,1"),
+        (b"id7,1.5,2.5,3.5", "$[1:]", b"0.25", "$", b"id7,1.5,2.5,3.5,0.25"),
+        (b"id7,1.5,2.5,3.5", "$[1:]", b"0.25", "$[0,-1]", b"id7,0.25"),
+        (b"id1,1,2,3,4", "$[1:]", b"0.5", "$[0,5:]", b"id1,0.5"),
+        (b"id1,1,2,3,4", "$[1:]", b"0.5", "$[1:3]", b"1,2,3"),
+        (b'"a,b",1001.0,"x""y"', "$[1]", b"7", "$", b'"a,b",1001.0,"x""y",7'),
+        (b"a,b,c,d", "$[3,1]", b"9", "$[3,1,1,-1]", b"d,b,b,9"),
+        (b"a,b,c,d", "$[0:1,3:]", b"9", "$[0:0,2:]", b"a,c,d,9"),
+    ],
+)
 def test_spec_join_examples(pipeline, record, input_filter, output, output_filter, expected):
     model = constant(output)
-    t = fastjoin.Transformer(model, input_filter=input_filter, join_source="Input", output_filter=output_filter)
+    t = fastjoin.Transformer(
+        model, input_filter=input_filter, join_source="Input", output_filter=output_filter
+    )
     assert t.transform_bytes(record) == expected + b"\n"
     assert t.transform_bytes(record + b"\r\n") == expected + b"\n"
 
@@ -78,6 +91,7 @@ def test_no_join_writes_model_output_then_filters_it(pipeline):
 
 
 # ----------------------------------------------------------------------------- the seed job
+
 
 def test_seed_job_matches_pandas_pipeline(pipeline, seed):
     pd = pytest.importorskip("pandas")
@@ -108,8 +122,11 @@ def test_predictions_equal_dmatrix_predict(pipeline, seed):
 def test_multi_output_model_writes_k_fields(pipeline):
     rng = np.random.default_rng(0)
     X = rng.random((60, 3)).astype(np.float32)
-    booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "nthread": 1},
-                        xgb.DMatrix(X, label=np.arange(60) % 3), 3)
+    booster = xgb.train(
+        {"objective": "multi:softprob", "num_class": 3, "nthread": 1},
+        xgb.DMatrix(X, label=np.arange(60) % 3),
+        3,
+    )
     data = "".join(f"r{i}," + ",".join(map(repr, row.tolist())) + "\n" for i, row in enumerate(X)).encode()
     t = fastjoin.Transformer(booster, input_filter="$[1:]", join_source="Input", output_filter="$[0,-3:]")
     lines = t.transform_bytes(data).splitlines()
@@ -120,15 +137,18 @@ def test_multi_output_model_writes_k_fields(pipeline):
 
 def test_empty_fields_are_missing_values(pipeline):
     X = np.array([[1.0, np.nan], [np.nan, 2.0], [0.0, 0.0]], dtype=np.float32)
-    booster = xgb.train({"objective": "reg:squarederror", "nthread": 1},
-                        xgb.DMatrix(np.random.default_rng(1).random((50, 2)).astype(np.float32),
-                                    label=np.arange(50.0)), 5)
+    booster = xgb.train(
+        {"objective": "reg:squarederror", "nthread": 1},
+        xgb.DMatrix(np.random.default_rng(1).random((50, 2)).astype(np.float32), label=np.arange(50.0)),
+        5,
+    )
     out = fastjoin.Transformer(booster).transform_bytes(b"1,\n,2\n0,0\n")
     expected = booster.predict(xgb.DMatrix(X))
     assert out == b"".join(repr(float(p)).encode() + b"\n" for p in expected)
 
 
 # ----------------------------------------------------------------------------- errors
+
 
 def test_bad_number_names_file_line_and_column(pipeline, seed, tmp_path):
     model_path, batch = seed
@@ -142,18 +162,27 @@ def test_bad_number_names_file_line_and_column(pipeline, seed, tmp_path):
     err = failed.error
     assert isinstance(err, FeatureError)
     loc = err.location
-    assert (loc.source, loc.line, loc.column, loc.field, loc.record) == (str(tmp_path / "in" / "a.csv"), 4, 8, 2, 3)
+    assert (loc.source, loc.line, loc.column, loc.field, loc.record) == (
+        str(tmp_path / "in" / "a.csv"),
+        4,
+        8,
+        2,
+        3,
+    )
     assert str(err).startswith(f"{tmp_path / 'in' / 'a.csv'}:4:8: field 2: expected a number, got 'oops")
     # no partial output under the final name, no temporary left behind; the other file ran
     assert sorted(os.listdir(tmp_path / "out")) == ["b.csv.out"]
     assert result.files[1].ok and result.files[1].records == 569
 
 
-@pytest.mark.parametrize("line, column, message", [
-    (b'7,1.5,2"5', 8, 'bare " in non-quoted field'),
-    (b'7,"1.5,2.5', 3, "quoted field is not closed"),
-    (b'7,"1.5"x,2.5', 8, "unexpected character after the closing quote"),
-])
+@pytest.mark.parametrize(
+    "line, column, message",
+    [
+        (b'7,1.5,2"5', 8, 'bare " in non-quoted field'),
+        (b'7,"1.5,2.5', 3, "quoted field is not closed"),
+        (b'7,"1.5"x,2.5', 8, "unexpected character after the closing quote"),
+    ],
+)
 def test_malformed_csv_is_located(pipeline, line, column, message):
     t = fastjoin.Transformer(constant(b"1"), input_filter="$[1:]", join_source="Input")
     with pytest.raises(CsvError) as info:
@@ -166,15 +195,18 @@ def test_blank_lines_skipped_in_extended_error_in_sagemaker(pipeline):
     data = b"a,1\n\nb,2\r\n\r\nc,3"
     t = fastjoin.Transformer(constant(b"0"), input_filter="$[1:]", join_source="Input", output_filter="$[0]")
     assert t.transform_bytes(data) == b"a\nb\nc\n"
-    strict = fastjoin.Transformer(constant(b"0"), input_filter="$[1:]", join_source="Input",
-                                  output_filter="$[0]", dialect="sagemaker")
+    strict = fastjoin.Transformer(
+        constant(b"0"), input_filter="$[1:]", join_source="Input", output_filter="$[0]", dialect="sagemaker"
+    )
     with pytest.raises(CsvError) as info:
         strict.transform_bytes(data, source="s.csv")
     assert str(info.value).startswith("s.csv:2:1: blank line")
 
 
 def test_index_out_of_range_names_the_record(pipeline):
-    t = fastjoin.Transformer(constant(b"0"), input_filter="$[1:]", join_source="Input", output_filter="$[0,5]")
+    t = fastjoin.Transformer(
+        constant(b"0"), input_filter="$[1:]", join_source="Input", output_filter="$[0,5]"
+    )
     with pytest.raises(FeatureError) as info:
         t.transform_bytes(b"a,1,2\n", source="x.csv")
     assert str(info.value).startswith("x.csv:1:1: index 5 is out of range for a row of 4 fields")
@@ -198,15 +230,18 @@ def test_ragged_record_later_is_a_feature_error(pipeline, seed):
     assert "record has 32 fields" in str(info.value)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(join_source="Input", accept="application/json"), "requires accept"),
-    (dict(join_source="Input", assemble_with="None"), "requires assemble_with"),
-    (dict(join_source="Input", split_type="None"), "requires split_type='Line'"),
-    (dict(content_type="application/x-parquet"), "is not supported"),
-    (dict(max_payload=101), "max_payload"),
-    (dict(strategy="Batch"), "strategy"),
-    (dict(header=True, dialect="sagemaker"), "header=True is an extension"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(join_source="Input", accept="application/json"), "requires accept"),
+        (dict(join_source="Input", assemble_with="None"), "requires assemble_with"),
+        (dict(join_source="Input", split_type="None"), "requires split_type='Line'"),
+        (dict(content_type="application/x-parquet"), "is not supported"),
+        (dict(max_payload=101), "max_payload"),
+        (dict(strategy="Batch"), "strategy"),
+        (dict(header=True, dialect="sagemaker"), "header=True is an extension"),
+    ],
+)
 def test_config_errors_before_any_data(options, message):
     with pytest.raises(ConfigError, match=message):
         fastjoin.Transformer(constant(b"1"), **options)
@@ -220,6 +255,7 @@ def test_filter_errors_at_construction():
 
 
 # ----------------------------------------------------------------------------- chunking, buffers
+
 
 def _seed_like(rows: int, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
@@ -256,6 +292,7 @@ def test_file_chunks_match_in_memory(small_booster, tmp_path):
 
 def test_buffer_kinds(small_booster, tmp_path):
     import mmap
+
     data = _seed_like(50)
     t = fastjoin.Transformer(small_booster, **SEED_JOB)
     expected = t.transform_bytes(data)
@@ -278,7 +315,7 @@ def _peak_memory(transformer, path, out) -> int:
 
 
 def test_memory_stays_bounded_by_chunk_size(small_booster, tmp_path):
-    block = _seed_like(20_000)   # ~0.5 MB
+    block = _seed_like(20_000)  # ~0.5 MB
     for name, copies in (("small.csv", 2), ("big.csv", 16)):
         with open(tmp_path / name, "wb") as f:
             for _ in range(copies):
@@ -293,6 +330,7 @@ def test_memory_stays_bounded_by_chunk_size(small_booster, tmp_path):
 
 # ----------------------------------------------------------------------------- files
 
+
 def test_directory_and_glob_inputs_mirror_names(small_booster, tmp_path):
     data = _seed_like(5)
     (tmp_path / "in" / "sub").mkdir(parents=True)
@@ -304,7 +342,10 @@ def test_directory_and_glob_inputs_mirror_names(small_booster, tmp_path):
     assert result.ok
     assert (tmp_path / "out" / "a.csv.out").exists() and (tmp_path / "out" / "sub" / "b.csv.out").exists()
     result = t.transform(str(tmp_path / "in" / "**" / "*.csv"), tmp_path / "out2")
-    assert [os.path.relpath(f.output, tmp_path / "out2") for f in result.files] == ["a.csv.out", "sub/b.csv.out"]
+    assert [os.path.relpath(f.output, tmp_path / "out2") for f in result.files] == [
+        "a.csv.out",
+        "sub/b.csv.out",
+    ]
 
 
 def test_missing_input_is_a_storage_error(small_booster, tmp_path):
@@ -327,10 +368,16 @@ def test_failure_leaves_previous_output_untouched(small_booster, tmp_path):
 
 # ----------------------------------------------------------------------------- header mode
 
+
 def test_header_names_in_filters_and_output(pipeline, small_booster):
     data = b"id,x,y,z\n" + _seed_like(3)
-    t = fastjoin.Transformer(small_booster, header=True, input_filter="$['x','y','z']",
-                             join_source="Input", output_filter="$['id','SageMakerOutput']")
+    t = fastjoin.Transformer(
+        small_booster,
+        header=True,
+        input_filter="$['x','y','z']",
+        join_source="Input",
+        output_filter="$['id','SageMakerOutput']",
+    )
     out = t.transform_bytes(data)
     plain = fastjoin.Transformer(small_booster, **SEED_JOB).transform_bytes(_seed_like(3))
     assert out == b"id,SageMakerOutput\n" + plain
@@ -344,11 +391,12 @@ def test_header_with_index_filters_and_named_prediction(pipeline, small_booster)
 
 # ----------------------------------------------------------------------------- containers
 
+
 def test_container_mini_batches_respect_max_payload(pipeline):
     model = constant(b"1")
     t = fastjoin.Transformer(model, max_payload=1, input_filter="$[1:]", join_source="Input")
     row = b"id," + b"x" * 1000 + b"\n"
-    out = t.transform_bytes(row * 3000)   # ~3 MB of filtered records → several 1 MB requests
+    out = t.transform_bytes(row * 3000)  # ~3 MB of filtered records → several 1 MB requests
     assert out == (row[:-1] + b",1\n") * 3000
     assert len(model.calls) >= 3
     assert all(len(body) <= 1024 * 1024 for body, _, _ in model.calls)

@@ -2,6 +2,7 @@
 ``"skip"`` with dead-letter files and ``max_errors``. Good records keep their order and bytes
 whatever the chunking; every dead letter points at the exact bytes of its record. Runs on the
 compiled core and on the reference twin."""
+
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,8 @@ import gzip
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastjoin
 from fastjoin.deadletter import parse_max_errors
@@ -21,11 +23,10 @@ xgb = pytest.importorskip("xgboost")
 SEED = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
 
 
-
-
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
+
     return make_seed_files(tmp_path_factory.mktemp("seed"))
 
 
@@ -43,7 +44,10 @@ def _bad_lines(good: bytes) -> list[tuple[bytes, str]]:
         (b",".join([fields[0], b'1"5'] + fields[2:]) + b"\n", 'bare " in non-quoted field'),
         (b",".join(fields[:-1]) + b"\n", "record has 30 fields"),
         (b"lonely\n", "slice start 1 is out of range for a row of 1 fields in $[1:]"),
-        (b",".join([fields[0], b'"2"x'] + fields[2:]) + b"\r\n", "unexpected character after the closing quote"),
+        (
+            b",".join([fields[0], b'"2"x'] + fields[2:]) + b"\r\n",
+            "unexpected character after the closing quote",
+        ),
     ]
 
 
@@ -58,7 +62,9 @@ def _inject(lines: list[bytes], at: dict[int, bytes]) -> bytes:
 
 
 @pytest.mark.parametrize("chunk_size, threads", [(1 << 22, None), (700, 1), (3000, 2), (64, 3)])
-def test_skip_keeps_good_records_in_order_and_locates_bad_ones(pipeline, seed, seed_lines, chunk_size, threads):
+def test_skip_keeps_good_records_in_order_and_locates_bad_ones(
+    pipeline, seed, seed_lines, chunk_size, threads
+):
     model, _ = seed
     lines = seed_lines[:120]
     bad = _bad_lines(lines[5])
@@ -76,8 +82,8 @@ def test_skip_keeps_good_records_in_order_and_locates_bad_ones(pipeline, seed, s
         assert e.source == "in.csv"
         assert e.line == pos + 1 + positions.index(pos)  # lines shift by the bad ones before
         assert e.record == raw.rstrip(b"\r\n")
-        assert data[e.offset:e.offset + len(e.record)] == e.record
-        assert data[:e.offset].count(b"\n") == e.line - 1
+        assert data[e.offset : e.offset + len(e.record)] == e.record
+        assert data[: e.offset].count(b"\n") == e.line - 1
 
 
 def test_column_points_at_the_bad_field(seed, seed_lines):
@@ -92,8 +98,9 @@ def test_column_points_at_the_bad_field(seed, seed_lines):
 
 
 @settings(max_examples=40)
-@given(at=st.dictionaries(st.integers(0, 39), st.integers(0, 5), max_size=8),
-       chunk_size=st.integers(16, 5000))
+@given(
+    at=st.dictionaries(st.integers(0, 39), st.integers(0, 5), max_size=8), chunk_size=st.integers(16, 5000)
+)
 def test_any_chunking_gives_the_same_output_and_dead_letters(seed, seed_lines, at, chunk_size):
     model, _ = seed
     lines = seed_lines[:40]
@@ -116,15 +123,20 @@ def test_container_model_and_output_filter_errors(pipeline):
         calls.append(body)
         return b"".join(b"0.5\n" for _ in body.splitlines())
 
-    t = fastjoin.Transformer(model, input_filter="$[1:]", join_source="Input", output_filter="$[0,3]",
-                             on_error="skip")
+    t = fastjoin.Transformer(
+        model, input_filter="$[1:]", join_source="Input", output_filter="$[0,3]", on_error="skip"
+    )
     errors = []
-    out = t.transform_bytes(b"a,1,2\nb,1\nc,\"x\nd,3,4\n", errors=errors)
+    out = t.transform_bytes(b'a,1,2\nb,1\nc,"x\nd,3,4\n', errors=errors)
     assert out == b"a,0.5\nd,0.5\n"
     assert [(e.line, e.reason) for e in errors] == [
         (2, "index 3 is out of range for a row of 3 fields in $[0,3]"),
-        (3, "quoted field is not closed before the end of the line (records are lines: embedded "
-            "newlines are not allowed)")]
+        (
+            3,
+            "quoted field is not closed before the end of the line (records are lines: embedded "
+            "newlines are not allowed)",
+        ),
+    ]
     assert b"".join(calls) == b"1,2\n1\n3,4\n"  # the model saw the well-formed records only
 
 
@@ -142,15 +154,18 @@ def test_fail_is_the_default(seed, seed_lines):
         t.transform_bytes(_inject(seed_lines[:5], {2: _bad_lines(seed_lines[0])[0][0]}), source="in.csv")
 
 
-@pytest.mark.parametrize("on_error, max_errors, dialect, message", [
-    ("ignore", None, "extended", "on_error must be one of"),
-    ("skip", None, "sagemaker", "on_error='skip' is an extension"),
-    ("fail", 3, "extended", "max_errors needs on_error='skip'"),
-    ("skip", -1, "extended", "must not be negative"),
-    ("skip", 1.5, "extended", "fraction between 0 and 1"),
-    ("skip", True, "extended", "a count (int >= 0) or a fraction"),
-    ("skip", "10", "extended", "a count (int >= 0) or a fraction"),
-])
+@pytest.mark.parametrize(
+    "on_error, max_errors, dialect, message",
+    [
+        ("ignore", None, "extended", "on_error must be one of"),
+        ("skip", None, "sagemaker", "on_error='skip' is an extension"),
+        ("fail", 3, "extended", "max_errors needs on_error='skip'"),
+        ("skip", -1, "extended", "must not be negative"),
+        ("skip", 1.5, "extended", "fraction between 0 and 1"),
+        ("skip", True, "extended", "a count (int >= 0) or a fraction"),
+        ("skip", "10", "extended", "a count (int >= 0) or a fraction"),
+    ],
+)
 def test_policy_options_are_checked_before_anything_runs(on_error, max_errors, dialect, message):
     with pytest.raises(ConfigError, match="invalid transform options") as info:
         fastjoin.Transformer(lambda b, c, a: b, on_error=on_error, max_errors=max_errors, dialect=dialect)
@@ -166,11 +181,16 @@ def test_parse_max_errors(text, value):
 
 # ----------------------------------------------------------------------------- files and jobs
 
+
 def _request(source, output, **extra):
     return {
-        "TransformJobName": "policy", "ModelName": "m",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
-                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformJobName": "policy",
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": str(output), "Accept": "text/csv", "AssembleWith": "Line"},
         "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
         **extra,
@@ -191,12 +211,15 @@ def test_dead_letter_file_beside_the_output(seed, seed_lines, tmp_path):
     assert o1["dead_letter"] == str(tmp_path / "out" / "part-1.csv.out.errors.jsonl")
     assert o2["dead_letter"] is None and not (tmp_path / "out" / "part-2.csv.out.errors.jsonl").exists()
     assert d["fastjoin"]["errors"] == 2
-    entries = [json.loads(line) for line in (tmp_path / "out" / "part-1.csv.out.errors.jsonl").read_text().splitlines()]
+    entries = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "part-1.csv.out.errors.jsonl").read_text().splitlines()
+    ]
     assert [(e["source"], e["line"]) for e in entries] == [(str(src), 11), (str(src), 22)]
     raw = src.read_bytes()
     for e in entries:
         assert set(e) == {"source", "line", "column", "offset", "record", "reason"}
-        assert raw[e["offset"]:].startswith(e["record"].encode())
+        assert raw[e["offset"] :].startswith(e["record"].encode())
     assert entries[0]["reason"].startswith("field 2: expected a number")
     expected = fastjoin.Transformer(str(model), **SEED).transform_bytes(b"".join(seed_lines[:50]))
     assert (tmp_path / "out" / "part-1.csv.out").read_bytes() == expected
@@ -208,11 +231,15 @@ def test_max_errors_count(seed, seed_lines, tmp_path):
     src = tmp_path / "in.csv"
     src.write_bytes(_inject(seed_lines[:30], {3: bad[0][0], 6: bad[1][0], 9: bad[3][0]}))
     request = _request(src, tmp_path / "out")
-    assert run_job(request, model=str(model), on_error="skip", max_errors=3)["TransformJobStatus"] == "Completed"
+    assert (
+        run_job(request, model=str(model), on_error="skip", max_errors=3)["TransformJobStatus"] == "Completed"
+    )
     d = run_job(request, model=str(model), on_error="skip", max_errors=2)
     assert d["TransformJobStatus"] == "Failed"
-    assert d["FailureReason"] == (f"{src}:12:1: more than 2 bad records (max_errors=2); this one: record has "
-                                  f"30 fields, so InputFilter $[1:] selects 29 features, but the model expects 30")
+    assert d["FailureReason"] == (
+        f"{src}:12:1: more than 2 bad records (max_errors=2); this one: record has "
+        f"30 fields, so InputFilter $[1:] selects 29 features, but the model expects 30"
+    )
     # a failed object leaves neither an output nor a dead-letter file
     d = run_job(_request(src, tmp_path / "out2"), model=str(model), on_error="skip", max_errors=0)
     assert d["TransformJobStatus"] == "Failed" and "more than 0 bad records" in d["FailureReason"]
@@ -226,7 +253,10 @@ def test_max_errors_fraction(seed, seed_lines, tmp_path):
     src = tmp_path / "in.csv"
     src.write_bytes(_inject(seed_lines[:98], {10: bad[0][0], 50: bad[1][0]}))  # 2 of 100 records
     request = _request(src, tmp_path / "out")
-    assert run_job(request, model=str(model), on_error="skip", max_errors=0.02)["TransformJobStatus"] == "Completed"
+    assert (
+        run_job(request, model=str(model), on_error="skip", max_errors=0.02)["TransformJobStatus"]
+        == "Completed"
+    )
     d = run_job(request, model=str(model), on_error="skip", max_errors=0.01)
     assert d["TransformJobStatus"] == "Failed"
     assert d["FailureReason"] == f"{src}: 2 of 100 records are bad (2.00%), more than max_errors=0.01"
@@ -251,7 +281,9 @@ def test_invalid_utf8_record_is_kept_exactly(seed, seed_lines, tmp_path):
     bad = b"842999,\xff\xfe,1\n"
     src.write_bytes(seed_lines[0] + bad + seed_lines[1])
     run_job(_request(src, tmp_path / "out"), model=str(model), on_error="skip")
-    (entry,) = [json.loads(x) for x in (tmp_path / "out" / "in.csv.out.errors.jsonl").read_text().splitlines()]
+    (entry,) = [
+        json.loads(x) for x in (tmp_path / "out" / "in.csv.out.errors.jsonl").read_text().splitlines()
+    ]
     assert base64.b64decode(entry["record_base64"]) == bad.rstrip(b"\n")
     assert entry["line"] == 2 and entry["offset"] == len(seed_lines[0])
 
@@ -265,5 +297,7 @@ def test_gzip_offsets_are_in_the_uncompressed_data(seed, seed_lines, tmp_path):
     request["TransformInput"]["CompressionType"] = "Gzip"
     d = run_job(request, model=str(model), on_error="skip", chunk_size=1000)
     assert d["TransformJobStatus"] == "Completed"
-    (entry,) = [json.loads(x) for x in (tmp_path / "out" / "in.csv.gz.out.errors.jsonl").read_text().splitlines()]
-    assert raw[entry["offset"]:].startswith(b"bad,line\n") and entry["line"] == 151
+    (entry,) = [
+        json.loads(x) for x in (tmp_path / "out" / "in.csv.gz.out.errors.jsonl").read_text().splitlines()
+    ]
+    assert raw[entry["offset"] :].startswith(b"bad,line\n") and entry["line"] == 151

@@ -2,6 +2,7 @@
 server on 127.0.0.1) and locally with identical bytes, a request checked by botocore's own
 validator run unchanged, validation before any data is read, defaults and limits, the
 describe_transform_job-shaped result, failures, gzip, manifests, resume, and the CLI."""
+
 from __future__ import annotations
 
 import copy
@@ -12,11 +13,11 @@ import subprocess
 import sys
 
 import pytest
+from s3fixtures import get, keys, put
 
 import fastjoin
 from fastjoin.errors import ConfigError, ModelError
 from fastjoin.job import run_job, validate
-from s3fixtures import bucket, get, keys, put, s3, s3_endpoint  # noqa: F401  (fixtures)
 
 xgb = pytest.importorskip("xgboost")
 botocore = pytest.importorskip("botocore")
@@ -27,6 +28,7 @@ SEED_FILTERS = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
+
     return make_seed_files(tmp_path_factory.mktemp("seed"))
 
 
@@ -49,7 +51,9 @@ def seed_request(source: str, output: str, **extra) -> dict:
         "Environment": {"SAGEMAKER_PROGRAM": "none"},
         "TransformInput": {
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
-            "ContentType": "text/csv", "CompressionType": "None", "SplitType": "Line",
+            "ContentType": "text/csv",
+            "CompressionType": "None",
+            "SplitType": "Line",
         },
         "TransformOutput": {"S3OutputPath": output, "Accept": "text/csv", "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
@@ -72,13 +76,15 @@ def botocore_validate(request: dict) -> None:
 
 # ----------------------------------------------------------------------------- the seed example
 
-def test_seed_request_on_s3_and_locally_gives_identical_bytes(seed, seed_expected, s3, bucket, s3_endpoint,
-                                                              tmp_path, monkeypatch):
+
+def test_seed_request_on_s3_and_locally_gives_identical_bytes(
+    seed, seed_expected, s3, bucket, s3_endpoint, tmp_path, monkeypatch
+):
     model, batch = seed
     source = put(s3, bucket, "input/batch.csv", batch.read_bytes())
     request = seed_request(source, f"s3://{bucket}/output")
-    botocore_validate(request)                      # botocore accepts it...
-    assert validate(request).ok                     # ...and so does SageMaker, as far as we know
+    botocore_validate(request)  # botocore accepts it...
+    assert validate(request).ok  # ...and so does SageMaker, as far as we know
     sent = copy.deepcopy(request)
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)  # boto3's own configuration
@@ -96,7 +102,9 @@ def test_seed_request_on_s3_and_locally_gives_identical_bytes(seed, seed_expecte
 def test_endpoint_as_an_option(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
-    described = run_job(seed_request(source, f"s3://{bucket}/out/"), model=str(model), endpoint_url=s3_endpoint)
+    described = run_job(
+        seed_request(source, f"s3://{bucket}/out/"), model=str(model), endpoint_url=s3_endpoint
+    )
     assert described["TransformJobStatus"] == "Completed"
     assert get(s3, bucket, "out/batch.csv.out") == seed_expected
     assert described["fastjoin"]["objects"][0]["output"] == f"s3://{bucket}/out/batch.csv.out"
@@ -109,8 +117,10 @@ def test_describe_shape(seed, tmp_path):
     request = {
         "TransformJobName": "minimal",
         "ModelName": "m",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(batch)}},
-                           "ContentType": "text/csv"},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(batch)}},
+            "ContentType": "text/csv",
+        },
         "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
@@ -141,12 +151,16 @@ def test_describe_shape(seed, tmp_path):
 def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_path):
     """Locally the model path may be the ModelName; job name and resources may be left out."""
     model, batch = seed
-    request = {"ModelName": str(model),
-               "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                                  "S3Uri": str(batch)}},
-                                  "ContentType": "text/csv", "SplitType": "Line"},
-               "TransformOutput": {"S3OutputPath": str(tmp_path), "Accept": "text/csv", "AssembleWith": "Line"},
-               "DataProcessing": SEED_FILTERS}
+    request = {
+        "ModelName": str(model),
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(batch)}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path), "Accept": "text/csv", "AssembleWith": "Line"},
+        "DataProcessing": SEED_FILTERS,
+    }
     d = run_job(request)
     assert d["TransformJobStatus"] == "Completed"
     assert d["TransformJobName"].startswith("fastjoin-")
@@ -172,9 +186,16 @@ def test_request_from_json_file_and_text(seed, seed_expected, tmp_path):
 
 # ----------------------------------------------------------------------------- validation
 
+
 def test_every_problem_in_one_config_error_before_any_data_is_read(tmp_path):
-    request = seed_request(str(tmp_path / "does-not-exist.csv"), str(tmp_path / "out"),
-                           MaxPayloadInMB=101, BatchStrategy="Multi", Unknown=1, MaxConcurrentTransforms=20)
+    request = seed_request(
+        str(tmp_path / "does-not-exist.csv"),
+        str(tmp_path / "out"),
+        MaxPayloadInMB=101,
+        BatchStrategy="Multi",
+        Unknown=1,
+        MaxConcurrentTransforms=20,
+    )
     request["TransformOutput"]["Accept"] = "application/json"
     request["DataProcessing"]["OutputFilter"] = "$[0"
     request["ModelClientConfig"]["InvocationsMaxRetries"] = 4
@@ -182,15 +203,17 @@ def test_every_problem_in_one_config_error_before_any_data_is_read(tmp_path):
     with pytest.raises(ConfigError) as info:
         run_job(request, model=str(tmp_path / "no-model.json"))  # neither model nor data is read
     text = str(info.value)
-    for expected in ['Unknown parameter in input: "Unknown"',
-                     "Value '101' at 'maxPayloadInMB' failed to satisfy constraint: Member must have value "
-                     "less than or equal to 100",
-                     "Value 'Multi' at 'batchStrategy' failed to satisfy constraint: Member must satisfy enum "
-                     "value set: [MultiRecord, SingleRecord]",
-                     "Value '4' at 'modelClientConfig.invocationsMaxRetries'",
-                     "at 'environment' failed to satisfy constraint",
-                     "JoinSource 'Input' requires Accept ('application/json') to equal ContentType ('text/csv')",
-                     "OutputFilter '$[0'"]:
+    for expected in [
+        'Unknown parameter in input: "Unknown"',
+        "Value '101' at 'maxPayloadInMB' failed to satisfy constraint: Member must have value "
+        "less than or equal to 100",
+        "Value 'Multi' at 'batchStrategy' failed to satisfy constraint: Member must satisfy enum "
+        "value set: [MultiRecord, SingleRecord]",
+        "Value '4' at 'modelClientConfig.invocationsMaxRetries'",
+        "at 'environment' failed to satisfy constraint",
+        "JoinSource 'Input' requires Accept ('application/json') to equal ContentType ('text/csv')",
+        "OutputFilter '$[0'",
+    ]:
         assert expected in text, expected
     assert text.count("\n- ") >= 7
     assert not (tmp_path / "out").exists()
@@ -204,14 +227,18 @@ def test_payload_times_concurrency_limit():
 
 def test_sagemaker_dialect_filter_rules():
     request = seed_request("s3://b/in", "s3://b/out")
-    request["DataProcessing"] = {"InputFilter": "$[0:2,246:]", "OutputFilter": "$['account_id']",
-                                 "JoinSource": "Input"}
+    request["DataProcessing"] = {
+        "InputFilter": "$[0:2,246:]",
+        "OutputFilter": "$['account_id']",
+        "JoinSource": "Input",
+    }
     problems = validate(request).problems
     assert problems == [
         "Invalid JsonPath: $[0:2,246:]: only single range filters of format (eg: [1:5]) are supported. "
         "Format [0:2,246:] is not supported",
         'Invalid OutputFilter: "$[\'account_id\']". Unexpected "_" in JsonPath. Supported operators for '
-        '"text/csv" are [\'$\', \'[\', \']\', \'*\', \'.\', \' \', \',\', \':\', \'-\', \'\'\']']
+        "\"text/csv\" are ['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']",
+    ]
     # extended lifts both; a name path still needs a header on CSV, which is a run-time matter
     assert validate(request, dialect="extended", model_given=True).ok
     request["DataProcessing"]["InputFilter"] = "$" + "[0]" * 21
@@ -222,7 +249,8 @@ def test_join_rules():
     request = seed_request("s3://b/in", "s3://b/out")
     request["TransformOutput"]["AssembleWith"] = "None"
     assert validate(request).problems == [
-        "JoinSource 'Input' requires AssembleWith ('None') to equal SplitType ('Line')"]
+        "JoinSource 'Input' requires AssembleWith ('None') to equal SplitType ('Line')"
+    ]
     request["TransformOutput"]["AssembleWith"] = "Line"
     request["TransformInput"]["ContentType"] = "application/x-image"
     request["TransformOutput"]["Accept"] = "application/x-image"
@@ -235,8 +263,10 @@ def test_documented_unsupported_data_type_and_warnings():
     request["TransformInput"]["SplitType"] = "None"
     request.pop("DataProcessing")
     v = validate(request)
-    assert v.problems == ["S3DataType 'AugmentedManifestFile' is not supported for transform jobs "
-                          "(use S3Prefix or ManifestFile)"]
+    assert v.problems == [
+        "S3DataType 'AugmentedManifestFile' is not supported for transform jobs "
+        "(use S3Prefix or ManifestFile)"
+    ]
     assert any("BatchStrategy has no effect" in w for w in v.warnings)
 
 
@@ -245,6 +275,7 @@ GOOD = seed_request("s3://bucket/in/", "s3://bucket/out/")
 
 def _mutations():
     """(description, mutate) pairs, each breaking or bending one member."""
+
     def set_path(path, value):
         def mutate(r):
             node = r
@@ -255,37 +286,58 @@ def _mutations():
                 del node[last]
             else:
                 node[last] = value
+
         return mutate
 
     cases = [
-        (("TransformJobName",), KeyError), (("TransformJobName",), ""), (("TransformJobName",), 7),
-        (("TransformJobName",), "bad_name"), (("TransformJobName",), "x" * 64),
-        (("ModelName",), KeyError), (("ModelName",), None), (("MaxConcurrentTransforms",), -1),
-        (("MaxConcurrentTransforms",), "2"), (("MaxPayloadInMB",), -1), (("MaxPayloadInMB",), 6.0),
+        (("TransformJobName",), KeyError),
+        (("TransformJobName",), ""),
+        (("TransformJobName",), 7),
+        (("TransformJobName",), "bad_name"),
+        (("TransformJobName",), "x" * 64),
+        (("ModelName",), KeyError),
+        (("ModelName",), None),
+        (("MaxConcurrentTransforms",), -1),
+        (("MaxConcurrentTransforms",), "2"),
+        (("MaxPayloadInMB",), -1),
+        (("MaxPayloadInMB",), 6.0),
         (("ModelClientConfig", "InvocationsTimeoutInSeconds"), 0),
         (("ModelClientConfig", "InvocationsTimeoutInSeconds"), 3601),
-        (("ModelClientConfig", "Bogus"), 1), (("BatchStrategy",), "multirecord"),
-        (("Environment",), {"A": 1}), (("Environment",), {f"K{i}": "v" for i in range(17)}),
+        (("ModelClientConfig", "Bogus"), 1),
+        (("BatchStrategy",), "multirecord"),
+        (("Environment",), {"A": 1}),
+        (("Environment",), {f"K{i}": "v" for i in range(17)}),
         (("Environment",), []),
-        (("TransformInput",), KeyError), (("TransformInput", "DataSource"), KeyError),
+        (("TransformInput",), KeyError),
+        (("TransformInput", "DataSource"), KeyError),
         (("TransformInput", "DataSource", "S3DataSource", "S3Uri"), KeyError),
         (("TransformInput", "DataSource", "S3DataSource", "S3Uri"), "ftp://x/y"),
         (("TransformInput", "DataSource", "S3DataSource", "S3DataType"), "Prefix"),
-        (("TransformInput", "CompressionType"), "gzip"), (("TransformInput", "SplitType"), "Lines"),
-        (("TransformInput", "ContentType"), 1), (("TransformOutput",), KeyError),
-        (("TransformOutput", "S3OutputPath"), KeyError), (("TransformOutput", "AssembleWith"), "Newline"),
+        (("TransformInput", "CompressionType"), "gzip"),
+        (("TransformInput", "SplitType"), "Lines"),
+        (("TransformInput", "ContentType"), 1),
+        (("TransformOutput",), KeyError),
+        (("TransformOutput", "S3OutputPath"), KeyError),
+        (("TransformOutput", "AssembleWith"), "Newline"),
         (("TransformOutput", "KmsKeyId"), "key with spaces"),
-        (("TransformResources",), KeyError), (("TransformResources", "InstanceType"), "ml.m5.huge"),
-        (("TransformResources", "InstanceCount"), 0), (("TransformResources", "InstanceCount"), KeyError),
-        (("DataProcessing", "JoinSource"), "Output"), (("DataProcessing", "InputFilter"), 5),
-        (("Tags",), [{"Key": "k"}]), (("Tags",), [{"Key": "", "Value": "v"}]),
-        (("Tags",), [{"Key": "a", "Value": "v"}] * 51), (("Tags",), [{"Key": "k!", "Value": "v"}]),
-        (("ExperimentConfig", "TrialName"), "a_b"), (("DataCaptureConfig",), {"KmsKeyId": "k"}),
+        (("TransformResources",), KeyError),
+        (("TransformResources", "InstanceType"), "ml.m5.huge"),
+        (("TransformResources", "InstanceCount"), 0),
+        (("TransformResources", "InstanceCount"), KeyError),
+        (("DataProcessing", "JoinSource"), "Output"),
+        (("DataProcessing", "InputFilter"), 5),
+        (("Tags",), [{"Key": "k"}]),
+        (("Tags",), [{"Key": "", "Value": "v"}]),
+        (("Tags",), [{"Key": "a", "Value": "v"}] * 51),
+        (("Tags",), [{"Key": "k!", "Value": "v"}]),
+        (("ExperimentConfig", "TrialName"), "a_b"),
+        (("DataCaptureConfig",), {"KmsKeyId": "k"}),
         (("Extra",), 1),
         # valid bends
         (("Tags",), [{"Key": "équipe données", "Value": "ok: a/b=c+d-e@f"}]),
         (("DataCaptureConfig",), {"DestinationS3Uri": "s3://b/capture", "GenerateInferenceId": True}),
-        (("MaxPayloadInMB",), 0), (("TransformInput", "CompressionType"), "Gzip"),
+        (("MaxPayloadInMB",), 0),
+        (("TransformInput", "CompressionType"), "Gzip"),
     ]
     return [(f"{'.'.join(path)}={value!r}"[:60], set_path(path, value)) for path, value in cases]
 
@@ -319,6 +371,7 @@ def test_good_request_passes_both():
 
 # ----------------------------------------------------------------------------- running
 
+
 def test_model_name_as_a_local_path(seed, tmp_path):
     model, batch = seed
     request = seed_request(str(batch), str(tmp_path), ModelName=str(tmp_path / "missing-model.json"))
@@ -339,8 +392,10 @@ def test_a_bad_object_fails_alone_and_the_job_fails_naming_object_line_cause(see
     d = run_job(seed_request(str(data), str(tmp_path / "out")), model=str(model))
     assert d["TransformJobStatus"] == "Failed"
     bad_field = lines[100].split(b",")[1].decode()
-    assert d["FailureReason"] == (f"1 of 3 input objects failed; first: {data / 'b.csv'}:1:8: field 2: "
-                                  f"expected a number, got 'oops{bad_field}'")
+    assert d["FailureReason"] == (
+        f"1 of 3 input objects failed; first: {data / 'b.csv'}:1:8: field 2: "
+        f"expected a number, got 'oops{bad_field}'"
+    )
     assert sorted(os.listdir(tmp_path / "out")) == ["a.csv.out", "c.csv.out"]
     statuses = [o["status"] for o in d["fastjoin"]["objects"]]
     assert statuses == ["Completed", "Failed", "Completed"]
@@ -356,8 +411,11 @@ def test_nothing_to_read_fails_the_job(seed, tmp_path):
 
 def test_missing_s3_prefix_fails_the_job(seed, s3_endpoint, bucket):
     model, _ = seed
-    d = run_job(seed_request(f"s3://{bucket}/nope/", f"s3://{bucket}/out/"), model=str(model),
-                endpoint_url=s3_endpoint)
+    d = run_job(
+        seed_request(f"s3://{bucket}/nope/", f"s3://{bucket}/out/"),
+        model=str(model),
+        endpoint_url=s3_endpoint,
+    )
     assert d["TransformJobStatus"] == "Failed"
     assert d["FailureReason"].startswith(f"s3://{bucket}/nope/: no S3 objects found")
 
@@ -367,8 +425,11 @@ def test_nested_keys_keep_their_relative_path(seed, s3, bucket, s3_endpoint):
     lines = batch.read_bytes().splitlines(keepends=True)
     put(s3, bucket, "data/2024/01/a.csv", b"".join(lines[:10]))
     put(s3, bucket, "data/2024/02/b.csv", b"".join(lines[10:20]))
-    d = run_job(seed_request(f"s3://{bucket}/data/", f"s3://{bucket}/results"), model=str(model),
-                endpoint_url=s3_endpoint)
+    d = run_job(
+        seed_request(f"s3://{bucket}/data/", f"s3://{bucket}/results"),
+        model=str(model),
+        endpoint_url=s3_endpoint,
+    )
     assert d["TransformJobStatus"] == "Completed"
     assert keys(s3, bucket, "results/") == ["results/2024/01/a.csv.out", "results/2024/02/b.csv.out"]
 
@@ -406,6 +467,7 @@ def test_invocation_retries_follow_model_client_config(tmp_path):
 
 
 # ----------------------------------------------------------------------------- gzip, manifests
+
 
 def test_gzip_inputs_local_and_s3(seed, seed_expected, s3, bucket, s3_endpoint, tmp_path):
     model, batch = seed
@@ -456,7 +518,9 @@ def test_manifest_local(seed, seed_expected, tmp_path):
     d = run_job(request, model=str(model))
     assert d["TransformJobStatus"] == "Completed"
     assert [o["source"] for o in d["fastjoin"]["objects"]] == [
-        str(tmp_path / "data" / "two.csv"), str(tmp_path / "data" / "x" / "one.csv")]
+        str(tmp_path / "data" / "two.csv"),
+        str(tmp_path / "data" / "x" / "one.csv"),
+    ]
     out = tmp_path / "out"
     assert (out / "x" / "one.csv.out").read_bytes() + (out / "two.csv.out").read_bytes() == seed_expected
     assert not (out / "ignored.csv.out").exists()
@@ -472,16 +536,22 @@ def test_manifest_on_s3_with_a_missing_entry(seed, seed_expected, s3, bucket, s3
     d = run_job(request, model=str(model), endpoint_url=s3_endpoint)
     assert d["TransformJobStatus"] == "Failed"
     assert [o["status"] for o in d["fastjoin"]["objects"]] == ["Completed", "Failed"]
-    assert f"s3://{bucket}/data/gone.csv: listed in the manifest, but there is no such object" in d["FailureReason"]
+    assert (
+        f"s3://{bucket}/data/gone.csv: listed in the manifest, but there is no such object"
+        in d["FailureReason"]
+    )
     assert get(s3, bucket, "out/batch.csv.out") == seed_expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("not json", "not valid JSON"),
-    ('{"prefix": "x"}', "first element"),
-    ('[{"prefix": "s3://b/"}]', "lists no objects"),
-    ('[{"prefix": "s3://b/"}, 3]', "element 1 is not a relative key"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json", "not valid JSON"),
+        ('{"prefix": "x"}', "first element"),
+        ('[{"prefix": "s3://b/"}]', "lists no objects"),
+        ('[{"prefix": "s3://b/"}, 3]', "element 1 is not a relative key"),
+    ],
+)
 def test_bad_manifest_fails_the_job(seed, tmp_path, text, message):
     model, _ = seed
     manifest = tmp_path / "m.json"
@@ -493,6 +563,7 @@ def test_bad_manifest_fails_the_job(seed, tmp_path, text, message):
 
 
 # ----------------------------------------------------------------------------- resume
+
 
 def test_resume_skips_complete_outputs_and_reports_them(seed, tmp_path):
     model, batch = seed
@@ -519,13 +590,15 @@ def test_resume_on_s3(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
     put(s3, bucket, "out/batch.csv.out", b"already there\n")
-    d = run_job(seed_request(source, f"s3://{bucket}/out"), model=str(model), endpoint_url=s3_endpoint,
-                resume=True)
+    d = run_job(
+        seed_request(source, f"s3://{bucket}/out"), model=str(model), endpoint_url=s3_endpoint, resume=True
+    )
     assert d["fastjoin"]["objects"][0]["status"] == "Skipped"
     assert get(s3, bucket, "out/batch.csv.out") == b"already there\n"
 
 
 # ----------------------------------------------------------------------------- progress, CLI
+
 
 def test_progress_callable_sees_the_whole_job(seed, tmp_path):
     model, batch = seed
@@ -535,8 +608,12 @@ def test_progress_callable_sees_the_whole_job(seed, tmp_path):
     (data / "a.csv").write_bytes(b"".join(lines[:300]))
     (data / "b.csv").write_bytes(b"".join(lines[300:]))
     seen = []
-    run_job(seed_request(str(data), str(tmp_path / "out")), model=str(model),
-            progress=lambda done, records: seen.append((done, records)), chunk_size=4096)
+    run_job(
+        seed_request(str(data), str(tmp_path / "out")),
+        model=str(model),
+        progress=lambda done, records: seen.append((done, records)),
+        chunk_size=4096,
+    )
     assert seen[-1] == (batch.stat().st_size, 569)
     assert seen == sorted(seen)
 
@@ -558,8 +635,13 @@ def test_progress_bar_counts_objects():
 
 def cli(*args, env=None):
     env = dict(os.environ, PYTHONWARNINGS="error", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "fastjoin", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fastjoin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_cli_run_job(seed, seed_expected, tmp_path):
@@ -629,8 +711,22 @@ def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucke
     lines = batch.read_bytes().splitlines(keepends=True)
     put(s3, bucket, "in/a.csv", b"".join(lines[:300]) + b"junk\n" + b"".join(lines[300:]))
     flags = ["--input-filter", "$[1:]", "--join-source", "Input", "--output-filter", "$[0,-1]"]
-    args = ["transform", "--model", model, "--input", f"s3://{bucket}/in/", "--output", f"s3://{bucket}/out",
-            "--endpoint-url", s3_endpoint, "--on-error", "skip", "--max-errors", "1", *flags]
+    args = [
+        "transform",
+        "--model",
+        model,
+        "--input",
+        f"s3://{bucket}/in/",
+        "--output",
+        f"s3://{bucket}/out",
+        "--endpoint-url",
+        s3_endpoint,
+        "--on-error",
+        "skip",
+        "--max-errors",
+        "1",
+        *flags,
+    ]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
     assert "1/1 files, 569 records, 1 bad records skipped" in proc.stderr

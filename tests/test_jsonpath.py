@@ -3,13 +3,15 @@
 Expected values come from SPEC §2 and reference/semantics.md §2 and §4, never from running the
 code. A hypothesis property compares ``csv_indices`` with a naive evaluator written here.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import pytest
-from hypothesis import example, given, note, settings, strategies as st
+from hypothesis import example, given, note, settings
+from hypothesis import strategies as st
 
 from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
 from fastjoin.jsonpath import DIALECTS, Child, Index, NoMatch, Path, Wildcard, compile_path
@@ -38,36 +40,40 @@ def feature_error(expression: str, width: int, names=None) -> FeatureError:
 
 # -- grammar ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("expression, steps", [
-    ("$", ()),
-    ("$.id", (Child(("id",), False),)),
-    ("$.features", (Child(("features",), False),)),
-    ("$.id.*", (Child(("id",), False), Wildcard())),
-    ("$.*", (Wildcard(),)),
-    ("$[*]", (Wildcard(),)),
-    ("$['id','SageMakerOutput']", (Child(("id", "SageMakerOutput"), True),)),
-    ("$['id']", (Child(("id",), True),)),
-    ("$[1]", (Index((1,)),)),
-    ("$[1,3,5]", (Index((1, 3, 5)),)),
-    ("$[0,-1]", (Index((0, -1)),)),
-    ("$[0, -1]", (Index((0, -1)),)),
-    ("$[2:5]", (Index(((2, 5),)),)),
-    ("$[:5]", (Index(((None, 5),)),)),
-    ("$[2:]", (Index(((2, None),)),)),
-    ("$[:]", (Index(((None, None),)),)),
-    ("$[-3:-1]", (Index(((-3, -1),)),)),
-    ("$[0,5:]", (Index((0, (5, None))),)),
-    ("$[ 1 : ]", (Index(((1, None),)),)),
-    ("$ [ 3 , 1 , 1 ] ", (Index((3, 1, 1)),)),
-    ("$[0][1]", (Index((0,)), Index((1,)))),
-    ("$.a.b", (Child(("a",), False), Child(("b",), False))),
-    ("$.field1.['child1','child2']", (Child(("field1",), False), Child(("child1", "child2"), True))),
-    ("$.field1['child1','child2']", (Child(("field1",), False), Child(("child1", "child2"), True))),
-    ("$['a b', 'c-d']", (Child(("a b", "c-d"), True),)),
-    ("$.instances[0].features", (Child(("instances",), False), Index((0,)), Child(("features",), False))),
-    ("$.x-1", (Child(("x-1",), False),)),
-])
+@pytest.mark.parametrize(
+    "expression, steps",
+    [
+        ("$", ()),
+        ("$.id", (Child(("id",), False),)),
+        ("$.features", (Child(("features",), False),)),
+        ("$.id.*", (Child(("id",), False), Wildcard())),
+        ("$.*", (Wildcard(),)),
+        ("$[*]", (Wildcard(),)),
+        ("$['id','SageMakerOutput']", (Child(("id", "SageMakerOutput"), True),)),
+        ("$['id']", (Child(("id",), True),)),
+        ("$[1]", (Index((1,)),)),
+        ("$[1,3,5]", (Index((1, 3, 5)),)),
+        ("$[0,-1]", (Index((0, -1)),)),
+        ("$[0, -1]", (Index((0, -1)),)),
+        ("$[2:5]", (Index(((2, 5),)),)),
+        ("$[:5]", (Index(((None, 5),)),)),
+        ("$[2:]", (Index(((2, None),)),)),
+        ("$[:]", (Index(((None, None),)),)),
+        ("$[-3:-1]", (Index(((-3, -1),)),)),
+        ("$[0,5:]", (Index((0, (5, None))),)),
+        ("$[ 1 : ]", (Index(((1, None),)),)),
+        ("$ [ 3 , 1 , 1 ] ", (Index((3, 1, 1)),)),
+        ("$[0][1]", (Index((0,)), Index((1,)))),
+        ("$.a.b", (Child(("a",), False), Child(("b",), False))),
+        ("$.field1.['child1','child2']", (Child(("field1",), False), Child(("child1", "child2"), True))),
+        ("$.field1['child1','child2']", (Child(("field1",), False), Child(("child1", "child2"), True))),
+        ("$['a b', 'c-d']", (Child(("a b", "c-d"), True),)),
+        ("$.instances[0].features", (Child(("instances",), False), Index((0,)), Child(("features",), False))),
+        ("$.x-1", (Child(("x-1",), False),)),
+    ],
+)
 def test_grammar(expression, steps, dialect):
     path = compile_path(expression, dialect=dialect)
     assert path.steps == steps
@@ -103,10 +109,12 @@ def test_path_is_frozen_and_comparable():
 
 # -- extended dialect: a strict superset -----------------------------------------------------
 
+
 def test_extended_lifts_the_three_sagemaker_limits():
     assert compile_path("$[0:2,246:]").steps == (Index(((0, 2), (246, None))),)
     assert compile_path("$['account_id','SageMakerOutput']").steps == (
-        Child(("account_id", "SageMakerOutput"), True),)
+        Child(("account_id", "SageMakerOutput"), True),
+    )
     long_path = "$[" + ",".join(str(i) for i in range(40)) + "]"
     assert len(long_path) > 63
     assert compile_path(long_path).steps == (Index(tuple(range(40))),)
@@ -114,7 +122,8 @@ def test_extended_lifts_the_three_sagemaker_limits():
 
 def test_extended_quoted_names():
     assert compile_path("$.field1.['child1','child2.grandchild']").steps[1] == Child(
-        ("child1", "child2.grandchild"), True)
+        ("child1", "child2.grandchild"), True
+    )
     assert compile_path("$['naïve key (x) @?\"']").steps == (Child(('naïve key (x) @?"',), True),)
     assert compile_path(r"$['it\'s', 'back\\slash']").steps == (Child(("it's", "back\\slash"), True),)
     assert compile_path("$['']").steps == (Child(("",), True),)
@@ -125,22 +134,36 @@ def test_extended_dot_names_allow_underscore_and_unicode_letters():
     assert compile_path("$.größe").steps == (Child(("größe",), False),)
 
 
-@pytest.mark.parametrize("expression", [
-    "$", "$[1:]", "$[0,-1]", "$[0,5:]", "$[1:3]", "$.features", "$['id','SageMakerOutput']",
-    "$.field1.['child1','child2']", "$[ 1 : ]", "$[*]", "$.a.*",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$",
+        "$[1:]",
+        "$[0,-1]",
+        "$[0,5:]",
+        "$[1:3]",
+        "$.features",
+        "$['id','SageMakerOutput']",
+        "$.field1.['child1','child2']",
+        "$[ 1 : ]",
+        "$[*]",
+        "$.a.*",
+    ],
+)
 def test_valid_sagemaker_paths_mean_the_same_in_extended(expression):
     assert compile_path(expression, dialect="sagemaker").steps == compile_path(expression).steps
 
 
 # -- SageMaker's exact error texts -----------------------------------------------------------
 
+
 def test_sagemaker_single_range_error_exact():
     # semantics §2.5, GitHub issue I-1112, verbatim.
     error = syntax_error("$[0:2,246:]", dialect="sagemaker", role="OutputFilter")
     assert error.message == (
         "Invalid JsonPath: $[0:2,246:]: only single range filters of format (eg: [1:5]) are "
-        "supported. Format [0:2,246:] is not supported")
+        "supported. Format [0:2,246:] is not supported"
+    )
     assert error.position == 6  # the second range
     assert error.expression == "$[0:2,246:]"
 
@@ -149,30 +172,44 @@ def test_sagemaker_single_range_error_quotes_the_bracket_as_written():
     error = syntax_error("$.a.[0:2, 5:]", dialect="sagemaker")
     assert error.message == (
         "Invalid JsonPath: $.a.[0:2, 5:]: only single range filters of format (eg: [1:5]) are "
-        "supported. Format [0:2, 5:] is not supported")
+        "supported. Format [0:2, 5:] is not supported"
+    )
     assert error.position == 10
 
 
 def test_sagemaker_whitelist_error_exact():
     # semantics §2.5, GitHub issue I-184, verbatim (no trailing period).
     expression = "$['account_id','SageMakerOutput']"
-    error = syntax_error(expression, dialect="sagemaker", role="OutputFilter",
-                         content_type="application/jsonlines")
+    error = syntax_error(
+        expression, dialect="sagemaker", role="OutputFilter", content_type="application/jsonlines"
+    )
     assert error.message == (
-        'Invalid OutputFilter: "$[\'account_id\',\'SageMakerOutput\']". Unexpected "_" in JsonPath. '
+        "Invalid OutputFilter: \"$['account_id','SageMakerOutput']\". Unexpected \"_\" in JsonPath. "
         "Supported operators for \"application/jsonlines\" are ['$', '[', ']', '*', '.', ' ', ',', "
-        "':', '-', ''']")
+        "':', '-', ''']"
+    )
     assert error.position == expression.index("_")
 
 
-@pytest.mark.parametrize("expression, char", [
-    ("$[?(@.a)]", "?"), ("$..a@", "@"), ('$["a"]', '"'), ("$[1]>", ">"), ("$[0]\t", "\t"),
-    ("$.a_b", "_"), ("$['é']", "é"), (r"$['a\'b']", "\\"),
-])
+@pytest.mark.parametrize(
+    "expression, char",
+    [
+        ("$[?(@.a)]", "?"),
+        ("$..a@", "@"),
+        ('$["a"]', '"'),
+        ("$[1]>", ">"),
+        ("$[0]\t", "\t"),
+        ("$.a_b", "_"),
+        ("$['é']", "é"),
+        (r"$['a\'b']", "\\"),
+    ],
+)
 def test_sagemaker_whitelist_names_the_first_bad_character(expression, char):
     error = syntax_error(expression, dialect="sagemaker")  # InputFilter, text/csv by default
-    assert error.message == (f'Invalid InputFilter: "{expression}". Unexpected "{char}" in JsonPath. '
-                             f'Supported operators for "text/csv" are {OPERATORS}')
+    assert error.message == (
+        f'Invalid InputFilter: "{expression}". Unexpected "{char}" in JsonPath. '
+        f'Supported operators for "text/csv" are {OPERATORS}'
+    )
     assert error.position == expression.index(char)
 
 
@@ -183,7 +220,8 @@ def test_sagemaker_length_error_exact(role, member):
     error = syntax_error(expression, dialect="sagemaker", role=role)
     assert error.message == (
         f"1 validation error detected: Value '{expression}' at 'dataProcessing.{member}' failed to "
-        f"satisfy constraint: Member must have length less than or equal to 63")
+        f"satisfy constraint: Member must have length less than or equal to 63"
+    )
     assert error.position == 63
     at_limit = "$[" + ",".join(["1"] * 30) + "1]"
     assert len(at_limit) == 63
@@ -202,9 +240,13 @@ def test_sagemaker_checks_length_then_whitelist_then_syntax():
     assert error.position == 1
 
 
-@pytest.mark.parametrize("expression", [
-    "$.field1.['child1','child2.grandchild']", "$['a.b']",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$.field1.['child1','child2.grandchild']",
+        "$['a.b']",
+    ],
+)
 def test_sagemaker_rejects_nested_names_in_a_bracket(expression):
     error = syntax_error(expression, dialect="sagemaker")
     assert "nested names are not supported" in error.message
@@ -218,37 +260,41 @@ def test_sagemaker_allows_indexes_with_one_range():
 
 # -- syntax errors with positions ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("expression, position, message", [
-    ("a", 0, "filter must start with '$'"),
-    ("[0]", 0, "filter must start with '$'"),
-    ("  ", 2, "filter must start with '$'"),
-    ("$[", 2, "expected ']' to close '[' at position 1"),
-    ("$[0", 3, "expected ']' to close '[' at position 1"),
-    ("$[0, 1", 6, "expected ']' to close '[' at position 1"),
-    ("$.a['x'", 7, "expected ']' to close '[' at position 3"),
-    ("$[*", 3, "expected ']' to close '[' at position 1"),
-    ("$[]", 1, "empty brackets"),
-    ("$[ ]", 1, "empty brackets"),
-    ("$[0:1:2]", 5, "slice step is not supported"),
-    ("$[::2]", 3, "slice step is not supported"),
-    ("$..a", 2, "recursive descent '..' is not supported"),
-    ("$.", 2, "expected a name, '*' or '[' after '.'"),
-    ("$[0,]", 4, "expected an index or a range"),
-    ("$[,0]", 2, "unexpected character ','"),
-    ("$[0 1]", 4, "unexpected character '1': expected ',' or ']'"),
-    ("$[-]", 3, "expected digits after '-'"),
-    ("$[- 1]", 3, "expected digits after '-'"),
-    ("$['a", 2, "unterminated quoted name"),
-    ("$['a' 'b']", 6, "expected ',' or ']'"),
-    ("$['a',1]", 6, "names and indexes cannot be mixed"),
-    ("$[1,'a']", 4, "names and indexes cannot be mixed"),
-    ("$[*,1]", 3, "unexpected character ','"),
-    ("$a", 1, "unexpected character 'a': expected '.' or '['"),
-    ("$]", 1, "unexpected character ']'"),
-    ("$$", 1, "unexpected character '$'"),
-    ("$.a]", 3, "unexpected character ']'"),
-])
+@pytest.mark.parametrize(
+    "expression, position, message",
+    [
+        ("a", 0, "filter must start with '$'"),
+        ("[0]", 0, "filter must start with '$'"),
+        ("  ", 2, "filter must start with '$'"),
+        ("$[", 2, "expected ']' to close '[' at position 1"),
+        ("$[0", 3, "expected ']' to close '[' at position 1"),
+        ("$[0, 1", 6, "expected ']' to close '[' at position 1"),
+        ("$.a['x'", 7, "expected ']' to close '[' at position 3"),
+        ("$[*", 3, "expected ']' to close '[' at position 1"),
+        ("$[]", 1, "empty brackets"),
+        ("$[ ]", 1, "empty brackets"),
+        ("$[0:1:2]", 5, "slice step is not supported"),
+        ("$[::2]", 3, "slice step is not supported"),
+        ("$..a", 2, "recursive descent '..' is not supported"),
+        ("$.", 2, "expected a name, '*' or '[' after '.'"),
+        ("$[0,]", 4, "expected an index or a range"),
+        ("$[,0]", 2, "unexpected character ','"),
+        ("$[0 1]", 4, "unexpected character '1': expected ',' or ']'"),
+        ("$[-]", 3, "expected digits after '-'"),
+        ("$[- 1]", 3, "expected digits after '-'"),
+        ("$['a", 2, "unterminated quoted name"),
+        ("$['a' 'b']", 6, "expected ',' or ']'"),
+        ("$['a',1]", 6, "names and indexes cannot be mixed"),
+        ("$[1,'a']", 4, "names and indexes cannot be mixed"),
+        ("$[*,1]", 3, "unexpected character ','"),
+        ("$a", 1, "unexpected character 'a': expected '.' or '['"),
+        ("$]", 1, "unexpected character ']'"),
+        ("$$", 1, "unexpected character '$'"),
+        ("$.a]", 3, "unexpected character ']'"),
+    ],
+)
 def test_syntax_errors(expression, position, message, dialect):
     error = syntax_error(expression, dialect=dialect)
     assert message in error.message
@@ -256,15 +302,18 @@ def test_syntax_errors(expression, position, message, dialect):
     assert error.expression == expression
 
 
-@pytest.mark.parametrize("expression, position, message", [
-    ("$[?(@.price < 10)]", 2, "unexpected character '?': filter expressions ?(...) are not supported"),
-    ("$[(@.length-1)]", 2, "script expressions"),
-    ("$.@", 2, "'@'"),
-    ('$["a"]', 2, "single quotes"),
-    ("$.a$b", 3, "unexpected character '$'"),
-    (r"$['a\n']", 4, "unsupported escape"),
-    ("$['a\\", 4, "unsupported escape"),
-])
+@pytest.mark.parametrize(
+    "expression, position, message",
+    [
+        ("$[?(@.price < 10)]", 2, "unexpected character '?': filter expressions ?(...) are not supported"),
+        ("$[(@.length-1)]", 2, "script expressions"),
+        ("$.@", 2, "'@'"),
+        ('$["a"]', 2, "single quotes"),
+        ("$.a$b", 3, "unexpected character '$'"),
+        (r"$['a\n']", 4, "unsupported escape"),
+        ("$['a\\", 4, "unsupported escape"),
+    ],
+)
 def test_extended_syntax_errors(expression, position, message):
     error = syntax_error(expression)
     assert message in error.message
@@ -288,48 +337,55 @@ def test_bad_arguments_are_config_errors():
 
 # -- CSV index vectors -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("expression, width, expected", [
-    ("$", 4, [0, 1, 2, 3]),
-    ("$[*]", 4, [0, 1, 2, 3]),
-    ("$.*", 4, [0, 1, 2, 3]),
-    ("$[0]", 1, [0]),
-    ("$[1]", 4, [1]),
-    ("$[-1]", 4, [3]),
-    ("$[1,3,5]", 6, [1, 3, 5]),
-    ("$[3,1]", 5, [3, 1]),          # selection order follows the expression
-    ("$[3,1,1]", 5, [3, 1, 1]),     # duplicates repeat
-    ("$[0,0]", 2, [0, 0]),
-    ("$[1:4]", 6, [1, 2, 3, 4]),    # slices include their end: 2nd..5th
-    ("$[:5]", 7, [0, 1, 2, 3, 4, 5]),  # the first six
-    ("$[5:]", 8, [5, 6, 7]),        # 6th to last
-    ("$[0:2]", 5, [0, 1, 2]),       # 2019 guide: "0:2 specifies the first three columns"
-    ("$[2:2]", 5, [2]),
-    ("$[:]", 3, [0, 1, 2]),
-    ("$[-3:-1]", 5, [2, 3, 4]),     # negative bounds count from the end
-    ("$[-2:]", 5, [3, 4]),
-    ("$[:-2]", 5, [0, 1, 2, 3]),
-    ("$[1:-1]", 3, [1, 2]),
-    ("$[0,5:]", 8, [0, 5, 6, 7]),
-    ("$[4:,0]", 6, [4, 5, 0]),
-    ("$[0:2,246:]", 248, [0, 1, 2, 246, 247]),
-    ("$[ 0 , -1 ]", 3, [0, 2]),
-    ("$", 0, []),
-    ("$[*]", 0, []),
-    ("$[:]", 0, []),
-])
+
+@pytest.mark.parametrize(
+    "expression, width, expected",
+    [
+        ("$", 4, [0, 1, 2, 3]),
+        ("$[*]", 4, [0, 1, 2, 3]),
+        ("$.*", 4, [0, 1, 2, 3]),
+        ("$[0]", 1, [0]),
+        ("$[1]", 4, [1]),
+        ("$[-1]", 4, [3]),
+        ("$[1,3,5]", 6, [1, 3, 5]),
+        ("$[3,1]", 5, [3, 1]),  # selection order follows the expression
+        ("$[3,1,1]", 5, [3, 1, 1]),  # duplicates repeat
+        ("$[0,0]", 2, [0, 0]),
+        ("$[1:4]", 6, [1, 2, 3, 4]),  # slices include their end: 2nd..5th
+        ("$[:5]", 7, [0, 1, 2, 3, 4, 5]),  # the first six
+        ("$[5:]", 8, [5, 6, 7]),  # 6th to last
+        ("$[0:2]", 5, [0, 1, 2]),  # 2019 guide: "0:2 specifies the first three columns"
+        ("$[2:2]", 5, [2]),
+        ("$[:]", 3, [0, 1, 2]),
+        ("$[-3:-1]", 5, [2, 3, 4]),  # negative bounds count from the end
+        ("$[-2:]", 5, [3, 4]),
+        ("$[:-2]", 5, [0, 1, 2, 3]),
+        ("$[1:-1]", 3, [1, 2]),
+        ("$[0,5:]", 8, [0, 5, 6, 7]),
+        ("$[4:,0]", 6, [4, 5, 0]),
+        ("$[0:2,246:]", 248, [0, 1, 2, 246, 247]),
+        ("$[ 0 , -1 ]", 3, [0, 2]),
+        ("$", 0, []),
+        ("$[*]", 0, []),
+        ("$[:]", 0, []),
+    ],
+)
 def test_csv_indices(expression, width, expected):
     assert indices(expression, width) == expected
 
 
-@pytest.mark.parametrize("record, output, input_filter, input_fields, output_filter, written", [
-    # semantics.md §4 (CSV rows): the input filter indexes the record, the output filter the
-    # joined record (input fields then the prediction).
-    ("1,2,3", "1", "$", "1,2,3", "$", "1,2,3,1"),
-    ("id7,1.5,2.5,3.5", "0.25", "$[1:]", "1.5,2.5,3.5", "$", "id7,1.5,2.5,3.5,0.25"),
-    ("id7,1.5,2.5,3.5", "0.25", "$[1:]", "1.5,2.5,3.5", "$[0,-1]", "id7,0.25"),
-    ("id1,1,2,3,4", "0.5", "$[1:]", "1,2,3,4", "$[0,5:]", "id1,0.5"),
-    ("id1,1,2,3,4", "0.5", "$[1:]", "1,2,3,4", "$[1:3]", "1,2,3"),
-])
+@pytest.mark.parametrize(
+    "record, output, input_filter, input_fields, output_filter, written",
+    [
+        # semantics.md §4 (CSV rows): the input filter indexes the record, the output filter the
+        # joined record (input fields then the prediction).
+        ("1,2,3", "1", "$", "1,2,3", "$", "1,2,3,1"),
+        ("id7,1.5,2.5,3.5", "0.25", "$[1:]", "1.5,2.5,3.5", "$", "id7,1.5,2.5,3.5,0.25"),
+        ("id7,1.5,2.5,3.5", "0.25", "$[1:]", "1.5,2.5,3.5", "$[0,-1]", "id7,0.25"),
+        ("id1,1,2,3,4", "0.5", "$[1:]", "1,2,3,4", "$[0,5:]", "id1,0.5"),
+        ("id1,1,2,3,4", "0.5", "$[1:]", "1,2,3,4", "$[1:3]", "1,2,3"),
+    ],
+)
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_semantics_csv_rows(record, output, input_filter, input_fields, output_filter, written, dialect):
     fields = record.split(",")
@@ -362,29 +418,35 @@ def test_csv_indices_is_cached_per_width_and_header():
     assert path.csv_indices(5, ["a", "b", "c", "d", "e"]) is with_header
 
 
-@pytest.mark.parametrize("expression, width, message", [
-    ("$[0,5]", 3, "index 5 is out of range for a row of 3 fields in $[0,5]"),
-    ("$[3]", 3, "index 3 is out of range for a row of 3 fields in $[3]"),
-    ("$[-4]", 3, "index -4 is out of range for a row of 3 fields in $[-4]"),
-    ("$[0]", 0, "index 0 is out of range for a row of 0 fields in $[0]"),
-    ("$[5:]", 5, "slice start 5 is out of range for a row of 5 fields in $[5:]"),
-    ("$[1:]", 1, "slice start 1 is out of range for a row of 1 fields in $[1:]"),
-    ("$[0:99]", 5, "slice end 99 is out of range for a row of 5 fields in $[0:99]"),
-    ("$[:-6]", 5, "slice end -6 is out of range for a row of 5 fields in $[:-6]"),
-    ("$[3:1]", 5, "slice 3:1 starts after it ends (index 3 > 1) for a row of 5 fields in $[3:1]"),
-    ("$[-1:0]", 5, "slice -1:0 starts after it ends (index 4 > 0) for a row of 5 fields in $[-1:0]"),
-])
+@pytest.mark.parametrize(
+    "expression, width, message",
+    [
+        ("$[0,5]", 3, "index 5 is out of range for a row of 3 fields in $[0,5]"),
+        ("$[3]", 3, "index 3 is out of range for a row of 3 fields in $[3]"),
+        ("$[-4]", 3, "index -4 is out of range for a row of 3 fields in $[-4]"),
+        ("$[0]", 0, "index 0 is out of range for a row of 0 fields in $[0]"),
+        ("$[5:]", 5, "slice start 5 is out of range for a row of 5 fields in $[5:]"),
+        ("$[1:]", 1, "slice start 1 is out of range for a row of 1 fields in $[1:]"),
+        ("$[0:99]", 5, "slice end 99 is out of range for a row of 5 fields in $[0:99]"),
+        ("$[:-6]", 5, "slice end -6 is out of range for a row of 5 fields in $[:-6]"),
+        ("$[3:1]", 5, "slice 3:1 starts after it ends (index 3 > 1) for a row of 5 fields in $[3:1]"),
+        ("$[-1:0]", 5, "slice -1:0 starts after it ends (index 4 > 0) for a row of 5 fields in $[-1:0]"),
+    ],
+)
 def test_csv_index_errors(expression, width, message):
     assert feature_error(expression, width).message == message
 
 
-@pytest.mark.parametrize("expression, why", [
-    ("$[0][1]", "$[0][1] has 2 steps"),
-    ("$.a.b", "$.a.b has 2 steps"),
-    ("$[*][0]", "$[*][0] has 2 steps"),
-    ("$.features", "$.features selects by name but the CSV input has no header"),
-    ("$['id','age']", "$['id','age'] selects by name but the CSV input has no header"),
-])
+@pytest.mark.parametrize(
+    "expression, why",
+    [
+        ("$[0][1]", "$[0][1] has 2 steps"),
+        ("$.a.b", "$.a.b has 2 steps"),
+        ("$[*][0]", "$[*][0] has 2 steps"),
+        ("$.features", "$.features selects by name but the CSV input has no header"),
+        ("$['id','age']", "$['id','age'] selects by name but the CSV input has no header"),
+    ],
+)
 def test_csv_rows_are_flat_arrays(expression, why):
     message = feature_error(expression, 4).message
     assert message.startswith(why + "; CSV rows are flat arrays")
@@ -394,22 +456,27 @@ def test_csv_rows_are_flat_arrays(expression, why):
 HEADER = ("id", "age", "income", "SageMakerOutput")
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("$.id", [0]),
-    ("$['id','SageMakerOutput']", [0, 3]),
-    ("$['income', 'id', 'income']", [2, 0, 2]),
-    ("$[0,-1]", [0, 3]),  # index paths still work with a header
-    ("$[*]", [0, 1, 2, 3]),
-    ("$", [0, 1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("$.id", [0]),
+        ("$['id','SageMakerOutput']", [0, 3]),
+        ("$['income', 'id', 'income']", [2, 0, 2]),
+        ("$[0,-1]", [0, 3]),  # index paths still work with a header
+        ("$[*]", [0, 1, 2, 3]),
+        ("$", [0, 1, 2, 3]),
+    ],
+)
 def test_csv_header_names(expression, expected):
     assert indices(expression, 4, HEADER) == expected
 
 
 def test_csv_header_unknown_name_lists_the_columns():
     message = feature_error("$['id','weight']", 4, HEADER).message
-    assert message == ("no column named 'weight' in the header (available: 'id', 'age', 'income', "
-                       "'SageMakerOutput') in $['id','weight']")
+    assert message == (
+        "no column named 'weight' in the header (available: 'id', 'age', 'income', "
+        "'SageMakerOutput') in $['id','weight']"
+    )
     long_header = tuple(f"c{i}" for i in range(30))
     message = feature_error("$.x", 30, long_header).message
     assert "'c19', ... (10 more)" in message and "'c20'" not in message
@@ -454,14 +521,14 @@ def naive_select(items: List[Union[int, RangeItem]], width: int) -> Optional[Lis
         last = width - 1 if end is None else at(end)
         if first is None or last is None or (first > last and item != (None, None)):
             return None
-        out.extend(row[first:last + 1])
+        out.extend(row[first : last + 1])
     return out
 
 
 small_ints = st.integers(min_value=-12, max_value=12)
 items_strategy = st.lists(
-    st.one_of(small_ints, st.tuples(st.none() | small_ints, st.none() | small_ints)),
-    min_size=1, max_size=6)
+    st.one_of(small_ints, st.tuples(st.none() | small_ints, st.none() | small_ints)), min_size=1, max_size=6
+)
 spaces = st.sampled_from(["", "", " ", "  "])
 
 
@@ -474,8 +541,9 @@ def index_paths(draw) -> Tuple[str, list]:
             parts.append(str(item))
         else:
             start, end = item
-            parts.append(f"{'' if start is None else start}{draw(spaces)}:{draw(spaces)}"
-                         f"{'' if end is None else end}")
+            parts.append(
+                f"{'' if start is None else start}{draw(spaces)}:{draw(spaces)}{'' if end is None else end}"
+            )
     separator = draw(spaces) + "," + draw(spaces)
     return f"${draw(spaces)}[{draw(spaces)}{separator.join(parts)}{draw(spaces)}]", items
 
@@ -518,35 +586,44 @@ def test_any_text_compiles_or_raises_a_positioned_syntax_error(expression, diale
 
 # -- JSON values: Path.select / select_all (SPEC §2, reference/semantics.md §2.6) ------------
 
-RECORD = {"id": "r1", "features": [0.5, 1.5, 2, 3], "a": {"b": [{"x": 1}, {"x": 2}], "c": None},
-          "account_id": 7, "weird key": "w", "SageMakerOutput": {"label": 1}}
+RECORD = {
+    "id": "r1",
+    "features": [0.5, 1.5, 2, 3],
+    "a": {"b": [{"x": 1}, {"x": 2}], "c": None},
+    "account_id": 7,
+    "weird key": "w",
+    "SageMakerOutput": {"label": 1},
+}
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ("$", RECORD),
-    ("$.features", [0.5, 1.5, 2, 3]),                        # a single name: the value itself
-    ("$['id','SageMakerOutput']", {"id": "r1", "SageMakerOutput": {"label": 1}}),  # several: an object
-    ("$['SageMakerOutput','id']", {"SageMakerOutput": {"label": 1}, "id": "r1"}),  # in filter order
-    ("$['id']", "r1"),                                      # one quoted name is a name step
-    ("$.features[1:2]", [1.5, 2]),                          # slices include their end
-    ("$.features[:1]", [0.5, 1.5]),
-    ("$.features[2:]", [2, 3]),
-    ("$.features[-2:-1]", [2, 3]),
-    ("$.features[0,-1]", [0.5, 3]),
-    ("$.features[3,1,1]", [3, 1.5, 1.5]),                  # expression order, duplicates repeat
-    ("$.features[0,2:]", [0.5, 2, 3]),
-    ("$.features[-1]", 3),                                  # one plain index: the value
-    ("$.features[*]", [0.5, 1.5, 2, 3]),
-    ("$.features[:]", [0.5, 1.5, 2, 3]),
-    ("$.a.b[*].x", [1, 2]),
-    ("$.a.b[0].x", 1),
-    ("$.a.c", None),
-    ("$.a.*", [[{"x": 1}, {"x": 2}], None]),
-    ("$.a.['c','b']", {"c": None, "b": [{"x": 1}, {"x": 2}]}),
-    ("$['weird key']", "w"),
-    ("$.account_id", 7),
-    ("$.SageMakerOutput.label", 1),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("$", RECORD),
+        ("$.features", [0.5, 1.5, 2, 3]),  # a single name: the value itself
+        ("$['id','SageMakerOutput']", {"id": "r1", "SageMakerOutput": {"label": 1}}),  # several: an object
+        ("$['SageMakerOutput','id']", {"SageMakerOutput": {"label": 1}, "id": "r1"}),  # in filter order
+        ("$['id']", "r1"),  # one quoted name is a name step
+        ("$.features[1:2]", [1.5, 2]),  # slices include their end
+        ("$.features[:1]", [0.5, 1.5]),
+        ("$.features[2:]", [2, 3]),
+        ("$.features[-2:-1]", [2, 3]),
+        ("$.features[0,-1]", [0.5, 3]),
+        ("$.features[3,1,1]", [3, 1.5, 1.5]),  # expression order, duplicates repeat
+        ("$.features[0,2:]", [0.5, 2, 3]),
+        ("$.features[-1]", 3),  # one plain index: the value
+        ("$.features[*]", [0.5, 1.5, 2, 3]),
+        ("$.features[:]", [0.5, 1.5, 2, 3]),
+        ("$.a.b[*].x", [1, 2]),
+        ("$.a.b[0].x", 1),
+        ("$.a.c", None),
+        ("$.a.*", [[{"x": 1}, {"x": 2}], None]),
+        ("$.a.['c','b']", {"c": None, "b": [{"x": 1}, {"x": 2}]}),
+        ("$['weird key']", "w"),
+        ("$.account_id", 7),
+        ("$.SageMakerOutput.label", 1),
+    ],
+)
 def test_json_select(expression, expected):
     path = compile_path(expression)
     assert path.select(RECORD) == expected
@@ -554,41 +631,54 @@ def test_json_select(expression, expected):
     assert path.is_definite == (not isinstance(expected, list) or expression in ("$.features",))
 
 
-@pytest.mark.parametrize("value, expression, expected", [
-    ([1, 2, 3], "$[1:]", [2, 3]),
-    ([1, 2, 3], "$", [1, 2, 3]),
-    ([], "$[*]", []),                                       # an empty wildcard is not an error
-    ([], "$[:]", []),
-    ({}, "$.*", []),
-    ([[1, 2], [3, 4]], "$[*][0]", [1, 3]),
-    ([[1, 2], [3, 4]], "$[1][0]", 3),
-    ({"a": {"b": {"c": [9]}}}, "$.a.b.c[0]", 9),
-])
+@pytest.mark.parametrize(
+    "value, expression, expected",
+    [
+        ([1, 2, 3], "$[1:]", [2, 3]),
+        ([1, 2, 3], "$", [1, 2, 3]),
+        ([], "$[*]", []),  # an empty wildcard is not an error
+        ([], "$[:]", []),
+        ({}, "$.*", []),
+        ([[1, 2], [3, 4]], "$[*][0]", [1, 3]),
+        ([[1, 2], [3, 4]], "$[1][0]", 3),
+        ({"a": {"b": {"c": [9]}}}, "$.a.b.c[0]", 9),
+    ],
+)
 def test_json_select_on_other_shapes(value, expression, expected):
     assert compile_path(expression).select(value) == expected
 
 
-@pytest.mark.parametrize("value, expression, message", [
-    (RECORD, "$.nope", "$.nope selects nothing: $ has no key 'nope' (keys: 'id', 'features', 'a', "
-                       "'account_id', 'weird key', 'SageMakerOutput')"),
-    (RECORD, "$['id','zz']", "$['id','zz'] selects nothing: $ has no key 'zz'"),
-    (RECORD, "$.id.x", "$.id.x selects nothing: $.id is a string, not an object, so it has no key 'x'"),
-    (RECORD, "$.features[4]", "$.features[4] selects nothing: index 4 is out of range for $.features, "
-                              "an array of 4 elements"),
-    (RECORD, "$.features[-5]", "index -5 is out of range for $.features"),
-    (RECORD, "$.features[3:1]", "slice 3:1 starts after it ends (index 3 > 1) for $.features"),
-    (RECORD, "$.features[2:9]", "slice end 9 is out of range for $.features"),
-    (RECORD, "$.features[5:]", "slice start 5 is out of range for $.features"),
-    (RECORD, "$.a.b[*].y", "$.a.b[*].y selects nothing: $.a.b[0] has no key 'y' (keys: 'x')"),
-    (RECORD, "$.id[0]", "$.id is a string, not an array, so it cannot be indexed"),
-    (RECORD, "$.account_id.*", "$.account_id is a number: '*' needs an object or an array"),
-    (RECORD, "$['weird key'].x", "$['weird key'] is a string, not an object"),
-    (RECORD, "$.a.c.d", "$.a.c is null, not an object"),
-    ({}, "$.x", "$ has no key 'x' (it is an empty object)"),
-    ([1, 2], "$.x", "$ is an array, not an object, so it has no key 'x'"),
-    ({"x": True}, "$.x[0]", "$.x is true, not an array"),
-    ({"x": {"a": 1}}, "$.x[0]", "$.x is an object, not an array, so it cannot be indexed"),
-])
+@pytest.mark.parametrize(
+    "value, expression, message",
+    [
+        (
+            RECORD,
+            "$.nope",
+            "$.nope selects nothing: $ has no key 'nope' (keys: 'id', 'features', 'a', "
+            "'account_id', 'weird key', 'SageMakerOutput')",
+        ),
+        (RECORD, "$['id','zz']", "$['id','zz'] selects nothing: $ has no key 'zz'"),
+        (RECORD, "$.id.x", "$.id.x selects nothing: $.id is a string, not an object, so it has no key 'x'"),
+        (
+            RECORD,
+            "$.features[4]",
+            "$.features[4] selects nothing: index 4 is out of range for $.features, an array of 4 elements",
+        ),
+        (RECORD, "$.features[-5]", "index -5 is out of range for $.features"),
+        (RECORD, "$.features[3:1]", "slice 3:1 starts after it ends (index 3 > 1) for $.features"),
+        (RECORD, "$.features[2:9]", "slice end 9 is out of range for $.features"),
+        (RECORD, "$.features[5:]", "slice start 5 is out of range for $.features"),
+        (RECORD, "$.a.b[*].y", "$.a.b[*].y selects nothing: $.a.b[0] has no key 'y' (keys: 'x')"),
+        (RECORD, "$.id[0]", "$.id is a string, not an array, so it cannot be indexed"),
+        (RECORD, "$.account_id.*", "$.account_id is a number: '*' needs an object or an array"),
+        (RECORD, "$['weird key'].x", "$['weird key'] is a string, not an object"),
+        (RECORD, "$.a.c.d", "$.a.c is null, not an object"),
+        ({}, "$.x", "$ has no key 'x' (it is an empty object)"),
+        ([1, 2], "$.x", "$ is an array, not an object, so it has no key 'x'"),
+        ({"x": True}, "$.x[0]", "$.x is true, not an array"),
+        ({"x": {"a": 1}}, "$.x[0]", "$.x is an object, not an array, so it cannot be indexed"),
+    ],
+)
 def test_json_select_nothing_is_a_no_match_error(value, expression, message):
     path = compile_path(expression)
     with pytest.raises(NoMatch) as info:
@@ -642,20 +732,31 @@ def test_json_index_paths_match_the_naive_evaluator(path_and_items, width):
         assert result == (selected[0] if path.is_definite else selected)
 
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=3))
-json_tree = st.recursive(json_leaf, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abc"), inner, max_size=3)), max_leaves=10)
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=3)
+)
+
+
+def _json_containers(inner):
+    return st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+
+
+json_tree = st.recursive(json_leaf, _json_containers, max_leaves=10)
 name_chains = st.lists(st.sampled_from("abc"), min_size=1, max_size=3).flatmap(
-    lambda keys: st.one_of(st.just((keys, None)),
-                           st.lists(st.sampled_from("abc"), min_size=2, max_size=3).map(lambda last: (keys[:-1], last))))
+    lambda keys: st.one_of(
+        st.just((keys, None)),
+        st.lists(st.sampled_from("abc"), min_size=2, max_size=3).map(lambda last: (keys[:-1], last)),
+    )
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(json_tree, min_size=1, max_size=5), name_chains)
 def test_json_select_all_equals_select_on_each(values, chain):
     keys, last = chain
-    expression = "$" + "".join(f".{k}" for k in keys) + (
-        "[" + ",".join(f"'{n}'" for n in last) + "]" if last else "")
+    expression = (
+        "$" + "".join(f".{k}" for k in keys) + ("[" + ",".join(f"'{n}'" for n in last) + "]" if last else "")
+    )
     path = compile_path(expression)
     expected, failed = [], None
     for i, v in enumerate(values):

@@ -1,4 +1,5 @@
 """Model adapters: every accepted model form, refusals, shapes, exactness, threads."""
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,11 @@ xgb = pytest.importorskip("xgboost")
 
 from fastjoin.errors import ConfigError, ModelError, OutputError  # noqa: E402
 from fastjoin.predictor import (  # noqa: E402
-    ContainerModel, Predictor, XGBoostPredictor, available_cores, load_model,
+    ContainerModel,
+    Predictor,
+    XGBoostPredictor,
+    available_cores,
+    load_model,
 )
 
 N_FEATURES = 4
@@ -31,8 +36,9 @@ def _features(n: int, seed: int) -> np.ndarray:
 
 
 def _train(params: dict, y: np.ndarray, X: np.ndarray, rounds: int = 5) -> xgb.Booster:
-    return xgb.train({"nthread": 1, "seed": 0, "max_depth": 3, **params},
-                     xgb.DMatrix(X, label=y), num_boost_round=rounds)
+    return xgb.train(
+        {"nthread": 1, "seed": 0, "max_depth": 3, **params}, xgb.DMatrix(X, label=y), num_boost_round=rounds
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +81,7 @@ def _tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
 
 # --- model forms -----------------------------------------------------------------------------
 
+
 def test_booster_predictions_equal_dmatrix_predict(models, batch):
     p = load_model(models["binary"])
     assert isinstance(p, XGBoostPredictor) and isinstance(p, Predictor)
@@ -101,8 +108,9 @@ def test_model_file(models, batch, tmp_path, fmt):
         assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
 
 
-@pytest.mark.parametrize("fmt,name", [("ubj", "model.json"), ("json", "model.ubj"),
-                                      ("json", "model.bin"), ("ubj", "weights")])
+@pytest.mark.parametrize(
+    "fmt,name", [("ubj", "model.json"), ("json", "model.ubj"), ("json", "model.bin"), ("ubj", "weights")]
+)
 def test_format_detected_from_bytes_not_extension(models, batch, tmp_path, fmt, name):
     path = _write(tmp_path / name, bytes(models["softprob"].save_raw(fmt)))
     p = load_model(path)
@@ -179,6 +187,7 @@ def test_sklearn_model_object(batch):
 
 # --- container callables ---------------------------------------------------------------------
 
+
 def test_container_callable():
     calls = []
 
@@ -210,6 +219,7 @@ def test_unsupported_model_type():
 
 
 # --- pickles ---------------------------------------------------------------------------------
+
 
 def test_pickle_refused_with_explanation(models, tmp_path):
     path = _write(tmp_path / "model.json", pickle.dumps(models["binary"]))
@@ -254,6 +264,7 @@ def test_pickle_of_something_else(tmp_path):
 
 # --- bad files -------------------------------------------------------------------------------
 
+
 def test_missing_file(tmp_path):
     path = tmp_path / "nope" / "model.json"
     with pytest.raises(ModelError, match="model not found") as info:
@@ -288,18 +299,24 @@ def test_missing_xgboost_is_a_model_error(models, tmp_path, monkeypatch):
 
 
 def test_import_does_not_import_xgboost():
-    code = ("import sys, fastjoin.predictor, fastjoin.demo\n"
-            "assert 'xgboost' not in sys.modules, 'xgboost imported eagerly'\n")
+    code = (
+        "import sys, fastjoin.predictor, fastjoin.demo\n"
+        "assert 'xgboost' not in sys.modules, 'xgboost imported eagerly'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
 
 # --- features, shapes, threads ---------------------------------------------------------------
 
+
 def test_check_features_message(models):
     p = load_model(models["binary"])
     p.check_features(N_FEATURES)
-    with pytest.raises(ModelError, match="the input filter selects 5 features but the model "
-                                         r"expects 4 \(is the first column an id"):
+    with pytest.raises(
+        ModelError,
+        match="the input filter selects 5 features but the model "
+        r"expects 4 \(is the first column an id",
+    ):
         p.check_features(5)
     with pytest.raises(ModelError, match="selects 1 feature but the model expects 4$"):
         p.check_features(1)
@@ -356,13 +373,16 @@ def test_nthread(models, tmp_path):
             load_model(models["binary"], nthread=bad)
 
 
-@pytest.mark.parametrize("make", [
-    lambda X: X.astype(np.float64),
-    lambda X: np.asfortranarray(X),
-    lambda X: X[:, ::-1],
-    lambda X: X[:, 0],
-    lambda X: X.tolist(),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X: X.astype(np.float64),
+        lambda X: np.asfortranarray(X),
+        lambda X: X[:, ::-1],
+        lambda X: X[:, 0],
+        lambda X: X.tolist(),
+    ],
+)
 def test_predict_rejects_unprepared_input(models, batch, make):
     p = load_model(models["binary"])
     with pytest.raises(TypeError, match="C-contiguous float32 2-D"):
@@ -370,6 +390,7 @@ def test_predict_rejects_unprepared_input(models, batch, make):
 
 
 # --- demo ------------------------------------------------------------------------------------
+
 
 def test_make_seed_files(tmp_path):
     from fastjoin.demo import make_seed_files

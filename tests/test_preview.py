@@ -1,5 +1,6 @@
 """Preview: the first N records of a job, stage by stage (record, model input after the
 InputFilter, model output, joined record, written record), without writing anything."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ import sys
 
 import numpy as np
 import pytest
+from s3fixtures import put
 
 import fastjoin
 from fastjoin.stages import format_preview, preview
-from s3fixtures import bucket, put, s3, s3_endpoint  # noqa: F401  (fixtures)
 
 xgb = pytest.importorskip("xgboost")
 
@@ -20,14 +21,19 @@ xgb = pytest.importorskip("xgboost")
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
+
     return make_seed_files(tmp_path_factory.mktemp("seed"))
 
 
 def seed_request(source: str, output: str) -> dict:
     return {
-        "TransformJobName": "seed-preview", "ModelName": "seed",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
-                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformJobName": "seed-preview",
+        "ModelName": "seed",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": output, "Accept": "text/csv", "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
@@ -58,7 +64,9 @@ def test_seed_preview_shows_every_stage_and_writes_nothing(seed, tmp_path):
 def test_preview_on_s3(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
-    records = preview(seed_request(source, f"s3://{bucket}/out"), model=str(model), n=2, endpoint_url=s3_endpoint)
+    records = preview(
+        seed_request(source, f"s3://{bucket}/out"), model=str(model), n=2, endpoint_url=s3_endpoint
+    )
     assert [r.source for r in records] == [source, source]
     assert records[1].written.startswith(b"842303,0.")
     assert [k for k, _, _ in s3.list(bucket, "out")] == []
@@ -85,7 +93,11 @@ def test_preview_reads_on_into_the_next_objects(seed, tmp_path):
     (tmp_path / "in" / "a.csv").write_bytes(lines[0])
     (tmp_path / "in" / "b.csv").write_bytes(b"".join(lines[1:10]))
     records = preview(seed_request(str(tmp_path / "in"), str(tmp_path / "out")), model=str(model), n=3)
-    assert [(os.path.basename(r.source), r.line) for r in records] == [("a.csv", 1), ("b.csv", 1), ("b.csv", 2)]
+    assert [(os.path.basename(r.source), r.line) for r in records] == [
+        ("a.csv", 1),
+        ("b.csv", 1),
+        ("b.csv", 2),
+    ]
 
 
 def test_preview_a_transformer_with_a_header_and_a_container_callable(tmp_path):
@@ -95,14 +107,20 @@ def test_preview_a_transformer_with_a_header_and_a_container_callable(tmp_path):
         seen.append(body)
         return b"".join(b"%d\n" % len(line) for line in body.splitlines())
 
-    t = fastjoin.Transformer(model, header=True, input_filter="$['x','y']", join_source="Input",
-                             output_filter="$['id','SageMakerOutput']")
+    t = fastjoin.Transformer(
+        model,
+        header=True,
+        input_filter="$['x','y']",
+        join_source="Input",
+        output_filter="$['id','SageMakerOutput']",
+    )
     src = tmp_path / "h.csv"
     src.write_bytes(b"id,x,y\nr1,1.5,2\nr2,10,20\n")
     records = preview(t, str(src), n=5)
     assert [(r.line, r.record, r.model_input, r.model_output, r.joined, r.written) for r in records] == [
         (2, b"r1,1.5,2", b"1.5,2", b"5", b"r1,1.5,2,5", b"r1,5"),
-        (3, b"r2,10,20", b"10,20", b"5", b"r2,10,20,5", b"r2,5")]
+        (3, b"r2,10,20", b"10,20", b"5", b"r2,10,20,5", b"r2,5"),
+    ]
     assert not any(p.name.endswith(".out") for p in tmp_path.iterdir())
 
 
@@ -110,9 +128,24 @@ def test_cli_preview(seed, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
     request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
-    proc = subprocess.run([sys.executable, "-m", "fastjoin", "preview", str(request), "--model", str(model),
-                           "-n", "2", "--full"], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, PYTHONWARNINGS="error"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastjoin",
+            "preview",
+            str(request),
+            "--model",
+            str(model),
+            "-n",
+            "2",
+            "--full",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONWARNINGS="error"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "the first 2 records (nothing is written)" in proc.stdout
     for label in ("record", "model input", "model output", "joined", "written"):

@@ -1,6 +1,7 @@
 """Interrupted jobs: a job process killed (SIGKILL) in the middle of an object leaves no partial
 ``.out``, locally or on S3 (moto's server on 127.0.0.1), and ``resume=True`` completes the job,
 skipping what was finished, with the bytes of an uninterrupted run."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ import sys
 import time
 
 import pytest
+from s3fixtures import get, keys, put
 
 from fastjoin.job import run_job
-from s3fixtures import bucket, get, keys, put, s3, s3_endpoint  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 
@@ -39,15 +40,21 @@ def answer(body, content_type, accept):
 
 
 def rows(n: int, stop_at: int | None = None, start: int = 0) -> bytes:
-    return b"".join(b"r%07d,%s,%d.25\n" % (i, b"STOP" if i == stop_at else b"%d.5" % (i % 97), i % 13)
-                    for i in range(start, start + n))
+    return b"".join(
+        b"r%07d,%s,%d.25\n" % (i, b"STOP" if i == stop_at else b"%d.5" % (i % 97), i % 13)
+        for i in range(start, start + n)
+    )
 
 
 def request_for(source: str, output: str) -> dict:
     return {
-        "TransformJobName": "interrupted", "ModelName": "container",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
-                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformJobName": "interrupted",
+        "ModelName": "container",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": output, "Accept": "text/csv", "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         "DataProcessing": {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$"},
@@ -63,9 +70,11 @@ def kill_mid_object(tmp_path, request: dict, s3_endpoint: str = "-", chunk_size:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", JOB_SCRIPT, str(path), str(marker), s3_endpoint,
-                             str(chunk_size)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", JOB_SCRIPT, str(path), str(marker), s3_endpoint, str(chunk_size)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
@@ -95,8 +104,8 @@ def test_killed_local_job_leaves_no_partial_out_and_resume_completes_it(tmp_path
     request = request_for(str(inputs), str(out))
 
     kill_mid_object(tmp_path, request)
-    assert (out / "a.csv.out").read_bytes() == expected_output(a)   # finished before the kill
-    assert not (out / "b.csv.out").exists()                          # nothing partial under the name
+    assert (out / "a.csv.out").read_bytes() == expected_output(a)  # finished before the kill
+    assert not (out / "b.csv.out").exists()  # nothing partial under the name
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".b.csv.out.tmp-")]
     assert len(leftovers) == 1 and (out / leftovers[0]).stat().st_size > 0  # it was mid-object
 

@@ -2,6 +2,7 @@
 server on 127.0.0.1): ranged streamed reads, writes visible only when complete, multipart
 uploads completed or aborted, the endpoint taken from boto3's own configuration, raw-prefix
 listing."""
+
 from __future__ import annotations
 
 import io
@@ -10,11 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from s3fixtures import get, keys, put
 
 from fastjoin.errors import ConfigError, StorageError
 from fastjoin.s3 import MIN_PART_SIZE, S3, join_key, parse_uri
 from fastjoin.storage import Storage
-from s3fixtures import bucket, get, keys, put, s3, s3_endpoint  # noqa: F401  (fixtures)
 
 
 def test_parse_uri_and_join_key():
@@ -48,11 +49,12 @@ def test_reads_are_ranged_and_pinned_to_the_etag(s3_endpoint, bucket):
     seen = []
     with S3(s3_endpoint, range_size=100) as client:
         client.client.meta.events.register(
-            "before-parameter-build.s3.GetObject", lambda params, **kw: seen.append(dict(params)))
+            "before-parameter-build.s3.GetObject", lambda params, **kw: seen.append(dict(params))
+        )
         put(client, bucket, "obj.bin", b"a" * 250)
         f = client.open(bucket, "obj.bin")
         assert f.read(150) == b"a" * 150
-        put(client, bucket, "obj.bin", b"b" * 250)   # replaced while we read
+        put(client, bucket, "obj.bin", b"b" * 250)  # replaced while we read
         with pytest.raises(StorageError, match="PreconditionFailed"):
             f.read()
         f.close()
@@ -74,7 +76,7 @@ def test_large_write_is_a_multipart_upload_completed_on_success(s3_endpoint, buc
     with S3(s3_endpoint, part_size=MIN_PART_SIZE) as client:
         writer = client.writer(bucket, "big.out")
         for i in range(0, len(data), 1 << 20):
-            writer.write(data[i:i + (1 << 20)])
+            writer.write(data[i : i + (1 << 20)])
         assert writer.upload_id is not None and len(writer.parts) == 2
         assert keys(client, bucket) == []  # parts uploaded, nothing visible yet
         writer.commit()
@@ -127,8 +129,10 @@ def test_explicit_endpoint_wins_over_the_environment(s3_endpoint, bucket, monkey
 
 def test_endpoint_from_a_profile_in_the_config_file(s3_endpoint, bucket, monkeypatch, tmp_path):
     config = tmp_path / "config"
-    config.write_text(f"[profile minio]\nendpoint_url = {s3_endpoint}\nregion = us-east-1\n"
-                      f"aws_access_key_id = testing\naws_secret_access_key = testing\n")
+    config.write_text(
+        f"[profile minio]\nendpoint_url = {s3_endpoint}\nregion = us-east-1\n"
+        f"aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     with S3(profile="minio") as client:
         assert client.endpoint == s3_endpoint
@@ -136,13 +140,20 @@ def test_endpoint_from_a_profile_in_the_config_file(s3_endpoint, bucket, monkeyp
 
 
 def test_s3_prefix_is_a_raw_key_prefix(s3, bucket):
-    for key in ["data/test/a.csv", "data/test_small/b.csv", "data/test/sub/c.csv", "data/other.csv",
-                "data/test/"]:  # the last is a folder marker
+    for key in [
+        "data/test/a.csv",
+        "data/test_small/b.csv",
+        "data/test/sub/c.csv",
+        "data/other.csv",
+        "data/test/",
+    ]:  # the last is a folder marker
         put(s3, bucket, key, b"1\n")
     objects = Storage(s3).inputs(f"s3://{bucket}/data/test")
     assert [(o.key, o.relative) for o in objects] == [
-        ("data/test/a.csv", "test/a.csv"), ("data/test/sub/c.csv", "test/sub/c.csv"),
-        ("data/test_small/b.csv", "test_small/b.csv")]
+        ("data/test/a.csv", "test/a.csv"),
+        ("data/test/sub/c.csv", "test/sub/c.csv"),
+        ("data/test_small/b.csv", "test_small/b.csv"),
+    ]
     objects = Storage(s3).inputs(f"s3://{bucket}/data/test/")
     assert [o.relative for o in objects] == ["a.csv", "sub/c.csv"]
     objects = Storage(s3).inputs(f"s3://{bucket}/data/other.csv")

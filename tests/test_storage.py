@@ -1,10 +1,12 @@
 """read_chunks: whole lines, offsets and line numbers, for every kind of stream it reads."""
+
 from __future__ import annotations
 
 import io
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastjoin.storage import read_chunks
 
@@ -39,7 +41,7 @@ class ShortReads(io.RawIOBase):
 
     def readinto(self, b):
         chunk = self._f.read(min(len(b), 5))
-        b[:len(chunk)] = chunk
+        b[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -63,14 +65,17 @@ def _check(data: bytes, chunk_size: int, tmp_path) -> None:
             assert (base_offset, base_line) == (offset, line), kind
             assert end > 0
             if i < len(pieces) - 1:
-                assert buf[end - 1:end] == b"\n", kind
+                assert buf[end - 1 : end] == b"\n", kind
             offset += end
             line += bytes(buf[:end]).count(b"\n")
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x")), max_size=30),
-       st.booleans(), st.integers(1, 64))
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x")), max_size=30),
+    st.booleans(),
+    st.integers(1, 64),
+)
 def test_chunks_are_whole_lines_with_their_offsets(tmp_path_factory, lines, final_newline, chunk_size):
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     _check(data, chunk_size, tmp_path_factory.mktemp("chunks"))

@@ -5,13 +5,15 @@ the same float32 bit patterns (equal values are not enough: -0.0, NaN). Rows mix
 and without NaN (the vector kernel takes NaN-free blocks of 64 rows, the scalar one the
 rest) and end with a partial block.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 xgb = pytest.importorskip("xgboost")
 
@@ -36,10 +38,17 @@ def _train(params: dict, rounds: int = 12, y=None, seed: int = 0) -> xgb.Booster
     X = _data(600, seed)
     rng = np.random.default_rng(seed + 1)
     if y is None:
-        y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 3])
-             + rng.normal(scale=0.3, size=len(X)) > 0).astype(np.float32)
-    return xgb.train({"nthread": 1, "seed": seed, "max_depth": 4, **params},
-                     xgb.DMatrix(X, label=y), num_boost_round=rounds)
+        y = (
+            np.nan_to_num(X[:, 0])
+            + np.nan_to_num(X[:, 1]) * np.nan_to_num(X[:, 3])
+            + rng.normal(scale=0.3, size=len(X))
+            > 0
+        ).astype(np.float32)
+    return xgb.train(
+        {"nthread": 1, "seed": seed, "max_depth": 4, **params},
+        xgb.DMatrix(X, label=y),
+        num_boost_round=rounds,
+    )
 
 
 def _rows() -> np.ndarray:
@@ -80,37 +89,58 @@ POSITIVE = (np.abs(np.nan_to_num(_data(600, 0)[:, 0])) + 0.1).astype(np.float32)
 COUNTS = np.random.default_rng(5).poisson(2.0, size=600).astype(np.float32)
 
 
-@pytest.mark.parametrize("params, y", [
-    ({"objective": "binary:logistic"}, None),
-    ({"objective": "binary:logistic", "base_score": 0.3}, None),
-    ({"objective": "binary:logistic", "max_depth": 1}, None),
-    ({"objective": "binary:logistic", "max_depth": 6, "eta": 0.8}, None),
-    ({"objective": "binary:logistic", "max_depth": 7, "min_child_weight": 0}, None),
-    ({"objective": "reg:logistic"}, None),
-    ({"objective": "binary:logitraw"}, None),
-    ({"objective": "reg:squarederror"}, POSITIVE),
-    ({"objective": "reg:squarederror", "base_score": 0.0}, POSITIVE),
-    ({"objective": "reg:absoluteerror"}, POSITIVE),
-    ({"objective": "reg:pseudohubererror"}, POSITIVE),
-    ({"objective": "reg:squaredlogerror"}, POSITIVE),
-    ({"objective": "reg:quantileerror", "quantile_alpha": 0.3}, POSITIVE),
-    ({"objective": "count:poisson"}, COUNTS),
-    ({"objective": "reg:gamma"}, POSITIVE),
-    ({"objective": "reg:tweedie"}, POSITIVE),
-    ({"objective": "binary:logistic", "num_parallel_tree": 3, "subsample": 0.7,
-      "colsample_bynode": 0.6}, None),
-    ({"objective": "binary:logistic", "tree_method": "exact"}, None),
-    ({"objective": "binary:logistic", "grow_policy": "lossguide", "max_depth": 0,
-      "max_leaves": 40, "tree_method": "hist"}, None),
-], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "")
+@pytest.mark.parametrize(
+    "params, y",
+    [
+        ({"objective": "binary:logistic"}, None),
+        ({"objective": "binary:logistic", "base_score": 0.3}, None),
+        ({"objective": "binary:logistic", "max_depth": 1}, None),
+        ({"objective": "binary:logistic", "max_depth": 6, "eta": 0.8}, None),
+        ({"objective": "binary:logistic", "max_depth": 7, "min_child_weight": 0}, None),
+        ({"objective": "reg:logistic"}, None),
+        ({"objective": "binary:logitraw"}, None),
+        ({"objective": "reg:squarederror"}, POSITIVE),
+        ({"objective": "reg:squarederror", "base_score": 0.0}, POSITIVE),
+        ({"objective": "reg:absoluteerror"}, POSITIVE),
+        ({"objective": "reg:pseudohubererror"}, POSITIVE),
+        ({"objective": "reg:squaredlogerror"}, POSITIVE),
+        ({"objective": "reg:quantileerror", "quantile_alpha": 0.3}, POSITIVE),
+        ({"objective": "count:poisson"}, COUNTS),
+        ({"objective": "reg:gamma"}, POSITIVE),
+        ({"objective": "reg:tweedie"}, POSITIVE),
+        (
+            {
+                "objective": "binary:logistic",
+                "num_parallel_tree": 3,
+                "subsample": 0.7,
+                "colsample_bynode": 0.6,
+            },
+            None,
+        ),
+        ({"objective": "binary:logistic", "tree_method": "exact"}, None),
+        (
+            {
+                "objective": "binary:logistic",
+                "grow_policy": "lossguide",
+                "max_depth": 0,
+                "max_leaves": 40,
+                "tree_method": "hist",
+            },
+            None,
+        ),
+    ],
+    ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else "",
+)
 def test_bit_identical_to_xgboost(params, y):
     _check(_train(params, y=y))
 
 
 def test_deep_trees_use_the_node_layout():
-    booster = _train({"objective": "binary:logistic", "max_depth": 14, "min_child_weight": 0,
-                      "eta": 1.0, "lambda": 0}, rounds=4,
-                     y=np.random.default_rng(2).random(600).astype(np.float32))
+    booster = _train(
+        {"objective": "binary:logistic", "max_depth": 14, "min_child_weight": 0, "eta": 1.0, "lambda": 0},
+        rounds=4,
+        y=np.random.default_rng(2).random(600).astype(np.float32),
+    )
     p = load_model(booster, engine="compiled")
     assert p._ensemble.layout == "nodes"
     _check(booster)
@@ -118,8 +148,7 @@ def test_deep_trees_use_the_node_layout():
 
 def test_mixed_depths_and_single_leaf_trees():
     # gamma prunes later trees down to a leaf or two
-    booster = _train({"objective": "reg:squarederror", "max_depth": 5, "gamma": 40.0}, rounds=30,
-                     y=POSITIVE)
+    booster = _train({"objective": "reg:squarederror", "max_depth": 5, "gamma": 40.0}, rounds=30, y=POSITIVE)
     depths = load_model(booster, engine="compiled")._ensemble.groups[0]["depth"]
     assert depths.min() < depths.max()
     _check(booster)
@@ -134,15 +163,20 @@ def test_a_model_of_no_trees_predicts_its_base():
 
 def test_values_at_the_edges():
     booster = _train({"objective": "binary:logistic", "max_depth": 6})
-    rows = np.array([[np.inf, -np.inf, 0.0, -0.0, 3.4e38, -1e-45]] * 64
-                    + [[np.nan, np.inf, -np.inf, 1e-45, -3.4e38, np.nan]] * 3, dtype=np.float32)
+    rows = np.array(
+        [[np.inf, -np.inf, 0.0, -0.0, 3.4e38, -1e-45]] * 64
+        + [[np.nan, np.inf, -np.inf, 1e-45, -3.4e38, np.nan]] * 3,
+        dtype=np.float32,
+    )
     _check(booster, rows)
 
 
 def test_margin_outputs_far_out():
     # large margins: the sigmoid's exponent clamp and 0/1 saturation
-    booster = _train({"objective": "binary:logistic", "eta": 1.0, "max_depth": 6,
-                      "lambda": 0.0, "min_child_weight": 0}, rounds=60)
+    booster = _train(
+        {"objective": "binary:logistic", "eta": 1.0, "max_depth": 6, "lambda": 0.0, "min_child_weight": 0},
+        rounds=60,
+    )
     _check(booster)
 
 
@@ -163,12 +197,16 @@ def test_threads_split_a_big_batch():
 CLASSES = np.random.default_rng(0).integers(0, 4, size=600).astype(np.float32)
 
 
-@pytest.mark.parametrize("params", [
-    {"objective": "multi:softprob", "num_class": 4},
-    {"objective": "multi:softmax", "num_class": 4},
-    {"objective": "multi:softprob", "num_class": 4, "num_parallel_tree": 2, "subsample": 0.8},
-    {"objective": "multi:softprob", "num_class": 4, "max_depth": 12, "min_child_weight": 0},
-], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()))
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"objective": "multi:softprob", "num_class": 4},
+        {"objective": "multi:softmax", "num_class": 4},
+        {"objective": "multi:softprob", "num_class": 4, "num_parallel_tree": 2, "subsample": 0.8},
+        {"objective": "multi:softprob", "num_class": 4, "max_depth": 12, "min_child_weight": 0},
+    ],
+    ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()),
+)
 def test_multiclass_bit_identical(params):
     booster = _train(params, y=CLASSES)
     p = load_model(booster, engine="compiled")
@@ -182,13 +220,18 @@ def test_multiclass_ties_take_the_first_class():
         _check(_train({"objective": objective, "num_class": 4}, rounds=0, y=CLASSES))
 
 
-@pytest.mark.parametrize("params, reason", [
-    ({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3}, "'dart' booster"),
-    ({"objective": "binary:hinge"}, "'binary:hinge' objective"),
-    ({"objective": "reg:squarederror", "multi_strategy": "multi_output_tree",
-      "tree_method": "hist"}, "several targets per row"),
-    ({"objective": "reg:squarederror"}, "several targets per row"),
-])
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3}, "'dart' booster"),
+        ({"objective": "binary:hinge"}, "'binary:hinge' objective"),
+        (
+            {"objective": "reg:squarederror", "multi_strategy": "multi_output_tree", "tree_method": "hist"},
+            "several targets per row",
+        ),
+        ({"objective": "reg:squarederror"}, "several targets per row"),
+    ],
+)
 def test_unsupported_models_fall_back_to_xgboost(params, reason):
     y = None
     if reason == "several targets per row":
@@ -209,8 +252,11 @@ def test_categorical_splits_fall_back():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"c": pd.Categorical(rng.choice(list("abcd"), 300)), "x": rng.normal(size=300)})
     y = (df["c"].isin(["a", "c"]).to_numpy() ^ (df["x"].to_numpy() > 1)).astype(np.float32)
-    booster = xgb.train({"objective": "binary:logistic", "nthread": 1, "max_cat_to_onehot": 1},
-                        xgb.DMatrix(df, label=y, enable_categorical=True), num_boost_round=3)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "nthread": 1, "max_cat_to_onehot": 1},
+        xgb.DMatrix(df, label=y, enable_categorical=True),
+        num_boost_round=3,
+    )
     p = load_model(booster)
     assert p.engine == "xgboost" and "categorical" in p.fallback_reason
 
@@ -243,6 +289,7 @@ def test_a_compiled_model_that_disagrees_is_not_used(monkeypatch):
 
 # --- the pieces ------------------------------------------------------------------------------
 
+
 def test_ubjson_matches_the_json_dump():
     booster = _train({"objective": "binary:logistic"}, rounds=3)
     import json
@@ -257,20 +304,25 @@ def test_ubjson_matches_the_json_dump():
     assert from_ubj["learner"]["objective"] == from_json["learner"]["objective"]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"[$d#U\x03\x00\x00", "truncated"),
-    (b"{U\x01aX", "unsupported marker"),
-    (b"Z Z", "bytes after the value"),
-    (b"[#U\xff", "truncated"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"[$d#U\x03\x00\x00", "truncated"),
+        (b"{U\x01aX", "unsupported marker"),
+        (b"Z Z", "bytes after the value"),
+        (b"[#U\xff", "truncated"),
+    ],
+)
 def test_ubjson_errors(data, message):
     with pytest.raises(ubjson.UBJSONError, match=message):
         ubjson.loads(data)
 
 
 def test_ubjson_values():
-    data = (b"{U\x01a[$l#U\x02\x00\x00\x00\x01\xff\xff\xff\xff"
-            b"U\x01b[U\x05T\x46Z SU\x02hi d\x3f\x80\x00\x00]U\x01c{#U\x01U\x01dD\x40\x00\x00\x00\x00\x00\x00\x00}")  # a counted object has no '}' 
+    data = (
+        b"{U\x01a[$l#U\x02\x00\x00\x00\x01\xff\xff\xff\xff"
+        b"U\x01b[U\x05T\x46Z SU\x02hi d\x3f\x80\x00\x00]U\x01c{#U\x01U\x01dD\x40\x00\x00\x00\x00\x00\x00\x00}"
+    )  # a counted object has no '}'
     value = ubjson.loads(data.replace(b" ", b""))
     assert value["a"].tolist() == [1, -1] and value["a"].dtype == np.int32
     assert value["b"] == [5, True, False, None, "hi", 1.0]
@@ -295,7 +347,7 @@ def _nearest_float32(text: str) -> np.float32:
 @given(st.integers(-(2**24), 2**24), st.integers(-60, 30), st.sampled_from(["", "1", "0000001"]))
 def test_float32_from_text_is_correctly_rounded(mantissa, exponent, tail):
     # midpoints between float32 neighbours and decimals a hair off them are the hard cases
-    f = np.float32(mantissa * 2.0 ** exponent)
+    f = np.float32(mantissa * 2.0**exponent)
     g = np.nextafter(f, np.float32(np.inf))
     mid = (Fraction(float(f)) + Fraction(float(g))) / 2
     digits = f"{mid.numerator / mid.denominator:.25e}" if not tail else None
@@ -312,29 +364,39 @@ def format_fraction(value: Fraction) -> str:
         value *= 10
         scale += 1
     digits = str(value.numerator).rjust(scale + 1, "0")
-    return f"{sign}{digits[:len(digits) - scale]}.{digits[len(digits) - scale:] or '0'}"
+    return f"{sign}{digits[: len(digits) - scale]}.{digits[len(digits) - scale :] or '0'}"
 
 
 def test_float32_exact_known_double_rounding_case():
     # 1 + 2^-24 is halfway between float32 1 and its successor; a hair above must round up,
     # though the nearest double to the text is the midpoint itself
     text = "1.00000005960464477539062500000001"
-    assert float(text) == 1 + 2.0 ** -24
+    assert float(text) == 1 + 2.0**-24
     assert trees._float32_exact(text) == np.nextafter(np.float32(1), np.float32(2))
     assert trees._float32_exact("1.000000059604644775390625") == np.float32(1)
 
 
 # --- in the pipeline -------------------------------------------------------------------------
 
+
 def test_transformer_engines_agree_and_bad_engine_is_a_config_error():
     from fastjoin.transformer import Transformer
 
     booster = _train({"objective": "binary:logistic"})
     X = _data(3000, 4, nan_rows=slice(1000, 2000))
-    text = "\n".join(f"{i}," + ",".join("" if np.isnan(v) else repr(float(v)) for v in row)
-                     for i, row in enumerate(X)).encode() + b"\n"
-    options = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]",
-                   accept="text/csv", chunk_size=20_000)
+    text = (
+        "\n".join(
+            f"{i}," + ",".join("" if np.isnan(v) else repr(float(v)) for v in row) for i, row in enumerate(X)
+        ).encode()
+        + b"\n"
+    )
+    options = dict(
+        input_filter="$[1:]",
+        join_source="Input",
+        output_filter="$[0,-1]",
+        accept="text/csv",
+        chunk_size=20_000,
+    )
     out = {engine: Transformer(booster, engine=engine, **options) for engine in ("compiled", "xgboost")}
     assert out["compiled"].model.engine == "compiled" and out["xgboost"].model.engine == "xgboost"
     assert out["compiled"].transform_bytes(text) == out["xgboost"].transform_bytes(text)
@@ -348,12 +410,17 @@ def test_a_job_says_when_the_model_falls_back(tmp_path):
     booster = _train({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3})
     booster.save_model(str(tmp_path / "dart.json"))
     X = _data(50, 3)
-    (tmp_path / "in.csv").write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in np.nan_to_num(X)))
+    (tmp_path / "in.csv").write_text(
+        "".join(",".join(repr(float(v)) for v in row) + "\n" for row in np.nan_to_num(X))
+    )
     request = {
-        "TransformJobName": "dart", "ModelName": "dart",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
-                                                           "S3Uri": str(tmp_path / "in.csv")}},
-                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformJobName": "dart",
+        "ModelName": "dart",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(tmp_path / "in.csv")}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
@@ -364,6 +431,7 @@ def test_a_job_says_when_the_model_falls_back(tmp_path):
 
 
 # --- found in review -------------------------------------------------------------------------
+
 
 def _nudge(ensemble, direction: float):
     """Every real threshold one float32 step towards ``direction`` (a plausible rounding bug)."""
@@ -383,9 +451,18 @@ def _nudge(ensemble, direction: float):
 @pytest.mark.parametrize("direction", [np.inf, -np.inf])
 def test_the_probe_notices_thresholds_one_step_off_in_unbalanced_trees(direction):
     # lossguide trees of depth 7-10: most slots of the complete layout are filler nodes
-    booster = _train({"objective": "reg:squarederror", "grow_policy": "lossguide",
-                      "max_leaves": 24, "max_depth": 10, "min_child_weight": 0,
-                      "tree_method": "hist"}, rounds=20, y=POSITIVE)
+    booster = _train(
+        {
+            "objective": "reg:squarederror",
+            "grow_policy": "lossguide",
+            "max_leaves": 24,
+            "max_depth": 10,
+            "min_child_weight": 0,
+            "tree_method": "hist",
+        },
+        rounds=20,
+        y=POSITIVE,
+    )
     ensemble = load_model(booster, engine="compiled")._ensemble
     assert ensemble.layout == "complete"
     bad = _nudge(ensemble, direction)
@@ -397,9 +474,11 @@ def test_wide_rows_whose_trees_use_a_few_columns():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(700, 400)).astype(np.float32)
     y = (X[:, 7] + X[:, 300] > 0).astype(np.float32)
-    booster = xgb.train({"objective": "binary:logistic", "nthread": 1, "max_depth": 3,
-                         "colsample_bytree": 0.02, "seed": 1},
-                        xgb.DMatrix(X, label=y), num_boost_round=8)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "nthread": 1, "max_depth": 3, "colsample_bytree": 0.02, "seed": 1},
+        xgb.DMatrix(X, label=y),
+        num_boost_round=8,
+    )
     p = load_model(booster, engine="compiled")
     assert 0 < len(p._ensemble.used) < 400
     X[300:, :][rng.random((400, 400)) < 0.01] = np.nan
@@ -409,8 +488,11 @@ def test_wide_rows_whose_trees_use_a_few_columns():
 def test_ensemble_predict_checks_its_input():
     booster = _train({"objective": "binary:logistic"})
     ensemble = load_model(booster, engine="compiled")._ensemble
-    for bad in (np.zeros((3, 1), np.float32), np.zeros((3, N_FEATURES), np.float64),
-                np.zeros((N_FEATURES, 3), np.float32).T):
+    for bad in (
+        np.zeros((3, 1), np.float32),
+        np.zeros((3, N_FEATURES), np.float64),
+        np.zeros((N_FEATURES, 3), np.float32).T,
+    ):
         with pytest.raises(ValueError, match=f"C-contiguous float32 matrix of {N_FEATURES} columns"):
             ensemble.predict(bad)
 
