@@ -14,7 +14,7 @@ import numpy as np
 
 from fastjoin import _impl
 from fastjoin.deadletter import DeadLetter
-from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate
+from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate, plural
 from fastjoin.jsonpath import Path
 from fastjoin.predictor import ContainerModel
 
@@ -140,11 +140,11 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
                 except ModelError as exc:
                     raise ModelError(
                         f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
-                        f"on a record of {width} fields)"
+                        f"on a record of {plural(width, 'field')})"
                     ) from None
             message = (
-                f"record has {width} fields, so InputFilter {plan.input_filter.expression} "
-                f"selects {len(cols)} features, but the model expects {model.n_features}"
+                f"record has {plural(width, 'field')}, so InputFilter {plan.input_filter.expression} "
+                f"selects {plural(len(cols), 'feature')}, but the model expects {model.n_features}"
             )
             if bad is None or (chunk.first and r0 == 0):
                 raise FeatureError(message, where, path=plan.input_filter.expression)
@@ -226,7 +226,7 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
         got = len(resp_rows) - 1
         if status != _impl.OK or got != last - first:
             why = (
-                f"returned {got} lines for {last - first} records"
+                f"returned {plural(got, 'line')} for {plural(last - first, 'record')}"
                 if status == _impl.OK
                 else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})"
             )

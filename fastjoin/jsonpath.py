@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
+from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError, plural
 
 __all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step", "NoMatch"]
 
@@ -128,7 +128,7 @@ class Path:
         resolved = index + width if index < 0 else index
         if not 0 <= resolved < width:
             raise self._feature_error(
-                f"{what} {index} is out of range for a row of {width} fields in {self.expression}"
+                f"{what} {index} is out of range for a row of {plural(width, 'field')} in {self.expression}"
             )
         return resolved
 
@@ -139,7 +139,7 @@ class Path:
         if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
             raise self._feature_error(
                 f"slice {_range_text(item)} starts after it ends (index {first} > {last}) "
-                f"for a row of {width} fields in {self.expression}"
+                f"for a row of {plural(width, 'field')} in {self.expression}"
             )
         return range(first, last + 1)  # the end is inclusive
 
@@ -159,7 +159,7 @@ class Path:
             )
         if hits[0] >= width:
             raise self._feature_error(
-                f"column {name!r} (index {hits[0]}) is out of range for a row of {width} fields "
+                f"column {name!r} (index {hits[0]}) is out of range for a row of {plural(width, 'field')} "
                 f"in {self.expression}"
             )
         return hits[0]
@@ -310,7 +310,7 @@ class Path:
                         self._miss(
                             explain,
                             f"{positions} for {where[i] if explain else ''}, an array "
-                            f"of {len(node)} element{'s' if len(node) != 1 else ''}",
+                            f"of {plural(len(node), 'element')}",
                         )
                     found.extend(node[j] for j in positions)
                     if explain:

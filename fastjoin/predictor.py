@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from fastjoin.errors import ConfigError, ModelError, OutputError
+from fastjoin.errors import ConfigError, ModelError, OutputError, plural
 from fastjoin.libxgboost import NativeBooster
 
 if TYPE_CHECKING:  # type hints only; the real import is lazy
@@ -139,7 +139,7 @@ class XGBoostPredictor:
             ensemble = trees.compile_model(self._booster.save_raw("ubj"))
             if ensemble.n_outputs != self._n_outputs:
                 raise trees.Unsupported(
-                    f"{self._n_outputs} outputs per row where the compiled model has {ensemble.n_outputs}"
+                    f"{plural(self._n_outputs, 'output')} per row where the compiled model has {ensemble.n_outputs}"
                 )
             probe = trees.probe_rows(ensemble)
             # bit patterns: NaN predictions compare equal too
@@ -198,7 +198,7 @@ class XGBoostPredictor:
         m = self._n_features
         if n == m:
             return
-        message = f"the input filter selects {n} feature{'s' if n != 1 else ''} but the model expects {m}"
+        message = f"the input filter selects {plural(n, 'feature')} but the model expects {m}"
         if n == m + 1:
             message += " (is the first column an id or a label? drop it with InputFilter '$[1:]')"
         elif n > m:
@@ -234,7 +234,7 @@ class XGBoostPredictor:
             if out.shape != (n, k) or out.dtype != np.float32:
                 raise ModelError(
                     f"the model returned {out.dtype} predictions of shape {out.shape} for "
-                    f"{n} rows; expected {k} float32 value(s) per row from its configuration"
+                    f"{plural(n, 'row')}; expected {plural(k, 'float32 value')} per row from its configuration"
                 )
             self._verified = True
         return out.reshape(n) if k == 1 else out

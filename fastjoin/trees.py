@@ -19,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from fastjoin import _trees, ubjson
+from fastjoin.errors import plural
 
 __all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "COMPLETE_MAX_DEPTH"]
 
@@ -151,11 +152,11 @@ def _compile(learner: dict) -> Ensemble:
     if int(param.get("num_target", 1) or 1) > 1:
         raise Unsupported("several targets per row")
     if (classes > 1) != (kind in ("softmax", "argmax")):
-        raise Unsupported(f"{classes} classes with the {objective!r} objective")
+        raise Unsupported(f"{plural(classes, 'class', 'classes')} with the {objective!r} objective")
     n_groups = max(classes, 1)
     scores = [s for s in str(param["base_score"]).strip("[]").split(",") if s.strip()]
     if len(scores) not in (1, n_groups):
-        raise Unsupported(f"a base score of {len(scores)} values for {n_groups} outputs")
+        raise Unsupported(f"a base score of {plural(len(scores), 'value')} for {plural(n_groups, 'output')}")
     n_features = int(param["num_feature"])
     if n_features < 1:
         raise Unsupported("no features")

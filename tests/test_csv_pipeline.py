@@ -230,6 +230,18 @@ def test_ragged_record_later_is_a_feature_error(pipeline, seed):
     assert "record has 32 fields" in str(info.value)
 
 
+def test_counts_of_one_are_singular(pipeline, seed):
+    model_path, batch = seed
+    lines = batch.read_bytes().splitlines(keepends=True)
+    lines[3] = b"842305\n"
+    t = fastjoin.Transformer(str(model_path), input_filter="$", join_source="Input")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b"".join(lines[:1]).replace(b"842302,", b"") + b"".join(lines[3:4]))
+    assert "record has 1 field, so InputFilter $ selects 1 feature, but the model expects 30" in str(
+        info.value
+    )
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -412,8 +424,11 @@ def test_single_record_strategy(pipeline):
 
 def test_container_with_wrong_line_count_is_an_error(pipeline):
     t = fastjoin.Transformer(lambda body, ct, acc: b"1\n", join_source="Input")
-    with pytest.raises(OutputError, match="returned 1 lines for 3 records"):
+    with pytest.raises(OutputError, match="returned 1 line for 3 records"):
         t.transform_bytes(b"a\nb\nc\n", source="c.csv")
+    t = fastjoin.Transformer(lambda body, ct, acc: b"1\n2\n", join_source="Input")
+    with pytest.raises(OutputError, match="returned 2 lines for 1 record "):
+        t.transform_bytes(b"a\n", source="c.csv")
 
 
 def test_roundtrip_property_with_csv_module(pipeline):

@@ -530,8 +530,11 @@ def test_container_response_lines_keep_their_bytes_and_lose_cr(pipeline):
 
 def test_container_wrong_line_count_is_an_output_error():
     t = fastjoin.Transformer(lambda body, ct, acc: b"1\n", **JOIN)
-    with pytest.raises(OutputError, match="returned 1 lines for 3 records"):
+    with pytest.raises(OutputError, match="returned 1 line for 3 records"):
         t.transform_bytes(b"1\n2\n3\n", source="c.jsonl")
+    t = fastjoin.Transformer(lambda body, ct, acc: b"1\n2\n", **JOIN)
+    with pytest.raises(OutputError, match="returned 2 lines for 1 record "):
+        t.transform_bytes(b"1\n", source="c.jsonl")
 
 
 def test_container_output_that_is_not_json_is_an_output_error():

@@ -426,7 +426,9 @@ def test_csv_indices_is_cached_per_width_and_header():
         ("$[-4]", 3, "index -4 is out of range for a row of 3 fields in $[-4]"),
         ("$[0]", 0, "index 0 is out of range for a row of 0 fields in $[0]"),
         ("$[5:]", 5, "slice start 5 is out of range for a row of 5 fields in $[5:]"),
-        ("$[1:]", 1, "slice start 1 is out of range for a row of 1 fields in $[1:]"),
+        ("$[1:]", 1, "slice start 1 is out of range for a row of 1 field in $[1:]"),
+        ("$[1]", 1, "index 1 is out of range for a row of 1 field in $[1]"),
+        ("$[0:-2]", 1, "slice end -2 is out of range for a row of 1 field in $[0:-2]"),
         ("$[0:99]", 5, "slice end 99 is out of range for a row of 5 fields in $[0:99]"),
         ("$[:-6]", 5, "slice end -6 is out of range for a row of 5 fields in $[:-6]"),
         ("$[3:1]", 5, "slice 3:1 starts after it ends (index 3 > 1) for a row of 5 fields in $[3:1]"),
@@ -563,7 +565,8 @@ def test_csv_indices_match_naive_evaluator(path_and_items, width):
     if expected is None:
         with pytest.raises(FeatureError) as info:
             path.csv_indices(width)
-        assert f"for a row of {width} fields in {expression}" in info.value.message
+        fields = "1 field" if width == 1 else f"{width} fields"
+        assert f"for a row of {fields} in {expression}" in info.value.message
     else:
         assert path.csv_indices(width).tolist() == expected
     ranges = sum(isinstance(item, tuple) for item in items)

@@ -309,7 +309,8 @@ def test_ubjson_matches_the_json_dump():
     [
         (b"[$d#U\x03\x00\x00", "truncated"),
         (b"{U\x01aX", "unsupported marker"),
-        (b"Z Z", "bytes after the value"),
+        (b"Z Z", "2 bytes after the value"),
+        (b"ZZ", "1 byte after the value"),
         (b"[#U\xff", "truncated"),
     ],
 )
