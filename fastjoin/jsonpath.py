@@ -34,6 +34,9 @@ _SAGEMAKER_CHARS = frozenset(string.ascii_letters + string.digits + "$[]*. ,:-'"
 _SAGEMAKER_OPERATORS = "['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']"
 
 _MAX_LISTED_NAMES = 20  # header names shown in an "unknown column" error
+# Indexes resolve into int64 vectors; a longer number is a typo, and int() of one over 4300
+# digits raises a bare ValueError, so the parser refuses it first.
+_MAX_INDEX = 2**63 - 1
 
 Range = Tuple[Optional[int], Optional[int]]  # (start, end), both inclusive; None = open end
 Item = Union[int, Range]
@@ -661,7 +664,19 @@ class _Parser:
                 raise self._error("expected digits after '-'")
         while _is_digit(self._peek()):
             self.pos += 1
-        return int(self.text[start : self.pos]) if self.pos > start else None
+        if self.pos == start:
+            return None
+        text = self.text[start : self.pos]
+        digits = text.lstrip("-").lstrip("0")
+        value = int(digits) if 0 < len(digits) <= len(str(_MAX_INDEX)) else 0
+        if value > _MAX_INDEX or len(digits) > len(str(_MAX_INDEX)):
+            shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({plural(len(digits), 'digit')})"
+            raise self._error(
+                f"number {shown} is too large: indexes and slice bounds lie within "
+                f"-{_MAX_INDEX}..{_MAX_INDEX}",
+                start,
+            )
+        return -value if text.startswith("-") else value
 
     # -- tokens ----------------------------------------------------------------------------
 
