@@ -79,6 +79,12 @@ def _add_model_args(p) -> None:
     p.add_argument(
         "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
     )
+    p.add_argument(
+        "--max-model-size",
+        default=None,
+        metavar="SIZE",
+        help="largest model file, or model in a model.tar.gz, to read: e.g. 4GiB (default 1GiB)",
+    )
 
 
 def _demo_parser(sub) -> None:
@@ -190,6 +196,7 @@ def _run_transform(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
+        max_model_bytes=args.max_model_size,
         on_error=args.on_error,
         max_errors=max_errors,
         json_key_order=args.json_key_order,
@@ -246,6 +253,7 @@ def _run_job(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
+        max_model_bytes=args.max_model_size,
     )
     if args.describe == "-":
         print(describe_json(described, indent=2))

@@ -22,7 +22,14 @@ from fastjoin.csv_records import Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import ContainerModel, available_cores, engine_problem, load_model
+from fastjoin.predictor import (
+    DEFAULT_MAX_MODEL_BYTES,
+    ContainerModel,
+    available_cores,
+    engine_problem,
+    load_model,
+    model_size_problem,
+)
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
@@ -159,6 +166,9 @@ class Transformer:
         Bytes read per chunk; memory is bounded by it, not by the input size.
     allow_pickle
         Load pickled models (they can run arbitrary code when loaded). Default False.
+    max_model_bytes
+        The most a model file, or the model in a ``model.tar.gz``, may hold: bytes, or a text
+        such as ``"4GiB"``. Default (or None) 1 GiB (:data:`fastjoin.predictor.DEFAULT_MAX_MODEL_BYTES`).
     prediction_name
         The prediction's name: the output header's column with ``header=True``, and the key a
         joined JSON record gets (default ``SageMakerOutput``, SageMaker's).
@@ -200,6 +210,7 @@ class Transformer:
         json_key_order: str = "sorted",
         json_numbers: str = "preserve",
         engine: str = "auto",
+        max_model_bytes=DEFAULT_MAX_MODEL_BYTES,
     ):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
@@ -249,6 +260,8 @@ class Transformer:
             problems.append(f"threads must be a positive whole number, not {threads!r}")
         if engine_problem(engine):
             problems.append(engine_problem(engine))
+        if model_size_problem(max_model_bytes):
+            problems.append(model_size_problem(max_model_bytes))
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
         problems += ErrorPolicy.problems(on_error, max_errors, dialect)
@@ -288,7 +301,9 @@ class Transformer:
             if not hasattr(self.plan, "skip_errors"):
                 raise ConfigError(f"on_error='skip' is not supported for {content_type}")
             self.plan.skip_errors = True
-        self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle, engine=engine)
+        self.model = load_model(
+            model, nthread=threads, allow_pickle=allow_pickle, engine=engine, max_model_bytes=max_model_bytes
+        )
         # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
         # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
         # then predicting on all (benchmarks/bench_structure.py). A container callable is called

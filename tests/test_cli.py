@@ -94,6 +94,29 @@ def test_missing_model_exit_4(seed, tmp_path):
     assert proc.returncode == 4 and "nope.json" in proc.stderr
 
 
+def test_max_model_size_flag(seed, tmp_path):
+    model, batch = seed
+    args = ("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", "--quiet")
+    proc = run(*args, "--max-model-size", "10KB")
+    assert proc.returncode == 4
+    assert proc.stderr.startswith(f"fastjoin: error: model file {model} is {model.stat().st_size:,} bytes")
+    assert (
+        "over the model size limit of 10,000 bytes" in proc.stderr and "--max-model-size 1MiB" in proc.stderr
+    )
+    assert run(*args, "--max-model-size", "0").returncode == 2
+    assert run(*args, *SEED_FLAGS, "--max-model-size", "10MB").returncode == 0
+
+
+def test_model_fifo_is_refused_not_waited_on(seed, tmp_path):
+    _, batch = seed
+    os.mkfifo(tmp_path / "model.json")
+    proc = run(
+        "transform", "--model", tmp_path / "model.json", "--input", batch, "--output", tmp_path / "out"
+    )
+    assert proc.returncode == 4
+    assert f"model {tmp_path / 'model.json'} is a named pipe (FIFO), not a regular file" in proc.stderr
+
+
 def test_debug_shows_traceback(seed, tmp_path):
     model, batch = seed
     proc = run(

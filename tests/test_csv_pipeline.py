@@ -252,6 +252,7 @@ def test_counts_of_one_are_singular(pipeline, seed):
         (dict(max_payload=101), "max_payload"),
         (dict(strategy="Batch"), "strategy"),
         (dict(header=True, dialect="sagemaker"), "header=True is an extension"),
+        (dict(max_model_bytes="lots"), r"max_model_bytes \(--max-model-size\) must be"),
     ],
 )
 def test_config_errors_before_any_data(options, message):

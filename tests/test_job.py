@@ -679,6 +679,21 @@ def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     assert "1 bad records skipped" in proc.stderr
 
 
+def test_cli_run_job_max_model_size(seed, tmp_path):
+    model, batch = seed
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "1KiB", "--quiet")
+    assert proc.returncode == 4, proc.stderr
+    assert f"model file {model} is" in proc.stderr and "over the model size limit of 1 KiB" in proc.stderr
+    assert "--max-model-size 1MiB" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "lots")
+    assert proc.returncode == 2
+    assert "max_model_bytes (--max-model-size) must be a positive number of bytes" in proc.stderr
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "64MiB", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_cli_run_job_rejected_request_exits_2(tmp_path):
     request = tmp_path / "request.json"
     request.write_text(json.dumps(seed_request("s3://b/in", "s3://b/out", MaxPayloadInMB=500)))
