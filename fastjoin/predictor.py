@@ -703,7 +703,7 @@ def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, b
 def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> NativeBooster:
     if not raw:  # XGBoost aborts the whole process on an empty buffer
         raise ModelError(f"model file {source} is empty")
-    if raw[:1] == b"\x80":  # pickle protocol >= 2 (SageMaker XGBoost < 1.3 wrote these)
+    if _is_pickle(raw):
         if not allow_pickle:
             raise ModelError(_PICKLE_MESSAGE.format(source=source))
         return _unpickle(raw, source)
@@ -721,6 +721,34 @@ def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> Nativ
                 'booster.save_model("model.json"))'
             )
         raise ModelError(f"{message}: {exc}") from exc
+
+
+#: Opcodes a protocol 0/1 pickle of a model (or of a dict or list holding one) starts with:
+#: GLOBAL ("ccopy_reg\n_reconstructor"), MARK ("(dp0"), EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE.
+_OLD_PICKLE_STARTS = frozenset(b"c(}])")
+
+
+def _is_pickle(raw: bytes) -> bool:
+    """Whether ``raw`` is a pickle. Protocol 2+ starts with the PROTO opcode (0x80; SageMaker
+    XGBoost < 1.3 wrote these). Protocols 0/1 have no header, so the bytes must parse as
+    opcodes (without running them) up to a STOP that ends the data, naming a class on the way
+    (a model is an object): JSON and UBJ start with '{', which is no opcode, and a legacy binary
+    model or other data fails to parse within a few bytes."""
+    if raw[:1] == b"\x80":
+        return True
+    if raw[0] not in _OLD_PICKLE_STARTS:
+        return False
+    import pickletools
+
+    names_a_class = False
+    try:
+        for opcode, _, position in pickletools.genops(raw):
+            names_a_class = names_a_class or opcode.name in ("GLOBAL", "INST")
+            if opcode.name == "STOP":
+                return names_a_class and position == len(raw) - 1
+    except (ValueError, UnicodeDecodeError):  # not an opcode stream
+        return False
+    return False
 
 
 def _unpickle(raw: bytes, source: str) -> xgboost.Booster:

@@ -646,3 +646,45 @@ def test_directory_lists_what_it_skipped(models, tmp_path):
         f"found: gone.json (a broken symbolic link), sub/xgboost-model (in a subdirectory: "
         f"{top_only}), code/ (a subdirectory: {top_only}), notes.txt"
     )
+
+
+# --- protocol 0/1 pickles ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+@pytest.mark.parametrize("wrap", ["booster", "sklearn", "dict"])
+def test_old_protocol_pickles_are_pickles_not_legacy_binary(models, batch, tmp_path, protocol, wrap):
+    booster = models["binary"]
+    if wrap == "sklearn":
+        obj = xgb.XGBRegressor(n_estimators=2, max_depth=2, n_jobs=1).fit(batch, batch[:, 0])
+        booster = obj.get_booster()
+    else:
+        obj = booster if wrap == "booster" else {"model": booster}
+    path = _write(tmp_path / "xgboost-model", pickle.dumps(obj, protocol=protocol))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert f"{path} is a Python pickle" in text and "allow_pickle=True" in text
+    assert "legacy binary" not in text
+    if wrap == "dict":
+        with pytest.raises(ModelError, match="unpickles to a dict"):
+            load_model(path, allow_pickle=True)
+    else:
+        p = load_model(path, allow_pickle=True)
+        assert np.array_equal(p.predict(batch), _reference(booster, batch))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"(" + bytes(range(256)) * 4,  # a MARK byte, then binary: a legacy model's first float could be '('
+        b"c" + b"\x00" * 64,
+        b"(dp0\n.trailing",  # a pickle that does not end at its STOP
+        b"(dp0\n.",  # a dict pickle names no class: not a model pickle
+        b"}.",
+    ],
+)
+def test_pickle_detection_has_no_false_positives(tmp_path, data):
+    with pytest.raises(ModelError, match="not an XGBoost model") as info:
+        load_model(_write(tmp_path / "model.bin", data))
+    assert "is a Python pickle" not in str(info.value)
