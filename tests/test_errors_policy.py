@@ -43,7 +43,7 @@ def _bad_lines(good: bytes) -> list[tuple[bytes, str]]:
         (b",".join([fields[0], b'"1.5'] + fields[2:]) + b"\n", "quoted field is not closed"),
         (b",".join([fields[0], b'1"5'] + fields[2:]) + b"\n", 'bare " in non-quoted field'),
         (b",".join(fields[:-1]) + b"\n", "record has 30 fields"),
-        (b"lonely\n", "slice start 1 is out of range for a row of 1 fields in $[1:]"),
+        (b"lonely\n", "slice start 1 is out of range for a row of 1 field in $[1:]"),
         (
             b",".join([fields[0], b'"2"x'] + fields[2:]) + b"\r\n",
             "unexpected character after the closing quote",
