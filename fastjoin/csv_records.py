@@ -139,8 +139,11 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
                     model.check_features(len(cols))
                 except ModelError as exc:
                     raise ModelError(
-                        f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
-                        f"on a record of {plural(width, 'field')})"
+                        f"{where}: "
+                        + where.explain(
+                            f"{exc} (InputFilter {plan.input_filter.expression} "
+                            f"on a record of {plural(width, 'field')})"
+                        )
                     ) from None
             message = (
                 f"record has {plural(width, 'field')}, so InputFilter {plan.input_filter.expression} "

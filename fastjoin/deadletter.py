@@ -23,7 +23,7 @@ from typing import Optional, Union
 
 import orjson
 
-from fastjoin.errors import ConfigError, InputError, Location
+from fastjoin.errors import ConfigError, InputError, Location, encoding_hint, visible
 
 __all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors", "DEAD_LETTER_SUFFIX"]
 
@@ -121,7 +121,10 @@ class DeadLetter:
 
     def location(self) -> Location:
         text = self.record.decode("utf-8", "replace")
-        return Location(self.source, self.line, self.column, self.offset, snippet=text[:96])
+        hint = encoding_hint(self.record, self.record[:2] if self.offset == 0 else b"")
+        return Location(
+            self.source, self.line, self.column, self.offset, snippet=visible(text[:96]), hint=hint
+        )
 
     def to_json(self) -> bytes:
         try:

@@ -230,6 +230,66 @@ def test_ragged_record_later_is_a_feature_error(pipeline, seed):
     assert "record has 32 fields" in str(info.value)
 
 
+UTF16_HINT = "the object looks like UTF-16 ({why}), but fastjoin reads UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
+CR_HINT = (
+    "the line holds a carriage return (\\r) that no \\n follows: with old Mac (CR-only) line "
+    "endings the whole object reads as one line; convert them to \\n, e.g. with tr '\\r' '\\n'"
+)
+BOM_WHY = "it starts with a UTF-16 byte-order mark"
+NUL_WHY = "NUL bytes between its characters"
+
+
+@pytest.mark.parametrize(
+    "encode, why",
+    [
+        (lambda text: text.encode("utf-16"), BOM_WHY),  # with a BOM (little-endian here)
+        (lambda text: text.encode("utf-16-be"), NUL_WHY),
+        (lambda text: text.replace("\n", "\r\n").encode("utf-16-le"), NUL_WHY),
+    ],
+)
+def test_utf16_input_errors_say_it_looks_like_utf16(pipeline, seed, encode, why):
+    model_path, batch = seed
+    t = fastjoin.Transformer(str(model_path), **SEED_JOB)
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(encode(batch.read_text()), source="u.csv")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("u.csv:1:")
+    assert first.endswith(
+        "field 2: expected a number, got '\\x001\\x007\\x00.\\x009\\x009\\x00'; " + UTF16_HINT.format(why=why)
+    )
+    assert "\x00" not in str(info.value)  # the snippet shows NULs escaped
+
+
+def test_cr_only_line_endings_are_named(pipeline, seed):
+    model_path, batch = seed
+    t = fastjoin.Transformer(str(model_path), **SEED_JOB)
+    with pytest.raises(ModelError) as info:  # the whole object is one record of 17071 fields
+        t.transform_bytes(batch.read_bytes().replace(b"\n", b"\r"), source="mac.csv")
+    text = str(info.value)
+    assert text.startswith("mac.csv:1:1: the input filter selects 17070 features but the model expects 30")
+    assert text.endswith("(InputFilter $[1:] on a record of 17071 fields); " + CR_HINT)
+    with pytest.raises(FeatureError) as info:  # a later line, e.g. one pasted from an old Mac file
+        t.transform_bytes(b"1," + b"0.5," * 29 + b"0.5\n2," + b"0.5\r" * 3 + b"\n", source="m.csv")
+    assert str(info.value).splitlines()[0].endswith(CR_HINT)
+    assert "0.5\\r0.5" in str(info.value)  # shown escaped: a raw \r would garble the terminal
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,x\n",  # plain UTF-8
+        b"1,x\r\n",  # CRLF line endings are fine
+        "1,\u00e9\u00e8\u4e2d\u6587,x\n".encode(),  # non-ASCII UTF-8
+        b"1,\x00,x\n",  # one NUL is not UTF-16
+    ],
+)
+def test_no_hint_on_ordinary_errors(pipeline, data):
+    t = fastjoin.Transformer(constant(b"1"), input_filter="$[5]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(data, source="ok.csv")
+    assert "UTF-16" not in str(info.value) and "carriage return" not in str(info.value)
+
+
 def test_counts_of_one_are_singular(pipeline, seed):
     model_path, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)

@@ -247,6 +247,18 @@ def test_max_errors_count(seed, seed_lines, tmp_path):
     assert d["fastjoin"]["objects"][0]["dead_letter"] is None
 
 
+def test_max_errors_message_says_the_input_looks_like_utf16(seed, seed_lines, tmp_path):
+    model, _ = seed
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"".join(seed_lines[:5]).decode().encode("utf-16-le"))
+    d = run_job(_request(src, tmp_path / "out"), model=str(model), on_error="skip", max_errors=2)
+    assert d["FailureReason"].startswith(f"{src}:3:15: more than 2 bad records (max_errors=2); this one: ")
+    assert d["FailureReason"].endswith(
+        "; the object looks like UTF-16 (NUL bytes between its characters), but fastjoin reads "
+        "UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
+    )
+
+
 def test_max_errors_fraction(seed, seed_lines, tmp_path):
     model, _ = seed
     bad = _bad_lines(seed_lines[0])
