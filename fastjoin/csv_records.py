@@ -19,6 +19,7 @@ from fastjoin.jsonpath import Path
 from fastjoin.predictor import ContainerModel
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
+UTF8_BOM = b"\xef\xbb\xbf"
 _ONE_MB = 1024 * 1024
 
 _CSV_MESSAGES = {
@@ -162,6 +163,11 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
             span = fields[rows[err_row] + field_index]
             text = bytes(memoryview(chunk.buf)[span[0] : span[0] + span[1]]).decode("utf-8", "replace")
             message = f"field {field_index + 1}: expected a number, got {text!r}"
+            if text.startswith("\ufeff"):
+                message += (
+                    " (it starts with a UTF-8 byte-order mark: the extended dialect skips one at the "
+                    "very start of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
+                )
             if bad is None:
                 raise FeatureError(
                     message,

@@ -122,6 +122,8 @@ def locate(
     data = bytes(memoryview(buf)[: len(buf)])  # errors only: a copy is fine
     offset = max(0, min(offset, len(data)))
     line_start = data.rfind(b"\n", 0, offset) + 1
+    if line_start == 0 and base_offset == 0 and data.startswith(b"\xef\xbb\xbf"):
+        line_start = 3  # editors do not show a UTF-8 BOM: columns count from after it
     line_end = data.find(b"\n", offset)
     if line_end < 0:
         line_end = len(data)

@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from fastjoin import csv_records, storage
-from fastjoin.csv_records import Chunk, CsvPlan
+from fastjoin.csv_records import UTF8_BOM, Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
@@ -338,6 +338,11 @@ class Transformer:
         head = list(itertools.islice(pieces, 2))  # is the object a single chunk?
         try:
             for index, (buf, start, end, base_offset, base_line) in enumerate(itertools.chain(head, pieces)):
+                if index == 0 and base_offset + start == 0 and self.dialect == "extended":
+                    # a UTF-8 BOM starting the object marks its encoding, it is not data (as
+                    # utf-8-sig and pandas read it); the sagemaker dialect keeps it, as SageMaker
+                    bom = len(UTF8_BOM) if bytes(buf[start : start + 3]) == UTF8_BOM else 0
+                    start, stats.bytes_in = start + bom, stats.bytes_in + bom
                 if self.header and names is None:
                     nl = _find_newline(buf, start, end)
                     header_chunk = Chunk(source, buf, start, nl, base_offset, base_line)

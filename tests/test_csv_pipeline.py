@@ -456,6 +456,64 @@ def test_header_names_in_filters_and_output(pipeline, small_booster):
     assert out == b"id,SageMakerOutput\n" + plain
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("chunk_size", [3, 50, 1 << 20])
+def test_utf8_bom_before_a_header_is_not_part_of_the_first_name(pipeline, small_booster, chunk_size):
+    data = b"id,x,y,z\n" + _seed_like(3)
+    t = fastjoin.Transformer(
+        small_booster,
+        header=True,
+        input_filter="$['x','y','z']",
+        join_source="Input",
+        output_filter="$['id','SageMakerOutput']",
+        chunk_size=chunk_size,
+    )
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)
+    assert t.transform_bytes(BOM + data).startswith(b"id,SageMakerOutput\n")
+
+
+def test_utf8_bom_at_the_start_of_a_headerless_object_is_skipped(pipeline, small_booster, tmp_path):
+    data = _seed_like(5)
+    t = fastjoin.Transformer(small_booster, **SEED_JOB)
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)  # not copied to the output
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_bytes(BOM + data)
+    result = t.transform(tmp_path / "in", tmp_path / "out")
+    assert (tmp_path / "out" / "a.csv.out").read_bytes() == t.transform_bytes(data)
+    assert result.files[0].bytes_in == len(BOM + data)  # the progress total is reached
+    # columns on line 1 count from after the BOM, as an editor shows the line
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(BOM + b"1000,1.5,x,2.5\n", source="b.csv")
+    assert str(info.value).startswith("b.csv:1:10: field 3: expected a number, got 'x'\n  1000,1.5,x,2.5")
+
+
+def test_utf8_bom_is_data_in_the_sagemaker_dialect(pipeline, small_booster):
+    data = _seed_like(2)
+    t = fastjoin.Transformer(small_booster, **dict(SEED_JOB, output_filter="$"), dialect="sagemaker")
+    assert t.transform_bytes(BOM + data) == BOM + t.transform_bytes(data)  # copied, as SageMaker does
+    t = fastjoin.Transformer(small_booster, dialect="sagemaker")
+    first = data.split(b",", 1)[1]  # the first feature first
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(BOM + first, source="s.csv")
+    text = str(info.value).splitlines()[0]
+    assert text.startswith("s.csv:1:1: field 1: expected a number, got '\\ufeff")
+    assert text.endswith(
+        "(it starts with a UTF-8 byte-order mark: the extended dialect skips one at the very start "
+        "of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
+    )
+
+
+def test_utf8_bom_inside_an_object_is_data(pipeline, small_booster):
+    features = [line.split(b",", 1)[1] for line in _seed_like(2).splitlines(keepends=True)]
+    t = fastjoin.Transformer(small_booster)
+    with pytest.raises(FeatureError) as info:  # e.g. two files concatenated
+        t.transform_bytes(features[0] + BOM + features[1], source="m.csv")
+    assert str(info.value).startswith("m.csv:2:1: field 1: expected a number, got '\\ufeff")
+    assert "(it starts with a UTF-8 byte-order mark: the extended dialect skips one" in str(info.value)
+
+
 def test_header_with_index_filters_and_named_prediction(pipeline, small_booster):
     data = b'"the id",x,y,z\n' + _seed_like(2)
     t = fastjoin.Transformer(small_booster, header=True, prediction_name="p,1", **SEED_JOB)

@@ -423,6 +423,31 @@ def test_cr_only_line_endings_are_named():
     ]
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        JOIN,
+        dict(content_type="application/json", split_type="None", assemble_with="None", join_source="Input"),
+    ],
+)
+def test_utf8_bom_at_the_start_of_an_object_is_skipped(options):
+    t = fastjoin.Transformer(echo, **options)
+    data = b'{"id": 1, "f": [1, 2]}\n'
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)
+
+
+def test_utf8_bom_is_data_in_the_sagemaker_dialect():
+    t = fastjoin.Transformer(echo, dialect="sagemaker", **JOIN)
+    with pytest.raises(JsonLinesError) as info:
+        t.transform_bytes(BOM + b'{"id": 1}\n', source="s.jsonl")
+    assert str(info.value).startswith(
+        "s.jsonl:1:1: invalid JSON: UTF-8 byte order mark (BOM) is not supported"
+    )
+
+
 def test_booleans_elsewhere_in_the_record_do_not_matter(booster):
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
     plain = t.transform_bytes(b'{"f":[1,2,3]}\n')
