@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Optional, Sequence
 
 from fastjoin.errors import FastjoinError
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what timeout, Docker, Kubernetes and SageMaker send), raised in the main thread
+    like Ctrl-C so that the same unwinding removes temporaries and aborts uploads."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def _add_policy_args(p) -> None:
@@ -33,8 +45,42 @@ def _add_policy_args(p) -> None:
         metavar="N|F|P%",
         help="with --on-error skip: fail an object past N bad records, or a fraction/percentage",
     )
+    p.add_argument(
+        "--max-record-size",
+        default=None,
+        type=parse_size,
+        metavar="SIZE",
+        help="longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object (default 100MiB)",
+    )
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
+
+
+def parse_size(text: str) -> int:
+    """``"500MB"`` → 500,000,000; ``"1GiB"`` → 1,073,741,824; ``"4096"`` → 4096 bytes."""
+    number = text.strip().rstrip("bBiIkKmMgG")
+    unit = text.strip()[len(number) :].upper()
+    try:
+        value = float(number)
+        if unit not in _UNITS or not value > 0:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)"
+        ) from None
+    return int(value * _UNITS[unit])
 
 
 def _transform_parser(sub) -> None:
@@ -168,6 +214,11 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _limits(args) -> dict:
+    """The size limits given on the command line, as Transformer options."""
+    return {} if args.max_record_size is None else {"max_record_bytes": args.max_record_size}
+
+
 def _run_transform(args) -> int:
     from fastjoin.deadletter import parse_max_errors
     from fastjoin.progress import ProgressBar
@@ -193,6 +244,7 @@ def _run_transform(args) -> int:
         on_error=args.on_error,
         max_errors=max_errors,
         json_key_order=args.json_key_order,
+        **_limits(args),
     )
     note = getattr(transformer.model, "fallback_note", None)
     if note and not args.quiet:
@@ -211,6 +263,8 @@ def _run_transform(args) -> int:
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
+    for warning in result.warnings:
+        print(f"fastjoin: warning: {warning}", file=sys.stderr)
     for f in result.failed:
         print(f"fastjoin: {f.error}", file=sys.stderr)
     if not args.quiet:
@@ -246,6 +300,7 @@ def _run_job(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
+        **_limits(args),
     )
     if args.describe == "-":
         print(describe_json(described, indent=2))
@@ -370,6 +425,9 @@ def _run_demo(args) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)
     except FastjoinError as exc:
@@ -377,9 +435,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"fastjoin: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("fastjoin: terminated (SIGTERM); finished outputs are kept, none is partial", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("fastjoin: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def console() -> None:

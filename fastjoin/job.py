@@ -791,6 +791,8 @@ def run_job(
     note = getattr(transformer.model, "fallback_note", None)
     if note:
         info["warnings"].append(note)
+    if result is not None:
+        info["warnings"] += result.warnings
     return described
 
 

@@ -66,6 +66,7 @@ class TransformResult:
     """Per-object results of :meth:`Transformer.transform`, in input order."""
 
     files: list[FileResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an output location inside the input one
 
     @property
     def ok(self) -> bool:
@@ -157,6 +158,10 @@ class Transformer:
         are bit-identical either way.
     chunk_size
         Bytes read per chunk; memory is bounded by it, not by the input size.
+    max_record_bytes
+        The longest line (or, with ``split_type="None"`` on JSON, object) read, default 100 MiB
+        (SageMaker's largest ``MaxPayloadInMB``): a longer one fails its object with a located
+        error instead of filling memory.
     allow_pickle
         Load pickled models (they can run arbitrary code when loaded). Default False.
     prediction_name
@@ -200,6 +205,7 @@ class Transformer:
         json_key_order: str = "sorted",
         json_numbers: str = "preserve",
         engine: str = "auto",
+        max_record_bytes: int = storage.DEFAULT_MAX_RECORD_BYTES,
     ):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
@@ -249,6 +255,12 @@ class Transformer:
             problems.append(f"threads must be a positive whole number, not {threads!r}")
         if engine_problem(engine):
             problems.append(engine_problem(engine))
+        if (
+            isinstance(max_record_bytes, bool)
+            or not isinstance(max_record_bytes, int)
+            or max_record_bytes < 1
+        ):
+            problems.append(f"max_record_bytes must be a positive number of bytes, not {max_record_bytes!r}")
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
         problems += ErrorPolicy.problems(on_error, max_errors, dialect)
@@ -259,6 +271,7 @@ class Transformer:
         self.split_type, self.assemble_with, self.join_source = split_type, assemble_with, join_source
         self.strategy, self.max_payload, self.dialect = strategy, max_payload, dialect
         self.header, self.threads, self.chunk_size = bool(header), threads, chunk_size
+        self.max_record_bytes = max_record_bytes
         # the record format's module: process_chunk (and header_* for CSV)
         self.records = jsonl_records if is_json else csv_records
         compile_options = dict(dialect=dialect, content_type=ctype)
@@ -428,12 +441,29 @@ class Transformer:
         done_before = records_before = 0
         with storage.Storage(s3) as store:
             objects = store.inputs(input, manifest=manifest, compression=compression)
+            objects, earlier = storage.split_job_outputs(objects, output)
+            overlap = storage.output_overlap(input, output, manifest=manifest)
+            if overlap:
+                result.warnings.append(overlap)
+            if not objects:
+                raise StorageError(
+                    f"{input}: holds no input objects besides this job's own earlier outputs "
+                    f"({len(earlier)}: {', '.join(o.name for o in earlier[:3])}{', ...' if len(earlier) > 3 else ''})"
+                )
             if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
                 progress.start([obj.size for obj in objects])
             for obj in objects:
-                sink = store.sink(output, obj.relative + ".out", kms_key_id=kms_key_id)
                 stats = FileResult(obj.name, None)
-                if resume and sink.exists():
+                try:
+                    sink = store.sink(
+                        output, obj.relative + storage.OUTPUT_SUFFIX, kms_key_id=kms_key_id, source=obj.name
+                    )
+                except StorageError as exc:  # a name that cannot be mapped safely fails its object
+                    stats.error = exc
+                    sink = None
+                if sink is None:
+                    pass
+                elif resume and sink.exists():
                     stats.output, stats.skipped = sink.name, True
                 else:
                     self._transform_object(
@@ -459,12 +489,15 @@ class Transformer:
         kms_key_id: Optional[str],
     ) -> None:
         started = time.perf_counter()
+        dead_sink = store.sink(
+            output,
+            obj.relative + storage.OUTPUT_SUFFIX + DEAD_LETTER_SUFFIX,
+            kms_key_id=kms_key_id,
+            source=obj.name,
+        )
         dead = None
         if self.policy.skip:
-            dead = DeadLetters(
-                self.policy,
-                store.sink(output, obj.relative + ".out" + DEAD_LETTER_SUFFIX, kms_key_id=kms_key_id),
-            )
+            dead = DeadLetters(self.policy, dead_sink)
             stats.on_errors = dead.add
         try:
             with obj.open() as f, sink.open() as out:
@@ -481,17 +514,24 @@ class Transformer:
                 )
                 pieces = (
                     (buf, 0, end, off, line)
-                    for buf, end, off, line in _read_pieces(f, self.chunk_size, self.whole_object)
+                    for buf, end, off, line in _read_pieces(
+                        f, self.chunk_size, self.whole_object, self.max_record_bytes, obj.name
+                    )
                 )
                 for data in self._run_object(obj.name, pieces, stats, report):
                     out.write(data)
+                check = getattr(obj, "check_unchanged", None)
+                if check is not None:  # a local file that shrank or grew while read: a torn output
+                    check(f)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
+                elif dead_sink.exists():  # a clean run: an earlier run's dead letters no longer apply
+                    dead_sink.remove()
             stats.output = sink.name
         except FastjoinError as exc:
             stats.error = exc
         except OSError as exc:
-            stats.error = StorageError(f"{obj.name}: {exc}")
+            stats.error = StorageError(f"{obj.name}: cannot read: {exc.strerror or exc}")
         finally:
             if stats.error is not None and dead is not None:
                 dead.abort()
@@ -550,12 +590,12 @@ def _buffer_pieces(data, chunk_size: int, whole: bool = False):
         start = end
 
 
-def _read_pieces(f, chunk_size: int, whole: bool = False):
+def _read_pieces(f, chunk_size: int, whole: bool, max_record: int, source: str):
     """``storage.read_chunks``, or the whole stream as one piece when the object is one record
     (application/json with SplitType None)."""
     if not whole:
-        yield from storage.read_chunks(f, chunk_size)
+        yield from storage.read_chunks(f, chunk_size, max_record=max_record, source=source)
         return
-    data = f.read()
+    data = storage.read_whole(f, max_record, source)
     if data:
         yield data, len(data), 0, 1
