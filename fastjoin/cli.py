@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, cast
 
 from fastjoin.errors import FastjoinError
 
@@ -280,7 +280,7 @@ def _run_transform(args) -> int:
             f" → {args.output}",
             file=sys.stderr,
         )
-    return result.failed[0].error.exit_code if result.failed else 0
+    return next((f.error.exit_code for f in result.failed if f.error is not None), 0)
 
 
 def _run_job(args) -> int:
@@ -387,6 +387,7 @@ def _run_preview(args) -> int:
 
 def _run_demo(args) -> int:
     from fastjoin.demo import make_seed_files
+    from fastjoin.predictor import XGBoostPredictor
     from fastjoin.transformer import Transformer
 
     print("fastjoin demo: XGBoost binary:logistic on scikit-learn's breast-cancer data (569 rows).")
@@ -408,13 +409,16 @@ def _run_demo(args) -> int:
     elapsed = time.perf_counter() - started
     result.raise_for_errors()
     out_path = result.files[0].output
+    assert out_path is not None  # raise_for_errors() passed
     print(f"InputFilter $[1:]  JoinSource Input  OutputFilter $[0,-1]  →  {out_path}")
     with open(out_path, "rb") as f:
         for i, line in enumerate(f):
             if i >= args.rows:
                 break
             print("  " + line.decode().rstrip("\n"))
-    engine = {"compiled": "fastjoin's compiled trees", "xgboost": "libxgboost"}[transformer.model.engine]
+    engine = {"compiled": "fastjoin's compiled trees", "xgboost": "libxgboost"}[
+        cast(XGBoostPredictor, transformer.model).engine
+    ]
     print(
         f"{result.records} records transformed in {elapsed * 1000:.0f} ms (model load included; "
         f"predicted by {engine}, bit-identical to XGBoost's inplace_predict)"

@@ -820,7 +820,7 @@ def _describe(
         )
     status = "Failed" if failure is not None else "Completed"
     request = job.request
-    described = {
+    described: dict[str, Any] = {
         "TransformJobName": job.name,
         "TransformJobArn": f"arn:fastjoin:sagemaker:local:000000000000:transform-job/{job.name.lower()}",
         "TransformJobStatus": status,

@@ -22,7 +22,7 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Iterator, Optional, cast
 
 import numpy as np
 
@@ -155,7 +155,7 @@ def safe_relative(name: str, source: str) -> str:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path) -> Iterator[_OutputFile]:
     """Write to a hidden temporary file beside ``path`` and rename it into place only when
     the block succeeds; on any failure the temporary file is removed and ``path`` untouched.
     A failed write (disk full, quota, file size limit) is a :class:`StorageError` naming
@@ -338,7 +338,7 @@ def read_whole(f: BinaryIO, max_record: int = DEFAULT_MAX_RECORD_BYTES, source: 
 class S3Object:
     """An input object on S3."""
 
-    s3: object  # fastjoin.s3.S3
+    s3: Any  # fastjoin.s3.S3
     bucket: str
     key: str
     relative: str
@@ -377,7 +377,7 @@ class _GzipInput:
     def __init__(self, raw: BinaryIO, name: str):
         self.raw, self.name = raw, name
         self.compressed_bytes = 0
-        self._gz = gzip.GzipFile(fileobj=self, mode="rb")
+        self._gz = gzip.GzipFile(fileobj=cast(BinaryIO, self), mode="rb")
 
     def read(self, n: int = -1) -> bytes:  # called by GzipFile on the compressed side
         data = self.raw.read(n)
@@ -477,7 +477,7 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 @dataclass(frozen=True)
 class S3Sink:
-    s3: object
+    s3: Any
     bucket: str
     key: str
     kms_key_id: Optional[str] = None
@@ -695,7 +695,8 @@ def split_job_outputs(objects: list, output) -> tuple[list, list]:
                 and _inside(obj.path.resolve().parent, out_dir)
             )
 
-    kept, dropped = [], []
+    kept: list = []
+    dropped: list = []
     for obj in objects:
         (dropped if ours(obj) else kept).append(obj)
     return kept, dropped

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, cast
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from fastjoin.csv_records import Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import ContainerModel, available_cores, engine_problem, load_model
+from fastjoin.predictor import ContainerModel, XGBoostPredictor, available_cores, engine_problem, load_model
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
@@ -218,7 +218,7 @@ class Transformer:
 
         problems = []
         media = media_type(content_type)
-        ctype = _CONTENT_TYPES.get(media) or (media if media in jsonl_records.CONTENT_TYPES else None)
+        ctype = _CONTENT_TYPES.get(media or "") or (media if media in jsonl_records.CONTENT_TYPES else None)
         is_json = ctype in jsonl_records.CONTENT_TYPES
         if ctype is None:
             problems.append(
@@ -253,8 +253,9 @@ class Transformer:
             problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             problems.append(f"threads must be a positive whole number, not {threads!r}")
-        if engine_problem(engine):
-            problems.append(engine_problem(engine))
+        engine_text = engine_problem(engine)
+        if engine_text:
+            problems.append(engine_text)
         if (
             isinstance(max_record_bytes, bool)
             or not isinstance(max_record_bytes, int)
@@ -274,8 +275,8 @@ class Transformer:
         self.max_record_bytes = max_record_bytes
         # the record format's module: process_chunk (and header_* for CSV)
         self.records = jsonl_records if is_json else csv_records
-        compile_options = dict(dialect=dialect, content_type=ctype)
-        format_options = dict(prediction_name=prediction_name)
+        compile_options: dict[str, Any] = dict(dialect=dialect, content_type=ctype)
+        format_options: dict[str, Any] = dict(prediction_name=prediction_name)
         if is_json:
             format_options.update(
                 whole_object=ctype == "application/json" and split_type == "None",
@@ -309,7 +310,7 @@ class Transformer:
         container = isinstance(self.model, ContainerModel)
         self.workers = 1 if container else (threads or available_cores())
         if self.workers > 1:
-            self.model.set_threads(1)
+            cast(XGBoostPredictor, self.model).set_threads(1)
         self._executor: Optional[ThreadPoolExecutor] = None
 
     # ------------------------------------------------------------------ one object
@@ -346,7 +347,14 @@ class Transformer:
                 work = (records.process_chunk, plan, self.model, chunk)
                 # an object of one chunk (the embedded, in-memory case) skips the thread hop
                 alone = len(head) == 1
-                pending.append((pool.submit(*work) if pool and not alone else _Done(*work), end - start))
+                pending.append(
+                    (
+                        pool.submit(records.process_chunk, plan, self.model, chunk)
+                        if pool and not alone
+                        else _Done(*work),
+                        end - start,
+                    )
+                )
                 while pending and (len(pending) > self.workers or pending[0][0].done()):
                     for data in self._finish(pending.popleft(), header_chunk, stats, progress):
                         header_chunk = None
@@ -451,7 +459,7 @@ class Transformer:
                     f"({len(earlier)}: {', '.join(o.name for o in earlier[:3])}{', ...' if len(earlier) > 3 else ''})"
                 )
             if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
-                progress.start([obj.size for obj in objects])
+                cast(Any, progress).start([obj.size for obj in objects])
             for obj in objects:
                 stats = FileResult(obj.name, None)
                 try:
