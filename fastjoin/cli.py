@@ -83,28 +83,64 @@ def parse_size(text: str) -> int:
     return int(value * _UNITS[unit])
 
 
+_DIALECT_HELP = (
+    "extended (default): also several ranges in one bracket, any quoted name, headers, blank "
+    "lines skipped; sagemaker: exactly what SageMaker accepts, with its error texts"
+)
+
+
 def _transform_parser(sub) -> None:
     p = sub.add_parser(
         "transform",
-        help="run a batch transform over a file, directory or glob",
-        description="Run SageMaker Batch Transform's filter → predict → join → filter "
-        "pipeline locally. Writes <name>.out per input file under --output.",
+        help="run a batch transform over a file, directory, glob or S3 prefix",
+        description="Run SageMaker Batch Transform's pipeline (InputFilter, predict, JoinSource, "
+        "OutputFilter) over a file, a directory, a glob or an S3 prefix, and write <name>.out for "
+        "each input under --output, as SageMaker would.",
+        epilog="Exits 0 when every file was written. Otherwise the exit code is that of the first "
+        "failed file's error: 3 input data, 4 model, 5 output or 6 storage; a configuration error "
+        "exits 2 before anything runs.",
     )
     p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
-    p.add_argument("--content-type", default="text/csv")
+    p.add_argument(
+        "--content-type",
+        default="text/csv",
+        help="text/csv (default), application/jsonlines or application/json",
+    )
     p.add_argument("--accept", default=None, help="default: the content type")
-    p.add_argument("--split-type", default="Line", choices=["Line", "None"])
+    p.add_argument(
+        "--split-type",
+        default="Line",
+        choices=["Line", "None"],
+        help="how inputs split into records (default Line)",
+    )
     p.add_argument("--assemble-with", default=None, choices=["Line", "None"], help="default: the split type")
     p.add_argument("--input-filter", default=None, metavar="JSONPATH", help="e.g. '$[1:]' (default $)")
-    p.add_argument("--join-source", default=None, choices=["Input", "None"])
+    p.add_argument(
+        "--join-source",
+        default=None,
+        choices=["Input", "None"],
+        help="Input: join each prediction to its input record (default None: the prediction alone)",
+    )
     p.add_argument("--output-filter", default=None, metavar="JSONPATH", help="e.g. '$[0,-1]' (default $)")
-    p.add_argument("--strategy", default=None, choices=["MultiRecord", "SingleRecord"])
-    p.add_argument("--max-payload", default=None, type=int, metavar="MB", help="0..100, default 6")
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument(
+        "--strategy",
+        default=None,
+        choices=["MultiRecord", "SingleRecord"],
+        help="batching of records into requests to a container model (default MultiRecord)",
+    )
+    p.add_argument(
+        "--max-payload", default=None, type=int, metavar="MB", help="request size limit, 0..100 (default 6)"
+    )
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     p.add_argument("--header", action="store_true", help="first line of each file is a header (extended)")
-    p.add_argument("--json-key-order", default="sorted", choices=["sorted", "input"], help="JSON output keys")
+    p.add_argument(
+        "--json-key-order",
+        default="sorted",
+        choices=["sorted", "input"],
+        help="order of the keys in JSON output (default sorted)",
+    )
     _add_model_args(p)
     p.add_argument(
         "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
@@ -132,8 +168,8 @@ def _demo_parser(sub) -> None:
         "demo",
         help="run the seed example: XGBoost on the breast-cancer data",
         description="Train an XGBoost binary:logistic model on scikit-learn's copy of the "
-        "breast-cancer data, write a batch CSV with an id first, and run the "
-        "transform $[1:] / Input / $[0,-1].",
+        "breast-cancer data, write a batch CSV with an id first, transform it with InputFilter "
+        "$[1:], JoinSource Input and OutputFilter $[0,-1], and print the first output rows.",
     )
     p.add_argument("--dir", default="demo-output", help="where to put the model, data and output")
     p.add_argument("--rows", type=int, default=5, help="output rows to print")
@@ -145,7 +181,9 @@ def _job_parsers(sub) -> None:
         "run-job",
         help="run a CreateTransformJob request (JSON) locally or on S3",
         description="Run a SageMaker CreateTransformJob request (the JSON boto3 would send) "
-        "with fastjoin. S3Uri/S3OutputPath may be s3:// URIs or local paths.",
+        "with fastjoin. S3Uri and S3OutputPath may be s3:// URIs or local paths.",
+        epilog="Exits 0 when the job Completed and 1 when it Failed. A request refused before "
+        "the job starts exits with the code of its error's class (see fastjoin --help).",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
@@ -158,7 +196,7 @@ def _job_parsers(sub) -> None:
         metavar="PATH",
         help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
     )
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     _add_model_args(p)
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -170,6 +208,8 @@ def _job_parsers(sub) -> None:
         help="would SageMaker accept this CreateTransformJob request?",
         description="Check a CreateTransformJob request (JSON) against SageMaker's shapes, "
         "limits, documented rules and JSONPath dialect, without running it.",
+        epilog="Exits 0 when the request would be accepted and 2 when it would be rejected, "
+        "after listing each problem.",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
@@ -183,17 +223,18 @@ def _job_parsers(sub) -> None:
     p = sub.add_parser(
         "preview",
         help="show the first records of a job stage by stage (writes nothing)",
-        description="For the first N records of a CreateTransformJob request: the record, the "
-        "model input after the InputFilter, the model output, the joined record "
+        description="Show the first N records of a CreateTransformJob request stage by stage: "
+        "the record, the model input after the InputFilter, the model output, the joined record "
         "and what would be written. Nothing is written.",
+        epilog="Exits 3 when a record fails at one of the stages, else 0.",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
         "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
     )
-    p.add_argument("-n", "--records", type=int, default=5, help="how many records (default 5)")
+    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default 5)")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
     p.add_argument(
         "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
@@ -201,8 +242,30 @@ def _job_parsers(sub) -> None:
     p.set_defaults(run=_run_preview)
 
 
+# Help texts are plain text for a terminal (tests/test_cli_help.py): no reST markup, whole
+# sentences, ASCII only so that they print under any console encoding. The top-level texts keep
+# their line breaks (RawDescriptionHelpFormatter), so they are wrapped here to under 80 columns.
+_DESCRIPTION = """\
+Run SageMaker Batch Transform's record pipeline (split, InputFilter, predict,
+JoinSource, OutputFilter, assemble) on this machine, writing the bytes that
+SageMaker would write."""
+
+_EPILOG = """\
+Run 'fastjoin COMMAND --help' for the options of one command.
+
+An error prints one line on stderr saying where it happened; --debug adds the
+traceback. Exit codes: 0 success; by the class of the error, 2 configuration or
+usage, 3 input data, 4 model, 5 output, 6 storage; 1 when run-job's job ends
+Failed; 130 interrupted."""
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastjoin", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="fastjoin",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     from fastjoin import __version__
 
