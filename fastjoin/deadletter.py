@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import orjson
 
@@ -159,8 +159,8 @@ class DeadLetters:
         self.sink = sink
         self.count = 0
         self.entries: list[DeadLetter] = []
-        self._ctx = None
-        self._out = None
+        self._ctx: Any = None  # the sink's open() context and the file it gave
+        self._out: Any = None
 
     def add(self, entries) -> None:
         """Take a chunk's entries (in input order); raise when the count limit is passed."""

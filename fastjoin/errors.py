@@ -218,3 +218,4 @@ class StorageError(FastjoinError, OSError):
     """Reading or writing an input or output object failed."""
 
     exit_code = 6
+    code: str | None = None  # the S3 error code (NoSuchKey, AccessDenied...) when there is one
