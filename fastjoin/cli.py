@@ -9,6 +9,7 @@ names the error class: 2 configuration, 3 input data, 4 model, 5 output, 6 stora
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -74,13 +75,15 @@ def parse_size(text: str) -> int:
     unit = text.strip()[len(number) :].upper()
     try:
         value = float(number)
-        if unit not in _UNITS or not value > 0:
+        # finite, and at least a byte: 1e400 is inf (int() of it raised OverflowError), 0.5 is 0
+        size = int(value * _UNITS[unit]) if unit in _UNITS and math.isfinite(value) else 0
+        if size < 1:
             raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a size: a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)"
         ) from None
-    return int(value * _UNITS[unit])
+    return size
 
 
 _DIALECT_HELP = (
@@ -164,8 +167,9 @@ def _add_model_args(p) -> None:
     p.add_argument(
         "--max-model-size",
         default=None,
+        type=parse_size,
         metavar="SIZE",
-        help="largest model file, or model in a model.tar.gz, to read: e.g. 4GiB (default 1GiB)",
+        help="largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused (default 1GiB)",
     )
 
 
@@ -285,7 +289,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _limits(args) -> dict:
     """The size limits given on the command line, as Transformer options."""
-    return {} if args.max_record_size is None else {"max_record_bytes": args.max_record_size}
+    limits = {"max_record_bytes": args.max_record_size, "max_model_bytes": args.max_model_size}
+    return {name: value for name, value in limits.items() if value is not None}
 
 
 def _run_transform(args) -> int:
@@ -310,7 +315,6 @@ def _run_transform(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
-        max_model_bytes=args.max_model_size,
         on_error=args.on_error,
         max_errors=max_errors,
         json_key_order=args.json_key_order,
@@ -370,7 +374,6 @@ def _run_job(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
-        max_model_bytes=args.max_model_size,
         **_limits(args),
     )
     if args.describe == "-":

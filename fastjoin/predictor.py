@@ -335,7 +335,7 @@ def load_model(
     nthread: int | None = None,
     allow_pickle: bool = False,
     engine: str = "auto",
-    max_model_bytes: int | str | None = DEFAULT_MAX_MODEL_BYTES,
+    max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
 ) -> XGBoostPredictor | ContainerModel:
     """Turn ``model`` into an :class:`XGBoostPredictor` or a :class:`ContainerModel`.
 
@@ -349,18 +349,18 @@ def load_model(
     ``nthread``: threads per prediction call; default all cores this process may use.
     ``allow_pickle``: unpickle pickled models (pickles can run arbitrary code; off by default).
     ``engine``: one of :data:`ENGINES` (see :class:`XGBoostPredictor`).
-    ``max_model_bytes``: the most a model read from a path may hold (bytes, or a text such as
-    ``"4GiB"``; None or default: :data:`DEFAULT_MAX_MODEL_BYTES`). A model file is checked by its size
+    ``max_model_bytes``: the most a model read from a path may hold, in bytes (default
+    :data:`DEFAULT_MAX_MODEL_BYTES`). A model file is checked by its size
     before it is read, an archive's member by its header, and an archive is decompressed as it
     is read, so a bomb stops at the limit without being held in memory.
     """
-    if model_size_problem(max_model_bytes):
-        raise ConfigError(model_size_problem(max_model_bytes))
+    problem = model_size_problem(max_model_bytes)
+    if problem:
+        raise ConfigError(problem)
     if isinstance(model, (XGBoostPredictor, ContainerModel)):
         return model
     if isinstance(model, (str, os.PathLike)):
-        limit = model_size(max_model_bytes)
-        booster = _booster_from_path(Path(model), allow_pickle=allow_pickle, limit=limit)
+        booster = _booster_from_path(Path(model), allow_pickle=allow_pickle, limit=max_model_bytes)
         return XGBoostPredictor(booster, nthread=nthread, engine=engine)
     # Without xgboost imported, the object cannot be a Booster: no need to import it here.
     xgb = sys.modules.get("xgboost")
@@ -378,46 +378,12 @@ def load_model(
 
 # -- model size ---------------------------------------------------------------------------------
 
-_SIZE = re.compile(r"\s*(\d{1,15}(?:\.\d{1,6})?)\s*(?:([kmgt])(i?)(b?)|b?)\s*", re.IGNORECASE)
-
-
-def model_size(value: int | str) -> int:
-    """Bytes from ``max_model_bytes``: an int, or a text such as ``"4GiB"``, ``"500MB"``, ``"2g"``
-    (KiB/MiB/GiB and bare K/M/G count in 1024s, KB/MB/GB in 1000s); None is the default.
-    ConfigError if invalid."""
-    size = _parse_size(value)
-    if size is None:
-        raise ConfigError(model_size_problem(value))
-    return size
-
 
 def model_size_problem(value) -> str | None:
     """What is wrong with a ``max_model_bytes`` option, or None (one wording for every caller)."""
-    if _parse_size(value) is not None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return None
-    return (
-        f"max_model_bytes (--max-model-size) must be a positive number of bytes or a size such "
-        f"as 4GiB or 500MB, not {value!r}"
-    )
-
-
-def _parse_size(value) -> int | None:
-    if value is None:
-        return DEFAULT_MAX_MODEL_BYTES
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 1 else None
-    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return None
-    number, unit, binary, b = match.groups()
-    scale = 1
-    if unit:
-        power = "kmgt".index(unit.lower()) + 1
-        scale = 1000**power if b and not binary else 1024**power  # KB: 1000; K, KiB: 1024
-    size = int(float(number) * scale) if "." in number else int(number) * scale
-    return size if size >= 1 else None
+    return f"max_model_bytes must be a positive number of bytes, not {value!r}"
 
 
 def _human(n: int) -> str:

@@ -173,8 +173,9 @@ class Transformer:
     allow_pickle
         Load pickled models (they can run arbitrary code when loaded). Default False.
     max_model_bytes
-        The most a model file, or the model in a ``model.tar.gz``, may hold: bytes, or a text
-        such as ``"4GiB"``. Default (or None) 1 GiB (:data:`fastjoin.predictor.DEFAULT_MAX_MODEL_BYTES`).
+        The most a model file, or the model in a ``model.tar.gz``, may hold, in bytes; default
+        1 GiB (:data:`fastjoin.predictor.DEFAULT_MAX_MODEL_BYTES`). A larger one is refused before
+        it is read.
     prediction_name
         The prediction's name: the output header's column with ``header=True``, and the key a
         joined JSON record gets (default ``SageMakerOutput``, SageMaker's).
@@ -217,7 +218,7 @@ class Transformer:
         json_numbers: str = "preserve",
         engine: str = "auto",
         max_record_bytes: int = storage.DEFAULT_MAX_RECORD_BYTES,
-        max_model_bytes=DEFAULT_MAX_MODEL_BYTES,
+        max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
     ):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with

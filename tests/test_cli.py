@@ -103,7 +103,10 @@ def test_max_model_size_flag(seed, tmp_path):
     assert (
         "over the model size limit of 10,000 bytes" in proc.stderr and "--max-model-size 1MiB" in proc.stderr
     )
-    assert run(*args, "--max-model-size", "0").returncode == 2
+    for bad in ("0", "0.5", "1e400", "1" + "0" * 400):  # 1e400 is inf: int() of it used to raise
+        proc = run(*args, "--max-model-size", bad)
+        assert proc.returncode == 2 and f"argument --max-model-size: {bad!r} is not a size" in proc.stderr
+        assert "Traceback" not in proc.stderr
     assert run(*args, *SEED_FLAGS, "--max-model-size", "10MB").returncode == 0
 
 

@@ -312,7 +312,7 @@ def test_counts_of_one_are_singular(pipeline, seed):
         (dict(max_payload=101), "max_payload"),
         (dict(strategy="Batch"), "strategy"),
         (dict(header=True, dialect="sagemaker"), "header=True is an extension"),
-        (dict(max_model_bytes="lots"), r"max_model_bytes \(--max-model-size\) must be"),
+        (dict(max_model_bytes="4GiB"), "max_model_bytes must be a positive number of bytes"),
     ],
 )
 def test_config_errors_before_any_data(options, message):

@@ -689,7 +689,7 @@ def test_cli_run_job_max_model_size(seed, tmp_path):
     assert "--max-model-size 1MiB" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("run-job", request, "--model", model, "--max-model-size", "lots")
     assert proc.returncode == 2
-    assert "max_model_bytes (--max-model-size) must be a positive number of bytes" in proc.stderr
+    assert "argument --max-model-size: 'lots' is not a size" in proc.stderr
     proc = cli("run-job", request, "--model", model, "--max-model-size", "64MiB", "--quiet")
     assert proc.returncode == 0, proc.stderr
 

@@ -473,7 +473,6 @@ def test_model_file_over_the_limit_is_refused_by_its_size(models, tmp_path):
     assert "KiB), over the model size limit of 1,000 bytes: fastjoin stops there" in text
     assert "max_model_bytes=" in text and "--max-model-size 1MiB" in text
     assert load_model(path, max_model_bytes=size).n_features == N_FEATURES  # the limit is inclusive
-    assert load_model(path, max_model_bytes="1KiB" if size <= 1024 else "1MiB").n_features == N_FEATURES
 
 
 def test_default_limit_refuses_a_huge_file_without_reading_it(tmp_path):
@@ -491,7 +490,7 @@ def test_archive_member_over_the_limit_is_refused_from_its_header(tmp_path):
     # a gzip bomb: 64 MiB of zeros as xgboost-model in a ~64 KiB archive
     path = _gzip_tar(tmp_path / "model.tar.gz", [("xgboost-model", 64 << 20)])
     assert path.stat().st_size < 1 << 20
-    peak, error = _peak_traced(lambda: load_model(path, max_model_bytes="1MiB"))
+    peak, error = _peak_traced(lambda: load_model(path, max_model_bytes=1 << 20))
     assert isinstance(error, ModelError)
     assert (
         f"member xgboost-model of model archive {path} is 64 MiB (67,108,864 bytes), "
@@ -530,20 +529,10 @@ def test_archive_limit_leaves_room_for_headers_and_small_files(models, batch, tm
     assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
 
 
-@pytest.mark.parametrize("value", [0, -1, "abc", "1.5.2GB", True, 2.5, "0B", "1" + "0" * 5000])
-def test_bad_model_size_is_a_config_error(models, tmp_path, value):
-    with pytest.raises(ConfigError, match=r"max_model_bytes \(--max-model-size\) must be"):
+@pytest.mark.parametrize("value", [0, -1, "4GiB", True, 2.5, None])
+def test_bad_model_size_is_a_config_error(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"max_model_bytes must be a positive number of bytes, not"):
         load_model(tmp_path / "model.json", max_model_bytes=value)
-
-
-@pytest.mark.parametrize(
-    "text, size",
-    [("4GiB", 4 << 30), ("500MB", 500_000_000), ("2g", 2 << 30), ("1.5 GiB", 3 << 29), ("1000", 1000)],
-)
-def test_model_size_units(text, size):
-    from fastjoin.predictor import model_size
-
-    assert model_size(text) == size
 
 
 def _special_file(kind: str, tmp_path: Path) -> Path:
