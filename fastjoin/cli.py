@@ -28,6 +28,8 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame) -> None:
+    # once: a second SIGTERM must not cut short the clean-up (an upload being aborted)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()
 
 
@@ -74,7 +76,7 @@ def parse_size(text: str) -> int:
     unit = text.strip()[len(number) :].upper()
     try:
         value = float(number)
-        if unit not in _UNITS or not value > 0:
+        if unit not in _UNITS or not 0 < value < 2**62:
             raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -376,9 +378,10 @@ def _run_job(args) -> int:
             f.write(describe_json(described, indent=2).encode() + b"\n")
     info = described["fastjoin"]
     err = sys.stderr
-    if args.verbose:
+    if not args.quiet:
         for warning in info["warnings"]:
             print(f"fastjoin: warning: {warning}", file=err)
+    if args.verbose:
         for o in info["objects"]:
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
             where = o["output"] if o["status"] != "Failed" else o["failure"]
