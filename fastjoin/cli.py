@@ -9,7 +9,6 @@ names the error class: 2 configuration, 3 input data, 4 model, 5 output, 6 stora
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -29,6 +28,8 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise_terminated(signum, frame) -> None:
+    # once: a second SIGTERM must not cut short the clean-up (an upload being aborted)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()
 
 
@@ -75,8 +76,8 @@ def parse_size(text: str) -> int:
     unit = text.strip()[len(number) :].upper()
     try:
         value = float(number)
-        # finite, and at least a byte: 1e400 is inf (int() of it raised OverflowError), 0.5 is 0
-        size = int(value * _UNITS[unit]) if unit in _UNITS and math.isfinite(value) else 0
+        # under 2**62 (1e400 is inf, and int() of it raised) and at least a byte (0.5 is 0)
+        size = int(value * _UNITS[unit]) if unit in _UNITS and 0 < value < 2**62 else 0
         if size < 1:
             raise ValueError
     except ValueError:
@@ -387,9 +388,10 @@ def _run_job(args) -> int:
             f.write(describe_json(described, indent=2).encode() + b"\n")
     info = described["fastjoin"]
     err = sys.stderr
-    if args.verbose:
+    if not args.quiet:
         for warning in info["warnings"]:
             print(f"fastjoin: warning: {warning}", file=err)
+    if args.verbose:
         for o in info["objects"]:
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
             where = o["output"] if o["status"] != "Failed" else o["failure"]

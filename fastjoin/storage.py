@@ -17,7 +17,9 @@ import io
 import json
 import os
 import re
+import secrets
 import stat
+import sys
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ COMPRESSION_TYPES = ("None", "Gzip")
 OUTPUT_SUFFIX = ".out"  # <input name>.out, as SageMaker names outputs
 # what a job writes: <name>.out, its dead letters, and the temporaries they are written under
 _OUT = re.escape(OUTPUT_SUFFIX) + "(?:" + re.escape(DEAD_LETTER_SUFFIX) + ")?"
-_JOB_OUTPUT = re.compile(f"(?s:.+{_OUT}|\\..+{_OUT}\\.tmp-[0-9]+)")
+_JOB_OUTPUT = re.compile(f"(?s:.+{_OUT}|\\..+{_OUT}\\.tmp-[0-9]+(?:-[0-9a-f]+)?)")
 
 
 @dataclass(frozen=True)
@@ -57,24 +59,36 @@ class InputObject:
         return str(self.path)
 
     def open(self):
-        """The object's bytes as a binary stream (decompressed when ``compression`` is Gzip)."""
+        """The object's bytes as a binary stream (decompressed when ``compression`` is Gzip).
+        Opened without blocking, so a file swapped for a FIFO since it was listed is refused
+        instead of waiting forever for a writer."""
         try:
-            f = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except OSError as exc:
             raise StorageError(f"{self.path}: cannot read: {exc.strerror}") from exc
+        f = os.fdopen(fd, "rb")
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            f.close()
+            raise StorageError(
+                f"{self.path}: is no longer a regular file (it was replaced since it was listed)"
+            )
+        f.opened = opened  # type: ignore[attr-defined]  # for check_unchanged
         return _decompress(f, self.compression, self.name)
 
     def check_unchanged(self, stream) -> None:
         """Fail the object when the file changed while it was read (a writer truncated,
         appended to or rewrote it): its output would end in a torn record, or mix two
         versions. The S3 path pins the ETag for the same reason."""
+        before = getattr(stream, "opened", None)
         st = os.fstat(stream.fileno())
-        if st.st_size != self.size or st.st_mtime_ns != self.mtime_ns:
-            raise StorageError(
-                f"{self.path}: the file changed while it was read (size {self.size:,} -> "
-                f"{st.st_size:,} bytes{', modified' if st.st_mtime_ns != self.mtime_ns else ''}); "
-                f"its output was not written: run again once the file is complete"
-            )
+        if before is None or (st.st_size == before.st_size and st.st_mtime_ns == before.st_mtime_ns):
+            return
+        raise StorageError(
+            f"{self.path}: the file changed while it was read (size {before.st_size:,} -> "
+            f"{st.st_size:,} bytes{', modified' if st.st_mtime_ns != before.st_mtime_ns else ''}); "
+            f"its output was not written: run again once the file is complete"
+        )
 
 
 def _not_regular(path: Path) -> Optional[str]:
@@ -101,9 +115,10 @@ def list_inputs(spec: str | os.PathLike) -> list[InputObject]:
     text = os.fspath(spec)
     if any(c in text for c in _MAGIC):
         root = _glob_root(text)
-        paths = sorted(Path(p) for p in glob.glob(text, recursive=True) if os.path.isfile(p))
+        matches = [Path(p) for p in glob.glob(text, recursive=True)]
+        paths = sorted(p for p in matches if p.is_file())
         if not paths:
-            raise StorageError(f"{text}: no files match this pattern")
+            raise StorageError(f"{text}: no files match this pattern{_skipped_note(matches)}")
     else:
         path = Path(text)
         if path.is_file():
@@ -117,14 +132,23 @@ def list_inputs(spec: str | os.PathLike) -> list[InputObject]:
         if not path.is_dir():
             raise StorageError(f"{text}: no such file or directory")
         root = path
-        paths = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        found = [
+            p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+        paths = sorted(p for p in found if p.is_file())
         if not paths:
-            raise StorageError(f"{text}: the directory holds no input files")
+            raise StorageError(f"{text}: the directory holds no input files{_skipped_note(found)}")
     return [InputObject.of(p, p.relative_to(root).as_posix()) for p in paths]
+
+
+def _skipped_note(paths: list[Path]) -> str:
+    """Names the FIFOs, sockets and devices that were passed over, for an error that found
+    nothing else."""
+    odd = [(p, kind) for p in paths if (kind := _not_regular(p)) is not None]
+    if not odd:
+        return ""
+    shown = ", ".join(f"{p} ({kind})" for p, kind in odd[:3]) + (", ..." if len(odd) > 3 else "")
+    return f" (skipped, not regular files: {shown})"
 
 
 def output_path(output_dir: str | os.PathLike, obj: InputObject) -> Path:
@@ -164,22 +188,39 @@ def atomic_output(path: Path) -> Iterator[_OutputFile]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"{path.parent}: cannot create the output directory: {exc.strerror}") from exc
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp, f = _create_temporary(path)
     try:
-        f = open(tmp, "wb")
-    except OSError as exc:
-        raise StorageError(f"{path}: cannot write the output: {exc.strerror}") from exc
-    try:
-        with f:
-            yield _OutputFile(f, path)
-            _output_step(path, f.flush)
+        yield _OutputFile(f, path)
+        _output_step(path, f.flush)
+        _output_step(path, f.close)
         _output_step(path, lambda: os.replace(tmp, path))
     except BaseException:
+        try:
+            f.close()  # retries a failed flush: that second failure is not news
+        except OSError:
+            pass
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _create_temporary(path: Path) -> tuple[Path, BinaryIO]:
+    """A new hidden file ``.<name>.tmp-<pid>-<random>`` beside ``path``: created exclusively
+    and never through a symlink, so a link planted under a guessable name cannot redirect the
+    output; the pid lets a later run remove it once this process is gone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot write the output: {exc.strerror}") from exc
+        return tmp, os.fdopen(fd, "wb")
+    raise StorageError(f"{path}: cannot create a temporary file beside it")
 
 
 def _output_step(path: Path, step) -> None:
@@ -234,6 +275,7 @@ def read_chunks(
     read again with the next chunk, instead of copied into it), any other stream straight
     into a buffer after the previous chunk's partial line. A line longer than a chunk doubles
     the buffer, so reading it takes time linear in its length."""
+    max_record = min(max_record, _NO_LIMIT)
     chunk_size = max(1, min(chunk_size, max_record))  # lines after a chunk's first fit in a chunk
     # a buffered local file: its read(n) returns n bytes unless at the end
     if isinstance(f, io.BufferedReader) and isinstance(f.raw, io.FileIO) and f.seekable():
@@ -259,13 +301,13 @@ def read_chunks(
         if filled < len(buf):  # the end of the stream
             del buf[filled:]
             if filled:
-                _check_first_line(buf, filled, max_record, source, offset, line)
+                _check_first_line(buf, filled, max_record, source, offset, line, final=True)
                 yield buf, filled, offset, line
             return
         cut = buf.rfind(b"\n") + 1
-        _check_first_line(buf, filled, max_record, source, offset, line)
+        _check_first_line(buf, filled, max_record, source, offset, line, final=False)
         if cut == 0:  # a line longer than the buffer: double it, so the copies add up linearly
-            buf.extend(bytes(min(len(buf), max_record + 1 - len(buf)) or 1))
+            buf.extend(bytes(min(len(buf), max_record + 2 - len(buf)) or 1))
             continue
         tail = buf[cut:]
         yield buf, cut, offset, line
@@ -276,11 +318,23 @@ def read_chunks(
         filled = len(tail)
 
 
-def _check_first_line(buf, filled: int, max_record: int, source: str, offset: int, line: int) -> None:
-    """Fail when the line that starts ``buf`` is longer than ``max_record`` bytes. Only the
-    first line can be: the others in a chunk fit in ``chunk_size <= max_record`` bytes."""
-    if filled <= max_record or buf.find(b"\n", 0, max_record + 1) >= 0:
+_NO_LIMIT = sys.maxsize // 4  # a larger limit is no limit (and must not overflow a read size)
+
+
+def _check_first_line(
+    buf, filled: int, max_record: int, source: str, offset: int, line: int, *, final: bool
+) -> None:
+    """Fail when the line that starts ``buf`` is longer than ``max_record`` bytes, its
+    terminator (``\\n`` or ``\\r\\n``) not counted. Only the first line can be: the others in
+    a chunk fit in ``chunk_size <= max_record`` bytes."""
+    if filled <= max_record:
         return
+    nl = buf.find(b"\n", 0, max_record + 2)
+    if nl >= 0:
+        if nl <= max_record or buf[nl - 1] == 13:
+            return
+    elif not final and filled == max_record + 1 and buf[max_record] == 13:
+        return  # a CR whose LF may be the next byte read
     raise InputError(
         f"a line longer than {max_record:,} bytes, the max_record_bytes limit (no line end in the "
         f"{filled:,} bytes read from here): raise the limit (--max-record-size) if records are "
@@ -302,13 +356,13 @@ def _read_file_chunks(
         buf = f.read(size)
         if len(buf) < size:  # the end of the file
             if buf:
-                _check_first_line(buf, len(buf), max_record, source, offset - base, line)
+                _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=True)
                 yield buf, len(buf), offset - base, line
             return
-        _check_first_line(buf, len(buf), max_record, source, offset - base, line)
+        _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=False)
         cut = buf.rfind(b"\n") + 1
         if cut == 0:  # a line longer than the chunk: read twice as much of it at once
-            size = min(2 * size, max_record + 1)
+            size = min(2 * size, max_record + 2)
             f.seek(offset)
             continue
         yield buf, cut, offset - base, line
@@ -321,14 +375,21 @@ def _read_file_chunks(
 def read_whole(f: BinaryIO, max_record: int = DEFAULT_MAX_RECORD_BYTES, source: str = "<stream>") -> bytes:
     """The whole stream as one record (``application/json`` with SplitType None), refusing one
     longer than ``max_record`` bytes before holding more than that in memory."""
-    data = f.read(max_record + 1)
-    if len(data) > max_record:
+    max_record = min(max_record, _NO_LIMIT)
+    parts, total = [], 0
+    while total <= max_record:
+        block = f.read(min(1 << 22, max_record + 1 - total))
+        if not block:
+            break
+        parts.append(block)
+        total += len(block)
+    if total > max_record:
         raise InputError(
             f"the object is one record (SplitType None) longer than {max_record:,} bytes, the "
             f"max_record_bytes limit: raise it (--max-record-size) or split the input by line",
             Location(source, 1, 1, 0),
         )
-    return data
+    return b"".join(parts)
 
 
 # ----------------------------------------------------------------------------- S3 objects, gzip
@@ -415,6 +476,10 @@ class _Decompressed:
     def fileno(self) -> int:  # the compressed file's, for InputObject.check_unchanged
         return self._gz.raw.fileno()
 
+    @property
+    def opened(self):
+        return getattr(self._gz.raw, "opened", None)
+
     def close(self) -> None:
         self._gz.close()
 
@@ -437,6 +502,7 @@ def _decompress(raw: BinaryIO, compression: str, name: str):
 @dataclass(frozen=True)
 class LocalSink:
     path: Path
+    root: Optional[Path] = None  # the output location: the file must land inside it
 
     @property
     def name(self) -> str:
@@ -452,6 +518,13 @@ class LocalSink:
             pass
 
     def open(self):
+        if self.root is not None:
+            folder = self.path.parent.resolve()
+            if not _inside(folder, self.root.resolve()):
+                raise StorageError(
+                    f"{self.path}: the output would land in {folder}, outside the output location "
+                    f"{self.root} (a symbolic link inside it leads elsewhere); nothing was written"
+                )
         _remove_stale_temporaries(self.path)
         return atomic_output(self.path)
 
@@ -461,7 +534,7 @@ def _remove_stale_temporaries(path: Path) -> None:
     if os.name != "posix" or not path.parent.is_dir():
         return
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
+        pid = tmp.name.rsplit(".tmp-", 1)[-1].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
@@ -588,6 +661,12 @@ class Storage:
             except OSError as exc:
                 raise StorageError(f"{spec}: cannot read the manifest: {exc.strerror}") from exc
         prefix, keys = parse_manifest(data, spec)
+        if _is_s3(spec) and not _is_s3(prefix):
+            # a manifest from a bucket must not name this machine's files: it could copy them out
+            raise StorageError(
+                f"{spec}: the manifest's prefix {prefix!r} is not an s3:// URI; a manifest stored "
+                f"on S3 names S3 objects only"
+            )
         objects: list = []
         for rel in keys:
             if _is_s3(prefix):
@@ -601,7 +680,13 @@ class Storage:
                     objects.append(S3Object(self.s3, bucket, key, rel, meta[0], meta[1], compression))
                 continue
             path = Path(prefix) / rel if Path(prefix).is_dir() else Path(prefix + rel)
-            outside = _outside_prefix(rel)
+            folder = Path(prefix) if Path(prefix).is_dir() else Path(prefix).parent
+            outside = _outside_prefix(rel) or (
+                "leads outside the prefix through a symbolic link"
+                if path.exists() and not _inside(path.resolve(), folder.resolve())
+                else None
+            )
+            kind = _not_regular(path)
             if outside:
                 objects.append(
                     MissingObject(
@@ -615,6 +700,10 @@ class Storage:
                 )
             elif path.is_file():
                 objects.append(InputObject.of(path, rel, compression))
+            elif kind is not None:
+                objects.append(
+                    MissingObject(str(path), rel, 0, compression, f"{path}: is {kind}, not a regular file")
+                )
             else:
                 objects.append(MissingObject(str(path), rel, 0, compression))
         return objects
@@ -629,7 +718,7 @@ class Storage:
 
             bucket, prefix = parse_uri(text)
             return S3Sink(self.s3, bucket, join_key(prefix, name), kms_key_id)
-        return LocalSink(Path(text) / safe_relative(name, source or name))
+        return LocalSink(Path(text) / safe_relative(name, source or name), Path(text))
 
 
 def _glob_root(text: str) -> Path:
@@ -652,7 +741,9 @@ def output_overlap(input_spec, output, *, manifest: bool = False) -> Optional[st
         from fastjoin.s3 import join_key, parse_uri
 
         (ib, ip), (ob, op) = parse_uri(src), parse_uri(dst)
-        inside = ib == ob and join_key(op, "").startswith(ip)
+        folder = join_key(op, "")
+        # a raw prefix: outputs under data/ can match the input prefix data/test as well
+        inside = ib == ob and (folder.startswith(ip) or ip.startswith(folder))
     else:
         root = _glob_root(src) if any(c in src for c in _MAGIC) else Path(src)
         if not root.is_dir():

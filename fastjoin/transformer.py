@@ -489,12 +489,13 @@ class Transformer:
                     sink = store.sink(
                         output, obj.relative + storage.OUTPUT_SUFFIX, kms_key_id=kms_key_id, source=obj.name
                     )
-                except StorageError as exc:  # a name that cannot be mapped safely fails its object
-                    stats.error = exc
+                    done = resume and sink.exists()
+                except (StorageError, OSError) as exc:  # e.g. a name that cannot be mapped safely
+                    stats.error = _storage_error(obj.name, "cannot name the output", exc)
                     sink = None
                 if sink is None:
                     pass
-                elif resume and sink.exists():
+                elif done:
                     stats.output, stats.skipped = sink.name, True
                 else:
                     self._transform_object(
@@ -520,17 +521,18 @@ class Transformer:
         kms_key_id: Optional[str],
     ) -> None:
         started = time.perf_counter()
-        dead_sink = store.sink(
-            output,
-            obj.relative + storage.OUTPUT_SUFFIX + DEAD_LETTER_SUFFIX,
-            kms_key_id=kms_key_id,
-            source=obj.name,
-        )
         dead = None
-        if self.policy.skip:
-            dead = DeadLetters(self.policy, dead_sink)
-            stats.on_errors = dead.add
+        dead_sink = None
         try:
+            dead_sink = store.sink(
+                output,
+                obj.relative + storage.OUTPUT_SUFFIX + DEAD_LETTER_SUFFIX,
+                kms_key_id=kms_key_id,
+                source=obj.name,
+            )
+            if self.policy.skip:
+                dead = DeadLetters(self.policy, dead_sink)
+                stats.on_errors = dead.add
             with obj.open() as f, sink.open() as out:
                 # progress in stored bytes: compressed ones for gzip inputs
                 counted = getattr(f, "compressed_bytes", None)
@@ -556,13 +558,13 @@ class Transformer:
                     check(f)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
-                elif dead_sink.exists():  # a clean run: an earlier run's dead letters no longer apply
-                    dead_sink.remove()
             stats.output = sink.name
+            if stats.dead_letter is None:  # the new .out is in place: older dead letters no longer apply
+                _remove_quietly(dead_sink)
         except FastjoinError as exc:
             stats.error = exc
-        except OSError as exc:
-            stats.error = StorageError(f"{obj.name}: cannot read: {exc.strerror or exc}")
+        except OSError as exc:  # output errors are StorageErrors already: this is the input
+            stats.error = _storage_error(obj.name, "cannot read", exc)
         finally:
             if stats.error is not None and dead is not None:
                 dead.abort()
@@ -573,6 +575,24 @@ class Transformer:
                         pass
                     stats.dead_letter = None
             stats.seconds = time.perf_counter() - started
+
+
+def _storage_error(name: str, what: str, exc: BaseException) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    error = StorageError(f"{name}: {what}: {getattr(exc, 'strerror', None) or exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _remove_quietly(sink) -> None:
+    """Remove a stale side file if there is one. A store that will not say (an S3 role that
+    may write but not read) or will not delete leaves it: that must not fail the object."""
+    try:
+        if sink.exists():
+            sink.remove()
+    except (FastjoinError, OSError):
+        pass
 
 
 class _Done:

@@ -407,21 +407,223 @@ def test_a_full_disk_names_the_output_not_the_input(tmp_path, seed_model):
     src = tmp_path / "a.csv"
     src.write_bytes(b"".join(b"%d,1.5,2.5\n" % i for i in range(50_000)))
     out = tmp_path / "out"
-    limit = (
-        64 * 1024
-    )  # RLIMIT_FSIZE: the kernel refuses writes past it (EFBIG), as a full disk would (ENOSPC)
-    code = (
-        "import resource, signal, sys\n"
-        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
-        "from fastjoin.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "transform", "--model", seed_model, "--input", src, "--output", out,
-         "--input-filter", "$[1:]", "--join-source", "Input", "--quiet"],
-        capture_output=True, text=True, timeout=300,
+    proc = run_with_file_size_limit(
+        64 * 1024, "transform", "--model", seed_model, "--input", src, "--output", out,
+        "--input-filter", "$[1:]", "--join-source", "Input", "--quiet",
     )  # fmt: skip
     assert proc.returncode == 6, proc.stderr
     assert f"{out / 'a.csv.out'}: cannot write the output: File too large" in proc.stderr
     assert files_under(out) == []  # the temporary is gone too
+
+
+# ----------------------------------------------------------------------------- from the review
+
+
+def test_a_manifest_on_s3_cannot_name_local_files(tmp_path, s3, bucket, s3_endpoint):
+    (tmp_path / "secret.csv").write_bytes(b"top,secret\n")
+    put(s3, bucket, "m.json", json.dumps([{"prefix": str(tmp_path) + "/"}, "secret.csv"]).encode())
+    d = run_job(
+        request(f"s3://{bucket}/m.json", f"s3://{bucket}/out/", "ManifestFile"),
+        model=echo,
+        endpoint_url=s3_endpoint,
+        progress=False,
+    )
+    assert d["TransformJobStatus"] == "Failed" and "names S3 objects only" in d["FailureReason"]
+    assert keys(s3, bucket, "out/") == []
+
+
+def test_symbolic_links_do_not_lead_a_manifest_outside_its_prefix(tmp_path):
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    data.mkdir()
+    outside.mkdir()
+    (outside / "s.csv").write_bytes(b"top,secret\n")
+    (data / "a.csv").write_bytes(b"1,2\n")
+    (data / "link.csv").symlink_to(outside / "s.csv")
+    (data / "linkdir").symlink_to(outside)
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps([{"prefix": str(data) + "/"}, "a.csv", "link.csv", "linkdir/s.csv"]))
+    d = run_job(request(str(manifest), str(tmp_path / "out"), "ManifestFile"), model=echo, progress=False)
+    objects = d["fastjoin"]["objects"]
+    assert [o["status"] for o in objects] == ["Completed", "Failed", "Failed"]
+    assert all("symbolic link" in o["failure"] for o in objects[1:])
+    assert files_under(tmp_path / "out") == ["a.csv.out"]
+
+
+def test_a_symlinked_sub_directory_does_not_lead_outputs_outside(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.csv").write_bytes(b"1,2\n")
+    (src / "b.csv").write_bytes(b"3,4\n")
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    result = Transformer(echo, join_source="Input").transform(src, out)
+    assert [f.ok for f in result.files] == [True, False]
+    assert "outside the output location" in str(result.files[1].error)
+    assert files_under(elsewhere) == []
+
+
+def test_temporary_outputs_have_unguessable_names(tmp_path):
+    (tmp_path / "a.csv").write_bytes(b"1,2\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me\n")
+    (out / f".a.csv.out.tmp-{os.getpid()}").symlink_to(victim)  # the old, guessable name
+    Transformer(echo, join_source="Input").transform(tmp_path / "a.csv", out).raise_for_errors()
+    assert victim.read_bytes() == b"keep me\n" and not (out / "a.csv.out").is_symlink()
+
+
+def test_resume_with_a_key_too_long_for_the_file_system_fails_only_that_object(
+    tmp_path, s3, bucket, s3_endpoint
+):
+    put(s3, bucket, "in/ok.csv", b"1,2\n")
+    put(s3, bucket, "in/" + "d" * 300 + "/x.csv", b"3,4\n")
+    result = Transformer(echo, join_source="Input").transform(
+        f"s3://{bucket}/in/", tmp_path / "out", resume=True, s3={"endpoint_url": s3_endpoint}
+    )
+    assert [f.ok for f in result.files] == [False, True]  # keys sort "ddd..." before "ok"
+    assert "File name too long" in str(result.files[0].error)
+
+
+def test_stale_dead_letter_clean_up_never_fails_an_object():
+    from fastjoin.transformer import _remove_quietly
+
+    class Forbidden:  # an S3 role that may write the output but not read its metadata
+        def exists(self):
+            raise StorageError("s3://b/out/a.csv.out.errors.jsonl: cannot read object metadata: 403")
+
+        def remove(self):
+            raise AssertionError("not reached")
+
+    _remove_quietly(Forbidden())
+
+
+def test_a_second_sigterm_does_not_cut_the_clean_up_short():
+    from fastjoin import cli
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(cli.Terminated):
+            cli._raise_terminated(signal.SIGTERM, None)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize("where", ["glob", "directory", "manifest"])
+def test_fifos_are_named_wherever_they_are_found(tmp_path, where):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "p.csv")
+    if where == "manifest":
+        manifest = tmp_path / "m.json"
+        manifest.write_text(json.dumps([{"prefix": str(folder) + "/"}, "p.csv"]))
+        d = run_job(request(str(manifest), str(tmp_path / "out"), "ManifestFile"), model=echo, progress=False)
+        assert "is a FIFO (named pipe), not a regular file" in d["FailureReason"]
+        return
+    with pytest.raises(StorageError, match=r"skipped, not regular files: .*p\.csv \(a FIFO"):
+        list_inputs(folder / "*.csv" if where == "glob" else folder)
+
+
+def test_crlf_does_not_count_against_max_record():
+    for data in (b"x" * 100 + b"\r\nb\n", b"a\r\n" + b"x" * 100 + b"\r\n"):
+        for chunk in (1, 7, 100, 4096):
+            got = b"".join(
+                bytes(b[:e]) for b, e, _, _ in read_chunks(io.BytesIO(data), chunk, max_record=100)
+            )
+            assert got == data
+    with pytest.raises(InputError):
+        list(read_chunks(io.BytesIO(b"x" * 100 + b"\r\r\n"), 7, max_record=100))
+
+
+def test_a_limit_beyond_any_size_means_no_limit(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_bytes(b'{"features": [1, 2]}')
+    t = Transformer(echo, content_type="application/json", split_type="None", max_record_bytes=10**20)
+    assert t.transform(src, tmp_path / "out").ok
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastjoin", "transform", "--model", "m", "--input", "i", "--output", "o",
+         "--max-record-size", "inf"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_s3_output_prefix_that_contains_the_raw_input_prefix_is_warned(s3, bucket, s3_endpoint):
+    put(s3, bucket, "data/test.csv", b"1,2\n")
+    d = run_job(
+        request(f"s3://{bucket}/data/test", f"s3://{bucket}/data/"), model=echo, endpoint_url=s3_endpoint,
+        progress=False,
+    )  # fmt: skip
+    assert d["TransformJobStatus"] == "Completed"
+    assert any("inside the input location" in w for w in d["fastjoin"]["warnings"])
+
+
+FSIZE_CLI = (
+    "import resource, signal, sys\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "limit = int(sys.argv[1])\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+    "from fastjoin.cli import main\n"
+    "sys.exit(main(sys.argv[2:]))\n"
+)
+
+
+def run_with_file_size_limit(limit: int, *args) -> subprocess.CompletedProcess:
+    """The CLI in a child whose files cannot grow past ``limit`` bytes: the kernel fails the
+    write (EFBIG) as a full disk would (ENOSPC)."""
+    return subprocess.run(
+        [sys.executable, "-c", FSIZE_CLI, str(limit), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_full_disk_while_writing_dead_letters_fails_only_that_object(tmp_path, seed_model):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "bad.csv").write_bytes(b'1,"x\n' * 400)  # ~40 KB of dead letters: past the limit
+    (src / "z.csv").write_bytes(b"1,1.5,2.5\n")
+    out = tmp_path / "out"
+    proc = run_with_file_size_limit(
+        4096, "transform", "--model", seed_model, "--input", src, "--output", out, "--on-error", "skip",
+        "--input-filter", "$[1:]", "--join-source", "Input", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 6 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{out / 'bad.csv.out.errors.jsonl'}: cannot write the output: File too large" in proc.stderr
+    assert files_under(out) == ["z.csv.out"]  # the next object still ran
+
+
+def test_old_dead_letters_stay_until_a_new_output_replaces_theirs(tmp_path, seed_model):
+    src = tmp_path / "a.csv"
+    src.write_bytes(b'1,1.5,2.5\n2,"x\n')
+    out = tmp_path / "out"
+    Transformer(seed_model, input_filter="$[1:]", join_source="Input", on_error="skip").transform(
+        src, out
+    ).raise_for_errors()
+    before = {name: (out / name).read_bytes() for name in files_under(out)}
+    assert sorted(before) == ["a.csv.out", "a.csv.out.errors.jsonl"]
+    # clean, and too big to write: ~5 KiB, held in the write buffer until the final flush fails
+    src.write_bytes(b"".join(b"%d,1.5,2.5\n" % i for i in range(250)))
+    proc = run_with_file_size_limit(
+        4096, "transform", "--model", seed_model, "--input", src, "--output", out,
+        "--input-filter", "$[1:]", "--join-source", "Input", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert {name: (out / name).read_bytes() for name in files_under(out)} == before
+
+
+def test_a_small_output_that_does_not_fit_names_the_output(tmp_path, seed_model):
+    src = tmp_path / "a.csv"
+    src.write_bytes(b"".join(b"%d,1.5,2.5\n" % i for i in range(250)))  # ~8 KiB out: one buffered write
+    out = tmp_path / "out"
+    proc = run_with_file_size_limit(
+        4096, "transform", "--model", seed_model, "--input", src, "--output", out,
+        "--input-filter", "$[1:]", "--join-source", "Input", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert f"{out / 'a.csv.out'}: cannot write the output: File too large" in proc.stderr
+    assert files_under(out) == []
