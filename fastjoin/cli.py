@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Optional, Sequence, cast
 
-from fastjoin.errors import FastjoinError
+from fastjoin.errors import FastjoinError, plural
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -349,9 +349,9 @@ def _run_transform(args) -> int:
             extra += f", {len(result.skipped)} skipped (output exists)"
         bad = sum(f.errors for f in result.files)
         if bad:
-            extra += f", {bad:,} bad records skipped (*.out.errors.jsonl)"
+            extra += f", {plural(bad, 'bad record')} skipped (*.out.errors.jsonl)"
         print(
-            f"fastjoin: {ok}/{len(result.files)} files, {result.records:,} records{extra} in {elapsed:.2f} s"
+            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record')}{extra} in {elapsed:.2f} s"
             f" → {args.output}",
             file=sys.stderr,
         )
@@ -411,9 +411,9 @@ def _run_job(args) -> int:
             parts.append(f"{info['objects_skipped']} skipped (output exists)")
         if info["objects_failed"]:
             parts.append(f"{info['objects_failed']} failed")
-        parts.append(f"{info['records_out']:,} records")
+        parts.append(plural(info["records_out"], "record"))
         if info["errors"]:
-            parts.append(f"{info['errors']:,} bad records skipped (*.out.errors.jsonl)")
+            parts.append(f"{plural(info['errors'], 'bad record')} skipped (*.out.errors.jsonl)")
         print(
             f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
             f"{', '.join(parts)} in {info['seconds']:.2f} s → "

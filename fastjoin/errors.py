@@ -29,7 +29,7 @@ SNIPPET_WIDTH = 96
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """A count and its noun in agreement: ``1 field``, ``2 fields`` (``nouns`` for irregulars)."""
-    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
 
 
 @dataclass(frozen=True)

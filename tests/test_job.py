@@ -744,7 +744,7 @@ def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucke
     ]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
-    assert "1/1 files, 569 records, 1 bad records skipped" in proc.stderr
+    assert "1/1 files, 569 records, 1 bad record skipped" in proc.stderr
     assert get(s3, bucket, "out/a.csv.out") == seed_expected
     (entry,) = [json.loads(x) for x in get(s3, bucket, "out/a.csv.out.errors.jsonl").splitlines()]
     assert entry["source"] == f"s3://{bucket}/in/a.csv" and entry["line"] == 301 and entry["record"] == "junk"
