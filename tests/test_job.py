@@ -676,7 +676,7 @@ def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     assert "job breast-cancer-seed Failed" in proc.stderr
     proc = cli("run-job", request, "--model", model, "--on-error", "skip")
     assert proc.returncode == 0, proc.stderr
-    assert "1 bad records skipped" in proc.stderr
+    assert "1 bad record skipped" in proc.stderr
 
 
 def test_cli_run_job_max_model_size(seed, tmp_path):
