@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import orjson
@@ -49,7 +50,7 @@ import orjson
 from fastjoin import _impl
 from fastjoin.csv_records import Chunk, ChunkResult, _payloads
 from fastjoin.errors import FeatureError, JsonLinesError, ModelError, OutputError, locate, plural
-from fastjoin.jsonpath import NoMatch, Path, _kind
+from fastjoin.jsonpath import NoMatch, Path, Values, _kind
 from fastjoin.predictor import ContainerModel
 
 __all__ = [
@@ -105,7 +106,7 @@ class _Records:
     and their parsed values, plus the number-exact values computed on demand. ``base`` records
     of the chunk come before the batch."""
 
-    def __init__(self, chunk: Chunk, starts: list, ends: list, values: list, base: int = 0):
+    def __init__(self, chunk: Chunk, starts: list, ends: list, values: list | _Kept, base: int = 0):
         self.chunk = chunk
         self.starts = starts
         self.ends = ends
@@ -145,7 +146,7 @@ class _Records:
         self.ends.extend(other.ends)
         mine, theirs = self.values, other.values
         if isinstance(theirs, _Kept) and (not mine or (isinstance(mine, _Kept) and mine.keys == theirs.keys)):
-            if mine:
+            if isinstance(mine, _Kept) and mine:  # (a list gets here only when empty)
                 for column, more in zip(mine.columns, theirs.columns):
                     column.extend(more)
             else:
@@ -173,7 +174,7 @@ class _Kept:
     def __getitem__(self, r: int) -> dict:
         return {k: column[r] for k, column in zip(self.keys, self.columns)}
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict]:
         return (dict(zip(self.keys, row)) for row in zip(*self.columns))
 
 
@@ -281,12 +282,13 @@ def _decode_error(
 # ----------------------------------------------------------------------------- filters
 
 
-def _select(path: Path, role: str, records: _Records, values: list) -> list:
+def _select(path: Path, role: str, records: _Records, values: Values) -> list:
     """``path`` on one value per record; a record it selects nothing from is a located
     :class:`FeatureError` naming the filter."""
     try:
         return path.select_all(values)
     except NoMatch as exc:
+        assert exc.index is not None  # select_all tells which value
         raise FeatureError(f"{role} {exc.message}", records.where(exc.index), path=path.expression) from None
 
 
@@ -724,6 +726,7 @@ def _joined_selection(plan: JsonPlan, records: _Records, outputs: list):
                 else:
                     picked = [v[head] for v in values]
                 return rest.select_all(picked), last, None
+            assert last is not None  # no single-name steps: the path is one multi-name bracket
             if len(set(last)) == len(last):
                 if isinstance(values, _Kept):
                     kept = dict(zip(values.keys, values.columns))
@@ -783,7 +786,9 @@ def _kept_keys(plan: JsonPlan):
     if chain is None or not (chain[0] or chain[1]):
         return None
     keys, last = chain
-    return tuple(n for n in (keys[:1] if keys else last) if n != plan.prediction_name)
+    names = keys[:1] if keys else last
+    assert names is not None  # no single-name steps: the path is one multi-name bracket
+    return tuple(n for n in names if n != plan.prediction_name)
 
 
 def _keep(records: _Records, keys) -> None:
@@ -797,6 +802,7 @@ def _keep(records: _Records, keys) -> None:
     if not keys:
         records.values = [None] * len(values)
         return
+    kept: list | _Kept
     try:  # v[k] raises unless v is an object holding k
         columns = [[v[k] for v in values] for k in keys]
     except (KeyError, TypeError):

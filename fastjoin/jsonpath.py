@@ -17,7 +17,7 @@ import functools
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -67,6 +67,17 @@ class Index:
 
 
 Step = Union[Child, Wildcard, Index]
+# A path of names only: the single-name steps' keys, then a final multi-name bracket's names or None.
+NameChain = Tuple[List[str], Optional[Tuple[str, ...]]]
+
+
+class Values(Protocol):
+    """What :meth:`Path.select_all` takes: values it can count and iterate more than once (a
+    list, a tuple, or jsonl_records' records held a column per key), not a one-shot iterator."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ class Path:
         return all(_definite(step) for step in self.steps)
 
     @property
-    def name_chain(self):
+    def name_chain(self) -> Optional[NameChain]:
         """``(keys, last)`` when the path is only names: ``keys`` the single-name steps, then
         ``last`` the names of a final multi-name bracket (or None). None for other paths."""
         return _name_chain(self.steps)
@@ -211,7 +222,7 @@ class Path:
         self._select(value, True)  # raises NoMatch, with a message naming the failing step
         raise AssertionError("unreachable: the explaining pass found no failure")
 
-    def select_all(self, values: Sequence) -> list:
+    def select_all(self, values: Values) -> list:
         """:meth:`select` on each value; a :class:`NoMatch` carries the failing ``index``.
 
         A root path returns ``values`` itself (as a list); chains of names (``$.a.b``,
@@ -251,21 +262,24 @@ class Path:
         """Walk the steps over a list of nodes. Without ``explain`` a failure raises the bare
         ``_Miss``; with it, node locations (``$.a[2]``) are tracked to word a NoMatch."""
         nodes = [value]
-        where = ["$"] if explain else None
+        where: List[str] = ["$"] if explain else []  # node locations, tracked only to explain
         for step in self.steps:
             found: list = []
-            found_where: Optional[list] = [] if explain else None
+            found_where: List[str] = []
             kind = type(step)
+            # the step's fields, read once per step (kind says which one applies)
+            names = step.names if isinstance(step, Child) else ()
+            items = step.items if isinstance(step, Index) else ()
             for i, node in enumerate(nodes):
                 if kind is Child:
                     if type(node) is not dict:
                         self._miss(
                             explain,
                             f"{where[i] if explain else ''} is {_kind(node)}, not an "
-                            f"object, so it has no key {_name_list(step.names)}",
+                            f"object, so it has no key {_name_list(names)}",
                         )
-                    if len(step.names) == 1:
-                        name = step.names[0]
+                    if len(names) == 1:
+                        name = names[0]
                         if name not in node:
                             self._miss(
                                 explain,
@@ -276,16 +290,16 @@ class Path:
                         if explain:
                             found_where.append(where[i] + _name_step(name))
                     else:
-                        for name in step.names:
+                        for name in names:
                             if name not in node:
                                 self._miss(
                                     explain,
                                     f"{where[i] if explain else ''} has no key "
                                     f"{name!r}{_keys_hint(node) if explain else ''}",
                                 )
-                        found.append({name: node[name] for name in step.names})
+                        found.append({name: node[name] for name in names})
                         if explain:
-                            found_where.append(where[i] + _names_step(step.names))
+                            found_where.append(where[i] + _names_step(names))
                 elif kind is Wildcard:
                     if type(node) is dict:
                         found.extend(node.values())
@@ -308,7 +322,7 @@ class Path:
                             f"{where[i] if explain else ''} is {_kind(node)}, not an "
                             f"array, so it cannot be indexed",
                         )
-                    positions = _array_positions(step.items, len(node))
+                    positions = _array_positions(items, len(node))
                     if isinstance(positions, str):
                         self._miss(
                             explain,
@@ -321,7 +335,7 @@ class Path:
             nodes, where = found, found_where
         return nodes[0] if self.is_definite else nodes
 
-    def _miss(self, explain: bool, why: str) -> None:
+    def _miss(self, explain: bool, why: str) -> NoReturn:
         if explain:
             raise NoMatch(f"{self.expression} selects nothing: {why}", self.expression)
         raise _Miss()  # a new one each time: a shared instance would keep a traceback alive
@@ -348,10 +362,10 @@ def _definite(step: Step) -> bool:
     return False
 
 
-def _name_chain(steps: Tuple[Step, ...]):
+def _name_chain(steps: Tuple[Step, ...]) -> Optional[NameChain]:
     """``(keys, last)`` when the path is names only: single-name steps ``keys``, then
     optionally one multi-name bracket ``last``; None for any other path."""
-    keys = []
+    keys: List[str] = []
     for position, step in enumerate(steps):
         if not isinstance(step, Child):
             return None
@@ -361,7 +375,7 @@ def _name_chain(steps: Tuple[Step, ...]):
     return keys, None
 
 
-def _array_positions(items: Tuple[Item, ...], length: int):
+def _array_positions(items: Tuple[Item, ...], length: int) -> Union[List[int], str]:
     """Element positions an index step selects from an array of ``length``, in order, or the
     reason it selects nothing (a str). The rules are the CSV rules (SPEC §2)."""
     out: List[int] = []
@@ -516,7 +530,7 @@ class _Parser:
         if self._peek() != "$":
             raise self._error("filter must start with '$'")
         self.pos += 1
-        steps = []
+        steps: List[Step] = []
         while True:
             self._skip_spaces()
             char = self._peek()
