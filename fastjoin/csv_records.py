@@ -9,6 +9,7 @@ files, in-memory objects and, later, byte ranges on other workers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Union
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from fastjoin.deadletter import DeadLetter
 from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate, plural
 from fastjoin.jsonpath import Path
 from fastjoin.predictor import ContainerModel
+
+#: A chunk's bytes: bytes or bytearray as read, a memoryview of any other buffer (an mmap, an array).
+Buffer = Union[bytes, bytearray, memoryview]
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -59,7 +63,7 @@ class Chunk:
     on line ``base_line``; ``base_record`` records precede it."""
 
     source: str
-    buf: object
+    buf: Buffer
     start: int
     end: int
     base_offset: int = 0
@@ -435,6 +439,7 @@ def header_line(plan: CsvPlan, chunk: Chunk, k: int) -> bytes:
     pred_fields = _impl.tokenize(pred_buf, 0, len(pred_buf), False)[0]
     pred_rows = np.array([0, k], dtype=np.int64)
     width = int(rows[1]) if plan.join else 0
+    assert chunk.names is not None  # the header chunk carries its names (header_names)
     names = (list(chunk.names) if plan.join else []) + pred_names
     sel = _indices(plan.output_filter, width + k, names, chunk, fields, rows, 0)
     return _impl.splice(

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Optional, cast
 import numpy as np
 
 from fastjoin import csv_records, storage
-from fastjoin.csv_records import UTF8_BOM, Chunk, CsvPlan
+from fastjoin.csv_records import UTF8_BOM, Buffer, Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
@@ -336,7 +336,7 @@ class Transformer:
     def _run_object(
         self,
         source: str,
-        pieces: Iterator[tuple[object, int, int, int, int]],
+        pieces: Iterator[tuple[Buffer, int, int, int, int]],
         stats: FileResult,
         progress: Optional[Progress],
     ) -> Iterator[bytes]:
