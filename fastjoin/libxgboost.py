@@ -88,7 +88,7 @@ class NativeBooster:
 
     def __init__(self, handle: ctypes.c_void_p, owner: object = None):
         self._lib = _library()
-        self.handle = handle
+        self.handle: ctypes.c_void_p | None = handle  # None once freed
         self._owner = owner  # a Python xgboost.Booster that owns the handle, or None: we free it
 
     @classmethod

@@ -33,8 +33,12 @@ import numpy as np
 from fastjoin.errors import ConfigError, ModelError, OutputError, plural
 from fastjoin.libxgboost import NativeBooster
 
-if TYPE_CHECKING:  # type hints only; the real import is lazy
+if TYPE_CHECKING:  # type hints only; the real imports are lazy
+    from concurrent.futures import ThreadPoolExecutor
+
     import xgboost
+
+    from fastjoin import trees
 
 __all__ = [
     "load_model",
@@ -133,7 +137,9 @@ class XGBoostPredictor:
     count is, through :meth:`check_features`.
     """
 
-    def __init__(self, booster: NativeBooster, *, nthread: int | None = None, engine: str = "auto"):
+    def __init__(
+        self, booster: NativeBooster | xgboost.Booster, *, nthread: int | None = None, engine: str = "auto"
+    ):
         if not isinstance(booster, NativeBooster):  # an xgboost.Booster: share its handle
             booster = NativeBooster.from_booster(booster)
         if nthread is None:
@@ -148,11 +154,12 @@ class XGBoostPredictor:
         self._n_features = int(booster.num_features())
         self._n_outputs = _infer_n_outputs(booster)
         self._verified = False  # the output shape is checked against n_outputs once
-        self._pool = None  # threads that split a compiled batch, made on first need
+        # threads that split a compiled batch, made on first need
+        self._pool: ThreadPoolExecutor | None = None
         self.fallback_reason: str | None = None
         self._ensemble = None if engine == "xgboost" else self._compile(engine == "compiled")
 
-    def _compile(self, required: bool):
+    def _compile(self, required: bool) -> trees.Ensemble | None:
         """The compiled ensemble, checked against libxgboost; None to use libxgboost."""
         from fastjoin import trees
 
@@ -263,18 +270,18 @@ class XGBoostPredictor:
     def _predict_compiled(self, X: np.ndarray) -> np.ndarray:
         """The compiled engine; a big batch is split into one run of rows per thread (the
         kernel releases the GIL), the caller's thread taking the first."""
+        ensemble = self._ensemble
+        assert ensemble is not None  # predict() calls this only when the model is compiled
         parts = min(self._nthread, len(X) // _SPLIT_ROWS)
         if parts <= 1:
-            return self._ensemble.predict(X)
+            return ensemble.predict(X)
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self._nthread - 1, thread_name_prefix="fastjoin-trees")
         bounds = np.linspace(0, len(X), parts + 1).astype(int)
-        futures = [
-            self._pool.submit(self._ensemble.predict, X[a:b]) for a, b in zip(bounds[1:-1], bounds[2:])
-        ]
-        first = self._ensemble.predict(X[: bounds[1]])
+        futures = [self._pool.submit(ensemble.predict, X[a:b]) for a, b in zip(bounds[1:-1], bounds[2:])]
+        first = ensemble.predict(X[: bounds[1]])
         return np.concatenate([first] + [f.result() for f in futures])
 
     def __repr__(self) -> str:
@@ -482,7 +489,7 @@ def _read_bounded(f, what: str, limit: int) -> bytes:
     return raw
 
 
-def _booster_from_path(path: Path, *, allow_pickle: bool, limit: int) -> NativeBooster:
+def _booster_from_path(path: Path, *, allow_pickle: bool, limit: int) -> NativeBooster | xgboost.Booster:
     if path.is_dir():
         source, raw = _read_from_dir(path, limit)
         return _booster_from_bytes(raw, source, allow_pickle=allow_pickle)
@@ -630,7 +637,8 @@ def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, b
         gzipped = f.read(2) == b"\x1f\x8b"
         f.seek(0)
         stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
-        with tarfile.open(fileobj=_Budget(stream, budget), mode="r|") as tar:
+        # typeshed's fileobj protocol also asks for write/seek/tell/close, which a stream ("r|") never calls
+        with tarfile.open(fileobj=_Budget(stream, budget), mode="r|") as tar:  # type: ignore[call-overload]
             for m in tar:
                 name = m.name[2:] if m.name.startswith("./") else m.name
                 if _unsafe_member_name(m.name):
@@ -666,7 +674,9 @@ def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, b
     return f"{path}:{name}", held[name]
 
 
-def _booster_from_bytes(raw: bytes, source: str, *, allow_pickle: bool) -> NativeBooster:
+def _booster_from_bytes(
+    raw: bytes, source: str, *, allow_pickle: bool
+) -> NativeBooster | xgboost.Booster:  # a Booster only when unpickled
     if not raw:  # XGBoost aborts the whole process on an empty buffer
         raise ModelError(f"model file {source} is empty")
     if _is_pickle(raw):
