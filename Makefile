@@ -29,10 +29,11 @@ demo: $(CORE)
 test: $(CORE)
 	$(BIN)/python -m pytest
 
-# ruff's lint rules and format check (pyproject.toml)
+# ruff's lint rules and format check, then mypy on the package (all three set in pyproject.toml)
 lint: $(SETUP)
 	$(BIN)/ruff check fastjoin tests benchmarks
 	$(BIN)/ruff format --check fastjoin tests benchmarks
+	$(BIN)/mypy
 
 # The suite once more against a bounds-checked build of the core, then back to release.
 test-checked: $(SETUP)
