@@ -293,7 +293,8 @@ class _Forest:
         ``depth`` pick the trees ``mine``): ``next`` is a node's left child (the right one
         follows it), or the node itself for a leaf (``internal`` 0), so that extra steps stay
         on the leaf."""
-        pad = lambda a, dtype: np.concatenate([a, np.zeros(_PAD)]).astype(dtype)  # noqa: E731
+        # in the arrays' own type: a float64 detour would quieten signalling NaNs, warning
+        pad = lambda a, dtype: np.concatenate([np.asarray(a, dtype), np.zeros(_PAD, dtype)])  # noqa: E731
         n = self.internal.size
         return {
             "feat": pad(np.where(self.internal, self.split, 0), np.int32),

@@ -504,3 +504,52 @@ def test_trees_whose_right_child_is_not_next_are_refused():
     tree["left_children"][0], tree["right_children"][0] = tree["right_children"][0], tree["left_children"][0]
     with pytest.raises(trees.Unsupported, match="right children do not follow"):
         trees._compile(learner)
+
+
+# --- base scores, NaNs, load-time errors -----------------------------------------------------
+
+from tree_campaign import Tree, booster_from, build_model, f32, stump  # noqa: E402
+
+
+def _nan_leaves(first: float, second: float, deep: bool) -> xgb.Booster:
+    """A sum that is already NaN, then a NaN leaf: rows left of 0.5 on feature 0 take
+    ``first``, rows right of it ``second`` (NaN rows go left)."""
+    forest = [
+        stump(0, 0.5, np.inf, -np.inf),
+        stump(1, 0.0, -np.inf, np.inf),
+        stump(0, 0.5, first, second),
+        stump(1, 0.0, 1.0, second),
+    ]
+    if deep:  # one tree deeper than the complete layout: the node layout runs all of them
+        depth = trees.COMPLETE_MAX_DEPTH + 1
+        inner = [i % 2 == 0 and i < 2 * depth for i in range(2 * depth + 1)]  # node 2k: leaf 2k + 1 or on
+        spine = Tree(
+            [i + 1 if inner[i] else -1 for i in range(2 * depth + 1)],
+            [i + 2 if inner[i] else -1 for i in range(2 * depth + 1)],
+            [0] * (2 * depth + 1),
+            [0.0] * (2 * depth + 1),
+            [1] * (2 * depth + 1),
+        )
+        forest.insert(1, spine)
+    return booster_from(build_model("reg:squarederror", forest, 0.0, 2))
+
+
+@pytest.mark.parametrize("deep", [False, True], ids=["complete", "nodes"])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (f32(0x7FC00000), f32(0xFFC00000)),  # +NaN after the default -NaN of inf - inf
+        (f32(0x7FC12345), f32(0xFFC00001)),  # payloads
+        (f32(0x7F800001), f32(0xFF800003)),  # signalling NaNs
+    ],
+)
+def test_a_nan_leaf_replaces_a_nan_sum_as_in_xgboost(first, second, deep):
+    booster = _nan_leaves(first, second, deep)
+    p = load_model(booster, engine="compiled")
+    assert p._ensemble.layout == ("nodes" if deep else "complete")
+    rng = np.random.default_rng(0)
+    X = rng.choice(np.array([-1.0, 0.0, 0.5, 1.0], np.float32), size=(200, 2))
+    X[128:][rng.random((72, 2)) < 0.2] = np.nan  # whole blocks with and without NaN, a partial one
+    expected = booster.inplace_predict(X)
+    assert len(np.unique(expected.view(np.uint32))) > 1  # several NaNs: which one survives matters
+    _check(booster, X)
