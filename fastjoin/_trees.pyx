@@ -39,6 +39,19 @@ cdef extern from *:
         return 1.0f / denom;
     }
 
+    /* XGBoost's ProbToMargin, in float32: the logistic link bounds the base score to
+       [kRtEps, 1 - kRtEps] (kRtEps = 1e-6f; Min/Max as XGBoost writes them, so a NaN passes)
+       before -logf(1/p - 1); the log link is logf; the others keep the score. */
+    static float fj_base_margin(float score, int transform) {
+        const float eps = 1e-6f;
+        if (transform == FJ_SIGMOID) {
+            float p = score < eps ? eps : score;
+            p = p > 1.0f - eps ? 1.0f - eps : p;
+            return -logf(1.0f / p - 1.0f);
+        }
+        return transform == FJ_EXP ? logf(score) : score;
+    }
+
     /* margins: n rows of k values; out: n rows of k values (k = 1 unless SOFTMAX), or n
        values (ARGMAX). SOFTMAX is XGBoost's: the max by fmaxf, exponentials summed in a
        double, each divided by that sum as a float. ARGMAX: the first largest. */
@@ -460,6 +473,7 @@ cdef extern from *:
         FJ_EXP
         FJ_SOFTMAX
         FJ_ARGMAX
+    float fj_base_margin(float score, int transform) nogil
     void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
                       float *out) nogil
     void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
@@ -475,9 +489,6 @@ cdef extern from *:
                   const float *thr, const uint8_t *nan_right, const int32_t *next,
                   const uint8_t *internal, const int64_t *root, const int32_t *depth,
                   Py_ssize_t n_trees, float *out) nogil
-
-cdef extern from "math.h":
-    float logf(float x) nogil
 
 IDENTITY = FJ_IDENTITY
 SIGMOID = FJ_SIGMOID
@@ -559,6 +570,6 @@ def set_vector_kernel(kernel):
     return previous
 
 
-def logf32(float x):
-    """libm's logf, as XGBoost turns a base score into a margin."""
-    return logf(x)
+def base_margin(float score, int transform):
+    """A base score as a margin, as XGBoost computes it for the transform's link (float32)."""
+    return fj_base_margin(score, transform)

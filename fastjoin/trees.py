@@ -178,7 +178,8 @@ def _compile(learner: dict) -> Ensemble:
     used = np.unique(forest.split[inner]).astype(np.int64)
     if not used.size:
         used = np.zeros(1, np.int64)  # never empty
-    bases = [_margin(_float32_exact(text.strip()), kind) for text in scores]
+    link = _TRANSFORMS[kind]
+    bases = [np.float32(_trees.base_margin(_float32_exact(text.strip()), link)) for text in scores]
     layout = "complete" if forest.depth.max(initial=0) <= COMPLETE_MAX_DEPTH else "nodes"
     groups = []
     node_group = tree_group[forest.tree_of_node]
@@ -323,15 +324,6 @@ def _float32_exact(text: str) -> np.float32:
     if exact == mid:
         return f  # a true tie: the double's rounding already took the even one
     return other if abs(exact - Fraction(float(other))) < abs(exact - Fraction(float(f))) else f
-
-
-def _margin(score: np.float32, kind: str) -> np.float32:
-    """The base score in margin space, in float32 as XGBoost computes it."""
-    if kind == "sigmoid":
-        return np.float32(-_trees.logf32(np.float32(np.float32(1.0) / score) - np.float32(1.0)))
-    if kind == "exp":
-        return np.float32(_trees.logf32(score))
-    return score
 
 
 def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:

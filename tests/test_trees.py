@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 xgb = pytest.importorskip("xgboost")
 
+from tree_campaign import Tree, booster_from, build_model, f32, leaf, stump  # noqa: E402
+
 from fastjoin import _trees, trees, ubjson  # noqa: E402
 from fastjoin.errors import ConfigError, ModelError  # noqa: E402
 from fastjoin.predictor import load_model  # noqa: E402
@@ -508,7 +510,55 @@ def test_trees_whose_right_child_is_not_next_are_refused():
 
 # --- base scores, NaNs, load-time errors -----------------------------------------------------
 
-from tree_campaign import Tree, booster_from, build_model, f32, stump  # noqa: E402
+
+SATURATING = 100.0  # a leaf that takes the sigmoid to 0 or 1 whatever the base score
+
+
+def _nan_gated(base_score, sign: float = 1.0) -> xgb.Booster:
+    """binary:logistic whose leaves saturate the sigmoid, except the one reached only when
+    features 0, 1 and 2 are all NaN (x < -inf is never true: every number goes right)."""
+    chain = Tree(
+        [1, 3, -1, 5, -1, -1, -1],
+        [2, 4, -1, 6, -1, -1, -1],
+        [0, 1, 0, 2, 0, 0, 0],
+        [-np.inf, -np.inf, SATURATING * sign, -np.inf, SATURATING * sign, 0.0, SATURATING * sign],
+        [1, 1, 0, 1, 0, 0, 0],
+    )
+    return booster_from(build_model("binary:logistic", [chain], base_score, 3))
+
+
+@pytest.mark.parametrize(
+    "score", [1e-7, 1e-30, 0.0, 1e-45, 1.0, float(np.nextafter(np.float32(1), np.float32(0)))]
+)
+def test_logistic_base_scores_outside_the_bounds_are_clamped(score):
+    booster = _nan_gated(score, sign=1.0 if score < 0.5 else -1.0)
+    X = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, np.nan], [np.nan] * 3], np.float32)
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    assert _same_bits(p.predict(X), booster.inplace_predict(X))
+    _check(booster, X)
+
+
+@pytest.mark.parametrize("labels", [0.0, 1.0])
+def test_logistic_models_of_one_class_run_compiled(labels):
+    # all-0 or all-1 labels: XGBoost 3 saves a base score of 0 or 1
+    booster = _train({"objective": "binary:logistic"}, rounds=3, y=np.full(600, labels, np.float32))
+    assert load_model(booster).engine == "compiled"
+    _check(booster)
+
+
+_EDGES = np.array([1e-6, 1 - 1e-6], np.float32)
+
+
+@pytest.mark.parametrize(
+    "score",
+    [s for e in _EDGES for s in (np.nextafter(e, np.float32(0)), e, np.nextafter(e, np.float32(1)))] + [0.5],
+)
+def test_the_logistic_clamp_bounds_are_xgboosts(score):
+    booster = booster_from(build_model("binary:logistic", [leaf(-0.0)], score, 1))  # x + -0 is x
+    ensemble = load_model(booster, engine="compiled")._ensemble
+    margin = booster.inplace_predict(np.zeros((1, 1), np.float32), predict_type="margin")
+    assert _same_bits(ensemble.base_margins, margin.reshape(1))
 
 
 def _nan_leaves(first: float, second: float, deep: bool) -> xgb.Booster:
