@@ -178,7 +178,11 @@ def _compile(learner: dict) -> Ensemble:
     used = np.unique(forest.split[inner]).astype(np.int64)
     if not used.size:
         used = np.zeros(1, np.int64)  # never empty
-    link = _TRANSFORMS[kind]
+    # XGBoost turns the base score into a margin through the link only once the model is
+    # fitted: with no trees and boost_from_average (an intercept still to estimate) the
+    # score is the margin as it stands
+    fitted = len(trees) > 0 or not int(param.get("boost_from_average", "1"))
+    link = _TRANSFORMS[kind] if fitted else _trees.IDENTITY
     bases = [np.float32(_trees.base_margin(_float32_exact(text.strip()), link)) for text in scores]
     layout = "complete" if forest.depth.max(initial=0) <= COMPLETE_MAX_DEPTH else "nodes"
     groups = []

@@ -603,3 +603,19 @@ def test_a_nan_leaf_replaces_a_nan_sum_as_in_xgboost(first, second, deep):
     expected = booster.inplace_predict(X)
     assert len(np.unique(expected.view(np.uint32))) > 1  # several NaNs: which one survives matters
     _check(booster, X)
+
+
+@pytest.mark.parametrize(
+    "objective", ["binary:logistic", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie"]
+)
+def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objective):
+    # XGBoost links the base score only for a fitted model: here 0.5 is the margin itself
+    y = None if "logistic" in objective else POSITIVE
+    booster = _train({"objective": objective}, rounds=0, y=y)
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster)
+    for score in (-1.0, 3.0, 0.0):  # not checked against the link's domain either
+        built = booster_from(build_model(objective, [], score, N_FEATURES, boost_from_average=True))
+        assert load_model(built).engine == "compiled"
+        _check(built)
