@@ -619,3 +619,11 @@ def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objec
         built = booster_from(build_model(objective, [], score, N_FEATURES, boost_from_average=True))
         assert load_model(built).engine == "compiled"
         _check(built)
+
+
+def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
+    # logf(-1) is -NaN in glibc's logf, +NaN in the SVID wrapper an unlinked libm binds to
+    booster = booster_from(build_model("count:poisson", [stump(0, 0.0, 1.0, -1.0)], -1.0, 2))
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
