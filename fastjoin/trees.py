@@ -133,7 +133,10 @@ class Ensemble:
 def compile_model(ubj: bytes) -> Ensemble:
     """Compile a model saved as UBJSON by XGBoost; raises :class:`Unsupported`."""
     try:
-        return _compile(ubjson.loads(ubj)["learner"])
+        # whatever the caller's numpy error state: a threshold at FLT_MAX, a base score of 0
+        # are models, not errors
+        with np.errstate(all="ignore"):
+            return _compile(ubjson.loads(ubj)["learner"])
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # a layout this code predates
         raise Unsupported(f"a model layout fastjoin does not know ({type(exc).__name__}: {exc})") from exc
 
@@ -317,17 +320,28 @@ def _float32_exact(text: str) -> np.float32:
     """The float32 nearest to a decimal string. Going through a double can round twice: when
     the double lands exactly halfway between two float32s, the decimal decides."""
     d = float(text)
-    f = np.float32(d)
-    if not np.isfinite(f) or float(f) == d:
-        return f
-    other = np.nextafter(f, np.float32(np.inf) if float(f) < d else np.float32(-np.inf))
-    mid = (Fraction(float(f)) + Fraction(float(other))) / 2
+    with np.errstate(all="ignore"):  # beyond FLT_MAX: inf, as XGBoost reads it
+        f = np.float32(d)
+        if np.isnan(f) or float(f) == d:
+            return f
+        other = np.nextafter(f, np.float32(np.inf) if float(f) < d else np.float32(-np.inf))
+    mid = (_value(f) + _value(other)) / 2
     if Fraction(d) != mid:
         return f
     exact = Fraction(text)
     if exact == mid:
         return f  # a true tie: the double's rounding already took the even one
-    return other if abs(exact - Fraction(float(other))) < abs(exact - Fraction(float(f))) else f
+    return other if abs(exact - _value(other)) < abs(exact - _value(f)) else f
+
+
+_BEYOND_MAX = Fraction(2) ** 128  # where the float32 after FLT_MAX would be: rounding's view of inf
+
+
+def _value(f: np.float32) -> Fraction:
+    """A float32's exact value, an infinity as +-2^128."""
+    if np.isinf(f):
+        return _BEYOND_MAX if f > 0 else -_BEYOND_MAX
+    return Fraction(float(f))
 
 
 def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
@@ -335,6 +349,11 @@ def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
     With the default ``n``, the vector kernel gets two whole blocks of 64 rows without NaN
     and two with, and the scalar kernel the last 40 rows."""
+    with np.errstate(all="ignore"):  # one step above FLT_MAX is inf, not an error
+        return _probe_rows(ensemble, n, seed)
+
+
+def _probe_rows(ensemble: Ensemble, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
     feat = np.concatenate([g["split_feat"] for g in ensemble.groups])

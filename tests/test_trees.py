@@ -627,3 +627,48 @@ def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
     p = load_model(booster)
     assert p.engine == "compiled", p.fallback_reason
     _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
+
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("score", [FLT_MAX, -FLT_MAX])
+@pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logitraw", "count:poisson"])
+def test_a_base_score_of_float_max_loads(objective, score):
+    booster = booster_from(build_model(objective, [stump(0, 0.0, 1.0, -1.0)], score, 2))
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
+
+
+def test_loading_does_not_depend_on_the_callers_numpy_error_state():
+    one_class = _train(
+        {"objective": "binary:logistic"}, rounds=2, y=np.zeros(600, np.float32)
+    )  # base score 0
+    at_the_edges = booster_from(
+        build_model(
+            "reg:squarederror", [stump(0, FLT_MAX, 1.0, 2.0), stump(1, -FLT_MAX, 3.0, 4.0)], FLT_MAX, 2
+        )
+    )
+    X = np.array([[FLT_MAX, -FLT_MAX], [np.inf, -np.inf], [np.nan, 0.0]] * 30, np.float32)
+    for booster, rows in ((one_class, None), (at_the_edges, X)):
+        with np.errstate(all="raise"):
+            p = load_model(booster)
+            assert p.engine == "compiled", p.fallback_reason
+            _check(booster, rows)
+
+
+def test_an_unexpected_error_in_compilation_falls_back_with_its_reason(monkeypatch):
+    booster = _train({"objective": "binary:logistic"}, rounds=2)
+
+    def broken(ubj):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(trees, "compile_model", broken)
+    p = load_model(booster)
+    assert p.engine == "xgboost" and "ZeroDivisionError: a bug" in p.fallback_reason
+    assert "ZeroDivisionError: a bug" in p.fallback_note
+    with pytest.raises(
+        ModelError, match="engine='compiled' cannot run this model, which has .*ZeroDivisionError"
+    ):
+        load_model(booster, engine="compiled")
