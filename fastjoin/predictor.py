@@ -144,12 +144,11 @@ class XGBoostPredictor:
                 )
             probe = trees.probe_rows(ensemble)
             # bit patterns: NaN predictions compare equal too
-            same = np.array_equal(
-                ensemble.predict(probe).reshape(-1).view(np.uint32),
-                self._booster.predict_dense(probe).reshape(-1).view(np.uint32),
+            differs = trees.disagreement(
+                ensemble, probe, ensemble.predict(probe), self._booster.predict_dense(probe)
             )
-            if not same:
-                raise trees.Unsupported("predictions that differ from XGBoost's on probe rows")
+            if differs:
+                raise trees.Unsupported(differs)
         except trees.Unsupported as exc:
             reason, cause = str(exc), None
         except Exception as exc:  # a fastjoin bug or a model it misreads: libxgboost still predicts

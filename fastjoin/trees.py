@@ -20,7 +20,7 @@ import numpy as np
 
 from fastjoin import _trees, ubjson
 
-__all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "COMPLETE_MAX_DEPTH"]
+__all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "disagreement", "COMPLETE_MAX_DEPTH"]
 
 #: Deeper trees keep XGBoost's node layout: a complete tree of depth d has 2^d leaves.
 COMPLETE_MAX_DEPTH = 10
@@ -70,6 +70,7 @@ class Ensemble:
     transform: int  # a fastjoin._trees transform code
     groups: tuple  # per group: the kernel's arguments, by name
     objective: str
+    base_score: str = ""  # as the model writes it, for messages
 
     @property
     def n_outputs(self) -> int:
@@ -207,6 +208,7 @@ def _compile(learner: dict) -> Ensemble:
         transform=_TRANSFORMS[kind],
         groups=tuple(groups),
         objective=objective,
+        base_score=str(param["base_score"]),
     )
 
 
@@ -383,3 +385,34 @@ def _probe_rows(ensemble: Ensemble, n: int, seed: int) -> np.ndarray:
     X[nan] = np.nan
     X[rng.random(X.shape) < 0.02] = 0.0
     return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def disagreement(ensemble: Ensemble, rows: np.ndarray, ours: np.ndarray, theirs: np.ndarray) -> str | None:
+    """None when the predictions have the same bits, else what differs, for a fallback reason:
+    how many rows, the model's objective and base score, the first differing values."""
+    ours = np.ascontiguousarray(ours, np.float32).reshape(len(rows), -1)
+    theirs = np.ascontiguousarray(theirs, np.float32).reshape(ours.shape)
+    differ = ours.view(np.uint32) != theirs.view(np.uint32)
+    bad = np.flatnonzero(differ.any(axis=1))
+    if not bad.size:
+        return None
+
+    def show(v):  # the bits too: -0.0 and the NaNs print alike
+        return f"{v} ({int(np.float32(v).view(np.uint32)):#010x})"
+
+    firsts = []
+    for r in bad[:3]:
+        j = int(np.flatnonzero(differ[r])[0])
+        where = f"row {r}" + (f", output {j}" if ours.shape[1] > 1 else "")
+        firsts.append(f"{where}: {show(ours[r, j])} where XGBoost gives {show(theirs[r, j])}")
+    features = ", ".join(str(v) for v in rows[bad[0], :8]) + (", ..." if rows.shape[1] > 8 else "")
+    margins = ", ".join(str(m) for m in ensemble.base_margins[:4]) + (
+        ", ..." if len(ensemble.base_margins) > 4 else ""
+    )
+    return (
+        f"predictions that differ from XGBoost's on {bad.size} of {len(rows)} probe rows "
+        f"({ensemble.objective}, base score {ensemble.base_score} as margin {margins}, "
+        f"{ensemble.n_trees} trees, {ensemble.layout} layout); "
+        + "; ".join(firsts)
+        + f" (row {bad[0]}: [{features}])"
+    )

@@ -8,6 +8,7 @@ rest) and end with a partial block.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -672,3 +673,28 @@ def test_an_unexpected_error_in_compilation_falls_back_with_its_reason(monkeypat
         ModelError, match="engine='compiled' cannot run this model, which has .*ZeroDivisionError"
     ):
         load_model(booster, engine="compiled")
+
+
+def test_the_fallback_reason_says_what_differs(monkeypatch):
+    booster = _train({"objective": "binary:logistic", "base_score": 0.3}, rounds=3)
+    real = trees.compile_model
+
+    def wrong_base(ubj):  # a margin one float32 step off: every probe row differs
+        ensemble = real(ubj)
+        return dataclasses.replace(ensemble, base_margins=np.nextafter(ensemble.base_margins, np.float32(1)))
+
+    monkeypatch.setattr(trees, "compile_model", wrong_base)
+    p = load_model(booster)
+    assert p.engine == "xgboost"
+    reason = p.fallback_reason
+    for part in ("binary:logistic", "base score [3E-1] as margin", "3 trees"):
+        assert part in reason, reason
+    probe = trees.probe_rows(real(bytes(booster.save_raw("ubj"))))
+    ours, theirs = wrong_base(bytes(booster.save_raw("ubj"))).predict(probe), booster.inplace_predict(probe)
+    bad = np.flatnonzero(ours != theirs)
+    assert f"on {bad.size} of {len(probe)} probe rows" in reason
+    r = bad[0]
+    assert (
+        f"row {r}: {ours[r]} ({ours[r : r + 1].view(np.uint32)[0]:#010x}) where XGBoost gives {theirs[r]}"
+        in reason
+    )
