@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 xgb = pytest.importorskip("xgboost")
 
+import tree_campaign  # noqa: E402
 from tree_campaign import Tree, booster_from, build_model, f32, leaf, stump  # noqa: E402
 
 from fastjoin import _trees, trees, ubjson  # noqa: E402
@@ -698,3 +699,11 @@ def test_the_fallback_reason_says_what_differs(monkeypatch):
         f"row {r}: {ours[r]} ({ours[r : r + 1].view(np.uint32)[0]:#010x}) where XGBoost gives {theirs[r]}"
         in reason
     )
+
+
+def test_a_seeded_differential_campaign(kernel):
+    # trained and hand-built models, rows on and next to every threshold, bits compared;
+    # python -m tests.tree_campaign --seconds N runs the same for longer
+    stats = tree_campaign.run(models=16, seed=1, kernels=(kernel,))
+    assert stats.models >= 14 and not stats.unsupported and not stats.fallbacks, stats.report()
+    assert not stats.disagreements, stats.report()
