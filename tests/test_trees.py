@@ -707,3 +707,22 @@ def test_a_seeded_differential_campaign(kernel):
     stats = tree_campaign.run(models=16, seed=1, kernels=(kernel,))
     assert stats.models >= 14 and not stats.unsupported and not stats.fallbacks, stats.report()
     assert not stats.disagreements, stats.report()
+
+
+def test_an_early_stopped_model_predicts_with_all_its_trees():
+    # as the README says: fastjoin and inplace_predict use every tree, XGBClassifier stops
+    # at best_iteration; the sliced booster gives XGBClassifier's predictions
+    pytest.importorskip("sklearn")
+    X = _data(600, 8)
+    y = (np.nan_to_num(X[:, 0]) + np.random.default_rng(8).normal(size=600) > 0).astype(int)
+    clf = xgb.XGBClassifier(
+        n_estimators=200, early_stopping_rounds=3, learning_rate=0.5, max_depth=3, n_jobs=1
+    )
+    clf.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])], verbose=False)
+    booster = clf.get_booster()
+    assert booster.num_boosted_rounds() == clf.best_iteration + 4
+    p = load_model(clf, engine="compiled")
+    assert _same_bits(p.predict(X), booster.inplace_predict(X))
+    assert not _same_bits(p.predict(X), clf.predict_proba(X)[:, 1])
+    best = load_model(booster[: clf.best_iteration + 1], engine="compiled")
+    assert _same_bits(best.predict(X), clf.predict_proba(X)[:, 1])
