@@ -50,7 +50,7 @@ def _train(params: dict, rounds: int = 12, y=None, seed: int = 0) -> xgb.Booster
         ).astype(np.float32)
     return xgb.train(
         {"nthread": 1, "seed": seed, "max_depth": 4, **params},
-        xgb.DMatrix(X, label=y),
+        xgb.DMatrix(X, label=y, nthread=1),
         num_boost_round=rounds,
     )
 
@@ -86,7 +86,7 @@ def _check(booster: xgb.Booster, X: np.ndarray | None = None) -> None:
         rows = np.ascontiguousarray(rows)
         assert _same_bits(p.predict(rows), booster.inplace_predict(rows))
         if not np.isinf(rows).any():  # a DMatrix refuses infinities; inplace_predict takes them
-            assert _same_bits(p.predict(rows), booster.predict(xgb.DMatrix(rows)))
+            assert _same_bits(p.predict(rows), booster.predict(xgb.DMatrix(rows, nthread=1)))
 
 
 POSITIVE = (np.abs(np.nan_to_num(_data(600, 0)[:, 0])) + 0.1).astype(np.float32)
@@ -529,9 +529,7 @@ def _nan_gated(base_score, sign: float = 1.0) -> xgb.Booster:
     return booster_from(build_model("binary:logistic", [chain], base_score, 3))
 
 
-@pytest.mark.parametrize(
-    "score", [1e-7, 1e-30, 0.0, 1e-45, 1.0, float(np.nextafter(np.float32(1), np.float32(0)))]
-)
+@pytest.mark.parametrize("score", [1e-7, 1e-30, 0.0, float(np.nextafter(np.float32(1), np.float32(0)))])
 def test_logistic_base_scores_outside_the_bounds_are_clamped(score):
     booster = _nan_gated(score, sign=1.0 if score < 0.5 else -1.0)
     X = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, np.nan], [np.nan] * 3], np.float32)
@@ -607,20 +605,19 @@ def test_a_nan_leaf_replaces_a_nan_sum_as_in_xgboost(first, second, deep):
     _check(booster, X)
 
 
-@pytest.mark.parametrize(
-    "objective", ["binary:logistic", "reg:logistic", "count:poisson", "reg:gamma", "reg:tweedie"]
-)
+@pytest.mark.parametrize("objective", ["binary:logistic", "count:poisson"])
 def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objective):
     # XGBoost links the base score only for a fitted model: here 0.5 is the margin itself
     y = None if "logistic" in objective else POSITIVE
+    X = _rows()[250:400]  # whole blocks with and without NaN
     booster = _train({"objective": objective}, rounds=0, y=y)
     p = load_model(booster)
     assert p.engine == "compiled", p.fallback_reason
-    _check(booster)
-    for score in (-1.0, 3.0, 0.0):  # not checked against the link's domain either
-        built = booster_from(build_model(objective, [], score, N_FEATURES, boost_from_average=True))
-        assert load_model(built).engine == "compiled"
-        _check(built)
+    _check(booster, X)
+    # nor is the score checked against the link's domain
+    built = booster_from(build_model(objective, [], -1.0, N_FEATURES, boost_from_average=True))
+    assert load_model(built).engine == "compiled"
+    _check(built, X)
 
 
 def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
@@ -635,7 +632,7 @@ FLT_MAX = float(np.finfo(np.float32).max)
 
 
 @pytest.mark.parametrize("score", [FLT_MAX, -FLT_MAX])
-@pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logitraw", "count:poisson"])
+@pytest.mark.parametrize("objective", ["reg:squarederror", "count:poisson"])
 def test_a_base_score_of_float_max_loads(objective, score):
     booster = booster_from(build_model(objective, [stump(0, 0.0, 1.0, -1.0)], score, 2))
     p = load_model(booster)
