@@ -64,7 +64,12 @@ cdef extern from *:
                 float *o = out + r * k, wmax = row[0];
                 double wsum = 0.0;
                 for (j = 1; j < k; j++) wmax = fmaxf(row[j], wmax);
-                for (j = 0; j < k; j++) { o[j] = expf(row[j] - wmax); wsum += o[j]; }
+                for (j = 0; j < k; j++) {
+                    o[j] = expf(row[j] - wmax);
+                    /* wsum += o[j] as XGBoost's binary adds them: a NaN sum keeps its own
+                       NaN (a + leaves the operand order to the compiler) */
+                    wsum = wsum != wsum ? wsum : wsum + o[j];
+                }
                 for (j = 0; j < k; j++) o[j] /= (float)wsum;
             }
         } else if (transform == FJ_ARGMAX) {

@@ -719,3 +719,13 @@ def test_an_early_stopped_model_predicts_with_all_its_trees():
     assert not _same_bits(p.predict(X), clf.predict_proba(X)[:, 1])
     best = load_model(booster[: clf.best_iteration + 1], engine="compiled")
     assert _same_bits(best.predict(X), clf.predict_proba(X)[:, 1])
+
+
+def test_softmax_of_nan_margins_keeps_xgboosts_nan():
+    # the sum of the exponentials is NaN after class 0; class 2's NaN must not replace it
+    # (an -O0 build of the old code let it: the operand order of + was the compiler's)
+    forest = [leaf(f32(0x7FC00000)), stump(0, 0.0, -1e38, 2.0), leaf(f32(0xFFC00001))]
+    booster = booster_from(build_model("multi:softprob", forest, 0.0, 1, num_class=3))
+    X = np.array([[-1.0], [1.0], [np.nan]] * 30, np.float32)
+    assert np.all(booster.inplace_predict(X)[:, 1].view(np.uint32) == 0x7FC00000)  # the sum's NaN
+    _check(booster, X)
