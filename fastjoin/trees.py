@@ -8,7 +8,8 @@ multi-target trees, an objective whose output transform is not covered) is repor
 :class:`Unsupported`, with the reason, and the caller keeps XGBoost's own predictor.
 
 :func:`probe_rows` builds rows that sit on, just below and just above every threshold, with
-NaNs, so that a compiled model can be checked against XGBoost before it is trusted.
+NaNs, so that a compiled model can be checked against XGBoost before it is trusted;
+:func:`disagreement` says what differs when it does not match.
 """
 
 from __future__ import annotations
