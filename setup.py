@@ -4,6 +4,7 @@ FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation chec
 FASTJOIN_CYTHON_ANNOTATE=1 writes the annotated HTML next to each .pyx.
 """
 import os
+import sys
 
 import numpy
 from Cython.Build import cythonize
@@ -22,15 +23,24 @@ directives = {
 }
 
 
-def extension(name: str) -> Extension:
+def extension(name: str, libraries: list = ()) -> Extension:
     return Extension(
         f"fastjoin.{name}",
         [f"fastjoin/{name}.pyx"],
         include_dirs=[numpy.get_include()],
+        libraries=list(libraries),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
         + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
 
 
-setup(ext_modules=cythonize([extension("_core"), extension("_trees")], compiler_directives=directives, annotate=ANNOTATE))
+# _trees links libm by name: unlinked, its expf/logf bind to glibc's oldest symbol versions
+# (the SVID-compatible wrappers: logf(-1) is +NaN there), not the ones libxgboost calls
+LIBM = ["m"] if os.name == "posix" and sys.platform != "darwin" else []
+
+setup(
+    ext_modules=cythonize(
+        [extension("_core"), extension("_trees", LIBM)], compiler_directives=directives, annotate=ANNOTATE
+    )
+)

@@ -349,9 +349,9 @@ def _run_transform(args) -> int:
             extra += f", {len(result.skipped)} skipped (output exists)"
         bad = sum(f.errors for f in result.files)
         if bad:
-            extra += f", {plural(bad, 'bad record')} skipped (*.out.errors.jsonl)"
+            extra += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
         print(
-            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record')}{extra} in {elapsed:.2f} s"
+            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record', grouped=True)}{extra} in {elapsed:.2f} s"
             f" → {args.output}",
             file=sys.stderr,
         )
@@ -411,9 +411,9 @@ def _run_job(args) -> int:
             parts.append(f"{info['objects_skipped']} skipped (output exists)")
         if info["objects_failed"]:
             parts.append(f"{info['objects_failed']} failed")
-        parts.append(plural(info["records_out"], "record"))
+        parts.append(plural(info["records_out"], "record", grouped=True))
         if info["errors"]:
-            parts.append(f"{plural(info['errors'], 'bad record')} skipped (*.out.errors.jsonl)")
+            parts.append(f"{plural(info['errors'], 'bad record', grouped=True)} skipped (*.out.errors.jsonl)")
         print(
             f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
             f"{', '.join(parts)} in {info['seconds']:.2f} s → "

@@ -27,9 +27,14 @@ __all__ = [
 SNIPPET_WIDTH = 96
 
 
-def plural(n: int, noun: str, nouns: str | None = None) -> str:
-    """A count and its noun in agreement: ``1 field``, ``2 fields`` (``nouns`` for irregulars)."""
-    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+def plural(n: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
+    """A count and its noun in agreement: ``1 field``, ``2 fields`` (``nouns`` for irregulars;
+    ``grouped``: thousands separators, ``12,345 records``)."""
+    return (
+        f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+        if grouped
+        else f"{n} {noun if n == 1 else nouns or noun + 's'}"
+    )
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ class XGBoostPredictor:
         # threads that split a compiled batch, made on first need
         self._pool: ThreadPoolExecutor | None = None
         self.fallback_reason: str | None = None
+        self._ensemble = None  # until compiled (repr works if compiling raises)
         self._ensemble = None if engine == "xgboost" else self._compile(engine == "compiled")
 
     def _compile(self, required: bool) -> trees.Ensemble | None:
@@ -171,18 +172,21 @@ class XGBoostPredictor:
                 )
             probe = trees.probe_rows(ensemble)
             # bit patterns: NaN predictions compare equal too
-            same = np.array_equal(
-                ensemble.predict(probe).reshape(-1).view(np.uint32),
-                self._booster.predict_dense(probe).reshape(-1).view(np.uint32),
+            differs = trees.disagreement(
+                ensemble, probe, ensemble.predict(probe), self._booster.predict_dense(probe)
             )
-            if not same:
-                raise trees.Unsupported("predictions that differ from XGBoost's on probe rows")
+            if differs:
+                raise trees.Unsupported(differs)
         except trees.Unsupported as exc:
-            if required:
-                raise ModelError(f"engine='compiled' cannot run this model, which has {exc}") from None
-            self.fallback_reason = str(exc)
-            return None
-        return ensemble
+            reason, cause = str(exc), None
+        except Exception as exc:  # a fastjoin bug or a model it misreads: libxgboost still predicts
+            reason, cause = f"a part the compiled predictor failed on ({type(exc).__name__}: {exc})", exc
+        else:
+            return ensemble
+        if required:
+            raise ModelError(f"engine='compiled' cannot run this model, which has {reason}") from cause
+        self.fallback_reason = reason
+        return None
 
     @property
     def engine(self) -> str:
