@@ -29,6 +29,7 @@ REQUIRED = {
     "fastjoin/_core.pyx",
     "fastjoin/_core.pyi",
     "fastjoin/_trees.pyx",
+    "fastjoin/_trees.pyi",
     "fastjoin/py.typed",
     "tests/conftest.py",
     "tests/s3fixtures.py",
