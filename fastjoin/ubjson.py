@@ -110,15 +110,16 @@ class _Reader:
 
     def array(self) -> Any:
         kind, count = self.container_header()
-        dtype = _ARRAY_DTYPES.get(kind)
-        if dtype is not None:
-            at = self.need(count * dtype.itemsize)
-            return np.frombuffer(self.data, dtype, count, at).astype(dtype.newbyteorder("="))
         if kind is not None:
+            assert count is not None  # container_header refuses a typed container without a count
+            dtype = _ARRAY_DTYPES.get(kind)
+            if dtype is not None:
+                at = self.need(count * dtype.itemsize)
+                return np.frombuffer(self.data, dtype, count, at).astype(dtype.newbyteorder("="))
             return [self.value(kind) for _ in range(count)]
         if count is not None:
             return [self.value(self.marker()) for _ in range(count)]
-        items = []
+        items: list[Any] = []
         while True:
             marker = self.marker()
             if marker == _END_ARR:
