@@ -6,6 +6,7 @@ Cores (compiled and reference) report a status code and a byte offset; the Pytho
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 
 __all__ = [
@@ -25,6 +26,23 @@ __all__ = [
 ]
 
 SNIPPET_WIDTH = 96
+
+
+def file_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is (``named pipe (FIFO)``, ``character
+    device``...), from its ``st_mode``, for a message; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "named pipe (FIFO)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISDIR, "directory"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
 
 
 def plural(n: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import stat
 import sys
 import tarfile
 import zlib
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from fastjoin.errors import ConfigError, ModelError, OutputError, plural
+from fastjoin.errors import ConfigError, ModelError, OutputError, file_kind, plural
 from fastjoin.libxgboost import NativeBooster
 
 if TYPE_CHECKING:  # type hints only; the real imports are lazy
@@ -432,22 +431,6 @@ def _too_big(what: str, size: int | None, limit: int, extra: str = "") -> ModelE
 # -- reading a model from a path ----------------------------------------------------------------
 
 
-def _file_kind(mode: int) -> str | None:
-    """What a non-regular file is, for a message; None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    for test, kind in (
-        (stat.S_ISFIFO, "named pipe (FIFO)"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISDIR, "directory"),
-    ):
-        if test(mode):
-            return kind
-    return "special file"
-
-
 def _not_regular(path, kind: str) -> ModelError:
     return ModelError(
         f"model {path} is a {kind}, not a regular file: fastjoin reads a model from a file, a "
@@ -460,7 +443,7 @@ def _open_regular(path: Path):
     """Open a regular file for reading; anything else is refused *before* it is opened
     (opening a FIFO blocks until a writer comes; a device may never end)."""
     try:
-        kind = _file_kind(os.stat(path).st_mode)
+        kind = file_kind(os.stat(path).st_mode)
     except FileNotFoundError:
         raise ModelError(f"model not found: {path}") from None
     except OSError as exc:
@@ -475,7 +458,7 @@ def _open_regular(path: Path):
     except OSError as exc:
         raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from exc
     f = os.fdopen(fd, "rb")
-    kind = _file_kind(os.fstat(fd).st_mode)
+    kind = file_kind(os.fstat(fd).st_mode)
     if kind:
         f.close()
         raise _not_regular(path, kind)
@@ -568,7 +551,7 @@ def _read_from_dir(path: Path, limit: int) -> tuple[str, bytes]:
             elif entry.is_symlink() and not os.path.exists(entry.path):
                 skipped[entry.name] = "a broken symbolic link"
             else:
-                skipped[entry.name] = f"a {_file_kind(entry.stat().st_mode)}, not a regular file"
+                skipped[entry.name] = f"a {file_kind(entry.stat().st_mode)}, not a regular file"
     except OSError as exc:
         raise ModelError(f"cannot read model directory {path}: {exc.strerror or exc}") from exc
     member = path / _choose_member(names, f"model directory {path}", skipped)

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, Iterator, Optional, cast
 import numpy as np
 
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX
-from fastjoin.errors import ConfigError, InputError, Location, StorageError
+from fastjoin.errors import ConfigError, InputError, Location, StorageError, file_kind
 
 _MAGIC = set("*?[")
 COMPRESSION_TYPES = ("None", "Gzip")
@@ -92,20 +92,13 @@ class InputObject:
 
 
 def _not_regular(path: Path) -> Optional[str]:
-    """What kind of non-regular file ``path`` is (a FIFO, a socket, a device), or None."""
+    """What kind of non-regular file ``path`` is (``a named pipe (FIFO)``, ``a socket``...);
+    None for a regular file, a directory, or nothing."""
     try:
-        mode = path.stat().st_mode
+        kind = file_kind(path.stat().st_mode)
     except OSError:
         return None
-    for test, kind in (
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return kind
-    return None
+    return None if kind in (None, "directory") else f"a {kind}"
 
 
 def list_inputs(spec: str | os.PathLike) -> list[InputObject]:

@@ -442,16 +442,21 @@ def test_failure_leaves_previous_output_untouched(small_booster, tmp_path):
 # ----------------------------------------------------------------------------- header mode
 
 
-def test_header_names_in_filters_and_output(pipeline, small_booster):
-    data = b"id,x,y,z\n" + _seed_like(3)
-    t = fastjoin.Transformer(
-        small_booster,
+def _by_names(model, **options) -> fastjoin.Transformer:
+    """The seed job on a headed CSV, its filters written with column names."""
+    return fastjoin.Transformer(
+        model,
         header=True,
         input_filter="$['x','y','z']",
         join_source="Input",
         output_filter="$['id','SageMakerOutput']",
+        **options,
     )
-    out = t.transform_bytes(data)
+
+
+def test_header_names_in_filters_and_output(pipeline, small_booster):
+    data = b"id,x,y,z\n" + _seed_like(3)
+    out = _by_names(small_booster).transform_bytes(data)
     plain = fastjoin.Transformer(small_booster, **SEED_JOB).transform_bytes(_seed_like(3))
     assert out == b"id,SageMakerOutput\n" + plain
 
@@ -462,14 +467,7 @@ BOM = b"\xef\xbb\xbf"
 @pytest.mark.parametrize("chunk_size", [3, 50, 1 << 20])
 def test_utf8_bom_before_a_header_is_not_part_of_the_first_name(pipeline, small_booster, chunk_size):
     data = b"id,x,y,z\n" + _seed_like(3)
-    t = fastjoin.Transformer(
-        small_booster,
-        header=True,
-        input_filter="$['x','y','z']",
-        join_source="Input",
-        output_filter="$['id','SageMakerOutput']",
-        chunk_size=chunk_size,
-    )
+    t = _by_names(small_booster, chunk_size=chunk_size)
     assert t.transform_bytes(BOM + data) == t.transform_bytes(data)
     assert t.transform_bytes(BOM + data).startswith(b"id,SageMakerOutput\n")
 

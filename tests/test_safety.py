@@ -242,7 +242,7 @@ def test_a_gzip_file_replaced_while_it_is_read_fails(tmp_path):
 def test_a_fifo_as_input_is_named_as_such(tmp_path):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    with pytest.raises(StorageError, match="is a FIFO"):
+    with pytest.raises(StorageError, match=r"is a named pipe \(FIFO\)"):
         list_inputs(fifo)
 
 
@@ -521,9 +521,9 @@ def test_fifos_are_named_wherever_they_are_found(tmp_path, where):
         manifest = tmp_path / "m.json"
         manifest.write_text(json.dumps([{"prefix": str(folder) + "/"}, "p.csv"]))
         d = run_job(request(str(manifest), str(tmp_path / "out"), "ManifestFile"), model=echo, progress=False)
-        assert "is a FIFO (named pipe), not a regular file" in d["FailureReason"]
+        assert "is a named pipe (FIFO), not a regular file" in d["FailureReason"]
         return
-    with pytest.raises(StorageError, match=r"skipped, not regular files: .*p\.csv \(a FIFO"):
+    with pytest.raises(StorageError, match=r"skipped, not regular files: .*p\.csv \(a named pipe"):
         list_inputs(folder / "*.csv" if where == "glob" else folder)
 
 
