@@ -332,8 +332,12 @@ def test_one_json_object_larger_than_max_record_is_refused(tmp_path):
 
 SLOW_CLI = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+
+    # a shell starts background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN:
+    # give this child the disposition a terminal's foreground process has
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import fastjoin.transformer
     from fastjoin.predictor import ContainerModel
 
