@@ -119,7 +119,7 @@ def summarise(target: str, rc: int, text: str, elapsed: float, log_path: str) ->
     if not executed:
         executed = re.findall(r"^#(\d+)\s", text, re.MULTILINE)
     sanitizer = len(SANITIZER.findall(text))
-    disagreements = text.count(DISAGREEMENT)
+    disagreements = min(1, text.count(DISAGREEMENT))  # a run stops at its first finding
     crashes = 0 if rc == 0 else max(0, 1 - sanitizer - disagreements)  # anything else fatal
     return {
         "target": target,
