@@ -99,10 +99,12 @@ def test_one_input(data: bytes) -> None:
     size = len(body)
     allow_blank = bool(flags & 1)
     start, end = sorted((w0 * size // 255, size - w1 * size // 255))
+    # Nothing may read past the window: the buffer ends where it does, so ASan sees such a read.
+    body = body[:end]
     fields, rows, _, _, _ = check_tokenize(data, body, start, end, allow_blank)
 
     n_rows = len(rows) - 1
-    values = np.frombuffer(body[: size // 4 * 4], dtype=np.float32)[:64]
+    values = np.frombuffer(data[8:][: size // 4 * 4], dtype=np.float32)[:64]
     if n_rows:
         widths = np.diff(rows)
         min_width = int(widths.min())

@@ -120,7 +120,8 @@ def summarise(target: str, rc: int, text: str, elapsed: float, log_path: str) ->
         executed = re.findall(r"^#(\d+)\s", text, re.MULTILINE)
     sanitizer = len(SANITIZER.findall(text))
     disagreements = min(1, text.count(DISAGREEMENT))  # a run stops at its first finding
-    crashes = 0 if rc == 0 else max(0, 1 - sanitizer - disagreements)  # anything else fatal
+    interrupted = "libFuzzer: run interrupted" in text  # Ctrl-C: stopped early, not a finding
+    crashes = 0 if rc == 0 or interrupted else max(0, 1 - sanitizer - disagreements)  # anything else fatal
     return {
         "target": target,
         "executions": int(executed[-1]) if executed else 0,
@@ -128,7 +129,8 @@ def summarise(target: str, rc: int, text: str, elapsed: float, log_path: str) ->
         "crashes": crashes,
         "disagreements": disagreements,
         "sanitizer_reports": sanitizer,
-        "exit_status": rc,
+        "exit_status": 0 if interrupted and not (sanitizer or disagreements) else rc,
+        "interrupted": interrupted,
         "log": os.path.relpath(log_path, ROOT),
     }
 
