@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.setup-done
 CORE   := build/.core-built
 EXTRAS ?= xgboost-cpu,test,demo,lint
 
-.PHONY: all demo test test-checked lint bench fuzz fuzz-short clean
+.PHONY: all demo test test-checked sdist-check lint bench fuzz fuzz-short clean
 
 all: $(CORE)
 
@@ -39,6 +39,23 @@ test-checked: $(SETUP)
 	FASTJOIN_CYTHON_DEBUG=1 $(BIN)/python setup.py -q build_ext --inplace --force
 	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py tests/test_trees.py; status=$$?; \
 	  $(BIN)/python setup.py -q build_ext --inplace --force; touch $(CORE); exit $$status
+
+# The sdist is enough to build and test from: build it, unpack it in a temporary directory, build
+# the core there and run the suite from that copy (FASTJOIN_SDIST: tests/test_packaging.py checks
+# that tarball's file list). .venv's packages serve, so nothing is installed: PYTHONPATH puts the
+# unpacked copy ahead of .venv's editable install, for the tests' subprocesses too. The old
+# fastjoin.egg-info goes first: setuptools adds every file its SOURCES.txt lists to the sdist.
+sdist-check: $(SETUP)
+	@set -e; py=$(abspath $(BIN))/python; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  rm -rf fastjoin.egg-info; \
+	  $$py -m build --sdist --no-isolation --outdir "$$tmp" . >"$$tmp/build.log" 2>&1 \
+	    || { cat "$$tmp/build.log"; exit 1; }; \
+	  sdist=$$(echo "$$tmp"/fastjoin-*.tar.gz); echo "sdist-check: $$sdist"; \
+	  tar -xzf "$$sdist" -C "$$tmp"; cd "$$tmp"/fastjoin-*/; \
+	  $$py setup.py -q build_ext --inplace; \
+	  export PYTHONPATH="$$PWD" FASTJOIN_SDIST="$$sdist"; \
+	  $$py -c 'import sys, fastjoin._core as c; c.__file__.startswith(sys.argv[1]) or sys.exit("not the unpacked copy: " + c.__file__)' "$$PWD/"; \
+	  $$py -m pytest -q
 
 bench: $(CORE)
 	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench]"

@@ -7,6 +7,7 @@ UndefinedBehaviorSanitizer and libFuzzer's coverage hooks; clang only) with its 
 build/fuzz/c, so the in-place release build is never touched: see fuzz/run.py.
 """
 import os
+import sys
 
 import numpy
 from Cython.Build import cythonize
@@ -33,11 +34,12 @@ FUZZ_SANITIZERS = ["-fsanitize=address,undefined,fuzzer-no-link", "-fno-sanitize
 FUZZ_FLAGS = FUZZ_SANITIZERS + ["-O2", "-g", "-fno-omit-frame-pointer"]
 
 
-def extension(name: str) -> Extension:
+def extension(name: str, libraries: list = ()) -> Extension:
     return Extension(
         f"fastjoin.{name}",
         [f"fastjoin/{name}.pyx"],
         include_dirs=[numpy.get_include()],
+        libraries=list(libraries),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
         + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),
         extra_compile_args=["-O0", "-g"] if DEBUG else FUZZ_FLAGS if FUZZ else ["-O3"],
@@ -45,9 +47,13 @@ def extension(name: str) -> Extension:
     )
 
 
+# _trees links libm by name: unlinked, its expf/logf bind to glibc's oldest symbol versions
+# (the SVID-compatible wrappers: logf(-1) is +NaN there), not the ones libxgboost calls
+LIBM = ["m"] if os.name == "posix" and sys.platform != "darwin" else []
+
 setup(
     ext_modules=cythonize(
-        [extension("_core"), extension("_trees")],
+        [extension("_core"), extension("_trees", LIBM)],
         compiler_directives=directives,
         annotate=ANNOTATE and not FUZZ,
         build_dir="build/fuzz/c" if FUZZ else None,

@@ -14,7 +14,7 @@ if _choice == "reference":
     from fastjoin import _reference as impl
 elif _choice in ("core", "auto"):
     try:
-        from fastjoin import _core as impl
+        from fastjoin import _core as impl  # type: ignore[no-redef]  # same interface (_core.pyi)
     except ImportError as exc:
         if _choice == "auto":
             from fastjoin import _reference as impl

@@ -102,7 +102,7 @@ def _split_record(data: bytes, begin: int, end: int):
 
     Returns ``(spans, status, err_offset)``.
     """
-    spans = []
+    spans: list[tuple[int, int]] = []
     i = begin
     while True:
         if i < end and data[i] == _QUOTE:

@@ -5,7 +5,8 @@ Pure functions of (feature matrix, flattened trees): fastjoin.trees builds the a
 a booster and owns every check; these loops trust them. What makes the result bit-identical
 to XGBoost's CPU predictor: a row goes left when ``x < threshold`` (float32 compare), a NaN
 takes the node's default direction, leaf values are added in float32 to the base margin in
-tree order (per output group: a class of multi:softprob), and the output transform is
+tree order (per output group: a class of multi:softprob; a NaN leaf's NaN replaces a NaN
+sum, as in XGBoost's binary), and the output transform is
 XGBoost's own formula on libm's expf (sigmoid, exp, softmax, argmax).
 
 Two layouts. "complete": each tree padded to a complete binary tree of its depth (a shallow
@@ -38,6 +39,19 @@ cdef extern from *:
         return 1.0f / denom;
     }
 
+    /* XGBoost's ProbToMargin, in float32: the logistic link bounds the base score to
+       [kRtEps, 1 - kRtEps] (kRtEps = 1e-6f; Min/Max as XGBoost writes them, so a NaN passes)
+       before -logf(1/p - 1); the log link is logf; the others keep the score. */
+    static float fj_base_margin(float score, int transform) {
+        const float eps = 1e-6f;
+        if (transform == FJ_SIGMOID) {
+            float p = score < eps ? eps : score;
+            p = p > 1.0f - eps ? 1.0f - eps : p;
+            return -logf(1.0f / p - 1.0f);
+        }
+        return transform == FJ_EXP ? logf(score) : score;
+    }
+
     /* margins: n rows of k values; out: n rows of k values (k = 1 unless SOFTMAX), or n
        values (ARGMAX). SOFTMAX is XGBoost's: the max by fmaxf, exponentials summed in a
        double, each divided by that sum as a float. ARGMAX: the first largest. */
@@ -50,7 +64,12 @@ cdef extern from *:
                 float *o = out + r * k, wmax = row[0];
                 double wsum = 0.0;
                 for (j = 1; j < k; j++) wmax = fmaxf(row[j], wmax);
-                for (j = 0; j < k; j++) { o[j] = expf(row[j] - wmax); wsum += o[j]; }
+                for (j = 0; j < k; j++) {
+                    o[j] = expf(row[j] - wmax);
+                    /* wsum += o[j] as XGBoost's binary adds them: a NaN sum keeps its own
+                       NaN (a + leaves the operand order to the compiler) */
+                    wsum = wsum != wsum ? wsum : wsum + o[j];
+                }
                 for (j = 0; j < k; j++) o[j] /= (float)wsum;
             }
         } else if (transform == FJ_ARGMAX) {
@@ -83,6 +102,13 @@ cdef extern from *:
             (i) = 2 * (i) + 1 + ((!(v_ < th[i]) & !nan_) | (nan_ & nm[i])); \
         } while (0)
 
+    /* sum + leaf as XGBoost's binary adds them: when both are NaN the leaf's NaN survives
+       (quietened), so a NaN leaf replaces the sum. The operand order of a C + does not
+       decide it (compilers swap operands), so the NaN leaf is chosen explicitly. */
+    static inline float fj_add_leaf(float sum, float leaf) {
+        return (leaf != leaf ? leaf : sum) + leaf;
+    }
+
     static void fj_block_scalar(const float *cols, int nb, const int32_t *feat,
                                 const float *thr, const int32_t *nan_mask,
                                 const float *leaf, const int64_t *node_off,
@@ -102,12 +128,12 @@ cdef extern from *:
                 int32_t i[FJ_LANES] = {0};
                 for (k = 0; k < d; k++)
                     for (j = 0; j < FJ_LANES; j++) FJ_STEP(i[j], r + j);
-                for (j = 0; j < FJ_LANES; j++) acc[r + j] += lf[i[j]];
+                for (j = 0; j < FJ_LANES; j++) acc[r + j] = fj_add_leaf(acc[r + j], lf[i[j]]);
             }
             for (; r < nb; r++) {
                 int32_t i = 0;
                 for (k = 0; k < d; k++) FJ_STEP(i, r);
-                acc[r] += lf[i];
+                acc[r] = fj_add_leaf(acc[r], lf[i]);
             }
         }
     }
@@ -224,9 +250,12 @@ cdef extern from *:
                     idx[g] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(idx[g], idx[g]), one), right);
                 }
             }
-            for (g = 0; g < G; g++)
-                sum[g] = _mm256_add_ps(sum[g], _mm256_i32gather_ps(
-                    lf, _mm256_sub_epi32(idx[g], first_leaf), 4));
+            for (g = 0; g < G; g++) {
+                __m256 value = _mm256_i32gather_ps(lf, _mm256_sub_epi32(idx[g], first_leaf), 4);
+                /* fj_add_leaf: a NaN leaf's own NaN wins */
+                __m256 base = _mm256_blendv_ps(sum[g], value, _mm256_cmp_ps(value, value, _CMP_UNORD_Q));
+                sum[g] = _mm256_add_ps(base, value);
+            }
         }
         for (g = 0; g < G; g++) _mm256_storeu_ps(acc + 8 * g, sum[g]);
     }
@@ -341,7 +370,9 @@ cdef extern from *:
                 __m512 value = d <= 5
                     ? _mm512_permutex2var_ps(_mm512_loadu_ps(lf), li, _mm512_loadu_ps(lf + 16))
                     : _mm512_i32gather_ps(li, (const void *)lf, 4);
-                sum[g] = _mm512_add_ps(sum[g], value);
+                /* fj_add_leaf: a NaN leaf's own NaN wins */
+                __m512 base = _mm512_mask_mov_ps(sum[g], _mm512_cmp_ps_mask(value, value, _CMP_UNORD_Q), value);
+                sum[g] = _mm512_add_ps(base, value);
             }
         }
         for (g = 0; g < G; g++) _mm512_storeu_ps(acc + 16 * g, sum[g]);
@@ -436,7 +467,7 @@ cdef extern from *:
                         i[j] = next[at] + (right & internal[at]);
                     }
                 }
-                for (j = 0; j < lanes; j++) out[r + j] += thr[i[j]];
+                for (j = 0; j < lanes; j++) out[r + j] = fj_add_leaf(out[r + j], thr[i[j]]);
             }
         }
     }
@@ -447,6 +478,7 @@ cdef extern from *:
         FJ_EXP
         FJ_SOFTMAX
         FJ_ARGMAX
+    float fj_base_margin(float score, int transform) nogil
     void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
                       float *out) nogil
     void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const int64_t *used,
@@ -462,9 +494,6 @@ cdef extern from *:
                   const float *thr, const uint8_t *nan_right, const int32_t *next,
                   const uint8_t *internal, const int64_t *root, const int32_t *depth,
                   Py_ssize_t n_trees, float *out) nogil
-
-cdef extern from "math.h":
-    float logf(float x) nogil
 
 IDENTITY = FJ_IDENTITY
 SIGMOID = FJ_SIGMOID
@@ -546,6 +575,6 @@ def set_vector_kernel(kernel):
     return previous
 
 
-def logf32(float x):
-    """libm's logf, as XGBoost turns a base score into a margin."""
-    return logf(x)
+def base_margin(float score, int transform):
+    """A base score as a margin, as XGBoost computes it for the transform's link (float32)."""
+    return fj_base_margin(score, transform)

@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, cast
 
-from fastjoin.errors import FastjoinError
+from fastjoin.errors import FastjoinError, plural
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what timeout, Docker, Kubernetes and SageMaker send), raised in the main thread
+    like Ctrl-C so that the same unwinding removes temporaries and aborts uploads."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    # once: a second SIGTERM must not cut short the clean-up (an upload being aborted)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
 
 
 def _add_policy_args(p) -> None:
@@ -33,32 +47,104 @@ def _add_policy_args(p) -> None:
         metavar="N|F|P%",
         help="with --on-error skip: fail an object past N bad records, or a fraction/percentage",
     )
+    p.add_argument(
+        "--max-record-size",
+        default=None,
+        type=parse_size,
+        metavar="SIZE",
+        help="longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object (default 100MiB)",
+    )
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
+
+
+def parse_size(text: str) -> int:
+    """``"500MB"`` → 500,000,000; ``"1GiB"`` → 1,073,741,824; ``"4096"`` → 4096 bytes."""
+    number = text.strip().rstrip("bBiIkKmMgG")
+    unit = text.strip()[len(number) :].upper()
+    try:
+        value = float(number)
+        # under 2**62 (1e400 is inf, and int() of it raised) and at least a byte (0.5 is 0)
+        size = int(value * _UNITS[unit]) if unit in _UNITS and 0 < value < 2**62 else 0
+        if size < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)"
+        ) from None
+    return size
+
+
+_DIALECT_HELP = (
+    "extended (default): also several ranges in one bracket, any quoted name, headers, blank "
+    "lines skipped; sagemaker: exactly what SageMaker accepts, with its error texts"
+)
 
 
 def _transform_parser(sub) -> None:
     p = sub.add_parser(
         "transform",
-        help="run a batch transform over a file, directory or glob",
-        description="Run SageMaker Batch Transform's filter → predict → join → filter "
-        "pipeline locally. Writes <name>.out per input file under --output.",
+        help="run a batch transform over a file, directory, glob or S3 prefix",
+        description="Run SageMaker Batch Transform's pipeline (InputFilter, predict, JoinSource, "
+        "OutputFilter) over a file, a directory, a glob or an S3 prefix, and write <name>.out for "
+        "each input under --output, as SageMaker would.",
+        epilog="Exits 0 when every file was written. Otherwise the exit code is that of the first "
+        "failed file's error: 3 input data, 4 model, 5 output or 6 storage; a configuration error "
+        "exits 2 before anything runs.",
     )
     p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
-    p.add_argument("--content-type", default="text/csv")
+    p.add_argument(
+        "--content-type",
+        default="text/csv",
+        help="text/csv (default), application/jsonlines or application/json",
+    )
     p.add_argument("--accept", default=None, help="default: the content type")
-    p.add_argument("--split-type", default="Line", choices=["Line", "None"])
+    p.add_argument(
+        "--split-type",
+        default="Line",
+        choices=["Line", "None"],
+        help="how inputs split into records (default Line)",
+    )
     p.add_argument("--assemble-with", default=None, choices=["Line", "None"], help="default: the split type")
     p.add_argument("--input-filter", default=None, metavar="JSONPATH", help="e.g. '$[1:]' (default $)")
-    p.add_argument("--join-source", default=None, choices=["Input", "None"])
+    p.add_argument(
+        "--join-source",
+        default=None,
+        choices=["Input", "None"],
+        help="Input: join each prediction to its input record (default None: the prediction alone)",
+    )
     p.add_argument("--output-filter", default=None, metavar="JSONPATH", help="e.g. '$[0,-1]' (default $)")
-    p.add_argument("--strategy", default=None, choices=["MultiRecord", "SingleRecord"])
-    p.add_argument("--max-payload", default=None, type=int, metavar="MB", help="0..100, default 6")
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument(
+        "--strategy",
+        default=None,
+        choices=["MultiRecord", "SingleRecord"],
+        help="batching of records into requests to a container model (default MultiRecord)",
+    )
+    p.add_argument(
+        "--max-payload", default=None, type=int, metavar="MB", help="request size limit, 0..100 (default 6)"
+    )
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     p.add_argument("--header", action="store_true", help="first line of each file is a header (extended)")
-    p.add_argument("--json-key-order", default="sorted", choices=["sorted", "input"], help="JSON output keys")
+    p.add_argument(
+        "--json-key-order",
+        default="sorted",
+        choices=["sorted", "input"],
+        help="order of the keys in JSON output (default sorted)",
+    )
     _add_model_args(p)
     p.add_argument(
         "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
@@ -79,6 +165,13 @@ def _add_model_args(p) -> None:
     p.add_argument(
         "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
     )
+    p.add_argument(
+        "--max-model-size",
+        default=None,
+        type=parse_size,
+        metavar="SIZE",
+        help="largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused (default 1GiB)",
+    )
 
 
 def _demo_parser(sub) -> None:
@@ -86,8 +179,8 @@ def _demo_parser(sub) -> None:
         "demo",
         help="run the seed example: XGBoost on the breast-cancer data",
         description="Train an XGBoost binary:logistic model on scikit-learn's copy of the "
-        "breast-cancer data, write a batch CSV with an id first, and run the "
-        "transform $[1:] / Input / $[0,-1].",
+        "breast-cancer data, write a batch CSV with an id first, transform it with InputFilter "
+        "$[1:], JoinSource Input and OutputFilter $[0,-1], and print the first output rows.",
     )
     p.add_argument("--dir", default="demo-output", help="where to put the model, data and output")
     p.add_argument("--rows", type=int, default=5, help="output rows to print")
@@ -99,7 +192,9 @@ def _job_parsers(sub) -> None:
         "run-job",
         help="run a CreateTransformJob request (JSON) locally or on S3",
         description="Run a SageMaker CreateTransformJob request (the JSON boto3 would send) "
-        "with fastjoin. S3Uri/S3OutputPath may be s3:// URIs or local paths.",
+        "with fastjoin. S3Uri and S3OutputPath may be s3:// URIs or local paths.",
+        epilog="Exits 0 when the job Completed and 1 when it Failed. A request refused before "
+        "the job starts exits with the code of its error's class (see fastjoin --help).",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
@@ -112,7 +207,7 @@ def _job_parsers(sub) -> None:
         metavar="PATH",
         help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
     )
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     _add_model_args(p)
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -124,6 +219,8 @@ def _job_parsers(sub) -> None:
         help="would SageMaker accept this CreateTransformJob request?",
         description="Check a CreateTransformJob request (JSON) against SageMaker's shapes, "
         "limits, documented rules and JSONPath dialect, without running it.",
+        epilog="Exits 0 when the request would be accepted and 2 when it would be rejected, "
+        "after listing each problem.",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
@@ -137,17 +234,18 @@ def _job_parsers(sub) -> None:
     p = sub.add_parser(
         "preview",
         help="show the first records of a job stage by stage (writes nothing)",
-        description="For the first N records of a CreateTransformJob request: the record, the "
-        "model input after the InputFilter, the model output, the joined record "
+        description="Show the first N records of a CreateTransformJob request stage by stage: "
+        "the record, the model input after the InputFilter, the model output, the joined record "
         "and what would be written. Nothing is written.",
+        epilog="Exits 3 when a record fails at one of the stages, else 0.",
     )
     p.add_argument("request", help="the request: a JSON file")
     p.add_argument(
         "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
     )
-    p.add_argument("-n", "--records", type=int, default=5, help="how many records (default 5)")
+    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default 5)")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"])
+    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
     p.add_argument(
         "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
@@ -155,8 +253,30 @@ def _job_parsers(sub) -> None:
     p.set_defaults(run=_run_preview)
 
 
+# Help texts are plain text for a terminal (tests/test_cli_help.py): no reST markup, whole
+# sentences, ASCII only so that they print under any console encoding. The top-level texts keep
+# their line breaks (RawDescriptionHelpFormatter), so they are wrapped here to under 80 columns.
+_DESCRIPTION = """\
+Run SageMaker Batch Transform's record pipeline (split, InputFilter, predict,
+JoinSource, OutputFilter, assemble) on this machine, writing the bytes that
+SageMaker would write."""
+
+_EPILOG = """\
+Run 'fastjoin COMMAND --help' for the options of one command.
+
+An error prints one line on stderr saying where it happened; --debug adds the
+traceback. Exit codes: 0 success; by the class of the error, 2 configuration or
+usage, 3 input data, 4 model, 5 output, 6 storage; 1 when run-job's job ends
+Failed; 130 interrupted."""
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastjoin", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="fastjoin",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     from fastjoin import __version__
 
@@ -166,6 +286,12 @@ def _build_parser() -> argparse.ArgumentParser:
     _job_parsers(sub)
     _demo_parser(sub)
     return parser
+
+
+def _limits(args) -> dict:
+    """The size limits given on the command line, as Transformer options."""
+    limits = {"max_record_bytes": args.max_record_size, "max_model_bytes": args.max_model_size}
+    return {name: value for name, value in limits.items() if value is not None}
 
 
 def _run_transform(args) -> int:
@@ -193,6 +319,7 @@ def _run_transform(args) -> int:
         on_error=args.on_error,
         max_errors=max_errors,
         json_key_order=args.json_key_order,
+        **_limits(args),
     )
     note = getattr(transformer.model, "fallback_note", None)
     if note and not args.quiet:
@@ -211,6 +338,8 @@ def _run_transform(args) -> int:
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
+    for warning in result.warnings:
+        print(f"fastjoin: warning: {warning}", file=sys.stderr)
     for f in result.failed:
         print(f"fastjoin: {f.error}", file=sys.stderr)
     if not args.quiet:
@@ -220,13 +349,13 @@ def _run_transform(args) -> int:
             extra += f", {len(result.skipped)} skipped (output exists)"
         bad = sum(f.errors for f in result.files)
         if bad:
-            extra += f", {bad:,} bad records skipped (*.out.errors.jsonl)"
+            extra += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
         print(
-            f"fastjoin: {ok}/{len(result.files)} files, {result.records:,} records{extra} in {elapsed:.2f} s"
+            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record', grouped=True)}{extra} in {elapsed:.2f} s"
             f" → {args.output}",
             file=sys.stderr,
         )
-    return result.failed[0].error.exit_code if result.failed else 0
+    return next((f.error.exit_code for f in result.failed if f.error is not None), 0)
 
 
 def _run_job(args) -> int:
@@ -246,6 +375,7 @@ def _run_job(args) -> int:
         threads=args.threads,
         allow_pickle=args.allow_pickle,
         engine=args.engine,
+        **_limits(args),
     )
     if args.describe == "-":
         print(describe_json(described, indent=2))
@@ -258,9 +388,10 @@ def _run_job(args) -> int:
             f.write(describe_json(described, indent=2).encode() + b"\n")
     info = described["fastjoin"]
     err = sys.stderr
-    if args.verbose:
+    if not args.quiet:
         for warning in info["warnings"]:
             print(f"fastjoin: warning: {warning}", file=err)
+    if args.verbose:
         for o in info["objects"]:
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
             where = o["output"] if o["status"] != "Failed" else o["failure"]
@@ -280,9 +411,9 @@ def _run_job(args) -> int:
             parts.append(f"{info['objects_skipped']} skipped (output exists)")
         if info["objects_failed"]:
             parts.append(f"{info['objects_failed']} failed")
-        parts.append(f"{info['records_out']:,} records")
+        parts.append(plural(info["records_out"], "record", grouped=True))
         if info["errors"]:
-            parts.append(f"{info['errors']:,} bad records skipped (*.out.errors.jsonl)")
+            parts.append(f"{plural(info['errors'], 'bad record', grouped=True)} skipped (*.out.errors.jsonl)")
         print(
             f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
             f"{', '.join(parts)} in {info['seconds']:.2f} s → "
@@ -332,6 +463,7 @@ def _run_preview(args) -> int:
 
 def _run_demo(args) -> int:
     from fastjoin.demo import make_seed_files
+    from fastjoin.predictor import XGBoostPredictor
     from fastjoin.transformer import Transformer
 
     print("fastjoin demo: XGBoost binary:logistic on scikit-learn's breast-cancer data (569 rows).")
@@ -353,13 +485,16 @@ def _run_demo(args) -> int:
     elapsed = time.perf_counter() - started
     result.raise_for_errors()
     out_path = result.files[0].output
+    assert out_path is not None  # raise_for_errors() passed
     print(f"InputFilter $[1:]  JoinSource Input  OutputFilter $[0,-1]  →  {out_path}")
     with open(out_path, "rb") as f:
         for i, line in enumerate(f):
             if i >= args.rows:
                 break
             print("  " + line.decode().rstrip("\n"))
-    engine = {"compiled": "fastjoin's compiled trees", "xgboost": "libxgboost"}[transformer.model.engine]
+    engine = {"compiled": "fastjoin's compiled trees", "xgboost": "libxgboost"}[
+        cast(XGBoostPredictor, transformer.model).engine
+    ]
     print(
         f"{result.records} records transformed in {elapsed * 1000:.0f} ms (model load included; "
         f"predicted by {engine}, bit-identical to XGBoost's inplace_predict)"
@@ -370,6 +505,9 @@ def _run_demo(args) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)
     except FastjoinError as exc:
@@ -377,9 +515,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"fastjoin: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("fastjoin: terminated (SIGTERM); finished outputs are kept, none is partial", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("fastjoin: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def console() -> None:

@@ -14,11 +14,12 @@ import numpy as np
 
 from fastjoin import _impl
 from fastjoin.deadletter import DeadLetter
-from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate
+from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate, plural
 from fastjoin.jsonpath import Path
 from fastjoin.predictor import ContainerModel
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
+UTF8_BOM = b"\xef\xbb\xbf"
 _ONE_MB = 1024 * 1024
 
 _CSV_MESSAGES = {
@@ -139,12 +140,15 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
                     model.check_features(len(cols))
                 except ModelError as exc:
                     raise ModelError(
-                        f"{where}: {exc} (InputFilter {plan.input_filter.expression} "
-                        f"on a record of {width} fields)"
+                        f"{where}: "
+                        + where.explain(
+                            f"{exc} (InputFilter {plan.input_filter.expression} "
+                            f"on a record of {plural(width, 'field')})"
+                        )
                     ) from None
             message = (
-                f"record has {width} fields, so InputFilter {plan.input_filter.expression} "
-                f"selects {len(cols)} features, but the model expects {model.n_features}"
+                f"record has {plural(width, 'field')}, so InputFilter {plan.input_filter.expression} "
+                f"selects {plural(len(cols), 'feature')}, but the model expects {model.n_features}"
             )
             if bad is None or (chunk.first and r0 == 0):
                 raise FeatureError(message, where, path=plan.input_filter.expression)
@@ -159,6 +163,11 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
             span = fields[rows[err_row] + field_index]
             text = bytes(memoryview(chunk.buf)[span[0] : span[0] + span[1]]).decode("utf-8", "replace")
             message = f"field {field_index + 1}: expected a number, got {text!r}"
+            if text.startswith("\ufeff"):
+                message += (
+                    " (it starts with a UTF-8 byte-order mark: the extended dialect skips one at the "
+                    "very start of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
+                )
             if bad is None:
                 raise FeatureError(
                     message,
@@ -226,7 +235,7 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
         got = len(resp_rows) - 1
         if status != _impl.OK or got != last - first:
             why = (
-                f"returned {got} lines for {last - first} records"
+                f"returned {plural(got, 'line')} for {plural(last - first, 'record')}"
                 if status == _impl.OK
                 else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})"
             )

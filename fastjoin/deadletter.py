@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import orjson
 
-from fastjoin.errors import ConfigError, InputError, Location
+from fastjoin.errors import ConfigError, FastjoinError, InputError, Location, encoding_hint, visible
 
 __all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors", "DEAD_LETTER_SUFFIX"]
 
@@ -121,7 +121,10 @@ class DeadLetter:
 
     def location(self) -> Location:
         text = self.record.decode("utf-8", "replace")
-        return Location(self.source, self.line, self.column, self.offset, snippet=text[:96])
+        hint = encoding_hint(self.record, self.record[:2] if self.offset == 0 else b"")
+        return Location(
+            self.source, self.line, self.column, self.offset, snippet=visible(text[:96]), hint=hint
+        )
 
     def to_json(self) -> bytes:
         try:
@@ -147,7 +150,8 @@ class DeadLetters:
 
     ``sink`` has ``open()`` (a context manager giving a writable, committed when the block
     ends without error), ``exists()`` and ``remove()``; it is opened at the first bad record,
-    so objects without errors get no file (and a stale one from an earlier run is removed).
+    so objects without errors get no file (the runner removes a stale one from an earlier run
+    once the new output is in place).
     With ``sink=None`` entries are kept in :attr:`entries`.
     """
 
@@ -156,8 +160,8 @@ class DeadLetters:
         self.sink = sink
         self.count = 0
         self.entries: list[DeadLetter] = []
-        self._ctx = None
-        self._out = None
+        self._ctx: Any = None  # the sink's open() context and the file it gave
+        self._out: Any = None
 
     def add(self, entries) -> None:
         """Take a chunk's entries (in input order); raise when the count limit is passed."""
@@ -183,8 +187,8 @@ class DeadLetters:
         self._out.write(entry.to_json())
 
     def finish(self, records_out: int, source: str) -> Optional[str]:
-        """The object ended: apply a fractional limit, then commit the file (or remove a stale
-        one). Returns the dead-letter file's name, or None when there were no bad records."""
+        """The object ended: apply a fractional limit, then commit the file. Returns the
+        dead-letter file's name, or None when there were no bad records."""
         limit = self.policy.max_errors
         total = records_out + self.count
         if isinstance(limit, float) and total and self.count > limit * total:
@@ -197,18 +201,20 @@ class DeadLetters:
             ctx, self._ctx, self._out = self._ctx, None, None
             ctx.__exit__(None, None, None)
             return self.sink.name
-        if self.sink is not None and self.sink.exists():
-            self.sink.remove()
         return None
 
     def abort(self) -> None:
-        """Drop a partly written dead-letter file (the object failed)."""
+        """Drop a partly written dead-letter file (the object failed). Never raises: the
+        object's own error is the one to report (a full disk fails both)."""
         if self._ctx is not None:
             ctx, self._ctx, self._out = self._ctx, None, None
             try:
                 raise _Aborted
             except _Aborted as exc:
-                ctx.__exit__(type(exc), exc, exc.__traceback__)
+                try:
+                    ctx.__exit__(type(exc), exc, exc.__traceback__)
+                except (OSError, FastjoinError):
+                    pass
 
 
 class _Aborted(Exception):

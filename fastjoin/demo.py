@@ -63,7 +63,7 @@ def make_seed_files(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     return model_path, batch_path
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | bytearray) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

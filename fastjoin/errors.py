@@ -21,9 +21,20 @@ __all__ = [
     "StorageError",
     "Location",
     "locate",
+    "encoding_hint",
 ]
 
 SNIPPET_WIDTH = 96
+
+
+def plural(n: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
+    """A count and its noun in agreement: ``1 field``, ``2 fields`` (``nouns`` for irregulars;
+    ``grouped``: thousands separators, ``12,345 records``)."""
+    return (
+        f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+        if grouped
+        else f"{n} {noun if n == 1 else nouns or noun + 's'}"
+    )
 
 
 @dataclass(frozen=True)
@@ -42,9 +53,59 @@ class Location:
     record: int | None = None
     field: int | None = None
     snippet: str = ""
+    hint: str = ""  # a likely cause the message cannot show (encoding_hint), or ""
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}:{self.column}"
+
+    def explain(self, message: str) -> str:
+        """``message`` with the hint, if any, after it."""
+        return f"{message}; {self.hint}" if self.hint else message
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_VISIBLE = {c: repr(chr(c))[1:-1] for c in [*range(0x20), 0x7F] if c != 0x09}
+
+
+def visible(text: str) -> str:
+    """A snippet with control characters escaped: a raw \\r would send the terminal's cursor
+    back over the message, a NUL would vanish."""
+    return text.translate(_VISIBLE)
+
+
+def encoding_hint(line: bytes, object_start: bytes = b"") -> str:
+    """What an input error may really be about when the object is not the UTF-8 text with \\n
+    line endings that fastjoin reads: UTF-16 (a byte-order mark at the start, or NUL bytes
+    between ASCII characters) or old Mac CR-only line endings (a \\r inside the line, which
+    is then the whole object). ``line`` is the failing line without its \\n, ``object_start``
+    the object's first bytes when the line's buffer holds them. "" when nothing is suspect.
+
+    Called only while an error is being built, never on the hot path.
+    """
+    bom = object_start[:2] in _UTF16_BOMS
+    if bom or _nul_interleaved(line[:1024]):
+        why = "it starts with a UTF-16 byte-order mark" if bom else "NUL bytes between its characters"
+        return (
+            f"the object looks like UTF-16 ({why}), but fastjoin reads UTF-8: convert it, "
+            f"e.g. with iconv -f UTF-16 -t UTF-8"
+        )
+    if b"\r" in line.rstrip(b"\r"):
+        return (
+            "the line holds a carriage return (\\r) that no \\n follows: with old Mac (CR-only) "
+            "line endings the whole object reads as one line; convert them to \\n, e.g. with "
+            "tr '\\r' '\\n'"
+        )
+    return ""
+
+
+def _nul_interleaved(sample: bytes) -> bool:
+    """ASCII text in UTF-16: a NUL in every other byte (odd or even, as the line may start on
+    either half of a character), few on the other side."""
+    if len(sample) < 4:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    most, least = max(even, odd), min(even, odd)
+    return most * 4 >= len(sample) and least * 8 <= most
 
 
 def locate(
@@ -66,6 +127,8 @@ def locate(
     data = bytes(memoryview(buf)[: len(buf)])  # errors only: a copy is fine
     offset = max(0, min(offset, len(data)))
     line_start = data.rfind(b"\n", 0, offset) + 1
+    if line_start == 0 and base_offset == 0 and data.startswith(b"\xef\xbb\xbf"):
+        line_start = 3  # editors do not show a UTF-8 BOM: columns count from after it
     line_end = data.find(b"\n", offset)
     if line_end < 0:
         line_end = len(data)
@@ -73,6 +136,7 @@ def locate(
     column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
     text = line_bytes.decode("utf-8", "replace")
     snippet = text if len(text) <= SNIPPET_WIDTH else text[:SNIPPET_WIDTH] + " ..."
+    hint = encoding_hint(data[line_start:line_end], data[:2] if base_offset == 0 else b"")
     return Location(
         source=source,
         line=base_line + data.count(b"\n", 0, line_start),
@@ -80,7 +144,8 @@ def locate(
         byte_offset=base_offset + offset,
         record=record,
         field=field,
-        snippet=snippet,
+        snippet=visible(snippet),
+        hint=hint,
     )
 
 
@@ -120,7 +185,7 @@ class InputError(FastjoinError, ValueError):
     def __init__(self, message: str, location: Location | None = None):
         self.message = message
         self.location = location
-        text = f"{location}: {message}" if location else message
+        text = f"{location}: {location.explain(message)}" if location else message
         if location is not None and location.snippet:
             text += f"\n  {location.snippet}"
         super().__init__(text)
@@ -158,3 +223,4 @@ class StorageError(FastjoinError, OSError):
     """Reading or writing an input or output object failed."""
 
     exit_code = 6
+    code: str | None = None  # the S3 error code (NoSuchKey, AccessDenied...) when there is one

@@ -791,6 +791,8 @@ def run_job(
     note = getattr(transformer.model, "fallback_note", None)
     if note:
         info["warnings"].append(note)
+    if result is not None:
+        info["warnings"] += result.warnings
     return described
 
 
@@ -818,7 +820,7 @@ def _describe(
         )
     status = "Failed" if failure is not None else "Completed"
     request = job.request
-    described = {
+    described: dict[str, Any] = {
         "TransformJobName": job.name,
         "TransformJobArn": f"arn:fastjoin:sagemaker:local:000000000000:transform-job/{job.name.lower()}",
         "TransformJobStatus": status,

@@ -48,7 +48,7 @@ import orjson
 
 from fastjoin import _impl
 from fastjoin.csv_records import Chunk, ChunkResult, _payloads
-from fastjoin.errors import FeatureError, JsonLinesError, ModelError, OutputError, locate
+from fastjoin.errors import FeatureError, JsonLinesError, ModelError, OutputError, locate, plural
 from fastjoin.jsonpath import NoMatch, Path, _kind
 from fastjoin.predictor import ContainerModel
 
@@ -477,7 +477,7 @@ def _width_error(plan: JsonPlan, model, records: _Records, r: int, width: int):
         except ModelError as exc:
             raise ModelError(f"{where}: {exc} (InputFilter {expression} on the first record)") from None
     raise FeatureError(
-        f"InputFilter {expression} selects {width} value{'s' if width != 1 else ''} "
+        f"InputFilter {expression} selects {plural(width, 'value')} "
         f"from this record, but the model expects {model.n_features}",
         where,
         path=expression,
@@ -551,8 +551,8 @@ def _predict_container(plan: JsonPlan, model: ContainerModel, records: _Records)
         got = _split_response(model.invoke(body[start:stop], plan.content_type, plan.accept))
         if len(got) != last - first:
             raise OutputError(
-                f"{records.where(first)}: the model returned {len(got)} lines for "
-                f"{last - first} records (records {records.chunk.base_record + first + 1}.."
+                f"{records.where(first)}: the model returned {plural(len(got), 'line')} for "
+                f"{plural(last - first, 'record')} (records {records.chunk.base_record + first + 1}.."
                 f"{records.chunk.base_record + last}): JSON Lines models must answer "
                 f"one line per record"
             )

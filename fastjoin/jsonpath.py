@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
+from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError, plural
 
 __all__ = ["DIALECTS", "ROLES", "compile_path", "Path", "Child", "Wildcard", "Index", "Step", "NoMatch"]
 
@@ -34,6 +34,9 @@ _SAGEMAKER_CHARS = frozenset(string.ascii_letters + string.digits + "$[]*. ,:-'"
 _SAGEMAKER_OPERATORS = "['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']"
 
 _MAX_LISTED_NAMES = 20  # header names shown in an "unknown column" error
+# Indexes resolve into int64 vectors; a longer number is a typo, and int() of one over 4300
+# digits raises a bare ValueError, so the parser refuses it first.
+_MAX_INDEX = 2**63 - 1
 
 Range = Tuple[Optional[int], Optional[int]]  # (start, end), both inclusive; None = open end
 Item = Union[int, Range]
@@ -128,7 +131,7 @@ class Path:
         resolved = index + width if index < 0 else index
         if not 0 <= resolved < width:
             raise self._feature_error(
-                f"{what} {index} is out of range for a row of {width} fields in {self.expression}"
+                f"{what} {index} is out of range for a row of {plural(width, 'field')} in {self.expression}"
             )
         return resolved
 
@@ -139,7 +142,7 @@ class Path:
         if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
             raise self._feature_error(
                 f"slice {_range_text(item)} starts after it ends (index {first} > {last}) "
-                f"for a row of {width} fields in {self.expression}"
+                f"for a row of {plural(width, 'field')} in {self.expression}"
             )
         return range(first, last + 1)  # the end is inclusive
 
@@ -159,7 +162,7 @@ class Path:
             )
         if hits[0] >= width:
             raise self._feature_error(
-                f"column {name!r} (index {hits[0]}) is out of range for a row of {width} fields "
+                f"column {name!r} (index {hits[0]}) is out of range for a row of {plural(width, 'field')} "
                 f"in {self.expression}"
             )
         return hits[0]
@@ -310,7 +313,7 @@ class Path:
                         self._miss(
                             explain,
                             f"{positions} for {where[i] if explain else ''}, an array "
-                            f"of {len(node)} element{'s' if len(node) != 1 else ''}",
+                            f"of {plural(len(node), 'element')}",
                         )
                     found.extend(node[j] for j in positions)
                     if explain:
@@ -661,7 +664,19 @@ class _Parser:
                 raise self._error("expected digits after '-'")
         while _is_digit(self._peek()):
             self.pos += 1
-        return int(self.text[start : self.pos]) if self.pos > start else None
+        if self.pos == start:
+            return None
+        text = self.text[start : self.pos]
+        digits = text.lstrip("-").lstrip("0")
+        value = int(digits) if 0 < len(digits) <= len(str(_MAX_INDEX)) else 0
+        if value > _MAX_INDEX or len(digits) > len(str(_MAX_INDEX)):
+            shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({plural(len(digits), 'digit')})"
+            raise self._error(
+                f"number {shown} is too large: indexes and slice bounds lie within "
+                f"-{_MAX_INDEX}..{_MAX_INDEX}",
+                start,
+            )
+        return -value if text.startswith("-") else value
 
     # -- tokens ----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ boto3 is imported on first use: ``import fastjoin`` never needs it.
 from __future__ import annotations
 
 import io
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from fastjoin.errors import ConfigError, StorageError
 
@@ -203,7 +203,7 @@ class _RangedReader(io.RawIOBase):
         self.s3, self.bucket, self.key, self.size, self.etag = s3, bucket, key, size, etag
         self.uri = f"s3://{bucket}/{key}"
         self.pos = 0
-        self._body = None
+        self._body: Any = None  # botocore's StreamingBody of the open range
         self._body_end = 0  # first byte after the open range
 
     def readable(self) -> bool:

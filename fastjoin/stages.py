@@ -184,7 +184,7 @@ def format_preview(records: list[PreviewRecord], *, width: Optional[int] = 120) 
     """The preview as text, one block per record; lines cut at ``width`` (None: never)."""
 
     def show(value: Optional[bytes]) -> str:
-        text = value.decode("utf-8", "replace")
+        text = (value or b"").decode("utf-8", "replace")
         if width is not None and len(text) > width:
             text = text[: width - 4] + " ..."
         return text

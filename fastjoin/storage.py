@@ -10,45 +10,102 @@ temporary file renamed into place, or an S3 upload completed only on success).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import gzip
 import io
 import json
 import os
+import re
+import secrets
+import stat
+import sys
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Iterator, Optional, cast
 
 import numpy as np
 
-from fastjoin.errors import ConfigError, InputError, StorageError
+from fastjoin.deadletter import DEAD_LETTER_SUFFIX
+from fastjoin.errors import ConfigError, InputError, Location, StorageError
 
 _MAGIC = set("*?[")
 COMPRESSION_TYPES = ("None", "Gzip")
+OUTPUT_SUFFIX = ".out"  # <input name>.out, as SageMaker names outputs
+# what a job writes: <name>.out, its dead letters, and the temporaries they are written under
+_OUT = re.escape(OUTPUT_SUFFIX) + "(?:" + re.escape(DEAD_LETTER_SUFFIX) + ")?"
+_JOB_OUTPUT = re.compile(f"(?s:.+{_OUT}|\\..+{_OUT}\\.tmp-[0-9]+(?:-[0-9a-f]+)?)")
 
 
 @dataclass(frozen=True)
 class InputObject:
-    """A local input file."""
+    """A local input file, with its size and modification time when it was listed."""
 
     path: Path
     relative: str  # path relative to the input root, with '/' separators
     size: int
     compression: str = "None"
+    mtime_ns: int = 0
+
+    @classmethod
+    def of(cls, path: Path, relative: str, compression: str = "None") -> "InputObject":
+        st = path.stat()
+        return cls(path, relative, st.st_size, compression, st.st_mtime_ns)
 
     @property
     def name(self) -> str:
         return str(self.path)
 
     def open(self):
-        """The object's bytes as a binary stream (decompressed when ``compression`` is Gzip)."""
+        """The object's bytes as a binary stream (decompressed when ``compression`` is Gzip).
+        Opened without blocking, so a file swapped for a FIFO since it was listed is refused
+        instead of waiting forever for a writer."""
         try:
-            f = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except OSError as exc:
             raise StorageError(f"{self.path}: cannot read: {exc.strerror}") from exc
+        f = os.fdopen(fd, "rb")
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            f.close()
+            raise StorageError(
+                f"{self.path}: is no longer a regular file (it was replaced since it was listed)"
+            )
+        f.opened = opened  # type: ignore[attr-defined]  # for check_unchanged
         return _decompress(f, self.compression, self.name)
+
+    def check_unchanged(self, stream) -> None:
+        """Fail the object when the file changed while it was read (a writer truncated,
+        appended to or rewrote it): its output would end in a torn record, or mix two
+        versions. The S3 path pins the ETag for the same reason."""
+        before = getattr(stream, "opened", None)
+        st = os.fstat(stream.fileno())
+        if before is None or (st.st_size == before.st_size and st.st_mtime_ns == before.st_mtime_ns):
+            return
+        raise StorageError(
+            f"{self.path}: the file changed while it was read (size {before.st_size:,} -> "
+            f"{st.st_size:,} bytes{', modified' if st.st_mtime_ns != before.st_mtime_ns else ''}); "
+            f"its output was not written: run again once the file is complete"
+        )
+
+
+def _not_regular(path: Path) -> Optional[str]:
+    """What kind of non-regular file ``path`` is (a FIFO, a socket, a device), or None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return None
 
 
 def list_inputs(spec: str | os.PathLike) -> list[InputObject]:
@@ -57,57 +114,133 @@ def list_inputs(spec: str | os.PathLike) -> list[InputObject]:
     or to the glob's last directory without wildcards, so outputs mirror the input tree."""
     text = os.fspath(spec)
     if any(c in text for c in _MAGIC):
-        parts = Path(text).parts
-        fixed = [p for p in parts[: next(i for i, p in enumerate(parts) if _MAGIC & set(p))]]
-        root = Path(*fixed) if fixed else Path(".")
-        paths = sorted(Path(p) for p in glob.glob(text, recursive=True) if os.path.isfile(p))
+        root = _glob_root(text)
+        matches = [Path(p) for p in glob.glob(text, recursive=True)]
+        paths = sorted(p for p in matches if p.is_file())
         if not paths:
-            raise StorageError(f"{text}: no files match this pattern")
+            raise StorageError(f"{text}: no files match this pattern{_skipped_note(matches)}")
     else:
         path = Path(text)
         if path.is_file():
-            return [InputObject(path, path.name, path.stat().st_size)]
+            return [InputObject.of(path, path.name)]
+        kind = _not_regular(path)
+        if kind is not None:
+            raise StorageError(
+                f"{text}: is {kind}, not a regular file: fastjoin reads files it can size and read "
+                f"again (copy the data to a file first)"
+            )
         if not path.is_dir():
             raise StorageError(f"{text}: no such file or directory")
         root = path
-        paths = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        found = [
+            p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+        paths = sorted(p for p in found if p.is_file())
         if not paths:
-            raise StorageError(f"{text}: the directory holds no input files")
-    return [InputObject(p, p.relative_to(root).as_posix(), p.stat().st_size) for p in paths]
+            raise StorageError(f"{text}: the directory holds no input files{_skipped_note(found)}")
+    return [InputObject.of(p, p.relative_to(root).as_posix()) for p in paths]
+
+
+def _skipped_note(paths: list[Path]) -> str:
+    """Names the FIFOs, sockets and devices that were passed over, for an error that found
+    nothing else."""
+    odd = [(p, kind) for p in paths if (kind := _not_regular(p)) is not None]
+    if not odd:
+        return ""
+    shown = ", ".join(f"{p} ({kind})" for p, kind in odd[:3]) + (", ..." if len(odd) > 3 else "")
+    return f" (skipped, not regular files: {shown})"
 
 
 def output_path(output_dir: str | os.PathLike, obj: InputObject) -> Path:
     """``<output dir>/<relative input name>.out``, as SageMaker names outputs."""
-    return Path(output_dir) / (obj.relative + ".out")
+    return Path(output_dir) / (obj.relative + OUTPUT_SUFFIX)
+
+
+def safe_relative(name: str, source: str) -> str:
+    """``name`` when it is a plain relative path that stays under the directory it is joined
+    to; otherwise a :class:`StorageError` that fails the object. An S3 key after the prefix
+    may hold anything (``in//tmp/x.csv`` gives ``/tmp/x.csv``, ``in/../../x`` climbs): such a
+    name is refused, never rewritten, so two objects never share an output."""
+    parts = name.split("/")
+    bad = None
+    if name.startswith("/"):
+        bad = "it is absolute"
+    elif any(p in ("", ".", "..") for p in parts):
+        bad = "it has an empty, '.' or '..' part"
+    elif "\0" in name:
+        bad = "it has a NUL character"
+    if bad is None:
+        return name
+    raise StorageError(
+        f"{source}: its name after the input prefix, {name!r}, cannot be mapped to a local output "
+        f"path ({bad}, so the output would land outside the output directory or under another "
+        f"object's name); rename the object or write the outputs to S3"
+    )
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path) -> Iterator[_OutputFile]:
     """Write to a hidden temporary file beside ``path`` and rename it into place only when
-    the block succeeds; on any failure the temporary file is removed and ``path`` untouched."""
+    the block succeeds; on any failure the temporary file is removed and ``path`` untouched.
+    A failed write (disk full, quota, file size limit) is a :class:`StorageError` naming
+    ``path``, not the input being read."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"{path.parent}: cannot create the output directory: {exc.strerror}") from exc
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp, f = _create_temporary(path)
     try:
-        f = open(tmp, "wb")
-    except OSError as exc:
-        raise StorageError(f"{path}: cannot write the output: {exc.strerror}") from exc
-    try:
-        with f:
-            yield f
-        os.replace(tmp, path)
+        yield _OutputFile(f, path)
+        _output_step(path, f.flush)
+        _output_step(path, f.close)
+        _output_step(path, lambda: os.replace(tmp, path))
     except BaseException:
+        try:
+            f.close()  # retries a failed flush: that second failure is not news
+        except OSError:
+            pass
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _create_temporary(path: Path) -> tuple[Path, BinaryIO]:
+    """A new hidden file ``.<name>.tmp-<pid>-<random>`` beside ``path``: created exclusively
+    and never through a symlink, so a link planted under a guessable name cannot redirect the
+    output; the pid lets a later run remove it once this process is gone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot write the output: {exc.strerror}") from exc
+        return tmp, os.fdopen(fd, "wb")
+    raise StorageError(f"{path}: cannot create a temporary file beside it")
+
+
+def _output_step(path: Path, step) -> None:
+    try:
+        step()
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot write the output: {exc.strerror or exc}") from exc
+
+
+class _OutputFile:
+    """A local output file whose write errors name the output."""
+
+    def __init__(self, f: BinaryIO, path: Path):
+        self._f, self._path = f, path
+
+    def write(self, data) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as exc:
+            raise StorageError(f"{self._path}: cannot write the output: {exc.strerror or exc}") from exc
 
 
 def _count_newlines(buf, end: int, step: int = 1 << 18) -> int:
@@ -118,49 +251,102 @@ def _count_newlines(buf, end: int, step: int = 1 << 18) -> int:
     return sum(int(np.count_nonzero(a[i : i + step] == 10)) for i in range(0, end, step))
 
 
-def read_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int, int, int]]:
+#: The longest record (line) fastjoin reads by default: SageMaker's largest payload
+#: (MaxPayloadInMB=100), so anything SageMaker could send in one request is read here too.
+DEFAULT_MAX_RECORD_BYTES = 100 * 1024 * 1024
+
+
+def read_chunks(
+    f: BinaryIO,
+    chunk_size: int,
+    *,
+    max_record: int = DEFAULT_MAX_RECORD_BYTES,
+    source: str = "<stream>",
+) -> Iterator[tuple[bytearray | bytes, int, int, int]]:
     """Read a stream as chunks of complete lines: yields ``(buf, end, base_offset, base_line)``
     where ``buf[:end]`` is whole lines (the last chunk may lack a final newline), ``buf[0]``
     is at ``base_offset`` and starts line ``base_line``. Memory stays near ``chunk_size``
-    unless a single line is longer.
+    unless a single line is longer; a line longer than ``max_record`` bytes (without its
+    terminator) is an :class:`InputError` located at its start, so one endless line cannot
+    take the machine's memory.
 
     Each chunk gets a buffer of its own (workers may still hold earlier ones), and the bytes
     are copied once: a local file is read at each chunk's offset (the partial last line is
     read again with the next chunk, instead of copied into it), any other stream straight
-    into a new buffer after the previous chunk's partial line."""
+    into a buffer after the previous chunk's partial line. A line longer than a chunk doubles
+    the buffer, so reading it takes time linear in its length."""
+    max_record = min(max_record, _NO_LIMIT)
+    chunk_size = max(1, min(chunk_size, max_record))  # lines after a chunk's first fit in a chunk
     # a buffered local file: its read(n) returns n bytes unless at the end
     if isinstance(f, io.BufferedReader) and isinstance(f.raw, io.FileIO) and f.seekable():
-        yield from _read_file_chunks(f, chunk_size)
+        yield from _read_file_chunks(f, chunk_size, max_record, source)
         return
     readinto = getattr(f, "readinto", None)
-    carry = b""
+    buf = bytearray(chunk_size)
+    filled = 0  # buf[:filled] holds data; a chunk is cut only from a full buffer or at the end
     offset = 0
     line = 1
     while True:
-        if readinto is not None:
-            buf = bytearray(len(carry) + chunk_size)
-            buf[: len(carry)] = carry
-            got = readinto(memoryview(buf)[len(carry) :])
-            del buf[len(carry) + got :]
-        else:
-            block = f.read(chunk_size)
-            got = len(block)
-            buf = carry + block if carry else block
-        if not got:
-            if carry:
-                yield carry, len(carry), offset, line
+        while filled < len(buf):
+            if readinto is not None:
+                with memoryview(buf) as view:
+                    got = readinto(view[filled:]) or 0
+            else:
+                block = f.read(len(buf) - filled)
+                got = len(block)
+                buf[filled : filled + got] = block
+            if not got:
+                break
+            filled += got
+        if filled < len(buf):  # the end of the stream
+            del buf[filled:]
+            if filled:
+                _check_first_line(buf, filled, max_record, source, offset, line, final=True)
+                yield buf, filled, offset, line
             return
         cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            carry = bytes(buf)  # a line longer than a chunk: keep reading
+        _check_first_line(buf, filled, max_record, source, offset, line, final=False)
+        if cut == 0:  # a line longer than the buffer: double it, so the copies add up linearly
+            buf.extend(bytes(min(len(buf), max_record + 2 - len(buf)) or 1))
             continue
+        tail = buf[cut:]
         yield buf, cut, offset, line
         line += _count_newlines(buf, cut)
         offset += cut
-        carry = bytes(buf[cut:])
+        buf = bytearray(len(tail) + chunk_size)
+        buf[: len(tail)] = tail
+        filled = len(tail)
 
 
-def _read_file_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int, int, int]]:
+_NO_LIMIT = sys.maxsize // 4  # a larger limit is no limit (and must not overflow a read size)
+
+
+def _check_first_line(
+    buf, filled: int, max_record: int, source: str, offset: int, line: int, *, final: bool
+) -> None:
+    """Fail when the line that starts ``buf`` is longer than ``max_record`` bytes, its
+    terminator (``\\n`` or ``\\r\\n``) not counted. Only the first line can be: the others in
+    a chunk fit in ``chunk_size <= max_record`` bytes."""
+    if filled <= max_record:
+        return
+    nl = buf.find(b"\n", 0, max_record + 2)
+    if nl >= 0:
+        if nl <= max_record or buf[nl - 1] == 13:
+            return
+    elif not final and filled == max_record + 1 and buf[max_record] == 13:
+        return  # a CR whose LF may be the next byte read
+    raise InputError(
+        f"a line longer than {max_record:,} bytes, the max_record_bytes limit (no line end in the "
+        f"{filled:,} bytes read from here): raise the limit (--max-record-size) if records are "
+        f"meant to be this long, or check that the object is line-delimited text (CR-only line "
+        f"endings or binary data have no newline to split on)",
+        Location(source, line, 1, offset),
+    )
+
+
+def _read_file_chunks(
+    f: BinaryIO, chunk_size: int, max_record: int, source: str
+) -> Iterator[tuple[bytes, int, int, int]]:
     """read_chunks for a seekable local file: each chunk read whole from its own offset."""
     offset = f.tell()
     base = offset
@@ -168,13 +354,15 @@ def _read_file_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int
     size = chunk_size
     while True:
         buf = f.read(size)
-        cut = buf.rfind(b"\n") + 1
         if len(buf) < size:  # the end of the file
             if buf:
+                _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=True)
                 yield buf, len(buf), offset - base, line
             return
-        if cut == 0:  # a line longer than the chunk: read more of it at once
-            size *= 2
+        _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=False)
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:  # a line longer than the chunk: read twice as much of it at once
+            size = min(2 * size, max_record + 2)
             f.seek(offset)
             continue
         yield buf, cut, offset - base, line
@@ -184,6 +372,26 @@ def _read_file_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int
         f.seek(offset)
 
 
+def read_whole(f: BinaryIO, max_record: int = DEFAULT_MAX_RECORD_BYTES, source: str = "<stream>") -> bytes:
+    """The whole stream as one record (``application/json`` with SplitType None), refusing one
+    longer than ``max_record`` bytes before holding more than that in memory."""
+    max_record = min(max_record, _NO_LIMIT)
+    parts, total = [], 0
+    while total <= max_record:
+        block = f.read(min(1 << 22, max_record + 1 - total))
+        if not block:
+            break
+        parts.append(block)
+        total += len(block)
+    if total > max_record:
+        raise InputError(
+            f"the object is one record (SplitType None) longer than {max_record:,} bytes, the "
+            f"max_record_bytes limit: raise it (--max-record-size) or split the input by line",
+            Location(source, 1, 1, 0),
+        )
+    return b"".join(parts)
+
+
 # ----------------------------------------------------------------------------- S3 objects, gzip
 
 
@@ -191,7 +399,7 @@ def _read_file_chunks(f: BinaryIO, chunk_size: int) -> Iterator[tuple[bytes, int
 class S3Object:
     """An input object on S3."""
 
-    s3: object  # fastjoin.s3.S3
+    s3: Any  # fastjoin.s3.S3
     bucket: str
     key: str
     relative: str
@@ -217,9 +425,10 @@ class MissingObject:
     relative: str
     size: int = 0
     compression: str = "None"
+    reason: str = ""
 
     def open(self):
-        raise StorageError(f"{self.name}: listed in the manifest, but there is no such object")
+        raise StorageError(self.reason or f"{self.name}: listed in the manifest, but there is no such object")
 
 
 class _GzipInput:
@@ -229,7 +438,7 @@ class _GzipInput:
     def __init__(self, raw: BinaryIO, name: str):
         self.raw, self.name = raw, name
         self.compressed_bytes = 0
-        self._gz = gzip.GzipFile(fileobj=self, mode="rb")
+        self._gz = gzip.GzipFile(fileobj=cast(BinaryIO, self), mode="rb")
 
     def read(self, n: int = -1) -> bytes:  # called by GzipFile on the compressed side
         data = self.raw.read(n)
@@ -264,6 +473,13 @@ class _Decompressed:
     def read(self, n: int = -1) -> bytes:
         return self._gz.read_decompressed(n)
 
+    def fileno(self) -> int:  # the compressed file's, for InputObject.check_unchanged
+        return self._gz.raw.fileno()
+
+    @property
+    def opened(self):
+        return getattr(self._gz.raw, "opened", None)
+
     def close(self) -> None:
         self._gz.close()
 
@@ -286,6 +502,7 @@ def _decompress(raw: BinaryIO, compression: str, name: str):
 @dataclass(frozen=True)
 class LocalSink:
     path: Path
+    root: Optional[Path] = None  # the output location: the file must land inside it
 
     @property
     def name(self) -> str:
@@ -301,6 +518,13 @@ class LocalSink:
             pass
 
     def open(self):
+        if self.root is not None:
+            folder = self.path.parent.resolve()
+            if not _inside(folder, self.root.resolve()):
+                raise StorageError(
+                    f"{self.path}: the output would land in {folder}, outside the output location "
+                    f"{self.root} (a symbolic link inside it leads elsewhere); nothing was written"
+                )
         _remove_stale_temporaries(self.path)
         return atomic_output(self.path)
 
@@ -310,7 +534,7 @@ def _remove_stale_temporaries(path: Path) -> None:
     if os.name != "posix" or not path.parent.is_dir():
         return
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
+        pid = tmp.name.rsplit(".tmp-", 1)[-1].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
@@ -326,7 +550,7 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 @dataclass(frozen=True)
 class S3Sink:
-    s3: object
+    s3: Any
     bucket: str
     key: str
     kms_key_id: Optional[str] = None
@@ -407,7 +631,7 @@ class Storage:
             return self._manifest_inputs(text, compression)
         if _is_s3(text):
             return self._s3_inputs(text, compression)
-        return [InputObject(o.path, o.relative, o.size, compression) for o in list_inputs(text)]
+        return [dataclasses.replace(o, compression=compression) for o in list_inputs(text)]
 
     def _s3_inputs(self, uri: str, compression: str) -> list:
         from fastjoin.s3 import parse_uri
@@ -437,33 +661,145 @@ class Storage:
             except OSError as exc:
                 raise StorageError(f"{spec}: cannot read the manifest: {exc.strerror}") from exc
         prefix, keys = parse_manifest(data, spec)
-        objects = []
+        if _is_s3(spec) and not _is_s3(prefix):
+            # a manifest from a bucket must not name this machine's files: it could copy them out
+            raise StorageError(
+                f"{spec}: the manifest's prefix {prefix!r} is not an s3:// URI; a manifest stored "
+                f"on S3 names S3 objects only"
+            )
+        objects: list = []
         for rel in keys:
-            relative = rel.lstrip("/")
             if _is_s3(prefix):
+                # S3 keys are names, not paths: prefix + entry is the key, '..' and all (the
+                # output side refuses names that would escape a local output directory)
                 bucket, key = parse_uri(prefix + rel)
                 meta = self.s3.head(bucket, key)
                 if meta is None:
-                    objects.append(MissingObject(f"s3://{bucket}/{key}", relative, 0, compression))
+                    objects.append(MissingObject(f"s3://{bucket}/{key}", rel, 0, compression))
                 else:
-                    objects.append(S3Object(self.s3, bucket, key, relative, meta[0], meta[1], compression))
+                    objects.append(S3Object(self.s3, bucket, key, rel, meta[0], meta[1], compression))
+                continue
+            path = Path(prefix) / rel if Path(prefix).is_dir() else Path(prefix + rel)
+            folder = Path(prefix) if Path(prefix).is_dir() else Path(prefix).parent
+            outside = _outside_prefix(rel) or (
+                "leads outside the prefix through a symbolic link"
+                if path.exists() and not _inside(path.resolve(), folder.resolve())
+                else None
+            )
+            kind = _not_regular(path)
+            if outside:
+                objects.append(
+                    MissingObject(
+                        str(path),
+                        rel,
+                        0,
+                        compression,
+                        f"{spec}: manifest entry {rel!r} {outside}: entries are read relative to the "
+                        f"manifest's prefix {prefix!r}, as on SageMaker, and never outside it",
+                    )
+                )
+            elif path.is_file():
+                objects.append(InputObject.of(path, rel, compression))
+            elif kind is not None:
+                objects.append(
+                    MissingObject(str(path), rel, 0, compression, f"{path}: is {kind}, not a regular file")
+                )
             else:
-                path = Path(prefix) / rel if Path(prefix).is_dir() else Path(prefix + rel)
-                if path.is_file():
-                    objects.append(InputObject(path, relative, path.stat().st_size, compression))
-                else:
-                    objects.append(MissingObject(str(path), relative, 0, compression))
+                objects.append(MissingObject(str(path), rel, 0, compression))
         return objects
 
-    def sink(self, output, name: str, *, kms_key_id: Optional[str] = None):
-        """Where the output called ``name`` (e.g. ``dir/a.csv.out``) goes under ``output``."""
+    def sink(self, output, name: str, *, kms_key_id: Optional[str] = None, source: str = ""):
+        """Where the output called ``name`` (e.g. ``dir/a.csv.out``) goes under ``output``.
+        A local output refuses a name that would leave ``output`` (:func:`safe_relative`;
+        ``source`` names the input in that error)."""
         text = os.fspath(output)
         if _is_s3(text):
             from fastjoin.s3 import join_key, parse_uri
 
             bucket, prefix = parse_uri(text)
             return S3Sink(self.s3, bucket, join_key(prefix, name), kms_key_id)
-        return LocalSink(Path(text) / name)
+        return LocalSink(Path(text) / safe_relative(name, source or name), Path(text))
+
+
+def _glob_root(text: str) -> Path:
+    parts = Path(text).parts
+    fixed = parts[: next(i for i, p in enumerate(parts) if _MAGIC & set(p))]
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def output_overlap(input_spec, output, *, manifest: bool = False) -> Optional[str]:
+    """A warning when the output location is inside the input location (the next run would
+    find this run's outputs among its inputs), else None."""
+    src, dst = os.fspath(input_spec), os.fspath(output)
+    if manifest or _is_s3(src) != _is_s3(dst):
+        return None
+    if _is_s3(src):
+        from fastjoin.s3 import join_key, parse_uri
+
+        (ib, ip), (ob, op) = parse_uri(src), parse_uri(dst)
+        folder = join_key(op, "")
+        # a raw prefix: outputs under data/ can match the input prefix data/test as well
+        inside = ib == ob and (folder.startswith(ip) or ip.startswith(folder))
+    else:
+        root = _glob_root(src) if any(c in src for c in _MAGIC) else Path(src)
+        if not root.is_dir():
+            return None
+        inside = _inside(Path(dst).resolve(), root.resolve())
+    if not inside:
+        return None
+    return (
+        f"the output location {dst} is inside the input location {src}: this job's outputs "
+        f"(*{OUTPUT_SUFFIX}, *{OUTPUT_SUFFIX}{DEAD_LETTER_SUFFIX}) found there are not read as inputs, "
+        f"but other files written there would be; an output location of its own is safer"
+    )
+
+
+def split_job_outputs(objects: list, output) -> tuple[list, list]:
+    """``(inputs, earlier outputs)``: input objects that sit inside ``output`` and are named as
+    this job names what it writes (``<name>.out``, dead letters, temporaries) are its own
+    earlier outputs, never its inputs (no ``a.csv.out.out`` on the next run)."""
+    dst = os.fspath(output)
+    if _is_s3(dst):
+        from fastjoin.s3 import join_key, parse_uri
+
+        bucket, prefix = parse_uri(dst)
+        folder = join_key(prefix, "")
+
+        def ours(obj) -> bool:
+            return (
+                isinstance(obj, S3Object)
+                and obj.bucket == bucket
+                and obj.key.startswith(folder)
+                and _JOB_OUTPUT.fullmatch(obj.key.rsplit("/", 1)[-1]) is not None
+            )
+    else:
+        out_dir = Path(dst).resolve()
+
+        def ours(obj) -> bool:
+            return (
+                isinstance(obj, InputObject)
+                and _JOB_OUTPUT.fullmatch(obj.path.name) is not None
+                and _inside(obj.path.resolve().parent, out_dir)
+            )
+
+    kept: list = []
+    dropped: list = []
+    for obj in objects:
+        (dropped if ours(obj) else kept).append(obj)
+    return kept, dropped
+
+
+def _outside_prefix(rel: str) -> Optional[str]:
+    """Why a local manifest entry would read outside its prefix, or None."""
+    if rel.startswith("/") or Path(rel).is_absolute():
+        return "is an absolute path"
+    if ".." in rel.replace("\\", "/").split("/"):
+        return "climbs out with '..'"
+    return None
 
 
 def _is_s3(text: str) -> bool:

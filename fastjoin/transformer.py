@@ -13,16 +13,24 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, cast
 
 import numpy as np
 
 from fastjoin import csv_records, storage
-from fastjoin.csv_records import Chunk, CsvPlan
+from fastjoin.csv_records import UTF8_BOM, Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import ContainerModel, available_cores, engine_problem, load_model
+from fastjoin.predictor import (
+    DEFAULT_MAX_MODEL_BYTES,
+    ContainerModel,
+    XGBoostPredictor,
+    available_cores,
+    engine_problem,
+    load_model,
+    model_size_problem,
+)
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
@@ -66,6 +74,7 @@ class TransformResult:
     """Per-object results of :meth:`Transformer.transform`, in input order."""
 
     files: list[FileResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. an output location inside the input one
 
     @property
     def ok(self) -> bool:
@@ -157,8 +166,16 @@ class Transformer:
         are bit-identical either way.
     chunk_size
         Bytes read per chunk; memory is bounded by it, not by the input size.
+    max_record_bytes
+        The longest line (or, with ``split_type="None"`` on JSON, object) read, default 100 MiB
+        (SageMaker's largest ``MaxPayloadInMB``): a longer one fails its object with a located
+        error instead of filling memory.
     allow_pickle
         Load pickled models (they can run arbitrary code when loaded). Default False.
+    max_model_bytes
+        The most a model file, or the model in a ``model.tar.gz``, may hold, in bytes; default
+        1 GiB (:data:`fastjoin.predictor.DEFAULT_MAX_MODEL_BYTES`). A larger one is refused before
+        it is read.
     prediction_name
         The prediction's name: the output header's column with ``header=True``, and the key a
         joined JSON record gets (default ``SageMakerOutput``, SageMaker's).
@@ -200,6 +217,8 @@ class Transformer:
         json_key_order: str = "sorted",
         json_numbers: str = "preserve",
         engine: str = "auto",
+        max_record_bytes: int = storage.DEFAULT_MAX_RECORD_BYTES,
+        max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
     ):
         split_type = "None" if split_type is None else split_type
         assemble_with = split_type if assemble_with is None else assemble_with
@@ -212,7 +231,7 @@ class Transformer:
 
         problems = []
         media = media_type(content_type)
-        ctype = _CONTENT_TYPES.get(media) or (media if media in jsonl_records.CONTENT_TYPES else None)
+        ctype = _CONTENT_TYPES.get(media or "") or (media if media in jsonl_records.CONTENT_TYPES else None)
         is_json = ctype in jsonl_records.CONTENT_TYPES
         if ctype is None:
             problems.append(
@@ -247,8 +266,18 @@ class Transformer:
             problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             problems.append(f"threads must be a positive whole number, not {threads!r}")
-        if engine_problem(engine):
-            problems.append(engine_problem(engine))
+        engine_text = engine_problem(engine)
+        if engine_text:
+            problems.append(engine_text)
+        if (
+            isinstance(max_record_bytes, bool)
+            or not isinstance(max_record_bytes, int)
+            or max_record_bytes < 1
+        ):
+            problems.append(f"max_record_bytes must be a positive number of bytes, not {max_record_bytes!r}")
+        model_size_text = model_size_problem(max_model_bytes)
+        if model_size_text:
+            problems.append(model_size_text)
         if not isinstance(chunk_size, int) or chunk_size < 1:
             problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
         problems += ErrorPolicy.problems(on_error, max_errors, dialect)
@@ -259,10 +288,11 @@ class Transformer:
         self.split_type, self.assemble_with, self.join_source = split_type, assemble_with, join_source
         self.strategy, self.max_payload, self.dialect = strategy, max_payload, dialect
         self.header, self.threads, self.chunk_size = bool(header), threads, chunk_size
+        self.max_record_bytes = max_record_bytes
         # the record format's module: process_chunk (and header_* for CSV)
         self.records = jsonl_records if is_json else csv_records
-        compile_options = dict(dialect=dialect, content_type=ctype)
-        format_options = dict(prediction_name=prediction_name)
+        compile_options: dict[str, Any] = dict(dialect=dialect, content_type=ctype)
+        format_options: dict[str, Any] = dict(prediction_name=prediction_name)
         if is_json:
             format_options.update(
                 whole_object=ctype == "application/json" and split_type == "None",
@@ -288,7 +318,9 @@ class Transformer:
             if not hasattr(self.plan, "skip_errors"):
                 raise ConfigError(f"on_error='skip' is not supported for {content_type}")
             self.plan.skip_errors = True
-        self.model = load_model(model, nthread=threads, allow_pickle=allow_pickle, engine=engine)
+        self.model = load_model(
+            model, nthread=threads, allow_pickle=allow_pickle, engine=engine, max_model_bytes=max_model_bytes
+        )
         # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
         # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
         # then predicting on all (benchmarks/bench_structure.py). A container callable is called
@@ -296,7 +328,7 @@ class Transformer:
         container = isinstance(self.model, ContainerModel)
         self.workers = 1 if container else (threads or available_cores())
         if self.workers > 1:
-            self.model.set_threads(1)
+            cast(XGBoostPredictor, self.model).set_threads(1)
         self._executor: Optional[ThreadPoolExecutor] = None
 
     # ------------------------------------------------------------------ one object
@@ -323,6 +355,11 @@ class Transformer:
         head = list(itertools.islice(pieces, 2))  # is the object a single chunk?
         try:
             for index, (buf, start, end, base_offset, base_line) in enumerate(itertools.chain(head, pieces)):
+                if index == 0 and base_offset + start == 0 and self.dialect == "extended":
+                    # a UTF-8 BOM starting the object marks its encoding, it is not data (as
+                    # utf-8-sig and pandas read it); the sagemaker dialect keeps it, as SageMaker
+                    bom = len(UTF8_BOM) if bytes(buf[start : start + 3]) == UTF8_BOM else 0
+                    start, stats.bytes_in = start + bom, stats.bytes_in + bom
                 if self.header and names is None:
                     nl = _find_newline(buf, start, end)
                     header_chunk = Chunk(source, buf, start, nl, base_offset, base_line)
@@ -333,7 +370,14 @@ class Transformer:
                 work = (records.process_chunk, plan, self.model, chunk)
                 # an object of one chunk (the embedded, in-memory case) skips the thread hop
                 alone = len(head) == 1
-                pending.append((pool.submit(*work) if pool and not alone else _Done(*work), end - start))
+                pending.append(
+                    (
+                        pool.submit(records.process_chunk, plan, self.model, chunk)
+                        if pool and not alone
+                        else _Done(*work),
+                        end - start,
+                    )
+                )
                 while pending and (len(pending) > self.workers or pending[0][0].done()):
                     for data in self._finish(pending.popleft(), header_chunk, stats, progress):
                         header_chunk = None
@@ -428,12 +472,30 @@ class Transformer:
         done_before = records_before = 0
         with storage.Storage(s3) as store:
             objects = store.inputs(input, manifest=manifest, compression=compression)
+            objects, earlier = storage.split_job_outputs(objects, output)
+            overlap = storage.output_overlap(input, output, manifest=manifest)
+            if overlap:
+                result.warnings.append(overlap)
+            if not objects:
+                raise StorageError(
+                    f"{input}: holds no input objects besides this job's own earlier outputs "
+                    f"({len(earlier)}: {', '.join(o.name for o in earlier[:3])}{', ...' if len(earlier) > 3 else ''})"
+                )
             if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
-                progress.start([obj.size for obj in objects])
+                cast(Any, progress).start([obj.size for obj in objects])
             for obj in objects:
-                sink = store.sink(output, obj.relative + ".out", kms_key_id=kms_key_id)
                 stats = FileResult(obj.name, None)
-                if resume and sink.exists():
+                try:
+                    sink = store.sink(
+                        output, obj.relative + storage.OUTPUT_SUFFIX, kms_key_id=kms_key_id, source=obj.name
+                    )
+                    done = resume and sink.exists()
+                except (StorageError, OSError) as exc:  # e.g. a name that cannot be mapped safely
+                    stats.error = _storage_error(obj.name, "cannot name the output", exc)
+                    sink = None
+                if sink is None:
+                    pass
+                elif done:
                     stats.output, stats.skipped = sink.name, True
                 else:
                     self._transform_object(
@@ -460,13 +522,17 @@ class Transformer:
     ) -> None:
         started = time.perf_counter()
         dead = None
-        if self.policy.skip:
-            dead = DeadLetters(
-                self.policy,
-                store.sink(output, obj.relative + ".out" + DEAD_LETTER_SUFFIX, kms_key_id=kms_key_id),
-            )
-            stats.on_errors = dead.add
+        dead_sink = None
         try:
+            dead_sink = store.sink(
+                output,
+                obj.relative + storage.OUTPUT_SUFFIX + DEAD_LETTER_SUFFIX,
+                kms_key_id=kms_key_id,
+                source=obj.name,
+            )
+            if self.policy.skip:
+                dead = DeadLetters(self.policy, dead_sink)
+                stats.on_errors = dead.add
             with obj.open() as f, sink.open() as out:
                 # progress in stored bytes: compressed ones for gzip inputs
                 counted = getattr(f, "compressed_bytes", None)
@@ -481,17 +547,24 @@ class Transformer:
                 )
                 pieces = (
                     (buf, 0, end, off, line)
-                    for buf, end, off, line in _read_pieces(f, self.chunk_size, self.whole_object)
+                    for buf, end, off, line in _read_pieces(
+                        f, self.chunk_size, self.whole_object, self.max_record_bytes, obj.name
+                    )
                 )
                 for data in self._run_object(obj.name, pieces, stats, report):
                     out.write(data)
+                check = getattr(obj, "check_unchanged", None)
+                if check is not None:  # a local file that shrank or grew while read: a torn output
+                    check(f)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
             stats.output = sink.name
+            if stats.dead_letter is None:  # the new .out is in place: older dead letters no longer apply
+                _remove_quietly(dead_sink)
         except FastjoinError as exc:
             stats.error = exc
-        except OSError as exc:
-            stats.error = StorageError(f"{obj.name}: {exc}")
+        except OSError as exc:  # output errors are StorageErrors already: this is the input
+            stats.error = _storage_error(obj.name, "cannot read", exc)
         finally:
             if stats.error is not None and dead is not None:
                 dead.abort()
@@ -502,6 +575,24 @@ class Transformer:
                         pass
                     stats.dead_letter = None
             stats.seconds = time.perf_counter() - started
+
+
+def _storage_error(name: str, what: str, exc: BaseException) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    error = StorageError(f"{name}: {what}: {getattr(exc, 'strerror', None) or exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _remove_quietly(sink) -> None:
+    """Remove a stale side file if there is one. A store that will not say (an S3 role that
+    may write but not read) or will not delete leaves it: that must not fail the object."""
+    try:
+        if sink.exists():
+            sink.remove()
+    except (FastjoinError, OSError):
+        pass
 
 
 class _Done:
@@ -550,12 +641,12 @@ def _buffer_pieces(data, chunk_size: int, whole: bool = False):
         start = end
 
 
-def _read_pieces(f, chunk_size: int, whole: bool = False):
+def _read_pieces(f, chunk_size: int, whole: bool, max_record: int, source: str):
     """``storage.read_chunks``, or the whole stream as one piece when the object is one record
     (application/json with SplitType None)."""
     if not whole:
-        yield from storage.read_chunks(f, chunk_size)
+        yield from storage.read_chunks(f, chunk_size, max_record=max_record, source=source)
         return
-    data = f.read()
+    data = storage.read_whole(f, max_record, source)
     if data:
         yield data, len(data), 0, 1

@@ -8,7 +8,8 @@ multi-target trees, an objective whose output transform is not covered) is repor
 :class:`Unsupported`, with the reason, and the caller keeps XGBoost's own predictor.
 
 :func:`probe_rows` builds rows that sit on, just below and just above every threshold, with
-NaNs, so that a compiled model can be checked against XGBoost before it is trusted.
+NaNs, so that a compiled model can be checked against XGBoost before it is trusted;
+:func:`disagreement` says what differs when it does not match.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from fractions import Fraction
 import numpy as np
 
 from fastjoin import _trees, ubjson
+from fastjoin.errors import plural
 
-__all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "COMPLETE_MAX_DEPTH"]
+__all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "disagreement", "COMPLETE_MAX_DEPTH"]
 
 #: Deeper trees keep XGBoost's node layout: a complete tree of depth d has 2^d leaves.
 COMPLETE_MAX_DEPTH = 10
@@ -70,6 +72,7 @@ class Ensemble:
     transform: int  # a fastjoin._trees transform code
     groups: tuple  # per group: the kernel's arguments, by name
     objective: str
+    base_score: str = ""  # as the model writes it, for messages
 
     @property
     def n_outputs(self) -> int:
@@ -133,7 +136,10 @@ class Ensemble:
 def compile_model(ubj: bytes) -> Ensemble:
     """Compile a model saved as UBJSON by XGBoost; raises :class:`Unsupported`."""
     try:
-        return _compile(ubjson.loads(ubj)["learner"])
+        # whatever the caller's numpy error state: a threshold at FLT_MAX, a base score of 0
+        # are models, not errors
+        with np.errstate(all="ignore"):
+            return _compile(ubjson.loads(ubj)["learner"])
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # a layout this code predates
         raise Unsupported(f"a model layout fastjoin does not know ({type(exc).__name__}: {exc})") from exc
 
@@ -151,11 +157,11 @@ def _compile(learner: dict) -> Ensemble:
     if int(param.get("num_target", 1) or 1) > 1:
         raise Unsupported("several targets per row")
     if (classes > 1) != (kind in ("softmax", "argmax")):
-        raise Unsupported(f"{classes} classes with the {objective!r} objective")
+        raise Unsupported(f"{plural(classes, 'class', 'classes')} with the {objective!r} objective")
     n_groups = max(classes, 1)
     scores = [s for s in str(param["base_score"]).strip("[]").split(",") if s.strip()]
     if len(scores) not in (1, n_groups):
-        raise Unsupported(f"a base score of {len(scores)} values for {n_groups} outputs")
+        raise Unsupported(f"a base score of {plural(len(scores), 'value')} for {plural(n_groups, 'output')}")
     n_features = int(param["num_feature"])
     if n_features < 1:
         raise Unsupported("no features")
@@ -178,7 +184,12 @@ def _compile(learner: dict) -> Ensemble:
     used = np.unique(forest.split[inner]).astype(np.int64)
     if not used.size:
         used = np.zeros(1, np.int64)  # never empty
-    bases = [_margin(_float32_exact(text.strip()), kind) for text in scores]
+    # XGBoost turns the base score into a margin through the link only once the model is
+    # fitted: with no trees and boost_from_average (an intercept still to estimate) the
+    # score is the margin as it stands
+    fitted = len(trees) > 0 or not int(param.get("boost_from_average", "1"))
+    link = _TRANSFORMS[kind] if fitted else _trees.IDENTITY
+    bases = [np.float32(_trees.base_margin(_float32_exact(text.strip()), link)) for text in scores]
     layout = "complete" if forest.depth.max(initial=0) <= COMPLETE_MAX_DEPTH else "nodes"
     groups = []
     node_group = tree_group[forest.tree_of_node]
@@ -199,6 +210,7 @@ def _compile(learner: dict) -> Ensemble:
         transform=_TRANSFORMS[kind],
         groups=tuple(groups),
         objective=objective,
+        base_score=str(param["base_score"]),
     )
 
 
@@ -293,7 +305,8 @@ class _Forest:
         ``depth`` pick the trees ``mine``): ``next`` is a node's left child (the right one
         follows it), or the node itself for a leaf (``internal`` 0), so that extra steps stay
         on the leaf."""
-        pad = lambda a, dtype: np.concatenate([a, np.zeros(_PAD)]).astype(dtype)  # noqa: E731
+        # in the arrays' own type: a float64 detour would quieten signalling NaNs, warning
+        pad = lambda a, dtype: np.concatenate([np.asarray(a, dtype), np.zeros(_PAD, dtype)])  # noqa: E731
         n = self.internal.size
         return {
             "feat": pad(np.where(self.internal, self.split, 0), np.int32),
@@ -311,26 +324,28 @@ def _float32_exact(text: str) -> np.float32:
     """The float32 nearest to a decimal string. Going through a double can round twice: when
     the double lands exactly halfway between two float32s, the decimal decides."""
     d = float(text)
-    f = np.float32(d)
-    if not np.isfinite(f) or float(f) == d:
-        return f
-    other = np.nextafter(f, np.float32(np.inf) if float(f) < d else np.float32(-np.inf))
-    mid = (Fraction(float(f)) + Fraction(float(other))) / 2
+    with np.errstate(all="ignore"):  # beyond FLT_MAX: inf, as XGBoost reads it
+        f = np.float32(d)
+        if np.isnan(f) or float(f) == d:
+            return f
+        other = np.nextafter(f, np.float32(np.inf) if float(f) < d else np.float32(-np.inf))
+    mid = (_value(f) + _value(other)) / 2
     if Fraction(d) != mid:
         return f
     exact = Fraction(text)
     if exact == mid:
         return f  # a true tie: the double's rounding already took the even one
-    return other if abs(exact - Fraction(float(other))) < abs(exact - Fraction(float(f))) else f
+    return other if abs(exact - _value(other)) < abs(exact - _value(f)) else f
 
 
-def _margin(score: np.float32, kind: str) -> np.float32:
-    """The base score in margin space, in float32 as XGBoost computes it."""
-    if kind == "sigmoid":
-        return np.float32(-_trees.logf32(np.float32(np.float32(1.0) / score) - np.float32(1.0)))
-    if kind == "exp":
-        return np.float32(_trees.logf32(score))
-    return score
+_BEYOND_MAX = Fraction(2) ** 128  # where the float32 after FLT_MAX would be: rounding's view of inf
+
+
+def _value(f: np.float32) -> Fraction:
+    """A float32's exact value, an infinity as +-2^128."""
+    if np.isinf(f):
+        return _BEYOND_MAX if f > 0 else -_BEYOND_MAX
+    return Fraction(float(f))
 
 
 def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
@@ -338,6 +353,11 @@ def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
     With the default ``n``, the vector kernel gets two whole blocks of 64 rows without NaN
     and two with, and the scalar kernel the last 40 rows."""
+    with np.errstate(all="ignore"):  # one step above FLT_MAX is inf, not an error
+        return _probe_rows(ensemble, n, seed)
+
+
+def _probe_rows(ensemble: Ensemble, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
     feat = np.concatenate([g["split_feat"] for g in ensemble.groups])
@@ -367,3 +387,34 @@ def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     X[nan] = np.nan
     X[rng.random(X.shape) < 0.02] = 0.0
     return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def disagreement(ensemble: Ensemble, rows: np.ndarray, ours: np.ndarray, theirs: np.ndarray) -> str | None:
+    """None when the predictions have the same bits, else what differs, for a fallback reason:
+    how many rows, the model's objective and base score, the first differing values."""
+    ours = np.ascontiguousarray(ours, np.float32).reshape(len(rows), -1)
+    theirs = np.ascontiguousarray(theirs, np.float32).reshape(ours.shape)
+    differ = ours.view(np.uint32) != theirs.view(np.uint32)
+    bad = np.flatnonzero(differ.any(axis=1))
+    if not bad.size:
+        return None
+
+    def show(v):  # the bits too: -0.0 and the NaNs print alike
+        return f"{v} ({int(np.float32(v).view(np.uint32)):#010x})"
+
+    firsts = []
+    for r in bad[:3]:
+        j = int(np.flatnonzero(differ[r])[0])
+        where = f"row {r}" + (f", output {j}" if ours.shape[1] > 1 else "")
+        firsts.append(f"{where}: {show(ours[r, j])} where XGBoost gives {show(theirs[r, j])}")
+    features = ", ".join(str(v) for v in rows[bad[0], :8]) + (", ..." if rows.shape[1] > 8 else "")
+    margins = ", ".join(str(m) for m in ensemble.base_margins[:4]) + (
+        ", ..." if len(ensemble.base_margins) > 4 else ""
+    )
+    return (
+        f"predictions that differ from XGBoost's on {bad.size} of {len(rows)} probe rows "
+        f"({ensemble.objective}, base score {ensemble.base_score} as margin {margins}, "
+        f"{ensemble.n_trees} trees, {ensemble.layout} layout); "
+        + "; ".join(firsts)
+        + f" (row {bad[0]}: [{features}])"
+    )

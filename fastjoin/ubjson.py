@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from fastjoin.errors import plural
+
 __all__ = ["loads", "UBJSONError"]
 
 # marker byte -> struct for scalars, all big-endian
@@ -147,5 +149,5 @@ def loads(data: bytes) -> Any:
     reader = _Reader(data)
     result = reader.value(reader.marker())
     if reader.pos != len(reader.data):
-        raise UBJSONError(f"{len(reader.data) - reader.pos} bytes after the value")
+        raise UBJSONError(f"{plural(len(reader.data) - reader.pos, 'byte')} after the value")
     return result

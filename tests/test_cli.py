@@ -78,19 +78,46 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
         (["--input-filter", "$[1:"], 2, "expected"),
         (["--join-source", "Input", "--accept", "application/json"], 2, "requires accept"),
         (["--dialect", "sagemaker", "--output-filter", "$['account_id']"], 2, 'Unexpected "_" in JsonPath'),
+        (["--input-filter", "$[1" + "0" * 5000 + "]"], 2, "is too large: indexes and slice bounds"),
     ],
 )
 def test_config_errors_exit_2(seed, tmp_path, flags, code, text):
     model, batch = seed
     proc = run("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", *flags)
     assert proc.returncode == code, proc.stderr
-    assert text in proc.stderr
+    assert text in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_model_exit_4(seed, tmp_path):
     _, batch = seed
     proc = run("transform", "--model", tmp_path / "nope.json", "--input", batch, "--output", tmp_path)
     assert proc.returncode == 4 and "nope.json" in proc.stderr
+
+
+def test_max_model_size_flag(seed, tmp_path):
+    model, batch = seed
+    args = ("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", "--quiet")
+    proc = run(*args, "--max-model-size", "10KB")
+    assert proc.returncode == 4
+    assert proc.stderr.startswith(f"fastjoin: error: model file {model} is {model.stat().st_size:,} bytes")
+    assert (
+        "over the model size limit of 10,000 bytes" in proc.stderr and "--max-model-size 1MiB" in proc.stderr
+    )
+    for bad in ("0", "0.5", "1e400", "1" + "0" * 400):  # 1e400 is inf: int() of it used to raise
+        proc = run(*args, "--max-model-size", bad)
+        assert proc.returncode == 2 and f"argument --max-model-size: {bad!r} is not a size" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert run(*args, *SEED_FLAGS, "--max-model-size", "10MB").returncode == 0
+
+
+def test_model_fifo_is_refused_not_waited_on(seed, tmp_path):
+    _, batch = seed
+    os.mkfifo(tmp_path / "model.json")
+    proc = run(
+        "transform", "--model", tmp_path / "model.json", "--input", batch, "--output", tmp_path / "out"
+    )
+    assert proc.returncode == 4
+    assert f"model {tmp_path / 'model.json'} is a named pipe (FIFO), not a regular file" in proc.stderr
 
 
 def test_debug_shows_traceback(seed, tmp_path):

@@ -230,6 +230,78 @@ def test_ragged_record_later_is_a_feature_error(pipeline, seed):
     assert "record has 32 fields" in str(info.value)
 
 
+UTF16_HINT = "the object looks like UTF-16 ({why}), but fastjoin reads UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
+CR_HINT = (
+    "the line holds a carriage return (\\r) that no \\n follows: with old Mac (CR-only) line "
+    "endings the whole object reads as one line; convert them to \\n, e.g. with tr '\\r' '\\n'"
+)
+BOM_WHY = "it starts with a UTF-16 byte-order mark"
+NUL_WHY = "NUL bytes between its characters"
+
+
+@pytest.mark.parametrize(
+    "encode, why",
+    [
+        (lambda text: text.encode("utf-16"), BOM_WHY),  # with a BOM (little-endian here)
+        (lambda text: text.encode("utf-16-be"), NUL_WHY),
+        (lambda text: text.replace("\n", "\r\n").encode("utf-16-le"), NUL_WHY),
+    ],
+)
+def test_utf16_input_errors_say_it_looks_like_utf16(pipeline, seed, encode, why):
+    model_path, batch = seed
+    t = fastjoin.Transformer(str(model_path), **SEED_JOB)
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(encode(batch.read_text()), source="u.csv")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("u.csv:1:")
+    assert first.endswith(
+        "field 2: expected a number, got '\\x001\\x007\\x00.\\x009\\x009\\x00'; " + UTF16_HINT.format(why=why)
+    )
+    assert "\x00" not in str(info.value)  # the snippet shows NULs escaped
+
+
+def test_cr_only_line_endings_are_named(pipeline, seed):
+    model_path, batch = seed
+    t = fastjoin.Transformer(str(model_path), **SEED_JOB)
+    with pytest.raises(ModelError) as info:  # the whole object is one record of 17071 fields
+        t.transform_bytes(batch.read_bytes().replace(b"\n", b"\r"), source="mac.csv")
+    text = str(info.value)
+    assert text.startswith("mac.csv:1:1: the input filter selects 17070 features but the model expects 30")
+    assert text.endswith("(InputFilter $[1:] on a record of 17071 fields); " + CR_HINT)
+    with pytest.raises(FeatureError) as info:  # a later line, e.g. one pasted from an old Mac file
+        t.transform_bytes(b"1," + b"0.5," * 29 + b"0.5\n2," + b"0.5\r" * 3 + b"\n", source="m.csv")
+    assert str(info.value).splitlines()[0].endswith(CR_HINT)
+    assert "0.5\\r0.5" in str(info.value)  # shown escaped: a raw \r would garble the terminal
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,x\n",  # plain UTF-8
+        b"1,x\r\n",  # CRLF line endings are fine
+        "1,\u00e9\u00e8\u4e2d\u6587,x\n".encode(),  # non-ASCII UTF-8
+        b"1,\x00,x\n",  # one NUL is not UTF-16
+    ],
+)
+def test_no_hint_on_ordinary_errors(pipeline, data):
+    t = fastjoin.Transformer(constant(b"1"), input_filter="$[5]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(data, source="ok.csv")
+    assert "UTF-16" not in str(info.value) and "carriage return" not in str(info.value)
+
+
+def test_counts_of_one_are_singular(pipeline, seed):
+    model_path, batch = seed
+    lines = batch.read_bytes().splitlines(keepends=True)
+    lines[3] = b"842305\n"
+    t = fastjoin.Transformer(str(model_path), input_filter="$", join_source="Input")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b"".join(lines[:1]).replace(b"842302,", b"") + b"".join(lines[3:4]))
+    assert "record has 1 field, so InputFilter $ selects 1 feature, but the model expects 30" in str(
+        info.value
+    )
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -240,6 +312,7 @@ def test_ragged_record_later_is_a_feature_error(pipeline, seed):
         (dict(max_payload=101), "max_payload"),
         (dict(strategy="Batch"), "strategy"),
         (dict(header=True, dialect="sagemaker"), "header=True is an extension"),
+        (dict(max_model_bytes="4GiB"), "max_model_bytes must be a positive number of bytes"),
     ],
 )
 def test_config_errors_before_any_data(options, message):
@@ -383,6 +456,64 @@ def test_header_names_in_filters_and_output(pipeline, small_booster):
     assert out == b"id,SageMakerOutput\n" + plain
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("chunk_size", [3, 50, 1 << 20])
+def test_utf8_bom_before_a_header_is_not_part_of_the_first_name(pipeline, small_booster, chunk_size):
+    data = b"id,x,y,z\n" + _seed_like(3)
+    t = fastjoin.Transformer(
+        small_booster,
+        header=True,
+        input_filter="$['x','y','z']",
+        join_source="Input",
+        output_filter="$['id','SageMakerOutput']",
+        chunk_size=chunk_size,
+    )
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)
+    assert t.transform_bytes(BOM + data).startswith(b"id,SageMakerOutput\n")
+
+
+def test_utf8_bom_at_the_start_of_a_headerless_object_is_skipped(pipeline, small_booster, tmp_path):
+    data = _seed_like(5)
+    t = fastjoin.Transformer(small_booster, **SEED_JOB)
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)  # not copied to the output
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_bytes(BOM + data)
+    result = t.transform(tmp_path / "in", tmp_path / "out")
+    assert (tmp_path / "out" / "a.csv.out").read_bytes() == t.transform_bytes(data)
+    assert result.files[0].bytes_in == len(BOM + data)  # the progress total is reached
+    # columns on line 1 count from after the BOM, as an editor shows the line
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(BOM + b"1000,1.5,x,2.5\n", source="b.csv")
+    assert str(info.value).startswith("b.csv:1:10: field 3: expected a number, got 'x'\n  1000,1.5,x,2.5")
+
+
+def test_utf8_bom_is_data_in_the_sagemaker_dialect(pipeline, small_booster):
+    data = _seed_like(2)
+    t = fastjoin.Transformer(small_booster, **dict(SEED_JOB, output_filter="$"), dialect="sagemaker")
+    assert t.transform_bytes(BOM + data) == BOM + t.transform_bytes(data)  # copied, as SageMaker does
+    t = fastjoin.Transformer(small_booster, dialect="sagemaker")
+    first = data.split(b",", 1)[1]  # the first feature first
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(BOM + first, source="s.csv")
+    text = str(info.value).splitlines()[0]
+    assert text.startswith("s.csv:1:1: field 1: expected a number, got '\\ufeff")
+    assert text.endswith(
+        "(it starts with a UTF-8 byte-order mark: the extended dialect skips one at the very start "
+        "of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
+    )
+
+
+def test_utf8_bom_inside_an_object_is_data(pipeline, small_booster):
+    features = [line.split(b",", 1)[1] for line in _seed_like(2).splitlines(keepends=True)]
+    t = fastjoin.Transformer(small_booster)
+    with pytest.raises(FeatureError) as info:  # e.g. two files concatenated
+        t.transform_bytes(features[0] + BOM + features[1], source="m.csv")
+    assert str(info.value).startswith("m.csv:2:1: field 1: expected a number, got '\\ufeff")
+    assert "(it starts with a UTF-8 byte-order mark: the extended dialect skips one" in str(info.value)
+
+
 def test_header_with_index_filters_and_named_prediction(pipeline, small_booster):
     data = b'"the id",x,y,z\n' + _seed_like(2)
     t = fastjoin.Transformer(small_booster, header=True, prediction_name="p,1", **SEED_JOB)
@@ -412,8 +543,11 @@ def test_single_record_strategy(pipeline):
 
 def test_container_with_wrong_line_count_is_an_error(pipeline):
     t = fastjoin.Transformer(lambda body, ct, acc: b"1\n", join_source="Input")
-    with pytest.raises(OutputError, match="returned 1 lines for 3 records"):
+    with pytest.raises(OutputError, match="returned 1 line for 3 records"):
         t.transform_bytes(b"a\nb\nc\n", source="c.csv")
+    t = fastjoin.Transformer(lambda body, ct, acc: b"1\n2\n", join_source="Input")
+    with pytest.raises(OutputError, match="returned 2 lines for 1 record "):
+        t.transform_bytes(b"a\n", source="c.csv")
 
 
 def test_roundtrip_property_with_csv_module(pipeline):

@@ -43,7 +43,7 @@ def _bad_lines(good: bytes) -> list[tuple[bytes, str]]:
         (b",".join([fields[0], b'"1.5'] + fields[2:]) + b"\n", "quoted field is not closed"),
         (b",".join([fields[0], b'1"5'] + fields[2:]) + b"\n", 'bare " in non-quoted field'),
         (b",".join(fields[:-1]) + b"\n", "record has 30 fields"),
-        (b"lonely\n", "slice start 1 is out of range for a row of 1 fields in $[1:]"),
+        (b"lonely\n", "slice start 1 is out of range for a row of 1 field in $[1:]"),
         (
             b",".join([fields[0], b'"2"x'] + fields[2:]) + b"\r\n",
             "unexpected character after the closing quote",
@@ -245,6 +245,18 @@ def test_max_errors_count(seed, seed_lines, tmp_path):
     assert d["TransformJobStatus"] == "Failed" and "more than 0 bad records" in d["FailureReason"]
     assert list((tmp_path / "out2").glob("*")) == []
     assert d["fastjoin"]["objects"][0]["dead_letter"] is None
+
+
+def test_max_errors_message_says_the_input_looks_like_utf16(seed, seed_lines, tmp_path):
+    model, _ = seed
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"".join(seed_lines[:5]).decode().encode("utf-16-le"))
+    d = run_job(_request(src, tmp_path / "out"), model=str(model), on_error="skip", max_errors=2)
+    assert d["FailureReason"].startswith(f"{src}:3:15: more than 2 bad records (max_errors=2); this one: ")
+    assert d["FailureReason"].endswith(
+        "; the object looks like UTF-16 (NUL bytes between its characters), but fastjoin reads "
+        "UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
+    )
 
 
 def test_max_errors_fraction(seed, seed_lines, tmp_path):

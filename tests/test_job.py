@@ -676,7 +676,22 @@ def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     assert "job breast-cancer-seed Failed" in proc.stderr
     proc = cli("run-job", request, "--model", model, "--on-error", "skip")
     assert proc.returncode == 0, proc.stderr
-    assert "1 bad records skipped" in proc.stderr
+    assert "1 bad record skipped" in proc.stderr
+
+
+def test_cli_run_job_max_model_size(seed, tmp_path):
+    model, batch = seed
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "1KiB", "--quiet")
+    assert proc.returncode == 4, proc.stderr
+    assert f"model file {model} is" in proc.stderr and "over the model size limit of 1 KiB" in proc.stderr
+    assert "--max-model-size 1MiB" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "lots")
+    assert proc.returncode == 2
+    assert "argument --max-model-size: 'lots' is not a size" in proc.stderr
+    proc = cli("run-job", request, "--model", model, "--max-model-size", "64MiB", "--quiet")
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_cli_run_job_rejected_request_exits_2(tmp_path):
@@ -729,7 +744,7 @@ def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucke
     ]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
-    assert "1/1 files, 569 records, 1 bad records skipped" in proc.stderr
+    assert "1/1 files, 569 records, 1 bad record skipped" in proc.stderr
     assert get(s3, bucket, "out/a.csv.out") == seed_expected
     (entry,) = [json.loads(x) for x in get(s3, bucket, "out/a.csv.out.errors.jsonl").splitlines()]
     assert entry["source"] == f"s3://{bucket}/in/a.csv" and entry["line"] == 301 and entry["record"] == "junk"

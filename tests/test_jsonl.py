@@ -383,6 +383,71 @@ def test_wrong_width_on_the_first_record_is_a_model_error(booster):
     assert str(info.value).startswith("w.jsonl:1:1: ")
 
 
+UTF16 = "the object looks like UTF-16 ({}), but fastjoin reads UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
+CR_ONLY = (
+    "the line holds a carriage return (\\r) that no \\n follows: with old Mac (CR-only) line "
+    "endings the whole object reads as one line; convert them to \\n, e.g. with tr '\\r' '\\n'"
+)
+
+
+@pytest.mark.parametrize(
+    "encoding, first_line",
+    [
+        (
+            "utf-16",
+            "u.jsonl:1:1: not valid UTF-8: byte 0xff (invalid start byte); "
+            + UTF16.format("it starts with a UTF-16 byte-order mark"),
+        ),
+        (
+            "utf-16-le",
+            "u.jsonl:1:2: invalid JSON: unexpected character, expected a string key; "
+            + UTF16.format("NUL bytes between its characters"),
+        ),
+    ],
+)
+def test_utf16_input_errors_say_it_looks_like_utf16(encoding, first_line):
+    t = fastjoin.Transformer(echo, **JOIN)
+    data = '{"id": 1, "f": [1, 2]}\n{"id": 2, "f": [3, 4]}\n'.encode(encoding)
+    with pytest.raises(JsonLinesError) as info:
+        t.transform_bytes(data, source="u.jsonl")
+    assert str(info.value).splitlines()[0] == first_line
+
+
+def test_cr_only_line_endings_are_named():
+    data = b'{"f":[1,2,3]}\r{"f":[4,5,6]}\r'
+    with pytest.raises(JsonLinesError) as info:
+        fastjoin.Transformer(echo, **JOIN).transform_bytes(data, source="mac.jsonl")
+    assert str(info.value).splitlines() == [
+        "mac.jsonl:1:15: invalid JSON: unexpected content after document; " + CR_ONLY,
+        '  {"f":[1,2,3]}\\r{"f":[4,5,6]}',  # shown escaped: a raw \r would garble the terminal
+    ]
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        JOIN,
+        dict(content_type="application/json", split_type="None", assemble_with="None", join_source="Input"),
+    ],
+)
+def test_utf8_bom_at_the_start_of_an_object_is_skipped(options):
+    t = fastjoin.Transformer(echo, **options)
+    data = b'{"id": 1, "f": [1, 2]}\n'
+    assert t.transform_bytes(BOM + data) == t.transform_bytes(data)
+
+
+def test_utf8_bom_is_data_in_the_sagemaker_dialect():
+    t = fastjoin.Transformer(echo, dialect="sagemaker", **JOIN)
+    with pytest.raises(JsonLinesError) as info:
+        t.transform_bytes(BOM + b'{"id": 1}\n', source="s.jsonl")
+    assert str(info.value).startswith(
+        "s.jsonl:1:1: invalid JSON: UTF-8 byte order mark (BOM) is not supported"
+    )
+
+
 def test_booleans_elsewhere_in_the_record_do_not_matter(booster):
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
     plain = t.transform_bytes(b'{"f":[1,2,3]}\n')
@@ -530,8 +595,11 @@ def test_container_response_lines_keep_their_bytes_and_lose_cr(pipeline):
 
 def test_container_wrong_line_count_is_an_output_error():
     t = fastjoin.Transformer(lambda body, ct, acc: b"1\n", **JOIN)
-    with pytest.raises(OutputError, match="returned 1 lines for 3 records"):
+    with pytest.raises(OutputError, match="returned 1 line for 3 records"):
         t.transform_bytes(b"1\n2\n3\n", source="c.jsonl")
+    t = fastjoin.Transformer(lambda body, ct, acc: b"1\n2\n", **JOIN)
+    with pytest.raises(OutputError, match="returned 2 lines for 1 record "):
+        t.transform_bytes(b"1\n", source="c.jsonl")
 
 
 def test_container_output_that_is_not_json_is_an_output_error():

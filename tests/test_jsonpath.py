@@ -320,6 +320,41 @@ def test_extended_syntax_errors(expression, position, message):
     assert error.position == position
 
 
+BIG = "1" + "0" * 5000  # int() of over 4300 digits raises a bare ValueError
+LONG = "9" * 25  # fits SageMaker's 63-character limit, but not in an int64
+
+
+@pytest.mark.parametrize(
+    "before, number, after, dialect",
+    [
+        ("$[", BIG, "]", "extended"),
+        ("$[", "-" + BIG, "]", "extended"),
+        ("$[0,", BIG, ":]", "extended"),
+        ("$[1:", BIG, "]", "extended"),
+        ("$.features[", BIG, "]", "extended"),
+        ("$.a.b[:", "-" + BIG, "]", "extended"),
+        ("$[", LONG, "]", "sagemaker"),
+        ("$[1:", "-" + LONG, "]", "sagemaker"),
+        ("$.features[", LONG, ":]", "sagemaker"),
+        ("$[", "9223372036854775808", "]", "extended"),
+        ("$[", "-9223372036854775808", "]", "sagemaker"),
+    ],
+)
+def test_numbers_beyond_int64_are_syntax_errors(before, number, after, dialect):
+    error = syntax_error(before + number + after, dialect=dialect)
+    assert "is too large: indexes and slice bounds lie within" in error.message
+    assert error.position == len(before)  # the caret under the number
+    assert len(error.message) < 200  # a 5000-digit number is shortened in the message
+
+
+def test_numbers_up_to_int64_and_leading_zeros_compile():
+    assert compile_path("$[9223372036854775807]").steps == (Index((2**63 - 1,)),)
+    assert compile_path("$[-9223372036854775807:]").steps == (Index(((-(2**63) + 1, None),)),)
+    assert compile_path("$[" + "0" * 5000 + "1]").steps == (Index((1,)),)
+    with pytest.raises(FeatureError, match="index 9223372036854775807 is out of range for a row of 3"):
+        compile_path("$[9223372036854775807]").csv_indices(3)
+
+
 def test_syntax_error_renders_a_caret():
     error = syntax_error("$[0:1:2]")
     assert str(error) == "slice step is not supported\n  $[0:1:2]\n       ^"
@@ -426,7 +461,9 @@ def test_csv_indices_is_cached_per_width_and_header():
         ("$[-4]", 3, "index -4 is out of range for a row of 3 fields in $[-4]"),
         ("$[0]", 0, "index 0 is out of range for a row of 0 fields in $[0]"),
         ("$[5:]", 5, "slice start 5 is out of range for a row of 5 fields in $[5:]"),
-        ("$[1:]", 1, "slice start 1 is out of range for a row of 1 fields in $[1:]"),
+        ("$[1:]", 1, "slice start 1 is out of range for a row of 1 field in $[1:]"),
+        ("$[1]", 1, "index 1 is out of range for a row of 1 field in $[1]"),
+        ("$[0:-2]", 1, "slice end -2 is out of range for a row of 1 field in $[0:-2]"),
         ("$[0:99]", 5, "slice end 99 is out of range for a row of 5 fields in $[0:99]"),
         ("$[:-6]", 5, "slice end -6 is out of range for a row of 5 fields in $[:-6]"),
         ("$[3:1]", 5, "slice 3:1 starts after it ends (index 3 > 1) for a row of 5 fields in $[3:1]"),
@@ -563,7 +600,8 @@ def test_csv_indices_match_naive_evaluator(path_and_items, width):
     if expected is None:
         with pytest.raises(FeatureError) as info:
             path.csv_indices(width)
-        assert f"for a row of {width} fields in {expression}" in info.value.message
+        fields = "1 field" if width == 1 else f"{width} fields"
+        assert f"for a row of {fields} in {expression}" in info.value.message
     else:
         assert path.csv_indices(width).tolist() == expected
     ranges = sum(isinstance(item, tuple) for item in items)

@@ -412,3 +412,268 @@ def test_make_seed_files(tmp_path):
     stamp = model_path.stat().st_mtime_ns, batch_path.stat().st_mtime_ns
     assert make_seed_files(tmp_path / "seed") == (model_path, batch_path)  # reused
     assert (model_path.stat().st_mtime_ns, batch_path.stat().st_mtime_ns) == stamp
+
+
+# --- size limits and special files -------------------------------------------------------------
+
+
+def _gzip_tar(path: Path, members: list[tuple[str, int]], tail: dict[str, bytes] | None = None) -> Path:
+    """A tar.gz of members made of ``size`` zero bytes, streamed (never held whole), then ``tail``."""
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name, size in members:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, _Zeros(size))
+        for name, data in (tail or {}).items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left)
+        b[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _peak_traced(fn) -> tuple[int, Exception]:
+    """Run ``fn``, which must raise; return the peak of Python allocations and the error."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - returned to the test to check
+        error = exc
+    else:
+        raise AssertionError("expected an error")
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, error
+
+
+def test_model_file_over_the_limit_is_refused_by_its_size(models, tmp_path):
+    path = tmp_path / "model.json"
+    models["binary"].save_model(str(path))
+    size = path.stat().st_size
+    with pytest.raises(ModelError) as info:
+        load_model(path, max_model_bytes=1000)
+    text = str(info.value)
+    assert f"model file {path} is {size:,} bytes (" in text
+    assert "KiB), over the model size limit of 1,000 bytes: fastjoin stops there" in text
+    assert "max_model_bytes=" in text and "--max-model-size 1MiB" in text
+    assert load_model(path, max_model_bytes=size).n_features == N_FEATURES  # the limit is inclusive
+
+
+def test_default_limit_refuses_a_huge_file_without_reading_it(tmp_path):
+    path = tmp_path / "model.json"
+    with open(path, "wb") as f:  # sparse: no disk used, and never read
+        f.truncate((1 << 30) + 1)
+    peak, error = _peak_traced(lambda: load_model(path))
+    assert isinstance(error, ModelError)
+    assert "is 1,073,741,825 bytes (1.00 GiB), over the model size limit of 1 GiB" in str(error)
+    assert "--max-model-size 2GiB" in str(error)
+    assert peak < 1 << 20
+
+
+def test_archive_member_over_the_limit_is_refused_from_its_header(tmp_path):
+    # a gzip bomb: 64 MiB of zeros as xgboost-model in a ~64 KiB archive
+    path = _gzip_tar(tmp_path / "model.tar.gz", [("xgboost-model", 64 << 20)])
+    assert path.stat().st_size < 1 << 20
+    peak, error = _peak_traced(lambda: load_model(path, max_model_bytes=1 << 20))
+    assert isinstance(error, ModelError)
+    assert (
+        f"member xgboost-model of model archive {path} is 64 MiB (67,108,864 bytes), "
+        "over the model size limit of 1 MiB" in str(error)
+    )
+    assert peak < 8 << 20  # the member was never read
+
+
+def test_archive_that_expands_past_the_limit_stops_decompressing(tmp_path, monkeypatch):
+    # the bomb is a member fastjoin would skip; the running count stops it all the same
+    monkeypatch.setattr("fastjoin.predictor.ARCHIVE_SLACK", 64 << 10)
+    path = _gzip_tar(tmp_path / "model.tar.gz", [("padding.dat", 32 << 20)], {"xgboost-model": b"{}"})
+    read = []
+    real_gzip = __import__("gzip").GzipFile
+
+    class Counting(real_gzip):
+        def read(self, n=-1):
+            data = super().read(n)
+            read.append(len(data))
+            return data
+
+    monkeypatch.setattr("fastjoin.predictor.gzip.GzipFile", Counting)
+    with pytest.raises(ModelError) as info:
+        load_model(path, max_model_bytes=1000)
+    assert (
+        f"model archive {path}, decompressed, is more than 1,000 bytes, over the model size limit "
+        "of 1,000 bytes (plus 64 KiB for the archive's headers and other files)" in str(info.value)
+    )
+    assert sum(read) < 1 << 20  # stopped near 65 KiB, not at 32 MiB
+
+
+def test_archive_limit_leaves_room_for_headers_and_small_files(models, batch, tmp_path):
+    raw = bytes(models["binary"].save_raw("ubj"))
+    path = _tar(tmp_path / "model.tar.gz", {"code/inference.py": b"x" * 5000, "xgboost-model": raw})
+    p = load_model(path, max_model_bytes=len(raw))
+    assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
+
+
+@pytest.mark.parametrize("value", [0, -1, "4GiB", True, 2.5, None])
+def test_bad_model_size_is_a_config_error(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"max_model_bytes must be a positive number of bytes, not"):
+        load_model(tmp_path / "model.json", max_model_bytes=value)
+
+
+def _special_file(kind: str, tmp_path: Path) -> Path:
+    import os
+    import socket
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "xgboost-model")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(tmp_path / "xgboost-model"))
+        sock.close()
+    else:  # a link to a device
+        os.symlink(kind, tmp_path / "xgboost-model")
+    return tmp_path / "xgboost-model"
+
+
+@pytest.mark.parametrize(
+    "kind, shown",
+    [
+        ("fifo", "named pipe (FIFO)"),
+        ("socket", "socket"),
+        ("/dev/zero", "character device"),
+        ("/dev/null", "character device"),
+    ],
+)
+def test_special_files_are_refused_before_they_are_opened(tmp_path, kind, shown):
+    # A FIFO blocks open() until a writer comes and /dev/zero never ends: neither may be opened,
+    # so this runs in a subprocess that a hang would fail instead of stalling the suite.
+    path = _special_file(kind, tmp_path)
+    code = (
+        "import sys; from fastjoin.predictor import load_model\n"
+        "try: load_model(sys.argv[1])\n"
+        "except Exception as e: print(type(e).__name__, e)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.startswith(f"ModelError model {path} is a {shown}, not a regular file"), proc
+    # in a model directory, it is listed with the reason it was skipped
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert f"found: xgboost-model (a {shown}, not a regular file)" in proc.stdout, proc
+
+
+# --- what an archive or directory holds, when it holds no model ----------------------------------
+
+
+def _tar_with_link(path: Path, kind: bytes, target: str, extra: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in extra.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("xgboost-model")
+        link.type, link.linkname = kind, target
+        tar.addfile(link)
+    return path
+
+
+@pytest.mark.parametrize("kind, word", [(tarfile.SYMTYPE, "symbolic"), (tarfile.LNKTYPE, "hard")])
+def test_tar_link_is_named_with_the_reason(models, tmp_path, kind, word):
+    raw = bytes(models["binary"].save_raw("json"))
+    path = _tar_with_link(tmp_path / "model.tar.gz", kind, "models/real", {"models/real": raw})
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert "found: nothing" not in text
+    assert f"found: xgboost-model (a {word} link to 'models/real': fastjoin reads the archive" in text
+    assert "does not follow links; put the model file itself in the archive" in text
+    assert "models/real (in a subdirectory: SageMaker's XGBoost container loads only files at the top" in text
+
+
+def test_tar_model_in_a_subdirectory_is_named_with_the_reason(models, tmp_path):
+    raw = bytes(models["binary"].save_raw("json"))
+    path = _tar(tmp_path / "model.tar.gz", {"README.txt": b"hi", "sub/xgboost-model": raw})
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value).endswith(
+        "found: sub/xgboost-model (in a subdirectory: SageMaker's XGBoost container loads only "
+        "files at the top of /opt/ml/model, where model.tar.gz is unpacked, and so does fastjoin), "
+        "README.txt"
+    )
+
+
+def test_directory_lists_what_it_skipped(models, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "xgboost-model").write_bytes(bytes(models["binary"].save_raw("json")))
+    (tmp_path / "code").mkdir()
+    (tmp_path / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ModelError) as info:
+        load_model(tmp_path)
+    top_only = (
+        "SageMaker's XGBoost container loads only files at the top of /opt/ml/model, where "
+        "model.tar.gz is unpacked, and so does fastjoin"
+    )
+    assert str(info.value).endswith(
+        f"found: gone.json (a broken symbolic link), sub/xgboost-model (in a subdirectory: "
+        f"{top_only}), code/ (a subdirectory: {top_only}), notes.txt"
+    )
+
+
+# --- protocol 0/1 pickles ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+@pytest.mark.parametrize("wrap", ["booster", "sklearn", "dict"])
+def test_old_protocol_pickles_are_pickles_not_legacy_binary(models, batch, tmp_path, protocol, wrap):
+    booster = models["binary"]
+    if wrap == "sklearn":
+        obj = xgb.XGBRegressor(n_estimators=2, max_depth=2, n_jobs=1).fit(batch, batch[:, 0])
+        booster = obj.get_booster()
+    else:
+        obj = booster if wrap == "booster" else {"model": booster}
+    path = _write(tmp_path / "xgboost-model", pickle.dumps(obj, protocol=protocol))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert f"{path} is a Python pickle" in text and "allow_pickle=True" in text
+    assert "legacy binary" not in text
+    if wrap == "dict":
+        with pytest.raises(ModelError, match="unpickles to a dict"):
+            load_model(path, allow_pickle=True)
+    else:
+        p = load_model(path, allow_pickle=True)
+        assert np.array_equal(p.predict(batch), _reference(booster, batch))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"(" + bytes(range(256)) * 4,  # a MARK byte, then binary: a legacy model's first float could be '('
+        b"c" + b"\x00" * 64,
+        b"(dp0\n.trailing",  # a pickle that does not end at its STOP
+        b"(dp0\n.",  # a dict pickle names no class: not a model pickle
+        b"}.",
+    ],
+)
+def test_pickle_detection_has_no_false_positives(tmp_path, data):
+    with pytest.raises(ModelError, match="not an XGBoost model") as info:
+        load_model(_write(tmp_path / "model.bin", data))
+    assert "is a Python pickle" not in str(info.value)

@@ -8,6 +8,7 @@ rest) and end with a partial block.
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -16,6 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 xgb = pytest.importorskip("xgboost")
+
+import tree_campaign  # noqa: E402
+from tree_campaign import Tree, booster_from, build_model, f32, leaf, stump  # noqa: E402
 
 from fastjoin import _trees, trees, ubjson  # noqa: E402
 from fastjoin.errors import ConfigError, ModelError  # noqa: E402
@@ -46,7 +50,7 @@ def _train(params: dict, rounds: int = 12, y=None, seed: int = 0) -> xgb.Booster
         ).astype(np.float32)
     return xgb.train(
         {"nthread": 1, "seed": seed, "max_depth": 4, **params},
-        xgb.DMatrix(X, label=y),
+        xgb.DMatrix(X, label=y, nthread=1),
         num_boost_round=rounds,
     )
 
@@ -82,7 +86,7 @@ def _check(booster: xgb.Booster, X: np.ndarray | None = None) -> None:
         rows = np.ascontiguousarray(rows)
         assert _same_bits(p.predict(rows), booster.inplace_predict(rows))
         if not np.isinf(rows).any():  # a DMatrix refuses infinities; inplace_predict takes them
-            assert _same_bits(p.predict(rows), booster.predict(xgb.DMatrix(rows)))
+            assert _same_bits(p.predict(rows), booster.predict(xgb.DMatrix(rows, nthread=1)))
 
 
 POSITIVE = (np.abs(np.nan_to_num(_data(600, 0)[:, 0])) + 0.1).astype(np.float32)
@@ -309,7 +313,8 @@ def test_ubjson_matches_the_json_dump():
     [
         (b"[$d#U\x03\x00\x00", "truncated"),
         (b"{U\x01aX", "unsupported marker"),
-        (b"Z Z", "bytes after the value"),
+        (b"Z Z", "2 bytes after the value"),
+        (b"ZZ", "1 byte after the value"),
         (b"[#U\xff", "truncated"),
     ],
 )
@@ -504,3 +509,224 @@ def test_trees_whose_right_child_is_not_next_are_refused():
     tree["left_children"][0], tree["right_children"][0] = tree["right_children"][0], tree["left_children"][0]
     with pytest.raises(trees.Unsupported, match="right children do not follow"):
         trees._compile(learner)
+
+
+# --- base scores, NaNs, load-time errors -----------------------------------------------------
+
+
+SATURATING = 100.0  # a leaf that takes the sigmoid to 0 or 1 whatever the base score
+
+
+def _nan_gated(base_score, sign: float = 1.0) -> xgb.Booster:
+    """binary:logistic whose leaves saturate the sigmoid, except the one reached only when
+    features 0, 1 and 2 are all NaN (x < -inf is never true: every number goes right)."""
+    chain = Tree(
+        [1, 3, -1, 5, -1, -1, -1],
+        [2, 4, -1, 6, -1, -1, -1],
+        [0, 1, 0, 2, 0, 0, 0],
+        [-np.inf, -np.inf, SATURATING * sign, -np.inf, SATURATING * sign, 0.0, SATURATING * sign],
+        [1, 1, 0, 1, 0, 0, 0],
+    )
+    return booster_from(build_model("binary:logistic", [chain], base_score, 3))
+
+
+@pytest.mark.parametrize("score", [1e-7, 1e-30, 0.0, float(np.nextafter(np.float32(1), np.float32(0)))])
+def test_logistic_base_scores_outside_the_bounds_are_clamped(score):
+    booster = _nan_gated(score, sign=1.0 if score < 0.5 else -1.0)
+    X = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, np.nan], [np.nan] * 3], np.float32)
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    assert _same_bits(p.predict(X), booster.inplace_predict(X))
+    _check(booster, X)
+
+
+@pytest.mark.parametrize("labels", [0.0, 1.0])
+def test_logistic_models_of_one_class_run_compiled(labels):
+    # all-0 or all-1 labels: XGBoost 3 saves a base score of 0 or 1
+    booster = _train({"objective": "binary:logistic"}, rounds=3, y=np.full(600, labels, np.float32))
+    assert load_model(booster).engine == "compiled"
+    _check(booster)
+
+
+def test_the_logistic_clamp_bounds_are_xgboosts():
+    # each bound, and one float32 step either side of it
+    for bound in np.array([1e-6, 1 - 1e-6], np.float32):
+        for score in (np.nextafter(bound, np.float32(0)), bound, np.nextafter(bound, np.float32(1))):
+            booster = booster_from(build_model("binary:logistic", [leaf(-0.0)], score, 1))  # x + -0 is x
+            ensemble = trees.compile_model(bytes(booster.save_raw("ubj")))
+            margin = booster.inplace_predict(np.zeros((1, 1), np.float32), predict_type="margin")
+            assert _same_bits(ensemble.base_margins, margin.reshape(1)), score
+
+
+def _nan_leaves(first: float, second: float, deep: bool) -> xgb.Booster:
+    """A sum that is already NaN, then a NaN leaf: rows left of 0.5 on feature 0 take
+    ``first``, rows right of it ``second`` (NaN rows go left)."""
+    forest = [
+        stump(0, 0.5, np.inf, -np.inf),
+        stump(1, 0.0, -np.inf, np.inf),
+        stump(0, 0.5, first, second),
+        stump(1, 0.0, 1.0, second),
+    ]
+    if deep:  # one tree deeper than the complete layout: the node layout runs all of them
+        depth = trees.COMPLETE_MAX_DEPTH + 1
+        inner = [i % 2 == 0 and i < 2 * depth for i in range(2 * depth + 1)]  # node 2k: leaf 2k + 1 or on
+        spine = Tree(
+            [i + 1 if inner[i] else -1 for i in range(2 * depth + 1)],
+            [i + 2 if inner[i] else -1 for i in range(2 * depth + 1)],
+            [0] * (2 * depth + 1),
+            [0.0] * (2 * depth + 1),
+            [1] * (2 * depth + 1),
+        )
+        forest.insert(1, spine)
+    return booster_from(build_model("reg:squarederror", forest, 0.0, 2))
+
+
+@pytest.mark.parametrize("deep", [False, True], ids=["complete", "nodes"])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (f32(0x7FC00000), f32(0xFFC00000)),  # +NaN after the default -NaN of inf - inf
+        (f32(0x7FC12345), f32(0xFFC00001)),  # payloads
+        (f32(0x7F800001), f32(0xFF800003)),  # signalling NaNs
+    ],
+)
+def test_a_nan_leaf_replaces_a_nan_sum_as_in_xgboost(first, second, deep):
+    booster = _nan_leaves(first, second, deep)
+    p = load_model(booster, engine="compiled")
+    assert p._ensemble.layout == ("nodes" if deep else "complete")
+    rng = np.random.default_rng(0)
+    X = rng.choice(np.array([-1.0, 0.0, 0.5, 1.0], np.float32), size=(200, 2))
+    X[128:][rng.random((72, 2)) < 0.2] = np.nan  # whole blocks with and without NaN, a partial one
+    expected = booster.inplace_predict(X)
+    assert len(np.unique(expected.view(np.uint32))) > 1  # several NaNs: which one survives matters
+    _check(booster, X)
+
+
+@pytest.mark.parametrize("objective", ["binary:logistic", "count:poisson"])
+def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objective):
+    # XGBoost links the base score only for a fitted model: here 0.5 is the margin itself
+    y = None if "logistic" in objective else POSITIVE
+    X = _rows()[250:400]  # whole blocks with and without NaN
+    booster = _train({"objective": objective}, rounds=0, y=y)
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster, X)
+    # nor is the score checked against the link's domain
+    built = booster_from(build_model(objective, [], -1.0, N_FEATURES, boost_from_average=True))
+    assert load_model(built).engine == "compiled"
+    _check(built, X)
+
+
+def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
+    # logf(-1) is -NaN in glibc's logf, +NaN in the SVID wrapper an unlinked libm binds to
+    booster = booster_from(build_model("count:poisson", [stump(0, 0.0, 1.0, -1.0)], -1.0, 2))
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
+
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("score", [FLT_MAX, -FLT_MAX])
+@pytest.mark.parametrize("objective", ["reg:squarederror", "count:poisson"])
+def test_a_base_score_of_float_max_loads(objective, score):
+    booster = booster_from(build_model(objective, [stump(0, 0.0, 1.0, -1.0)], score, 2))
+    p = load_model(booster)
+    assert p.engine == "compiled", p.fallback_reason
+    _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
+
+
+def test_loading_does_not_depend_on_the_callers_numpy_error_state():
+    one_class = _train(
+        {"objective": "binary:logistic"}, rounds=2, y=np.zeros(600, np.float32)
+    )  # base score 0
+    at_the_edges = booster_from(
+        build_model(
+            "reg:squarederror", [stump(0, FLT_MAX, 1.0, 2.0), stump(1, -FLT_MAX, 3.0, 4.0)], FLT_MAX, 2
+        )
+    )
+    X = np.array([[FLT_MAX, -FLT_MAX], [np.inf, -np.inf], [np.nan, 0.0]] * 30, np.float32)
+    for booster, rows in ((one_class, None), (at_the_edges, X)):
+        with np.errstate(all="raise"):
+            p = load_model(booster)
+            assert p.engine == "compiled", p.fallback_reason
+            _check(booster, rows)
+
+
+def test_an_unexpected_error_in_compilation_falls_back_with_its_reason(monkeypatch):
+    booster = _train({"objective": "binary:logistic"}, rounds=2)
+
+    def broken(ubj):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(trees, "compile_model", broken)
+    p = load_model(booster)
+    assert p.engine == "xgboost" and "ZeroDivisionError: a bug" in p.fallback_reason
+    assert "ZeroDivisionError: a bug" in p.fallback_note
+    with pytest.raises(
+        ModelError, match="engine='compiled' cannot run this model, which has .*ZeroDivisionError"
+    ):
+        load_model(booster, engine="compiled")
+
+
+def test_the_fallback_reason_says_what_differs(monkeypatch):
+    booster = _train({"objective": "binary:logistic", "base_score": 0.3}, rounds=3)
+    real = trees.compile_model
+
+    def wrong_base(ubj):  # a margin one float32 step off: every probe row differs
+        ensemble = real(ubj)
+        return dataclasses.replace(ensemble, base_margins=np.nextafter(ensemble.base_margins, np.float32(1)))
+
+    monkeypatch.setattr(trees, "compile_model", wrong_base)
+    p = load_model(booster)
+    assert p.engine == "xgboost"
+    reason = p.fallback_reason
+    for part in ("binary:logistic", "base score [3E-1] as margin", "3 trees"):
+        assert part in reason, reason
+    probe = trees.probe_rows(real(bytes(booster.save_raw("ubj"))))
+    ours, theirs = wrong_base(bytes(booster.save_raw("ubj"))).predict(probe), booster.inplace_predict(probe)
+    bad = np.flatnonzero(ours != theirs)
+    assert f"on {bad.size} of {len(probe)} probe rows" in reason
+    r = bad[0]
+    assert (
+        f"row {r}: {ours[r]} ({ours[r : r + 1].view(np.uint32)[0]:#010x}) where XGBoost gives {theirs[r]}"
+        in reason
+    )
+
+
+def test_a_seeded_differential_campaign(kernel):
+    # trained and hand-built models, rows on and next to every threshold, bits compared;
+    # python -m tests.tree_campaign --seconds N runs the same for longer
+    stats = tree_campaign.run(models=16, seed=1, kernels=(kernel,))
+    assert stats.models >= 14 and not stats.unsupported and not stats.fallbacks, stats.report()
+    assert not stats.disagreements, stats.report()
+
+
+def test_an_early_stopped_model_predicts_with_all_its_trees():
+    # as the README says: fastjoin and inplace_predict use every tree, XGBClassifier stops
+    # at best_iteration; the sliced booster gives XGBClassifier's predictions
+    pytest.importorskip("sklearn")
+    X = _data(600, 8)
+    y = (np.nan_to_num(X[:, 0]) + np.random.default_rng(8).normal(size=600) > 0).astype(int)
+    clf = xgb.XGBClassifier(
+        n_estimators=200, early_stopping_rounds=3, learning_rate=0.5, max_depth=3, n_jobs=1
+    )
+    clf.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])], verbose=False)
+    booster = clf.get_booster()
+    assert booster.num_boosted_rounds() == clf.best_iteration + 4
+    p = load_model(clf, engine="compiled")
+    assert _same_bits(p.predict(X), booster.inplace_predict(X))
+    assert not _same_bits(p.predict(X), clf.predict_proba(X)[:, 1])
+    best = load_model(booster[: clf.best_iteration + 1], engine="compiled")
+    assert _same_bits(best.predict(X), clf.predict_proba(X)[:, 1])
+
+
+def test_softmax_of_nan_margins_keeps_xgboosts_nan():
+    # the sum of the exponentials is NaN after class 0; class 2's NaN must not replace it
+    # (an -O0 build of the old code let it: the operand order of + was the compiler's)
+    forest = [leaf(f32(0x7FC00000)), stump(0, 0.0, -1e38, 2.0), leaf(f32(0xFFC00001))]
+    booster = booster_from(build_model("multi:softprob", forest, 0.0, 1, num_class=3))
+    X = np.array([[-1.0], [1.0], [np.nan]] * 30, np.float32)
+    assert np.all(booster.inplace_predict(X)[:, 1].view(np.uint32) == 0x7FC00000)  # the sum's NaN
+    _check(booster, X)
