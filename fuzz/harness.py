@@ -30,14 +30,3 @@ def check_build(*modules) -> None:
             sanitized = b"__asan_report_load" in f.read()
         if os.sep.join(("build", "fuzz", "lib")) not in path or not sanitized:
             sys.exit(f"{module.__name__} is {path}, not the sanitized build: run fuzz/run.py (make fuzz)")
-
-
-def same_outcome(run_a, run_b):
-    """Call both; return their results, or the exception types when either raises."""
-    outcomes = []
-    for run in (run_a, run_b):
-        try:
-            outcomes.append(("ok", run()))
-        except Exception as exc:  # noqa: BLE001 - the type is compared, whatever it is
-            outcomes.append(("raised", type(exc).__name__, str(exc)))
-    return outcomes
