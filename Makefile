@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.setup-done
 CORE   := build/.core-built
 EXTRAS ?= xgboost-cpu,test,demo,lint
 
-.PHONY: all demo test test-checked sdist-check lint bench clean
+.PHONY: all demo test test-checked sdist-check lint bench fuzz fuzz-short clean
 
 all: $(CORE)
 
@@ -31,8 +31,8 @@ test: $(CORE)
 
 # ruff's lint rules and format check, then mypy on the package (all three set in pyproject.toml)
 lint: $(SETUP)
-	$(BIN)/ruff check fastjoin tests benchmarks
-	$(BIN)/ruff format --check fastjoin tests benchmarks
+	$(BIN)/ruff check fastjoin tests benchmarks fuzz
+	$(BIN)/ruff format --check fastjoin tests benchmarks fuzz
 	$(BIN)/mypy
 
 # The suite once more against a bounds-checked build of the core, then back to release.
@@ -65,6 +65,27 @@ bench: $(CORE)
 	$(BIN)/python -m pytest benchmarks/bench_stages.py --benchmark-only --benchmark-json=bench-stages.json $(BENCH_ARGS)
 	$(BIN)/python -m pytest benchmarks --ignore=benchmarks/bench_stages.py --benchmark-only --benchmark-json=bench-results.json $(BENCH_ARGS)
 	$(BIN)/python benchmarks/report.py bench-results.json bench-stages.json -o benchmarks/RESULTS.md --readme README.md
+
+# Coverage-guided fuzzing (fuzz/run.py): an ASan+UBSan build of the compiled parts in
+# build/fuzz, every target against its reference for FUZZ_SECONDS each (FUZZ_RUNS=n stops a
+# target after n inputs); exits non-zero on any crash, disagreement or sanitizer report.
+# Needs clang (installed with apt-get when missing) and atheris (the `fuzz` extra).
+FUZZ_SECONDS ?= 600
+FUZZ_SHORT_SECONDS ?= 25
+FUZZ_DEPS := $(VENV)/.fuzz-done
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(FUZZ_DEPS): $(SETUP)
+	command -v clang >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq clang; }
+	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),fuzz]"
+	@touch $@
+
+fuzz: $(FUZZ_DEPS)
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) $(FUZZ_TARGETS)
+
+# CI's pass: every target for FUZZ_SHORT_SECONDS
+fuzz-short: $(FUZZ_DEPS)
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SHORT_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build fastjoin/_core.c fastjoin/_core*.so fastjoin/_core.html fastjoin/_trees.c fastjoin/_trees*.so fastjoin/_trees.html

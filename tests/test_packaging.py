@@ -78,7 +78,11 @@ def test_sdist_has_sources_tests_and_license(sdist):
     expected = (
         REQUIRED
         | _tree_files("fastjoin", (".py", ".pyx", ".pyi"))
-        | {p for p in _tree_files("tests") | _tree_files("benchmarks") if not p.endswith(BUILD_OUTPUTS)}
+        | {
+            p
+            for p in _tree_files("tests") | _tree_files("benchmarks") | _tree_files("fuzz")
+            if not p.endswith(BUILD_OUTPUTS)
+        }
     )
     assert sorted(expected - names) == []
 
