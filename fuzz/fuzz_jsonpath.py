@@ -17,10 +17,14 @@ after a NUL byte an optional JSON value. For every input:
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import atheris
 import harness
 import orjson
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # the shared naive oracles
+from oracles import naive_select as naive_positions  # noqa: E402
 
 with atheris.instrument_imports(include=["fastjoin.jsonpath"]):
     from fastjoin.errors import FeatureError, PathSyntaxError
@@ -30,28 +34,6 @@ TARGET = "jsonpath"
 HEADER = ("id", "a", "b", "features", "SageMakerOutput", "x", "a", "é")
 DEFAULT_VALUE = {"a": {"b": [1, 2, 3]}, "id": 7, "features": [0.5, 1, 2], "SageMakerOutput": {"x": 1}}
 MISS = object()
-
-
-def naive_positions(items, length):
-    """Python list indexing on [0..length-1], ranges inclusive; None where nothing is selected."""
-
-    def at(i):
-        return i + length if -length <= i < 0 else i if 0 <= i < length else None
-
-    out = []
-    for item in items:
-        if not isinstance(item, tuple):
-            if at(item) is None:
-                return None
-            out.append(at(item))
-            continue
-        start, end = item
-        first = 0 if start is None else at(start)
-        last = length - 1 if end is None else at(end)
-        if first is None or last is None or (first > last and start is not None and end is not None):
-            return None
-        out.extend(range(first, last + 1))
-    return out
 
 
 def naive_csv(steps, width, header):

@@ -6,12 +6,13 @@ code. A hypothesis property compares ``csv_indices`` with a naive evaluator writ
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple, Union
+from typing import List, Tuple
 
 import numpy as np
 import pytest
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
+from oracles import naive_select
 
 from fastjoin.errors import ConfigError, FeatureError, PathSyntaxError
 from fastjoin.jsonpath import DIALECTS, Child, Index, NoMatch, Path, Wildcard, compile_path
@@ -535,31 +536,6 @@ def test_csv_names_with_a_header_still_need_one_step():
 
 
 # -- property: csv_indices equals a naive evaluator ------------------------------------------
-
-RangeItem = Tuple[Optional[int], Optional[int]]
-
-
-def naive_select(items: List[Union[int, RangeItem]], width: int) -> Optional[List[int]]:
-    """Python list indexing on the row [0..width-1]; None where the filter must fail."""
-    row = list(range(width))
-
-    def at(i: int) -> Optional[int]:
-        return row[i] if -width <= i < width else None
-
-    out: List[int] = []
-    for item in items:
-        if isinstance(item, int):
-            if at(item) is None:
-                return None
-            out.append(at(item))
-            continue
-        start, end = item
-        first = 0 if start is None else at(start)
-        last = width - 1 if end is None else at(end)
-        if first is None or last is None or (first > last and item != (None, None)):
-            return None
-        out.extend(row[first : last + 1])
-    return out
 
 
 small_ints = st.integers(min_value=-12, max_value=12)
