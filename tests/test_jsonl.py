@@ -658,6 +658,21 @@ def test_blank_lines_skipped_in_extended_error_in_sagemaker():
         strict.transform_bytes(b'{"a":1}\n \n', source="s.jsonl")
 
 
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        (b"{bad\n\n1\n", "s.jsonl:1:2: invalid JSON"),  # a bad record before a blank line
+        (b"1\n \n\n2\n", "s.jsonl:2:1: blank line"),  # a whitespace-only line before an empty one
+        (b"1\n2\n\n{bad\n", "s.jsonl:3:1: blank line"),
+    ],
+)
+def test_the_sagemaker_dialect_reports_the_first_error_in_line_order(data, where):
+    strict = fastjoin.Transformer(answering(b"0"), dialect="sagemaker", **JOIN)
+    with pytest.raises(JsonLinesError) as info:
+        strict.transform_bytes(data, source="s.jsonl")
+    assert str(info.value).startswith(where)
+
+
 def test_blank_lines_are_counted(tmp_path):
     (tmp_path / "a.jsonl").write_bytes(b'{"a":1}\n\n \n{"a":2}\n')
     result = fastjoin.Transformer(answering(b"0"), **JOIN).transform(tmp_path / "a.jsonl", tmp_path / "out")
