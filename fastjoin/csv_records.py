@@ -23,7 +23,6 @@ from fastjoin.predictor import ContainerModel
 Buffer = Union[bytes, bytearray, memoryview]
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
-UTF8_BOM = b"\xef\xbb\xbf"
 _ONE_MB = 1024 * 1024
 
 _CSV_MESSAGES = {

@@ -23,7 +23,7 @@ from typing import Any, Optional, Union
 
 import orjson
 
-from fastjoin.errors import ConfigError, FastjoinError, InputError, Location, encoding_hint, visible
+from fastjoin.errors import ConfigError, FastjoinError, InputError, Location, encoding_hint, plural, visible
 
 __all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors", "DEAD_LETTER_SUFFIX"]
 
@@ -171,8 +171,7 @@ class DeadLetters:
             if isinstance(limit, int) and self.count > limit:
                 self.abort()
                 raise InputError(
-                    f"more than {limit} bad record{'s' if limit != 1 else ''} (max_errors={limit}); "
-                    f"this one: {entry.reason}",
+                    f"more than {plural(limit, 'bad record')} (max_errors={limit}); this one: {entry.reason}",
                     entry.location(),
                 )
             self._write(entry)

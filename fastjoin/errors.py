@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 SNIPPET_WIDTH = 96
+UTF8_BOM = b"\xef\xbb\xbf"  # marks the encoding at an object's start; not data (extended)
 
 
 def file_kind(mode: int) -> str | None:
@@ -48,11 +49,8 @@ def file_kind(mode: int) -> str | None:
 def plural(n: int, noun: str, nouns: str | None = None, *, grouped: bool = False) -> str:
     """A count and its noun in agreement: ``1 field``, ``2 fields`` (``nouns`` for irregulars;
     ``grouped``: thousands separators, ``12,345 records``)."""
-    return (
-        f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
-        if grouped
-        else f"{n} {noun if n == 1 else nouns or noun + 's'}"
-    )
+    count = f"{n:,}" if grouped else str(n)
+    return f"{count} {noun if n == 1 else nouns or noun + 's'}"
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ def locate(
     data = bytes(memoryview(buf)[: len(buf)])  # errors only: a copy is fine
     offset = max(0, min(offset, len(data)))
     line_start = data.rfind(b"\n", 0, offset) + 1
-    if line_start == 0 and base_offset == 0 and data.startswith(b"\xef\xbb\xbf"):
+    if line_start == 0 and base_offset == 0 and data.startswith(UTF8_BOM):
         line_start = 3  # editors do not show a UTF-8 BOM: columns count from after it
     line_end = data.find(b"\n", offset)
     if line_end < 0:

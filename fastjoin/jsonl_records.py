@@ -218,25 +218,13 @@ def _split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
     if blank:
         if not plan.allow_blank:
             first = int(np.argmax(empty))
-            _check_before(chunk, starts[:first].tolist(), ends[:first].tolist())  # errors in line order
+            # the records before it may hold an earlier error: report errors in line order
+            _parse(plan, chunk, starts[:first].tolist(), ends[:first].tolist(), 0)
             raise JsonLinesError(
                 _BLANK_MESSAGE, _locate(chunk, int(starts[first]), chunk.base_record + first)
             )
         starts, ends = starts[~empty], ends[~empty]
     return starts.tolist(), ends.tolist(), blank
-
-
-def _check_before(chunk: Chunk, starts: list, ends: list) -> None:
-    """Raise the error of the first bad record among these (the ones before a blank line that
-    the sagemaker dialect refuses), so that a chunk reports its first error, not a later one."""
-    for i, (s, e) in enumerate(zip(starts, ends)):
-        raw = bytes(chunk.buf[s:e])
-        if not raw.strip(_WHITESPACE):
-            raise JsonLinesError(_BLANK_MESSAGE, _locate(chunk, s, chunk.base_record + i))
-        try:
-            orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise _decode_error(chunk, raw, s, exc, chunk.base_record + i) from None
 
 
 def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) -> tuple[_Records, int]:

@@ -484,8 +484,9 @@ def _booster_from_path(path: Path, *, allow_pickle: bool, limit: int) -> NativeB
         try:
             head = f.read(512)
             f.seek(0)
-            if head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar":  # gzip or tar magic
-                source, raw = _read_from_tar(f, path, limit)
+            gzipped = head[:2] == b"\x1f\x8b"
+            if gzipped or head[257:262] == b"ustar":  # gzip or tar magic
+                source, raw = _read_from_tar(f, path, limit, gzipped)
             else:
                 source, raw = str(path), _read_bounded(f, f"model file {path}", limit)
         except OSError as exc:
@@ -593,9 +594,9 @@ class _Budget:
         return data
 
 
-def _describe_member(m: tarfile.TarInfo) -> str | None:
-    """Why a tar member is not a candidate, or None when it is a top-level regular file."""
-    name = m.name[2:] if m.name.startswith("./") else m.name
+def _describe_member(m: tarfile.TarInfo, name: str) -> str | None:
+    """Why a tar member (``name``: without a leading ``./``) is not a candidate, or None when it
+    is a top-level regular file."""
     if m.issym() or m.islnk():
         kind = "symbolic" if m.issym() else "hard"
         return (
@@ -607,7 +608,7 @@ def _describe_member(m: tarfile.TarInfo) -> str | None:
     return f"in a subdirectory: {_TOP_ONLY}" if "/" in name.rstrip("/") else None
 
 
-def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, bytes]:
+def _read_from_tar(f: io.BufferedReader, path: Path, limit: int, gzipped: bool) -> tuple[str, bytes]:
     """Read the model member into memory; nothing is ever extracted to disk.
 
     The archive is read as a stream: gzip is decompressed as it goes and every byte counts
@@ -621,8 +622,6 @@ def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, b
     bad: list[str] = []
     held: dict[str, bytes] = {}
     try:
-        gzipped = f.read(2) == b"\x1f\x8b"
-        f.seek(0)
         stream = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
         # typeshed's fileobj protocol also asks for write/seek/tell/close, which a stream ("r|") never calls
         with tarfile.open(fileobj=_Budget(stream, budget), mode="r|") as tar:  # type: ignore[call-overload]
@@ -631,7 +630,7 @@ def _read_from_tar(f: io.BufferedReader, path: Path, limit: int) -> tuple[str, b
                 if _unsafe_member_name(m.name):
                     bad.append(m.name)
                     continue
-                why = _describe_member(m)
+                why = _describe_member(m, name)
                 if why:
                     skipped[name] = why
                     continue

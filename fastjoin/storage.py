@@ -41,18 +41,16 @@ _JOB_OUTPUT = re.compile(f"(?s:.+{_OUT}|\\..+{_OUT}\\.tmp-[0-9]+(?:-[0-9a-f]+)?)
 
 @dataclass(frozen=True)
 class InputObject:
-    """A local input file, with its size and modification time when it was listed."""
+    """A local input file, with its size when it was listed."""
 
     path: Path
     relative: str  # path relative to the input root, with '/' separators
     size: int
     compression: str = "None"
-    mtime_ns: int = 0
 
     @classmethod
     def of(cls, path: Path, relative: str, compression: str = "None") -> "InputObject":
-        st = path.stat()
-        return cls(path, relative, st.st_size, compression, st.st_mtime_ns)
+        return cls(path, relative, path.stat().st_size, compression)
 
     @property
     def name(self) -> str:
@@ -142,11 +140,6 @@ def _skipped_note(paths: list[Path]) -> str:
         return ""
     shown = ", ".join(f"{p} ({kind})" for p, kind in odd[:3]) + (", ..." if len(odd) > 3 else "")
     return f" (skipped, not regular files: {shown})"
-
-
-def output_path(output_dir: str | os.PathLike, obj: InputObject) -> Path:
-    """``<output dir>/<relative input name>.out``, as SageMaker names outputs."""
-    return Path(output_dir) / (obj.relative + OUTPUT_SUFFIX)
 
 
 def safe_relative(name: str, source: str) -> str:
@@ -660,6 +653,8 @@ class Storage:
                 f"{spec}: the manifest's prefix {prefix!r} is not an s3:// URI; a manifest stored "
                 f"on S3 names S3 objects only"
             )
+        local_dir = not _is_s3(prefix) and Path(prefix).is_dir()
+        folder = (Path(prefix) if local_dir else Path(prefix).parent).resolve()  # entries stay below it
         objects: list = []
         for rel in keys:
             if _is_s3(prefix):
@@ -672,14 +667,12 @@ class Storage:
                 else:
                     objects.append(S3Object(self.s3, bucket, key, rel, meta[0], meta[1], compression))
                 continue
-            path = Path(prefix) / rel if Path(prefix).is_dir() else Path(prefix + rel)
-            folder = Path(prefix) if Path(prefix).is_dir() else Path(prefix).parent
+            path = Path(prefix) / rel if local_dir else Path(prefix + rel)
             outside = _outside_prefix(rel) or (
                 "leads outside the prefix through a symbolic link"
-                if path.exists() and not _inside(path.resolve(), folder.resolve())
+                if path.exists() and not _inside(path.resolve(), folder)
                 else None
             )
-            kind = _not_regular(path)
             if outside:
                 objects.append(
                     MissingObject(
@@ -693,12 +686,10 @@ class Storage:
                 )
             elif path.is_file():
                 objects.append(InputObject.of(path, rel, compression))
-            elif kind is not None:
-                objects.append(
-                    MissingObject(str(path), rel, 0, compression, f"{path}: is {kind}, not a regular file")
-                )
             else:
-                objects.append(MissingObject(str(path), rel, 0, compression))
+                kind = _not_regular(path)
+                reason = f"{path}: is {kind}, not a regular file" if kind else ""
+                objects.append(MissingObject(str(path), rel, 0, compression, reason))
         return objects
 
     def sink(self, output, name: str, *, kms_key_id: Optional[str] = None, source: str = ""):

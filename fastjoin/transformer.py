@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterator, Optional, cast
 import numpy as np
 
 from fastjoin import csv_records, storage
-from fastjoin.csv_records import UTF8_BOM, Buffer, Chunk, CsvPlan
+from fastjoin.csv_records import Buffer, Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
-from fastjoin.errors import ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
+from fastjoin.errors import UTF8_BOM, ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
 from fastjoin.predictor import (
     DEFAULT_MAX_MODEL_BYTES,
@@ -367,14 +367,13 @@ class Transformer:
                     stats.bytes_in += nl - start
                     start = nl
                 chunk = Chunk(source, buf, start, end, base_offset, base_line, 0, names, first=index == 0)
-                work = (records.process_chunk, plan, self.model, chunk)
                 # an object of one chunk (the embedded, in-memory case) skips the thread hop
                 alone = len(head) == 1
                 pending.append(
                     (
                         pool.submit(records.process_chunk, plan, self.model, chunk)
                         if pool and not alone
-                        else _Done(*work),
+                        else _Done(records.process_chunk, plan, self.model, chunk),
                         end - start,
                     )
                 )
@@ -492,15 +491,13 @@ class Transformer:
                     done = resume and sink.exists()
                 except (StorageError, OSError) as exc:  # e.g. a name that cannot be mapped safely
                     stats.error = _storage_error(obj.name, "cannot name the output", exc)
-                    sink = None
-                if sink is None:
-                    pass
-                elif done:
-                    stats.output, stats.skipped = sink.name, True
                 else:
-                    self._transform_object(
-                        store, obj, sink, output, stats, progress, done_before, records_before, kms_key_id
-                    )
+                    if done:
+                        stats.output, stats.skipped = sink.name, True
+                    else:
+                        self._transform_object(
+                            store, obj, sink, output, stats, progress, done_before, records_before, kms_key_id
+                        )
                 done_before += obj.size
                 records_before += stats.records
                 if progress is not None:

@@ -348,16 +348,12 @@ def _value(f: np.float32) -> Fraction:
     return Fraction(float(f))
 
 
+@np.errstate(all="ignore")  # one step above FLT_MAX is inf, not an error
 def probe_rows(ensemble: Ensemble, n: int = 296, seed: int = 0) -> np.ndarray:
     """Rows whose values sit on, one float32 step below and one above the thresholds of each
     feature, with some NaNs and some zeros: every comparison a row can meet, exercised.
     With the default ``n``, the vector kernel gets two whole blocks of 64 rows without NaN
     and two with, and the scalar kernel the last 40 rows."""
-    with np.errstate(all="ignore"):  # one step above FLT_MAX is inf, not an error
-        return _probe_rows(ensemble, n, seed)
-
-
-def _probe_rows(ensemble: Ensemble, n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, ensemble.n_features)).astype(np.float32)
     feat = np.concatenate([g["split_feat"] for g in ensemble.groups])
