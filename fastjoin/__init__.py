@@ -55,7 +55,7 @@ _LAZY = {
     "load_model": "fastjoin.predictor",
     "run_job": "fastjoin.job",
     "validate": "fastjoin.job",
-    "preview": "fastjoin.stages",
+    "preview": "fastjoin.preview",
 }
 
 

@@ -17,6 +17,9 @@ import time
 from typing import Optional, Sequence, cast
 
 from fastjoin.errors import FastjoinError, plural
+from fastjoin.options import TransformOptions, add_arguments, from_args
+
+_EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -33,64 +36,10 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
-def _add_policy_args(p) -> None:
-    """Error policy, resume and S3 endpoint: the same flags for transform and run-job."""
-    p.add_argument(
-        "--on-error",
-        default="fail",
-        choices=["fail", "skip"],
-        help="fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl",
-    )
-    p.add_argument(
-        "--max-errors",
-        default=None,
-        metavar="N|F|P%",
-        help="with --on-error skip: fail an object past N bad records, or a fraction/percentage",
-    )
-    p.add_argument(
-        "--max-record-size",
-        default=None,
-        type=parse_size,
-        metavar="SIZE",
-        help="longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object (default 100MiB)",
-    )
+def _add_run_args(p) -> None:
+    """Resume and the S3 endpoint: the same flags for transform and run-job."""
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
-
-
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "KIB": 1024,
-    "MIB": 1024**2,
-    "GIB": 1024**3,
-}
-
-
-def parse_size(text: str) -> int:
-    """``"500MB"`` → 500,000,000; ``"1GiB"`` → 1,073,741,824; ``"4096"`` → 4096 bytes."""
-    number = text.strip().rstrip("bBiIkKmMgG")
-    unit = text.strip()[len(number) :].upper()
-    try:
-        value = float(number)
-        # under 2**62 (1e400 is inf, and int() of it raised) and at least a byte (0.5 is 0)
-        size = int(value * _UNITS[unit]) if unit in _UNITS and 0 < value < 2**62 else 0
-        if size < 1:
-            raise ValueError
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size: a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)"
-        ) from None
-    return size
-
-
-_DIALECT_HELP = (
-    "extended (default): also several ranges in one bracket, any quoted name, headers, blank "
-    "lines skipped; sagemaker: exactly what SageMaker accepts, with its error texts"
-)
 
 
 def _transform_parser(sub) -> None:
@@ -107,71 +56,13 @@ def _transform_parser(sub) -> None:
     p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
-    p.add_argument(
-        "--content-type",
-        default="text/csv",
-        help="text/csv (default), application/jsonlines or application/json",
-    )
-    p.add_argument("--accept", default=None, help="default: the content type")
-    p.add_argument(
-        "--split-type",
-        default="Line",
-        choices=["Line", "None"],
-        help="how inputs split into records (default Line)",
-    )
-    p.add_argument("--assemble-with", default=None, choices=["Line", "None"], help="default: the split type")
-    p.add_argument("--input-filter", default=None, metavar="JSONPATH", help="e.g. '$[1:]' (default $)")
-    p.add_argument(
-        "--join-source",
-        default=None,
-        choices=["Input", "None"],
-        help="Input: join each prediction to its input record (default None: the prediction alone)",
-    )
-    p.add_argument("--output-filter", default=None, metavar="JSONPATH", help="e.g. '$[0,-1]' (default $)")
-    p.add_argument(
-        "--strategy",
-        default=None,
-        choices=["MultiRecord", "SingleRecord"],
-        help="batching of records into requests to a container model (default MultiRecord)",
-    )
-    p.add_argument(
-        "--max-payload", default=None, type=int, metavar="MB", help="request size limit, 0..100 (default 6)"
-    )
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
-    p.add_argument("--header", action="store_true", help="first line of each file is a header (extended)")
-    p.add_argument(
-        "--json-key-order",
-        default="sorted",
-        choices=["sorted", "input"],
-        help="order of the keys in JSON output (default sorted)",
-    )
-    _add_model_args(p)
+    add_arguments(p)  # every Transformer option (fastjoin.options)
     p.add_argument(
         "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
     )
-    _add_policy_args(p)
+    _add_run_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=_run_transform)
-
-
-def _add_model_args(p) -> None:
-    p.add_argument("--threads", default=None, type=int, help="prediction threads (default: all cores)")
-    p.add_argument(
-        "--engine",
-        default="auto",
-        choices=["auto", "compiled", "xgboost"],
-        help="auto (default): fastjoin's compiled trees when the model allows, else libxgboost",
-    )
-    p.add_argument(
-        "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
-    )
-    p.add_argument(
-        "--max-model-size",
-        default=None,
-        type=parse_size,
-        metavar="SIZE",
-        help="largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused (default 1GiB)",
-    )
 
 
 def _demo_parser(sub) -> None:
@@ -200,15 +91,14 @@ def _job_parsers(sub) -> None:
     p.add_argument(
         "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
     )
-    _add_policy_args(p)
+    add_arguments(p, _EXTENSIONS)  # the options a request cannot say (fastjoin.options)
+    _add_run_args(p)
     p.add_argument(
         "--describe",
         default=None,
         metavar="PATH",
         help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
     )
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
-    _add_model_args(p)
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
@@ -245,11 +135,8 @@ def _job_parsers(sub) -> None:
     )
     p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default 5)")
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
-    p.add_argument("--dialect", default="extended", choices=["extended", "sagemaker"], help=_DIALECT_HELP)
+    add_arguments(p, _EXTENSIONS)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
-    p.add_argument(
-        "--allow-pickle", action="store_true", help="load pickled models (runs code from the file)"
-    )
     p.set_defaults(run=_run_preview)
 
 
@@ -288,39 +175,11 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _limits(args) -> dict:
-    """The size limits given on the command line, as Transformer options."""
-    limits = {"max_record_bytes": args.max_record_size, "max_model_bytes": args.max_model_size}
-    return {name: value for name, value in limits.items() if value is not None}
-
-
 def _run_transform(args) -> int:
-    from fastjoin.deadletter import parse_max_errors
     from fastjoin.progress import ProgressBar
     from fastjoin.transformer import Transformer
 
-    max_errors = None if args.max_errors is None else parse_max_errors(args.max_errors)
-    transformer = Transformer(
-        args.model,
-        content_type=args.content_type,
-        accept=args.accept,
-        split_type=args.split_type,
-        assemble_with=args.assemble_with,
-        input_filter=args.input_filter,
-        join_source=args.join_source,
-        output_filter=args.output_filter,
-        strategy=args.strategy,
-        max_payload=args.max_payload,
-        dialect=args.dialect,
-        header=args.header,
-        threads=args.threads,
-        allow_pickle=args.allow_pickle,
-        engine=args.engine,
-        on_error=args.on_error,
-        max_errors=max_errors,
-        json_key_order=args.json_key_order,
-        **_limits(args),
-    )
+    transformer = Transformer(args.model, **from_args(args))
     note = getattr(transformer.model, "fallback_note", None)
     if note and not args.quiet:
         print(f"fastjoin: note: {note}", file=sys.stderr)
@@ -359,23 +218,16 @@ def _run_transform(args) -> int:
 
 
 def _run_job(args) -> int:
-    from fastjoin.deadletter import parse_max_errors
-    from fastjoin.job import describe_json, run_job
+    from fastjoin.describe import describe_json
+    from fastjoin.job import run_job
 
-    max_errors = None if args.max_errors is None else parse_max_errors(args.max_errors)
     described = run_job(
         args.request,
         args.model,
-        dialect=args.dialect,
-        on_error=args.on_error,
-        max_errors=max_errors,
         resume=args.resume,
         endpoint_url=args.endpoint_url,
         progress=False if args.quiet else None,
-        threads=args.threads,
-        allow_pickle=args.allow_pickle,
-        engine=args.engine,
-        **_limits(args),
+        **from_args(args, _EXTENSIONS),
     )
     if args.describe == "-":
         print(describe_json(described, indent=2))
@@ -443,15 +295,10 @@ def _run_validate(args) -> int:
 
 
 def _run_preview(args) -> int:
-    from fastjoin.stages import format_preview, preview
+    from fastjoin.preview import format_preview, preview
 
     records = preview(
-        args.request,
-        model=args.model,
-        n=args.records,
-        dialect=args.dialect,
-        endpoint_url=args.endpoint_url,
-        allow_pickle=args.allow_pickle,
+        args.request, model=args.model, n=args.records, endpoint_url=args.endpoint_url, **from_args(args, _EXTENSIONS)
     )
     print(
         f"fastjoin preview: the first {len(records)} record{'s' if len(records) != 1 else ''} "

@@ -18,12 +18,13 @@ per chunk; :class:`DeadLetters` counts them, applies the threshold and streams t
 from __future__ import annotations
 
 import base64
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import orjson
 
-from fastjoin.errors import ConfigError, FastjoinError, InputError, Location, encoding_hint, plural, visible
+from fastjoin.errors import ConfigError, FastjoinError, InputError, Location, encoding_hint, plural, snippet
 
 __all__ = ["ON_ERROR", "ErrorPolicy", "DeadLetter", "DeadLetters", "parse_max_errors", "DEAD_LETTER_SUFFIX"]
 
@@ -80,7 +81,7 @@ class ErrorPolicy:
     ) -> "ErrorPolicy":
         problems = cls.problems(on_error, max_errors, dialect)
         if problems:
-            raise ConfigError("invalid error policy:\n- " + "\n- ".join(problems))
+            raise ConfigError.of("invalid error policy", problems)
         return cls(on_error, max_errors)
 
     def describe(self) -> str:
@@ -120,11 +121,19 @@ class DeadLetter:
     reason: str
 
     def location(self) -> Location:
-        text = self.record.decode("utf-8", "replace")
         hint = encoding_hint(self.record, self.record[:2] if self.offset == 0 else b"")
         return Location(
-            self.source, self.line, self.column, self.offset, snippet=visible(text[:96]), hint=hint
+            self.source,
+            self.line,
+            self.column,
+            self.offset,
+            snippet=snippet(self.record.decode("utf-8", "replace")),
+            hint=hint,
         )
+
+    def shifted(self, lines: int) -> "DeadLetter":
+        """This entry, found in a chunk (line 1 its first line), in the whole object."""
+        return dataclasses.replace(self, line=self.line + lines)
 
     def to_json(self) -> bytes:
         try:

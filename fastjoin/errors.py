@@ -6,6 +6,7 @@ Cores (compiled and reference) report a status code and a byte offset; the Pytho
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ __all__ = [
     "ModelError",
     "OutputError",
     "StorageError",
+    "PayloadTooLargeError",
     "Location",
     "locate",
     "encoding_hint",
@@ -78,6 +80,12 @@ class Location:
         """``message`` with the hint, if any, after it."""
         return f"{message}; {self.hint}" if self.hint else message
 
+    def shifted(self, lines: int, records: int) -> "Location":
+        """This location, found in a chunk (line 1 its first line, record 0 its first record),
+        in the whole object: ``lines`` lines and ``records`` records came before the chunk."""
+        record = None if self.record is None else self.record + records
+        return dataclasses.replace(self, line=self.line + lines, record=record)
+
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _VISIBLE = {c: repr(chr(c))[1:-1] for c in [*range(0x20), 0x7F] if c != 0x09}
@@ -124,21 +132,49 @@ def _nul_interleaved(sample: bytes) -> bool:
     return most * 4 >= len(sample) and least * 8 <= most
 
 
+BLANK_LINE = "blank line (the sagemaker dialect does not skip blank lines)"
+_CORE_MESSAGES: dict[int, str] = {}
+
+
+def core_message(status: int) -> str:
+    """The message for a status code the core (or its twin) returned."""
+    if not _CORE_MESSAGES:
+        from fastjoin import _impl
+
+        _CORE_MESSAGES.update(
+            {
+                _impl.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
+                _impl.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
+                "(records are lines: embedded newlines are not allowed)",
+                _impl.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
+                _impl.ERR_BLANK_LINE: BLANK_LINE,
+            }
+        )
+    return _CORE_MESSAGES[status]
+
+
+def snippet(text: str) -> str:
+    """A record's text as shown under a message: shortened, control characters escaped."""
+    return visible(text if len(text) <= SNIPPET_WIDTH else text[:SNIPPET_WIDTH] + " ...")
+
+
 def locate(
     source: str,
     buf,
     offset: int,
     *,
     base_offset: int = 0,
-    base_line: int = 1,
+    start: int = 0,
     record: int | None = None,
     field: int | None = None,
 ) -> Location:
     """Build a :class:`Location` for ``offset`` (an index into ``buf``).
 
     ``buf`` holds complete lines; its byte 0 is at absolute offset ``base_offset`` of the
-    source and starts line ``base_line``. Line and column are counted only here, when an
-    error happens, so the hot path carries nothing but offsets.
+    source. Lines are counted from ``buf[start]``, which starts line 1: a chunk's location
+    is made absolute by :meth:`Location.shifted` once the lines before it are known, so a
+    worker that sees one byte range reports exact locations. Line and column are counted
+    only here, when an error happens, so the hot path carries nothing but offsets.
     """
     data = bytes(memoryview(buf)[: len(buf)])  # errors only: a copy is fine
     offset = max(0, min(offset, len(data)))
@@ -150,31 +186,74 @@ def locate(
         line_end = len(data)
     line_bytes = data[line_start:line_end].rstrip(b"\r")
     column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
-    text = line_bytes.decode("utf-8", "replace")
-    snippet = text if len(text) <= SNIPPET_WIDTH else text[:SNIPPET_WIDTH] + " ..."
     hint = encoding_hint(data[line_start:line_end], data[:2] if base_offset == 0 else b"")
     return Location(
         source=source,
-        line=base_line + data.count(b"\n", 0, line_start),
+        line=1 + data.count(b"\n", start, max(start, line_start)),
         column=column,
         byte_offset=base_offset + offset,
         record=record,
         field=field,
-        snippet=visible(snippet),
+        snippet=snippet(line_bytes.decode("utf-8", "replace")),
         hint=hint,
     )
 
 
 class FastjoinError(Exception):
-    """Base class of every error fastjoin raises."""
+    """Base class of every error fastjoin raises.
+
+    ``message`` is the bare cause and ``location`` (optional) where it happened; ``str()``
+    puts them together as ``source:line:column: message``. Each class knows the CLI's exit
+    code and the HTTP status a server answers with (a client's mistake is a 4xx).
+    """
 
     exit_code = 1
+    http_status = 500
+    show_snippet = False  # the input line under the message (input errors)
+
+    def __init__(self, message: str = "", location: Location | None = None):
+        self.message = message
+        self.location = location
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        location = self.location
+        if location is None:
+            return super().__str__()
+        text = f"{location}: {location.explain(self.message)}"
+        if self.show_snippet and location.snippet:
+            text += f"\n  {location.snippet}"
+        return text
+
+    def shift(self, lines: int, records: int) -> None:
+        """Make a location found inside a chunk absolute: ``lines`` lines and ``records``
+        records of the object came before the chunk (see :meth:`Location.shifted`)."""
+        if self.location is not None:
+            self.location = self.location.shifted(lines, records)
 
 
 class ConfigError(FastjoinError, ValueError):
-    """Options that cannot work together, or a bad value; raised before any data is read."""
+    """Options that cannot work together, or a bad value; raised before any data is read.
+
+    ``problems`` lists every problem found, one sentence each (``str()`` lists them under
+    ``what``), so callers merge and show them without parsing the text.
+    """
 
     exit_code = 2
+    http_status = 400
+
+    def __init__(self, message: str = "", problems: list[str] | None = None):
+        self.problems = list(problems) if problems is not None else [message]
+        super().__init__(message if problems is None else _listed(message, self.problems))
+
+    @classmethod
+    def of(cls, what: str, problems: list[str]) -> "ConfigError":
+        """One error for several problems: ``what:`` then a ``- problem`` line each."""
+        return cls(what, problems)
+
+
+def _listed(what: str, problems: list[str]) -> str:
+    return what + ":\n- " + "\n- ".join(problems)
 
 
 class PathSyntaxError(FastjoinError, ValueError):
@@ -185,26 +264,24 @@ class PathSyntaxError(FastjoinError, ValueError):
     """
 
     exit_code = 2
+    http_status = 400
 
     def __init__(self, message: str, expression: str, position: int):
-        self.message = message
         self.expression = expression
         self.position = position
-        super().__init__(f"{message}\n  {expression}\n  {' ' * position}^")
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  {self.expression}\n  {' ' * self.position}^"
 
 
 class InputError(FastjoinError, ValueError):
-    """Bad input data; carries a :class:`Location` and prints as ``source:line:column: message``."""
+    """Bad input data; carries a :class:`Location` and prints as ``source:line:column: message``
+    with the line's text under it."""
 
     exit_code = 3
-
-    def __init__(self, message: str, location: Location | None = None):
-        self.message = message
-        self.location = location
-        text = f"{location}: {location.explain(message)}" if location else message
-        if location is not None and location.snippet:
-            text += f"\n  {location.snippet}"
-        super().__init__(text)
+    http_status = 415  # data the server cannot parse (SPEC §6)
+    show_snippet = True
 
 
 class CsvError(InputError):
@@ -218,15 +295,24 @@ class JsonLinesError(InputError):
 class FeatureError(InputError):
     """A record whose features cannot feed the model: not a number, wrong width, index out of range."""
 
+    http_status = 400  # parsed, but it cannot be predicted
+
     def __init__(self, message: str, location: Location | None = None, path: str | None = None):
         self.path = path
         super().__init__(message, location)
+
+
+class PayloadTooLargeError(FeatureError):
+    """A record larger than ``MaxPayloadInMB``: no request can carry it to the model."""
+
+    http_status = 413
 
 
 class ModelError(FastjoinError, ValueError):
     """A model that cannot be loaded or used: unknown format, pickle, feature-count mismatch."""
 
     exit_code = 4
+    http_status = 400  # the request's records do not fit the model (a server's model loads at start)
 
 
 class OutputError(FastjoinError):

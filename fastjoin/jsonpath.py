@@ -201,6 +201,12 @@ class Path:
         ``last`` the names of a final multi-name bracket (or None). None for other paths."""
         return _name_chain(self.steps)
 
+    @functools.cached_property
+    def rest(self) -> "Path":
+        """The path after its first step (``$.a.b`` → ``$.b``), compiled once: what is left
+        to select once the first name is taken from a record's column."""
+        return Path(self.expression, self.dialect, self.steps[1:])
+
     def select(self, value):
         """Evaluate the filter on a parsed JSON value (dicts, lists, str, int, float, bool,
         None, as orjson or json return them).
@@ -275,7 +281,7 @@ class Path:
                     if type(node) is not dict:
                         self._miss(
                             explain,
-                            f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                            f"{where[i] if explain else ''} is {kind_of(node)}, not an "
                             f"object, so it has no key {_name_list(names)}",
                         )
                     if len(names) == 1:
@@ -312,14 +318,14 @@ class Path:
                     else:
                         self._miss(
                             explain,
-                            f"{where[i] if explain else ''} is {_kind(node)}: '*' "
+                            f"{where[i] if explain else ''} is {kind_of(node)}: '*' "
                             f"needs an object or an array",
                         )
                 else:
                     if type(node) is not list:
                         self._miss(
                             explain,
-                            f"{where[i] if explain else ''} is {_kind(node)}, not an "
+                            f"{where[i] if explain else ''} is {kind_of(node)}, not an "
                             f"array, so it cannot be indexed",
                         )
                     positions = _array_positions(items, len(node))
@@ -430,7 +436,7 @@ def _keys_hint(node: dict) -> str:
     return f" (keys: {shown})"
 
 
-def _kind(value) -> str:
+def kind_of(value) -> str:
     """A JSON value's type, as a message names it."""
     if value is None:
         return "null"

@@ -136,6 +136,8 @@ class XGBoostPredictor:
     count is, through :meth:`check_features`.
     """
 
+    is_container = False  # predicts in-process (records call predict, not invoke)
+
     def __init__(
         self, booster: NativeBooster | xgboost.Booster, *, nthread: int | None = None, engine: str = "auto"
     ):
@@ -207,13 +209,25 @@ class XGBoostPredictor:
     def nthread(self) -> int:
         return self._nthread
 
-    def set_threads(self, nthread: int) -> None:
-        """Threads per predict call (1 when several workers predict concurrently)."""
-        self._booster.set_param({"nthread": nthread})
-        self._nthread = nthread
-        if self._pool is not None:  # sized for the old count
-            self._pool.shutdown(wait=False)
-            self._pool = None
+    def with_threads(self, nthread: int) -> XGBoostPredictor:
+        """This model predicting with ``nthread`` threads per call (1 when several workers
+        predict at once), leaving this object as it is: itself when the count is already
+        ``nthread``, else a twin that shares the compiled trees (read-only) and, on
+        libxgboost, has a booster of its own."""
+        if nthread == self._nthread:
+            return self
+        twin = object.__new__(XGBoostPredictor)  # not copy.copy: that would go through __reduce__
+        twin.__dict__.update(self.__dict__)
+        twin._nthread, twin._pool = nthread, None
+        if self._ensemble is None:
+            twin._booster = NativeBooster.from_bytes(self._booster.save_raw("ubj"))
+            twin._booster.set_param({"nthread": nthread})
+        return twin
+
+    def __reduce__(self):
+        # a ctypes handle does not pickle: ship the model's bytes, rebuilt where it runs
+        engine = "xgboost" if self._ensemble is None else "auto"
+        return (_rebuild, (self._booster.save_raw("ubj"), self._nthread, engine))
 
     @property
     def n_features(self) -> int:
@@ -294,6 +308,10 @@ class XGBoostPredictor:
         )
 
 
+def _rebuild(raw: bytes, nthread: int, engine: str) -> XGBoostPredictor:
+    return XGBoostPredictor(NativeBooster.from_bytes(raw), nthread=nthread, engine=engine)
+
+
 def _infer_n_outputs(booster: NativeBooster) -> int:
     """Values per row, read from the booster's configuration (no prediction needed)."""
     learner = json.loads(booster.save_config())["learner"]
@@ -313,6 +331,8 @@ class ContainerModel:
     ``fn(body, content_type, accept)`` gets one mini-batch body and must return the response
     body as bytes, one output line per input line.
     """
+
+    is_container = True  # records go to invoke() in mini-batches
 
     def __init__(self, fn: Callable[[bytes, str, str], bytes]):
         if not callable(fn):

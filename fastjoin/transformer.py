@@ -1,43 +1,26 @@
 """The library entry point: :class:`Transformer`, options named as in the SageMaker Python SDK.
 
-It validates options before any data is read, compiles the filters once, loads the model once,
-and streams each input object through :func:`fastjoin.csv_records.process_chunk` in bounded
-chunks, writing each output atomically.
+A thin façade: the options are checked (:class:`fastjoin.options.TransformOptions`) before any
+data is read, the model is loaded once (:class:`fastjoin.pipeline.ModelSpec`), and each input
+object goes through :func:`fastjoin.pipeline.run_object` on the local runner in bounded
+chunks, its output written atomically.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, cast
+from typing import Any, Callable, Optional, cast
 
-import numpy as np
-
-from fastjoin import csv_records, storage
-from fastjoin.csv_records import Buffer, Chunk, CsvPlan
-from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
-from fastjoin.errors import UTF8_BOM, ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
-from fastjoin.jsonpath import DIALECTS, compile_path
-from fastjoin.predictor import (
-    DEFAULT_MAX_MODEL_BYTES,
-    ContainerModel,
-    XGBoostPredictor,
-    available_cores,
-    engine_problem,
-    load_model,
-    model_size_problem,
-)
+from fastjoin import framing, storage
+from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
+from fastjoin.errors import FastjoinError, StorageError
+from fastjoin.options import TransformOptions
+from fastjoin.pipeline import ModelSpec, Pipeline, run_object
+from fastjoin.predictor import available_cores
+from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
-
-DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024  # ~19k seed-shaped rows: many rows per predict call, bounded memory
-_CONTENT_TYPES = {"text/csv": "text/csv", "csv": "text/csv"}
-_SPLIT_TYPES = ("Line", "None")
-_STRATEGIES = ("MultiRecord", "SingleRecord")
 
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
@@ -100,37 +83,11 @@ class TransformResult:
                 raise f.error
 
 
-def media_type(value: Optional[str]) -> Optional[str]:
-    """``text/csv; charset=utf-8`` → ``text/csv``."""
-    return None if value is None else value.split(";", 1)[0].strip().lower()
-
-
-SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
-API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
-
-
-def join_problems(
-    content_type: str, accept: Optional[str], split_type: str, assemble_with: str, names: tuple = SDK_NAMES
-) -> list[str]:
-    """What stops ``JoinSource=Input`` (SageMaker's rules): Accept must equal ContentType,
-    AssembleWith must equal SplitType, and CSV and JSON Lines need ``Line``/``Line``.
-    ``names`` words the messages with the SDK's option names or the API's field names."""
-    join, ct_name, accept_name, split_name, assemble_name, eq = names
-    problems = []
-    ctype = media_type(content_type)
-    if media_type(accept) != ctype:
-        problems.append(f"{join} requires {accept_name} ({accept!r}) to equal {ct_name} ({content_type!r})")
-    if assemble_with != split_type:
-        problems.append(
-            f"{join} requires {assemble_name} ({assemble_with!r}) to equal {split_name} ({split_type!r})"
-        )
-    elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
-        problems.append(f"{join} on {ctype} requires {split_name}{eq}'Line' and {assemble_name}{eq}'Line'")
-    return problems
-
-
 class Transformer:
     """Run SageMaker Batch Transform's record pipeline locally.
+
+    The keyword arguments are the fields of :class:`fastjoin.options.TransformOptions`
+    (or pass one as ``options``; keyword arguments then override its fields).
 
     Parameters
     ----------
@@ -150,6 +107,11 @@ class Transformer:
     strategy, max_payload
         ``"MultiRecord"`` (default) or ``"SingleRecord"``, and ``MaxPayloadInMB`` (0..100,
         default 6): how records are batched into requests for a container callable.
+    max_concurrent, invocations_timeout, invocations_retries
+        A container callable's ``MaxConcurrentTransforms`` (requests in flight, default 1) and
+        ``ModelClientConfig``: seconds one request may take (default no limit) and retries of
+        a failed one (default 0). A request that still fails fails its object with a
+        :class:`~fastjoin.errors.ModelError`.
     dialect
         ``"extended"`` (default) or ``"sagemaker"`` (strict parity: its limits, its error texts,
         blank lines are errors, no header).
@@ -193,237 +155,31 @@ class Transformer:
         float) fails the object when exceeded. See :mod:`fastjoin.deadletter`.
     """
 
-    def __init__(
-        self,
-        model,
-        *,
-        content_type: str = "text/csv",
-        accept: Optional[str] = None,
-        split_type: Optional[str] = "Line",
-        assemble_with: Optional[str] = None,
-        input_filter: Optional[str] = None,
-        join_source: Optional[str] = None,
-        output_filter: Optional[str] = None,
-        strategy: Optional[str] = None,
-        max_payload: Optional[int] = None,
-        dialect: str = "extended",
-        header: bool = False,
-        threads: Optional[int] = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        prediction_name: str = "SageMakerOutput",
-        allow_pickle: bool = False,
-        on_error: str = "fail",
-        max_errors=None,
-        json_key_order: str = "sorted",
-        json_numbers: str = "preserve",
-        engine: str = "auto",
-        max_record_bytes: int = storage.DEFAULT_MAX_RECORD_BYTES,
-        max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
-    ):
-        split_type = "None" if split_type is None else split_type
-        assemble_with = split_type if assemble_with is None else assemble_with
-        join_source = "None" if join_source is None else join_source
-        strategy = "MultiRecord" if strategy is None else strategy
-        max_payload = 6 if max_payload is None else max_payload
-        accept = content_type if accept is None else accept
+    def __init__(self, model, options: Optional[TransformOptions] = None, **kwargs: Any):
+        options = TransformOptions(**kwargs) if options is None else options.replace(**kwargs)
+        self.options = options.check()  # a ConfigError listing every problem, before any work
+        threads = options.threads
+        workers = threads or available_cores()
+        # One worker per thread, each predicting with one thread (see fastjoin.runners.local)
+        nthread = 1 if workers > 1 else threads
+        model = ModelSpec.from_options(model, options, nthread).load()
+        if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
+            workers = options.max_concurrent or 1
+        self.pipeline = Pipeline(options, model)
+        self.runner = LocalRunner(workers)
 
-        from fastjoin import jsonl_records  # JSON records: application/jsonlines, application/json
+    @property
+    def model(self):
+        """The loaded model: a predictor, or a container model under the invocation policy."""
+        return self.pipeline.model
 
-        problems = []
-        media = media_type(content_type)
-        ctype = _CONTENT_TYPES.get(media or "") or (media if media in jsonl_records.CONTENT_TYPES else None)
-        is_json = ctype in jsonl_records.CONTENT_TYPES
-        if ctype is None:
-            problems.append(
-                f"content_type {content_type!r} is not supported: fastjoin reads text/csv, "
-                f"application/jsonlines and application/json"
-            )
-        if split_type not in _SPLIT_TYPES:
-            problems.append(f"split_type must be one of {_SPLIT_TYPES}, not {split_type!r}")
-        if assemble_with not in ("Line", "None"):
-            problems.append(f"assemble_with must be 'Line' or 'None', not {assemble_with!r}")
-        if join_source not in ("Input", "None"):
-            problems.append(f"join_source must be 'Input' or None, not {join_source!r}")
-        if join_source == "Input":
-            problems += join_problems(content_type, accept, split_type, assemble_with)
-        if strategy not in _STRATEGIES:
-            problems.append(f"strategy must be one of {_STRATEGIES}, not {strategy!r}")
-        if not isinstance(max_payload, int) or isinstance(max_payload, bool) or not 0 <= max_payload <= 100:
-            problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {max_payload!r}")
-        if dialect not in DIALECTS:
-            problems.append(f"dialect must be one of {DIALECTS}, not {dialect!r}")
-        if header and dialect == "sagemaker":
-            problems.append("header=True is an extension: it needs dialect='extended'")
-        if header and is_json:
-            problems.append(f"header=True applies to text/csv only: {ctype} records name their own fields")
-        if json_key_order not in jsonl_records.KEY_ORDERS:
-            problems.append(
-                f"json_key_order must be one of {jsonl_records.KEY_ORDERS}, not {json_key_order!r}"
-            )
-        elif json_key_order == "input" and dialect == "sagemaker":
-            problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
-        if json_numbers not in jsonl_records.NUMBER_MODES:
-            problems.append(f"json_numbers must be one of {jsonl_records.NUMBER_MODES}, not {json_numbers!r}")
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            problems.append(f"threads must be a positive whole number, not {threads!r}")
-        engine_text = engine_problem(engine)
-        if engine_text:
-            problems.append(engine_text)
-        if (
-            isinstance(max_record_bytes, bool)
-            or not isinstance(max_record_bytes, int)
-            or max_record_bytes < 1
-        ):
-            problems.append(f"max_record_bytes must be a positive number of bytes, not {max_record_bytes!r}")
-        model_size_text = model_size_problem(max_model_bytes)
-        if model_size_text:
-            problems.append(model_size_text)
-        if not isinstance(chunk_size, int) or chunk_size < 1:
-            problems.append(f"chunk_size must be a positive number of bytes, not {chunk_size!r}")
-        problems += ErrorPolicy.problems(on_error, max_errors, dialect)
-        if problems:
-            raise ConfigError("invalid transform options:\n- " + "\n- ".join(problems))
+    @property
+    def plan(self):
+        return self.pipeline.plan
 
-        self.content_type, self.accept = content_type, accept
-        self.split_type, self.assemble_with, self.join_source = split_type, assemble_with, join_source
-        self.strategy, self.max_payload, self.dialect = strategy, max_payload, dialect
-        self.header, self.threads, self.chunk_size = bool(header), threads, chunk_size
-        self.max_record_bytes = max_record_bytes
-        # the record format's module: process_chunk (and header_* for CSV)
-        self.records = jsonl_records if is_json else csv_records
-        compile_options: dict[str, Any] = dict(dialect=dialect, content_type=ctype)
-        format_options: dict[str, Any] = dict(prediction_name=prediction_name)
-        if is_json:
-            format_options.update(
-                whole_object=ctype == "application/json" and split_type == "None",
-                terminator=b"\n" if assemble_with == "Line" else b"",
-                key_order=json_key_order,
-                numbers=json_numbers,
-            )
-        self.plan = (jsonl_records.JsonPlan if is_json else CsvPlan)(
-            input_filter=compile_path(input_filter, role="InputFilter", **compile_options),
-            output_filter=compile_path(output_filter, role="OutputFilter", **compile_options),
-            join=join_source == "Input",
-            allow_blank=dialect == "extended",
-            **format_options,
-            content_type=content_type,
-            accept=accept,
-            single_record=strategy == "SingleRecord",
-            max_payload_bytes=max_payload * 1024 * 1024,
-        )
-        # application/json with SplitType None: the whole object is one record, read at once
-        self.whole_object = bool(getattr(self.plan, "whole_object", False))
-        self.policy = ErrorPolicy(on_error, max_errors)
-        if self.policy.skip:
-            if not hasattr(self.plan, "skip_errors"):
-                raise ConfigError(f"on_error='skip' is not supported for {content_type}")
-            self.plan.skip_errors = True
-        self.model = load_model(
-            model, nthread=threads, allow_pickle=allow_pickle, engine=engine, max_model_bytes=max_model_bytes
-        )
-        # One worker per thread, each parsing, predicting (one XGBoost thread) and formatting
-        # its own chunk: parsing overlaps prediction, which beats parsing on all cores and
-        # then predicting on all (benchmarks/bench_structure.py). A container callable is called
-        # from one thread.
-        container = isinstance(self.model, ContainerModel)
-        self.workers = 1 if container else (threads or available_cores())
-        if self.workers > 1:
-            cast(XGBoostPredictor, self.model).set_threads(1)
-        self._executor: Optional[ThreadPoolExecutor] = None
-
-    # ------------------------------------------------------------------ one object
-
-    def _run_object(
-        self,
-        source: str,
-        pieces: Iterator[tuple[Buffer, int, int, int, int]],
-        stats: FileResult,
-        progress: Optional[Progress],
-    ) -> Iterator[bytes]:
-        """Stream one input object: ``pieces`` yields ``(buf, start, end, base_offset,
-        base_line)`` runs of complete lines; yields output bytes in input order.
-
-        Chunks go to the worker threads, each of which parses, predicts and formats its own
-        chunk with the GIL released; results are taken back in submission order, so the
-        output keeps input order. At most ``workers + 1`` chunks are in flight.
-        """
-        records, plan, pool = self.records, self.plan, self._pool()
-        names = None
-        header_chunk = None
-        pending: deque = deque()
-        pieces = iter(pieces)
-        head = list(itertools.islice(pieces, 2))  # is the object a single chunk?
-        try:
-            for index, (buf, start, end, base_offset, base_line) in enumerate(itertools.chain(head, pieces)):
-                if index == 0 and base_offset + start == 0 and self.dialect == "extended":
-                    # a UTF-8 BOM starting the object marks its encoding, it is not data (as
-                    # utf-8-sig and pandas read it); the sagemaker dialect keeps it, as SageMaker
-                    bom = len(UTF8_BOM) if bytes(buf[start : start + 3]) == UTF8_BOM else 0
-                    start, stats.bytes_in = start + bom, stats.bytes_in + bom
-                if self.header and names is None:
-                    nl = _find_newline(buf, start, end)
-                    header_chunk = Chunk(source, buf, start, nl, base_offset, base_line)
-                    names = header_chunk.names = records.header_names(header_chunk)
-                    stats.bytes_in += nl - start
-                    start = nl
-                chunk = Chunk(source, buf, start, end, base_offset, base_line, 0, names, first=index == 0)
-                # an object of one chunk (the embedded, in-memory case) skips the thread hop
-                alone = len(head) == 1
-                pending.append(
-                    (
-                        pool.submit(records.process_chunk, plan, self.model, chunk)
-                        if pool and not alone
-                        else _Done(records.process_chunk, plan, self.model, chunk),
-                        end - start,
-                    )
-                )
-                while pending and (len(pending) > self.workers or pending[0][0].done()):
-                    for data in self._finish(pending.popleft(), header_chunk, stats, progress):
-                        header_chunk = None
-                        yield data
-            while pending:
-                for data in self._finish(pending.popleft(), header_chunk, stats, progress):
-                    header_chunk = None
-                    yield data
-        finally:
-            for future, _ in pending:
-                future.cancel()
-        if self.header and names is None:
-            raise CsvError(
-                "header=True but the object is empty: it has no header line", locate(source, b"", 0)
-            )
-
-    def _finish(
-        self, item, header_chunk: Optional[Chunk], stats: FileResult, progress: Optional[Progress]
-    ) -> Iterator[bytes]:
-        future, size = item
-        try:
-            result = future.result()
-        except InputError as exc:
-            # Workers do not know how many records came before their chunk; now we do.
-            if exc.location is not None and exc.location.record is not None:
-                exc.location = dataclasses.replace(exc.location, record=exc.location.record + stats.records)
-            raise
-        if header_chunk is not None:
-            yield self.records.header_line(self.plan, header_chunk, result.n_outputs or self._default_k())
-        stats.records += result.records
-        stats.blank_lines += result.blank_lines
-        if getattr(result, "errors", None):  # on_error="skip": the chunk's dead letters
-            stats.add_errors(result.errors)
-        stats.bytes_in += size
-        if progress is not None:
-            progress(stats.bytes_in, stats.records)
-        yield result.data
-
-    def _pool(self) -> Optional[ThreadPoolExecutor]:
-        if self.workers == 1:
-            return None
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="fastjoin")
-        return self._executor
-
-    def _default_k(self) -> int:
-        return 1 if isinstance(self.model, ContainerModel) else self.model.n_outputs
+    @property
+    def workers(self) -> int:
+        return self.runner.workers
 
     def transform_bytes(self, data, *, source: str = "<bytes>", errors: Optional[list] = None) -> bytes:
         """Transform one input object held in memory (bytes, bytearray, memoryview, mmap) and
@@ -431,10 +187,10 @@ class Transformer:
         the skipped records' :class:`~fastjoin.deadletter.DeadLetter` entries are appended to
         ``errors`` when given."""
         stats = FileResult(source, None)
-        dead = DeadLetters(self.policy)
+        dead = DeadLetters(self.options.policy)
         stats.on_errors = dead.add
-        pieces = _buffer_pieces(data, self.chunk_size, self.whole_object)
-        out = b"".join(self._run_object(source, pieces, stats, None))
+        pieces = framing.buffer_chunks(data, self.options.chunk_size, self.options.whole_object)
+        out = b"".join(run_object(self.pipeline, self.runner, source, pieces, stats, None, stats.add_errors))
         dead.finish(stats.records, source)
         if errors is not None:
             errors.extend(dead.entries)
@@ -527,8 +283,8 @@ class Transformer:
                 kms_key_id=kms_key_id,
                 source=obj.name,
             )
-            if self.policy.skip:
-                dead = DeadLetters(self.policy, dead_sink)
+            if self.options.policy.skip:
+                dead = DeadLetters(self.options.policy, dead_sink)
                 stats.on_errors = dead.add
             with obj.open() as f, sink.open() as out:
                 # progress in stored bytes: compressed ones for gzip inputs
@@ -542,13 +298,9 @@ class Transformer:
                         )
                     )
                 )
-                pieces = (
-                    (buf, 0, end, off, line)
-                    for buf, end, off, line in _read_pieces(
-                        f, self.chunk_size, self.whole_object, self.max_record_bytes, obj.name
-                    )
-                )
-                for data in self._run_object(obj.name, pieces, stats, report):
+                o = self.options
+                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+                for data in run_object(self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors):
                     out.write(data)
                 check = getattr(obj, "check_unchanged", None)
                 if check is not None:  # a local file that shrank or grew while read: a torn output
@@ -590,60 +342,3 @@ def _remove_quietly(sink) -> None:
             sink.remove()
     except (FastjoinError, OSError):
         pass
-
-
-class _Done:
-    """A finished 'future' for running a chunk inline when there is one worker."""
-
-    def __init__(self, fn, *args):
-        try:
-            self._result, self._error = fn(*args), None
-        except BaseException as exc:  # re-raised, in order, by result()
-            self._result, self._error = None, exc
-
-    def done(self) -> bool:
-        return True
-
-    def cancel(self) -> bool:
-        return False
-
-    def result(self):
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-def _find_newline(buf, start: int, end: int) -> int:
-    """Index just past the first line of buf[start:end]."""
-    view = np.frombuffer(buf, dtype=np.uint8)
-    step = 1 << 16
-    for pos in range(start, end, step):
-        hits = np.flatnonzero(view[pos : min(pos + step, end)] == 10)
-        if len(hits):
-            return pos + int(hits[0]) + 1
-    return end
-
-
-def _buffer_pieces(data, chunk_size: int, whole: bool = False):
-    """Split an in-memory object into runs of complete lines without copying it (one piece
-    when ``whole``: the object is one record)."""
-    buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data).cast("B")
-    n = len(buf)
-    start = 0
-    if whole:
-        chunk_size = max(n, 1)
-    while start < n:
-        end = n if start + chunk_size >= n else _find_newline(buf, start + chunk_size - 1, n)
-        yield buf, start, end, 0, 1
-        start = end
-
-
-def _read_pieces(f, chunk_size: int, whole: bool, max_record: int, source: str):
-    """``storage.read_chunks``, or the whole stream as one piece when the object is one record
-    (application/json with SplitType None)."""
-    if not whole:
-        yield from storage.read_chunks(f, chunk_size, max_record=max_record, source=source)
-        return
-    data = storage.read_whole(f, max_record, source)
-    if data:
-        yield data, len(data), 0, 1

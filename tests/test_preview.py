@@ -13,7 +13,7 @@ import pytest
 from s3fixtures import put
 
 import fastjoin
-from fastjoin.stages import format_preview, preview
+from fastjoin.preview import format_preview, preview
 
 xgb = pytest.importorskip("xgboost")
 

@@ -192,8 +192,9 @@ def test_threads_split_a_big_batch():
     assert _same_bits(one, three) and _same_bits(one, booster.inplace_predict(X))
     p = load_model(booster, nthread=2, engine="compiled")
     p.predict(X)
-    p.set_threads(4)  # the splitting pool follows the new count
-    assert _same_bits(p.predict(X), one) and p._pool._max_workers == 3
+    four = p.with_threads(4)  # a twin with a pool of its own; p is left as it was
+    assert _same_bits(four.predict(X), one) and four._pool._max_workers == 3
+    assert p.nthread == 2 and p._pool._max_workers == 1 and p.with_threads(2) is p
 
 
 # --- when the compiled engine is not used ---------------------------------------------------

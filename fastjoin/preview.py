@@ -9,15 +9,21 @@ drift from what the job does.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-from fastjoin.errors import FastjoinError, InputError
+from fastjoin.errors import FastjoinError
+from fastjoin.framing import buffer_chunks
+from fastjoin.options import TransformOptions
+from fastjoin.pipeline import Pipeline, run_object
+from fastjoin.runners.local import LocalRunner
 
 __all__ = ["PreviewRecord", "preview", "format_preview"]
 
 DEFAULT_RECORDS = 5
 _MAX_PREVIEW_BYTES = 64 * 1024 * 1024  # never read more than this looking for records
+_INLINE = LocalRunner(1)
 
 
 @dataclass
@@ -41,13 +47,14 @@ def preview(
     dialect: str = "extended",
     endpoint_url: Optional[str] = None,
     s3=None,
-    **transformer_options,
+    **options,
 ) -> list[PreviewRecord]:
     """The first ``n`` records of a job, stage by stage.
 
-    ``job``: a ``CreateTransformJob`` request (dict, JSON text or file; ``model`` as for
-    :func:`fastjoin.run_job`), or a :class:`~fastjoin.transformer.Transformer` with ``input``
-    (a local path, glob or ``s3://`` prefix). Reads only the start of the input objects.
+    ``job``: a ``CreateTransformJob`` request (dict, JSON text or file; ``model`` and the
+    extension ``options`` as for :func:`fastjoin.run_job`), or a
+    :class:`~fastjoin.transformer.Transformer` with ``input`` (a local path, glob or ``s3://``
+    prefix). Reads only the start of the input objects.
     """
     from fastjoin.storage import Storage
     from fastjoin.transformer import Transformer
@@ -60,36 +67,30 @@ def preview(
             raise ValueError("preview(transformer, input): give the input to read")
         transformer = job
     else:
-        from fastjoin.job import _is_plain_callable, _RetryingModel, parse_request
+        from fastjoin.job import parse_request
 
-        spec = parse_request(
-            job, dialect=dialect, model_given=model is not None, transformer_options=transformer_options
-        )
-        if model is None:
-            model = spec.model_name
-        elif _is_plain_callable(model):
-            model = _RetryingModel(model, spec.retries)
-        transformer = Transformer(model, **spec.transformer_options(), **transformer_options)
+        spec = parse_request(job, dialect=dialect, model_given=model is not None, extensions=options)
+        transformer = Transformer(spec.model_name if model is None else model, spec.options)
         input = spec.input_uri if input is None else input
         manifest, compression = spec.data_type == "ManifestFile", spec.compression
     if s3 is None and endpoint_url is not None:
         s3 = {"endpoint_url": endpoint_url}
 
-    stages = _Stages(transformer)
+    stages = _Stages(transformer.pipeline)
     out: list[PreviewRecord] = []
     with Storage(s3) as store:
         for obj in store.inputs(input, manifest=manifest, compression=compression):
-            for line_no, record, header in _first_records(obj, n - len(out), transformer):
+            for line_no, record, header in _first_records(obj, n - len(out), transformer.options):
                 out.append(stages.run(obj.name, line_no, record, header))
             if len(out) >= n:
                 break
     return out
 
 
-def _first_records(obj, n: int, transformer):
+def _first_records(obj, n: int, options: TransformOptions):
     """``(line number, record bytes, header line or None)`` for the first ``n`` records."""
-    header_wanted = bool(getattr(transformer, "header", False))
-    whole = getattr(transformer, "split_type", "Line") == "None"
+    header_wanted = options.header
+    whole = options.split_type == "None"
     data = bytearray()
     with obj.open() as f:
         while len(data) < _MAX_PREVIEW_BYTES:
@@ -118,33 +119,24 @@ def _first_records(obj, n: int, transformer):
 
 
 class _Stages:
-    """Twin transformers that stop the pipeline after each stage."""
+    """The job's pipeline, and twins of it that stop after each stage: the same options
+    (key order, number text, prediction name...) but for the stage switched off."""
 
-    def __init__(self, t):
-        from fastjoin.transformer import Transformer
+    def __init__(self, pipeline: Pipeline):
+        from fastjoin.predictor import ContainerModel
 
-        plan = t.plan
-        base = dict(
-            content_type=t.content_type,
-            accept=t.accept,
-            split_type=t.split_type,
-            assemble_with=t.assemble_with,
-            dialect=t.dialect,
-            header=t.header,
-            threads=1,
-            max_payload=t.max_payload,
-            prediction_name=getattr(plan, "prediction_name", "SageMakerOutput"),
+        options = dataclasses.replace(
+            pipeline.options, threads=1, strategy="SingleRecord", on_error="fail", max_errors=None
         )
-        input_filter = plan.input_filter.expression
-        self.t = t
         self.captured: list[bytes] = []
-        self.to_model = Transformer(self._capture, **base, input_filter=input_filter, strategy="SingleRecord")
-        self.predicted = Transformer(t.model, **base, input_filter=input_filter, strategy="SingleRecord")
+        model = pipeline.model
+        self.pipeline = pipeline
+        stage = dataclasses.replace(options, join_source=None, output_filter=None)
+        self.to_model = Pipeline(stage, ContainerModel(self._capture))
+        self.predicted = Pipeline(stage, model)
         self.joined = None
-        if t.join_source == "Input":
-            self.joined = Transformer(
-                t.model, **base, input_filter=input_filter, join_source="Input", strategy="SingleRecord"
-            )
+        if pipeline.plan.join:
+            self.joined = Pipeline(dataclasses.replace(options, output_filter=None), model)
 
     def _capture(self, body: bytes, content_type: str, accept: str) -> bytes:
         self.captured.append(body)
@@ -155,29 +147,27 @@ class _Stages:
         data = (b"" if header is None else header + b"\n") + record + b"\n"
         try:
             self.captured.clear()
-            self._stage(self.to_model, data, source, line)
+            self._stage(self.to_model, data, source)
             result.model_input = b"".join(self.captured).rstrip(b"\n")
-            result.model_output = self._stage(self.predicted, data, source, line, header)
+            result.model_output = self._stage(self.predicted, data, source, header)
             if self.joined is not None:
-                result.joined = self._stage(self.joined, data, source, line, header)
-            result.written = self._stage(self.t, data, source, line, header)
+                result.joined = self._stage(self.joined, data, source, header)
+            result.written = self._stage(self.pipeline, data, source, header)
         except FastjoinError as exc:
-            result.error = _relocated(exc, source, line)
+            # each stage saw the record as line 1 (2 after a header): its real line is ``line``
+            exc.shift(line - (1 if header is None else 2), 0)
+            result.error = str(exc).split("\n", 1)[0]
         return result
 
     @staticmethod
-    def _stage(t, data: bytes, source: str, line: int, header: Optional[bytes] = None) -> bytes:
-        out = t.transform_bytes(data, source=source)
+    def _stage(pipeline: Pipeline, data: bytes, source: str, header: Optional[bytes] = None) -> bytes:
+        from fastjoin.transformer import FileResult
+
+        pieces = buffer_chunks(data, len(data) or 1)
+        out = b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
         if header is not None:
             out = out.split(b"\n", 1)[1] if b"\n" in out else b""
         return out[:-1] if out.endswith(b"\n") else out
-
-
-def _relocated(exc: FastjoinError, source: str, line: int) -> str:
-    """The error's text with the record's real line (each stage saw it as line 1 or 2)."""
-    if isinstance(exc, InputError) and exc.location is not None:
-        return f"{source}:{line}:{exc.location.column}: {exc.message}"
-    return str(exc).split("\n", 1)[0]
 
 
 def format_preview(records: list[PreviewRecord], *, width: Optional[int] = 120) -> str:

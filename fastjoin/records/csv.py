@@ -3,101 +3,29 @@
 :func:`process_chunk` is a pure function of (buffer, compiled plan, model): it tokenises,
 gathers features, predicts (or calls a container), formats and splices through the core, and
 turns core status codes into located errors. It does no I/O, so the same function serves
-files, in-memory objects and, later, byte ranges on other workers.
+files, in-memory objects and byte ranges on other workers.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
 from fastjoin import _impl
 from fastjoin.deadletter import DeadLetter
-from fastjoin.errors import CsvError, FeatureError, ModelError, OutputError, locate, plural
+from fastjoin.errors import CsvError, FeatureError, core_message, plural
+from fastjoin.framing import next_newline
 from fastjoin.jsonpath import Path
-from fastjoin.predictor import ContainerModel
-
-#: A chunk's bytes: bytes or bytearray as read, a memoryview of any other buffer (an mmap, an array).
-Buffer = Union[bytes, bytearray, memoryview]
+from fastjoin.records import invoke
+from fastjoin.records.base import Chunk, ChunkResult, Plan, check_first_record
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
-_ONE_MB = 1024 * 1024
-
-_CSV_MESSAGES = {
-    _impl.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
-    _impl.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
-    "(records are lines: embedded newlines are not allowed)",
-    _impl.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
-    _impl.ERR_BLANK_LINE: "blank line (the sagemaker dialect does not skip blank lines)",
-}
-
-
-@dataclass
-class CsvPlan:
-    """Everything fixed for a job: compiled filters, join mode, header names, batching."""
-
-    input_filter: Path
-    output_filter: Path
-    join: bool
-    allow_blank: bool
-    terminator: bytes = b"\n"
-    prediction_name: str = "SageMakerOutput"
-    content_type: str = "text/csv"
-    accept: str = "text/csv"
-    single_record: bool = False
-    max_payload_bytes: int = 6 * _ONE_MB  # 0: no limit (the whole chunk in one request)
-    skip_errors: bool = False  # on_error="skip": bad records become dead letters
-
-    def prediction_names(self, k: int) -> list[str]:
-        if k == 1:
-            return [self.prediction_name]
-        return [f"{self.prediction_name}_{i}" for i in range(k)]
-
-
-@dataclass
-class Chunk:
-    """Complete lines ``buf[start:end]``; ``buf[0]`` is byte ``base_offset`` of ``source``,
-    on line ``base_line``; ``base_record`` records precede it."""
-
-    source: str
-    buf: Buffer
-    start: int
-    end: int
-    base_offset: int = 0
-    base_line: int = 1
-    base_record: int = 0
-    names: tuple[str, ...] | None = None  # the header, when header=True
-    first: bool = False  # the object's first chunk (its first record is here)
-
-
-@dataclass
-class ChunkResult:
-    data: bytes
-    records: int  # records written
-    blank_lines: int
-    n_outputs: int
-    errors: list = field(default_factory=list)  # DeadLetter entries, in input order (skip_errors)
-
-
-def _locate(chunk: Chunk, offset: int, record: int | None = None, field: int | None = None):
-    return locate(
-        chunk.source,
-        chunk.buf,
-        offset,
-        base_offset=chunk.base_offset,
-        base_line=chunk.base_line,
-        record=record,
-        field=field,
-    )
 
 
 def tokenize(chunk: Chunk, allow_blank: bool):
     """Tokenise a chunk; a malformed line raises a located :class:`CsvError`."""
     fields, rows, blank, status, err = _impl.tokenize(chunk.buf, chunk.start, chunk.end, allow_blank)
     if status != _impl.OK:
-        raise CsvError(_CSV_MESSAGES[status], _locate(chunk, err, chunk.base_record + len(rows) - 1))
+        raise CsvError(core_message(status), chunk.locate(err, len(rows) - 1))
     return fields, rows, blank
 
 
@@ -119,11 +47,11 @@ def _indices(path: Path, width: int, names, chunk: Chunk, fields, rows, r: int) 
         return path.csv_indices(width, names)
     except FeatureError as exc:
         raise FeatureError(
-            exc.message, _locate(chunk, int(fields[rows[r], 0]), chunk.base_record + r), path=path.expression
+            exc.message, chunk.locate(int(fields[rows[r], 0]), r), path=path.expression
         ) from None
 
 
-def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None) -> np.ndarray:
+def _features(plan: Plan, model, chunk: Chunk, fields, rows, widths, bad=None) -> np.ndarray:
     n = len(rows) - 1
     X = np.empty((n, model.n_features), dtype=np.float32)
     for r0, r1 in runs(widths):
@@ -136,19 +64,10 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
             bad.run(fields, rows, r0, r1, exc.message)
             continue
         if len(cols) != model.n_features:
-            where = _locate(chunk, int(fields[rows[r0], 0]), chunk.base_record + r0)
+            where = chunk.locate(int(fields[rows[r0], 0]), r0)
             if chunk.first and r0 == 0:
-                # the object's first record: the filter or the model is wrong, not the data
-                try:
-                    model.check_features(len(cols))
-                except ModelError as exc:
-                    raise ModelError(
-                        f"{where}: "
-                        + where.explain(
-                            f"{exc} (InputFilter {plan.input_filter.expression} "
-                            f"on a record of {plural(width, 'field')})"
-                        )
-                    ) from None
+                why = f"InputFilter {plan.input_filter.expression} on a record of {plural(width, 'field')}"
+                check_first_record(model, len(cols), where, why)
             message = (
                 f"record has {plural(width, 'field')}, so InputFilter {plan.input_filter.expression} "
                 f"selects {plural(len(cols), 'feature')}, but the model expects {model.n_features}"
@@ -174,7 +93,7 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
             if bad is None:
                 raise FeatureError(
                     message,
-                    _locate(chunk, int(span[0]), chunk.base_record + err_row, field_index + 1),
+                    chunk.locate(int(span[0]), err_row, field_index + 1),
                     path=plan.input_filter.expression,
                 )
             bad.row(fields, rows, err_row, message, int(span[0]))
@@ -182,7 +101,7 @@ def _features(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, bad=None
     return X
 
 
-def _predict_xgboost(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, X=None):
+def _predict_xgboost(plan: Plan, model, chunk: Chunk, fields, rows, widths, X=None):
     if X is None:
         X = _features(plan, model, chunk, fields, rows, widths)
     preds = model.predict(X)
@@ -191,26 +110,7 @@ def _predict_xgboost(plan: CsvPlan, model, chunk: Chunk, fields, rows, widths, X
     return text, spans, np.arange(0, len(X) * k + 1, k, dtype=np.int64), k
 
 
-def _payloads(body: bytes, line_ends: np.ndarray, limit: int, single: bool):
-    """Split a request body of whole lines into mini-batches of at most ``limit`` bytes
-    (MultiRecord) or one line each (SingleRecord): yields (start, stop, first, last) with
-    byte bounds and record bounds."""
-    first = 0
-    start = 0
-    n = len(line_ends)
-    while first < n:
-        if single or limit <= 0:
-            last = first + 1 if single else n
-        else:
-            # the furthest line end within the payload limit; at least one record
-            last = int(np.searchsorted(line_ends, start + limit, side="right"))
-            last = max(last, first + 1)
-        stop = int(line_ends[last - 1])
-        yield start, stop, first, last
-        first, start = last, stop
-
-
-def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, fields, rows, widths):
+def _predict_container(plan: Plan, model, chunk: Chunk, fields, rows, widths):
     """Send the filtered records to the container in mini-batches; split the responses back
     into one CSV record per input record."""
     n = len(rows) - 1
@@ -226,27 +126,18 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
     line_ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
     texts, spans, pred_rows = [], [], [np.zeros(1, dtype=np.int64)]
     offset = n_fields = 0
-    for start, stop, first, last in _payloads(body, line_ends, plan.max_payload_bytes, plan.single_record):
-        if plan.max_payload_bytes and stop - start > plan.max_payload_bytes:
-            raise FeatureError(
-                f"record is {stop - start} bytes, larger than MaxPayloadInMB "
-                f"({plan.max_payload_bytes // _ONE_MB} MB)",
-                _locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first),
-            )
+    where = lambda r: chunk.locate(int(fields[rows[r], 0]), r)  # noqa: E731
+    for start, stop, first, last in invoke.batches(plan, line_ends, where):
         response = model.invoke(body[start:stop], plan.content_type, plan.accept)
         resp_fields, resp_rows, _, status, err = _impl.tokenize(response, 0, len(response), False)
         got = len(resp_rows) - 1
         if status != _impl.OK or got != last - first:
             why = (
-                f"returned {plural(got, 'line')} for {plural(last - first, 'record')}"
+                f"returned {plural(got, 'line')}"
                 if status == _impl.OK
-                else f"returned a malformed CSV response ({_CSV_MESSAGES[status]})"
+                else f"returned a malformed CSV response ({core_message(status)})"
             )
-            raise OutputError(
-                f"{_locate(chunk, int(fields[rows[first], 0]), chunk.base_record + first)}: "
-                f"the model {why} (records {chunk.base_record + first + 1}.."
-                f"{chunk.base_record + last})"
-            )
+            raise invoke.wrong_count(where(first), why, last - first)
         texts.append(response)
         spans.append(resp_fields + np.array([offset, 0], dtype=np.int64))
         pred_rows.append(resp_rows[1:] + n_fields)
@@ -257,7 +148,7 @@ def _predict_container(plan: CsvPlan, model: ContainerModel, chunk: Chunk, field
     return b"".join(texts), np.concatenate(spans) if spans else _EMPTY_SPANS, np.concatenate(pred_rows), k
 
 
-def process_chunk(plan: CsvPlan, model, chunk: Chunk) -> ChunkResult:
+def process_chunk(plan: Plan, model, chunk: Chunk) -> ChunkResult:
     """Run one chunk of complete CSV lines through filter → predict → join → filter.
 
     With ``plan.skip_errors`` a bad record (malformed CSV, a feature that is not a number,
@@ -274,7 +165,7 @@ def process_chunk(plan: CsvPlan, model, chunk: Chunk) -> ChunkResult:
     if n == 0:
         return ChunkResult(b"", 0, blank, 0, bad.entries() if bad else [])
     widths = np.diff(rows)
-    container = isinstance(model, ContainerModel)
+    container = model.is_container
     X = None
     if bad is not None:
         # Screen the records before predicting: bad ones are dropped, the rest go on as usual.
@@ -352,9 +243,9 @@ class _BadRecords:
         chunk = self.chunk
         spans = sorted(self.spans)
         starts = np.array([s[0] for s in spans], dtype=np.int64)
-        # Lines are counted here, once per chunk that has bad records, from buf[0] (base_line).
-        view = np.frombuffer(chunk.buf, dtype=np.uint8, count=int(starts[-1]))
-        lines = np.searchsorted(np.flatnonzero(view == 10), starts) + chunk.base_line
+        # Lines are counted here, once per chunk that has bad records, from the chunk's start.
+        view = np.frombuffer(chunk.buf, dtype=np.uint8, count=int(starts[-1]))[chunk.start :]
+        lines = np.searchsorted(np.flatnonzero(view == 10) + chunk.start, starts) + 1
         raw = memoryview(chunk.buf).cast("B") if not isinstance(chunk.buf, (bytes, bytearray)) else chunk.buf
         out = []
         for (start, end, at, reason), line in zip(spans, lines.tolist()):
@@ -365,16 +256,6 @@ class _BadRecords:
                 )
             )
         return out
-
-
-def _next_newline(view: np.ndarray, pos: int, end: int) -> int:
-    """Index of the first ``\n`` in view[pos:end], or ``end``."""
-    step = 1 << 16
-    for at in range(pos, end, step):
-        hits = np.flatnonzero(view[at : min(at + step, end)] == 10)
-        if len(hits):
-            return at + int(hits[0])
-    return end
 
 
 def _tokenize_skipping(chunk: Chunk, bad: _BadRecords):
@@ -397,9 +278,9 @@ def _tokenize_skipping(chunk: Chunk, bad: _BadRecords):
             break
         before = np.flatnonzero(view[pos:err] == 10)
         start = pos + int(before[-1]) + 1 if len(before) else pos
-        nl = _next_newline(view, err, chunk.end)
+        nl = next_newline(chunk.buf, err, chunk.end)
         end = nl - 1 if nl > start and view[nl - 1] == 13 else nl
-        bad.line(start, end, err, _CSV_MESSAGES[status])
+        bad.line(start, end, err, core_message(status))
         pos = nl + 1
     if not field_parts:
         return _EMPTY_SPANS, np.zeros(1, dtype=np.int64), blank_lines
@@ -407,7 +288,7 @@ def _tokenize_skipping(chunk: Chunk, bad: _BadRecords):
     return fields, np.concatenate(row_parts), blank_lines
 
 
-def _check_input_filter(plan: CsvPlan, chunk: Chunk, fields, rows, widths, bad: _BadRecords) -> None:
+def _check_input_filter(plan: Plan, chunk: Chunk, fields, rows, widths, bad: _BadRecords) -> None:
     for r0, r1 in runs(widths):
         try:
             _indices(plan.input_filter, int(widths[r0]), chunk.names, chunk, fields, rows, r0)
@@ -426,7 +307,7 @@ def _select_rows(fields: np.ndarray, rows: np.ndarray, keep: np.ndarray):
     return np.ascontiguousarray(fields[index]), new_rows
 
 
-def header_line(plan: CsvPlan, chunk: Chunk, k: int) -> bytes:
+def header_line(plan: Plan, chunk: Chunk, k: int) -> bytes:
     """The output header: the names of the selected columns of the joined record.
 
     ``chunk`` holds just the input's header line. Input names keep their bytes as written;
@@ -457,7 +338,7 @@ def header_names(chunk: Chunk) -> tuple[str, ...]:
     """Column names from a header line: fields unquoted, decoded as UTF-8."""
     fields, rows, _ = tokenize(chunk, False)
     if len(rows) < 2:
-        raise CsvError("header=True but the object has no header line", _locate(chunk, chunk.start))
+        raise CsvError("header=True but the object has no header line", chunk.locate(chunk.start))
     raw = memoryview(chunk.buf)
     names = []
     for off, length in fields[: rows[1]].tolist():
@@ -466,3 +347,18 @@ def header_names(chunk: Chunk) -> tuple[str, ...]:
             text = text[1:-1].replace('""', '"')
         names.append(text)
     return tuple(names)
+
+
+class _Format:
+    """CSV as a :class:`~fastjoin.records.base.RecordFormat`."""
+
+    name = "csv"
+    content_types = ("text/csv",)
+    supports_header = True
+    make_plan = Plan
+    process_chunk = staticmethod(process_chunk)
+    header_names = staticmethod(header_names)
+    header_line = staticmethod(header_line)
+
+
+FORMAT = _Format()

@@ -48,53 +48,28 @@ import numpy as np
 import orjson
 
 from fastjoin import _impl
-from fastjoin.csv_records import Chunk, ChunkResult, _payloads
-from fastjoin.errors import FeatureError, JsonLinesError, ModelError, OutputError, locate, plural
-from fastjoin.jsonpath import NoMatch, Path, Values, _kind
-from fastjoin.predictor import ContainerModel
+from fastjoin.errors import FeatureError, JsonLinesError, OutputError, plural
+from fastjoin.jsonpath import NoMatch, Path, Values, kind_of
+from fastjoin.records import invoke
+from fastjoin.records.base import BLANK_LINE, OUTPUT_KEY, Chunk, ChunkResult, Plan, check_first_record
 
-__all__ = [
-    "JsonPlan",
-    "process_chunk",
-    "CONTENT_TYPES",
-    "KEY_ORDERS",
-    "NUMBER_MODES",
-    "OUTPUT_KEY",
-    "INPUT_KEY",
-]
+__all__ = ["JsonPlan", "process_chunk", "FORMAT", "INPUT_KEY"]
 
-CONTENT_TYPES = ("application/jsonlines", "application/json")
-KEY_ORDERS = ("sorted", "input")
-NUMBER_MODES = ("preserve", "reencode")
-OUTPUT_KEY = "SageMakerOutput"
 INPUT_KEY = "SageMakerInput"
 
-_ONE_MB = 1024 * 1024
 _WHITESPACE = b" \t\r\n"
-_BLANK_MESSAGE = "blank line (the sagemaker dialect does not skip blank lines)"
 BATCH = 1024  # records predicted and written together (see process_chunk)
 GROUP = 128  # records parsed together, their features taken before the next group
 _READ_DEPTH = 1024  # orjson.loads refuses deeper nesting
 _WRITE_DEPTH = 254  # orjson.dumps refuses deeper nesting
 
 
-@dataclass
-class JsonPlan:
-    """Everything fixed for a JSON job: compiled filters, join mode, output form, batching."""
+@dataclass(frozen=True)
+class JsonPlan(Plan):
+    """A JSON job's plan: the shared fields, and how joined records are written."""
 
-    input_filter: Path
-    output_filter: Path
-    join: bool
-    allow_blank: bool
-    whole_object: bool = False  # application/json + SplitType None: the object is one record
-    terminator: bytes = b"\n"  # AssembleWith Line; b"" for None
-    prediction_name: str = OUTPUT_KEY  # the key joined records get (SageMaker's name by default)
     key_order: str = "sorted"  # "sorted" (SageMaker) or "input"
     numbers: str = "preserve"  # "preserve" number text, or "reencode" with orjson
-    content_type: str = "application/jsonlines"
-    accept: str = "application/jsonlines"
-    single_record: bool = False
-    max_payload_bytes: int = 6 * _ONE_MB  # 0: no limit (the whole chunk in one request)
 
     @property
     def dump_option(self) -> int:
@@ -122,7 +97,7 @@ class _Records:
 
     def where(self, r: int):
         """Record ``r``'s location: its line, column 1."""
-        return _locate(self.chunk, self.starts[r], self.chunk.base_record + self.base + r)
+        return self.chunk.locate(self.starts[r], self.base + r)
 
     def is_first_of_object(self, r: int) -> bool:
         return self.chunk.first and self.base + r == 0
@@ -178,17 +153,6 @@ class _Kept:
         return (dict(zip(self.keys, row)) for row in zip(*self.columns))
 
 
-def _locate(chunk: Chunk, offset: int, record: int | None = None):
-    return locate(
-        chunk.source,
-        chunk.buf,
-        offset,
-        base_offset=chunk.base_offset,
-        base_line=chunk.base_line,
-        record=record,
-    )
-
-
 # ----------------------------------------------------------------------------- records
 
 
@@ -220,9 +184,7 @@ def _split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
             first = int(np.argmax(empty))
             # the records before it may hold an earlier error: report errors in line order
             _parse(plan, chunk, starts[:first].tolist(), ends[:first].tolist(), 0)
-            raise JsonLinesError(
-                _BLANK_MESSAGE, _locate(chunk, int(starts[first]), chunk.base_record + first)
-            )
+            raise JsonLinesError(BLANK_LINE, chunk.locate(int(starts[first]), first))
         starts, ends = starts[~empty], ends[~empty]
     return starts.tolist(), ends.tolist(), blank
 
@@ -252,12 +214,10 @@ def _parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) ->
             raw = bytes(buf[s:e])
             if not raw.strip(_WHITESPACE) and not plan.whole_object:
                 if not plan.allow_blank:
-                    raise JsonLinesError(
-                        _BLANK_MESSAGE, _locate(chunk, s, chunk.base_record + base + len(values))
-                    ) from None
+                    raise JsonLinesError(BLANK_LINE, chunk.locate(s, base + len(values))) from None
                 blank += 1
                 continue
-            raise _decode_error(chunk, raw, s, exc, chunk.base_record + base + len(values)) from None
+            raise _decode_error(chunk, raw, s, exc, base + len(values)) from None
         kept_starts.append(s)
         kept_ends.append(e)
     return _Records(chunk, kept_starts, kept_ends, values, base), blank
@@ -271,14 +231,14 @@ def _decode_error(
     except UnicodeDecodeError as bad:
         return JsonLinesError(
             f"not valid UTF-8: byte 0x{raw[bad.start]:02x} ({bad.reason})",
-            _locate(chunk, offset + bad.start, record),
+            chunk.locate(offset + bad.start, record),
         )
     # orjson counts characters; the location wants the byte offset
     column = len(text[: max(0, min(exc.pos, len(text)))].encode("utf-8"))
     message = f"invalid JSON: {exc.msg}"
     if "depth" in exc.msg:
         message += f" (fastjoin reads at most {_READ_DEPTH} levels of nesting)"
-    return JsonLinesError(message, _locate(chunk, offset + column, record))
+    return JsonLinesError(message, chunk.locate(offset + column, record))
 
 
 # ----------------------------------------------------------------------------- filters
@@ -436,7 +396,7 @@ def _exact_row(plan: JsonPlan, records: _Records, r: int, row) -> list:
         items = [row]
     else:
         raise FeatureError(
-            f"InputFilter {expression} selects {_kind(row)}: a feature row is an array of numbers, "
+            f"InputFilter {expression} selects {kind_of(row)}: a feature row is an array of numbers, "
             f"an object of numbers (values taken in filter order) or one number",
             records.where(r),
             path=expression,
@@ -448,7 +408,7 @@ def _exact_row(plan: JsonPlan, records: _Records, r: int, row) -> list:
         label = f"feature {j + 1}" + (f" ({names[j]!r})" if names else "")
         shown = "" if kind in (dict, list) or x is True or x is False else f" {json.dumps(x)[:40]}"
         raise FeatureError(
-            f"InputFilter {expression}: {label} is {_kind(x)}{shown}, not a number",
+            f"InputFilter {expression}: {label} is {kind_of(x)}{shown}, not a number",
             records.where(r),
             path=expression,
         )
@@ -475,11 +435,7 @@ def _width_error(plan: JsonPlan, model, records: _Records, r: int, width: int):
     expression = plan.input_filter.expression
     where = records.where(r)
     if records.is_first_of_object(r):
-        # the object's first record: the filter or the model is wrong, not the data
-        try:
-            model.check_features(width)
-        except ModelError as exc:
-            raise ModelError(f"{where}: {exc} (InputFilter {expression} on the first record)") from None
+        check_first_record(model, width, where, f"InputFilter {expression} on the first record")
     raise FeatureError(
         f"InputFilter {expression} selects {plural(width, 'value')} "
         f"from this record, but the model expects {model.n_features}",
@@ -530,35 +486,26 @@ def _split_response(response: bytes) -> list:
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-def _predict_container(plan: JsonPlan, model: ContainerModel, records: _Records) -> list:
+def _predict_container(plan: JsonPlan, model, records: _Records) -> list:
     """Send the filtered records in mini-batches, one per line (the whole object in one request
     for SplitType None); split each response back into one output per record."""
     lines = _request_lines(plan, records)
-    limit = plan.max_payload_bytes
     if plan.whole_object:
         body = bytes(lines[0])
-        if limit and len(body) > limit:
-            raise FeatureError(
-                f"record is {len(body)} bytes, larger than MaxPayloadInMB ({limit // _ONE_MB} MB)",
-                records.where(0),
-            )
+        if plan.max_payload_bytes and len(body) > plan.max_payload_bytes:
+            raise invoke.too_large(len(body), plan.max_payload_bytes, records.where(0))
         return [model.invoke(body, plan.content_type, plan.accept)]
     body = b"\n".join(lines) + b"\n"
     line_ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
     outputs: list = []
-    for start, stop, first, last in _payloads(body, line_ends, limit, plan.single_record):
-        if limit and stop - start > limit:
-            raise FeatureError(
-                f"record is {stop - start} bytes, larger than MaxPayloadInMB ({limit // _ONE_MB} MB)",
-                records.where(first),
-            )
+    for start, stop, first, last in invoke.batches(plan, line_ends, records.where):
         got = _split_response(model.invoke(body[start:stop], plan.content_type, plan.accept))
         if len(got) != last - first:
-            raise OutputError(
-                f"{records.where(first)}: the model returned {plural(len(got), 'line')} for "
-                f"{plural(last - first, 'record')} (records {records.chunk.base_record + first + 1}.."
-                f"{records.chunk.base_record + last}): JSON Lines models must answer "
-                f"one line per record"
+            raise invoke.wrong_count(
+                records.where(first),
+                f"returned {plural(len(got), 'line')}",
+                last - first,
+                ": JSON Lines models must answer one line per record",
             )
         outputs.extend(got)
     return outputs
@@ -579,7 +526,7 @@ def _load_outputs(plan: JsonPlan, records: _Records, raws: list) -> list:
         except orjson.JSONDecodeError as exc:
             shown = bytes(raw[:80]).decode("utf-8", "replace")
             raise OutputError(
-                f"{records.where(r)}: the model's output for this record is not JSON ({exc.msg}): {shown!r}"
+                f"the model's output for this record is not JSON ({exc.msg}): {shown!r}", records.where(r)
             ) from None
     return values
 
@@ -720,7 +667,7 @@ def _joined_selection(plan: JsonPlan, records: _Records, outputs: list):
         keys, last = chain
         try:
             if keys:
-                head, rest = keys[0], Path(path.expression, path.dialect, path.steps[1:])
+                head, rest = keys[0], path.rest
                 if head == key:
                     picked = list(outputs)
                 elif isinstance(values, _Kept):
@@ -848,7 +795,7 @@ def _process(plan: JsonPlan, model, records: _Records, X=None) -> tuple[bytes, i
     """One batch of parsed records → (output bytes, outputs per record). ``X``: the features,
     already taken (in-process models)."""
     terminator = plan.terminator
-    if isinstance(model, ContainerModel):
+    if model.is_container:
         raws = _predict_container(plan, model, records)
         if not plan.join and plan.output_filter.is_root:
             return b"".join(bytes(raw) + terminator for raw in raws), 1
@@ -875,7 +822,7 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
     SageMaker does.
     """
     starts, ends, blank = _split(plan, chunk)
-    container = isinstance(model, ContainerModel)
+    container = model.is_container
     step = max(len(starts), 1) if container else BATCH
     pieces, n, k = [], 0, 0
     for first in range(0, len(starts), step):
@@ -891,3 +838,22 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
             pieces.append(data)
             n += len(records)
     return ChunkResult(b"".join(pieces), n, blank, k)
+
+
+class _Format:
+    """JSON Lines and JSON as a :class:`~fastjoin.records.base.RecordFormat`."""
+
+    name = "json"
+    content_types = ("application/jsonlines", "application/json")
+    supports_header = False
+    make_plan = JsonPlan
+    process_chunk = staticmethod(process_chunk)
+
+    @staticmethod
+    def header_names(*_) -> tuple[str, ...]:
+        raise AssertionError("JSON records name their own fields (the options refuse header=True)")
+
+    header_line = header_names
+
+
+FORMAT = _Format()

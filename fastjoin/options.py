@@ -1,0 +1,461 @@
+"""The one options model: every transform option's name (SDK, API request, command line),
+default, choices, help and validation, defined once.
+
+:class:`TransformOptions` is what the :class:`~fastjoin.transformer.Transformer`,
+:func:`~fastjoin.job.run_job`, :func:`~fastjoin.job.parse_request`, the preview and the CLI
+all take: the Transformer's keyword arguments are its fields, a ``CreateTransformJob`` request
+maps onto it through each field's ``api`` path (:meth:`TransformOptions.from_request`), the
+CLI's flags are generated from it (:func:`add_arguments`, :func:`from_args`), and
+:meth:`TransformOptions.problems` is the one validation. Options a request cannot express
+(``api`` None) are fastjoin's extensions: ``run-job`` and ``preview`` take them as flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional
+
+from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors
+from fastjoin.errors import ConfigError
+from fastjoin.framing import DEFAULT_MAX_RECORD_BYTES
+from fastjoin.jsonpath import DIALECTS
+from fastjoin.records.base import ONE_MB, OUTPUT_KEY
+
+__all__ = [
+    "TransformOptions",
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_MAX_MODEL_BYTES",
+    "add_arguments",
+    "from_args",
+    "media_type",
+    "join_problems",
+    "parse_size",
+]
+
+DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024  # ~19k seed-shaped rows: many rows per predict call, bounded memory
+DEFAULT_MAX_MODEL_BYTES = 1 << 30
+CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json")
+SPLIT_TYPES = ("Line", "None")
+STRATEGIES = ("MultiRecord", "SingleRecord")
+JOIN_SOURCES = ("Input", "None")
+KEY_ORDERS = ("sorted", "input")
+NUMBER_MODES = ("preserve", "reencode")
+ENGINES = ("auto", "compiled", "xgboost")
+_MEDIA_ALIASES = {"csv": "text/csv"}
+
+
+def media_type(value: Optional[str]) -> Optional[str]:
+    """``text/csv; charset=utf-8`` → ``text/csv``."""
+    return None if value is None else value.split(";", 1)[0].strip().lower()
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """``"500MB"`` → 500,000,000; ``"1GiB"`` → 1,073,741,824; ``"4096"`` → 4096 bytes."""
+    number = text.strip().rstrip("bBiIkKmMgG")
+    unit = text.strip()[len(number) :].upper()
+    try:
+        value = float(number)
+        # under 2**62 (1e400 is inf, and int() of it raised) and at least a byte (0.5 is 0)
+        size = int(value * _UNITS[unit]) if unit in _UNITS and 0 < value < 2**62 else 0
+        if size < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: a number of bytes with an optional unit (KB, MB, GB, KiB, MiB, GiB)"
+        ) from None
+    return size
+
+
+def _max_errors_arg(text: str) -> MaxErrors:
+    try:
+        return parse_max_errors(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    api: Optional[str] = None,
+    api_default: Any = dataclasses.MISSING,
+    choices: Optional[tuple] = None,
+    flag: Optional[str] = None,
+    cli_type: Optional[Callable[[str], Any]] = None,
+    metavar: Optional[str] = None,
+) -> Any:
+    """A field of :class:`TransformOptions` with everything said about it once: its default
+    (the SDK's), its ``api`` path in a CreateTransformJob request and the default SageMaker
+    gives it there, its choices, and its command-line flag (default ``--name-with-dashes``)."""
+    metadata = dict(
+        help=help,
+        api=api,
+        api_default=default if api_default is dataclasses.MISSING else api_default,
+        choices=choices,
+        flag=flag,
+        cli_type=cli_type,
+        metavar=metavar,
+    )
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class TransformOptions:
+    """Every option of a transform, with the SageMaker Python SDK's names and defaults.
+
+    ``None`` for ``accept``, ``assemble_with``, ``strategy``, ``max_payload`` and the filters
+    means "as SageMaker defaults it" (the content type, the split type, MultiRecord, 6 MB,
+    ``$``); :meth:`resolved` fills them in.
+    """
+
+    content_type: str = option(
+        "text/csv",
+        "text/csv (default), application/jsonlines or application/json",
+        api="TransformInput.ContentType",
+        api_default=None,
+    )
+    accept: Optional[str] = option(None, "the output's media type (default: the content type)", api="TransformOutput.Accept")
+    split_type: Optional[str] = option(
+        "Line",
+        "how inputs split into records (default Line)",
+        api="TransformInput.SplitType",
+        api_default="None",
+        choices=SPLIT_TYPES,
+    )
+    assemble_with: Optional[str] = option(
+        None,
+        "how output records are put together (default: the split type)",
+        api="TransformOutput.AssembleWith",
+        api_default="None",
+        choices=SPLIT_TYPES,
+    )
+    input_filter: Optional[str] = option(
+        None, "JSONPath selecting the model's input, e.g. '$[1:]' (default $)", api="DataProcessing.InputFilter", metavar="JSONPATH"
+    )
+    join_source: Optional[str] = option(
+        None,
+        "Input: join each prediction to its input record (default None: the prediction alone)",
+        api="DataProcessing.JoinSource",
+        api_default="None",
+        choices=JOIN_SOURCES,
+    )
+    output_filter: Optional[str] = option(
+        None, "JSONPath selecting what is written, e.g. '$[0,-1]' (default $)", api="DataProcessing.OutputFilter", metavar="JSONPATH"
+    )
+    strategy: Optional[str] = option(
+        None,
+        "batching of records into requests to a container model (default MultiRecord)",
+        api="BatchStrategy",
+        api_default="MultiRecord",
+        choices=STRATEGIES,
+    )
+    max_payload: Optional[int] = option(
+        None, "request size limit in MB, 0..100 (default 6)", api="MaxPayloadInMB", api_default=6, cli_type=int, metavar="MB"
+    )
+    max_concurrent: Optional[int] = option(
+        None,
+        "concurrent requests to a container model (default 1)",
+        api="MaxConcurrentTransforms",
+        cli_type=int,
+        metavar="N",
+    )
+    invocations_timeout: Optional[int] = option(
+        None,
+        "seconds a container model may take to answer one request (default: no limit; a request's default is 600)",
+        api="ModelClientConfig.InvocationsTimeoutInSeconds",
+        api_default=600,
+        cli_type=int,
+        metavar="S",
+    )
+    invocations_retries: int = option(
+        0,
+        "retries of a failed request to a container model (default 0; a request's default is 3)",
+        api="ModelClientConfig.InvocationsMaxRetries",
+        api_default=3,
+        cli_type=int,
+        metavar="N",
+    )
+    dialect: str = option(
+        "extended",
+        "extended (default): also several ranges in one bracket, any quoted name, headers, blank "
+        "lines skipped; sagemaker: exactly what SageMaker accepts, with its error texts",
+        choices=DIALECTS,
+    )
+    header: bool = option(False, "the first line of each CSV object is a header (extended)")
+    threads: Optional[int] = option(None, "prediction threads (default: all cores)", cli_type=int)
+    chunk_size: int = option(
+        DEFAULT_CHUNK_SIZE, "bytes read and processed at a time, e.g. 4MiB (default)", cli_type=parse_size, metavar="SIZE"
+    )
+    prediction_name: str = option(
+        OUTPUT_KEY, "the prediction's header column and joined JSON key (default SageMakerOutput)", metavar="NAME"
+    )
+    allow_pickle: bool = option(False, "load pickled models (runs code from the file)")
+    on_error: str = option(
+        "fail",
+        "fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl",
+        choices=ON_ERROR,
+    )
+    max_errors: MaxErrors = option(
+        None,
+        "with --on-error skip: fail an object past N bad records, or a fraction/percentage",
+        cli_type=_max_errors_arg,
+        metavar="N|F|P%",
+    )
+    json_key_order: str = option("sorted", "order of the keys in JSON output (default sorted)", choices=KEY_ORDERS)
+    json_numbers: str = option(
+        "preserve",
+        "preserve (default): numbers copied from the input keep their text; reencode: orjson's shortest text",
+        choices=NUMBER_MODES,
+    )
+    engine: str = option(
+        "auto",
+        "auto (default): fastjoin's compiled trees when the model allows, else libxgboost",
+        choices=ENGINES,
+    )
+    max_record_bytes: int = option(
+        DEFAULT_MAX_RECORD_BYTES,
+        "longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object (default 100MiB)",
+        flag="--max-record-size",
+        cli_type=parse_size,
+        metavar="SIZE",
+    )
+    max_model_bytes: int = option(
+        DEFAULT_MAX_MODEL_BYTES,
+        "largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused (default 1GiB)",
+        flag="--max-model-size",
+        cli_type=parse_size,
+        metavar="SIZE",
+    )
+
+    # -- what they mean -----------------------------------------------------------------------
+
+    @property
+    def media(self) -> Optional[str]:
+        """The content type's media type when fastjoin reads it, else None."""
+        media = media_type(self.content_type)
+        media = _MEDIA_ALIASES.get(media or "", media)
+        return media if media in CONTENT_TYPES else None
+
+    @property
+    def is_json(self) -> bool:
+        return self.media in ("application/jsonlines", "application/json")
+
+    @property
+    def whole_object(self) -> bool:
+        """``application/json`` with SplitType None: each object is one record, read whole."""
+        return self.media == "application/json" and self.resolved().split_type == "None"
+
+    def resolved(self) -> "TransformOptions":
+        """These options with SageMaker's defaults filled in where ``None`` means "default"."""
+        split_type = "None" if self.split_type is None else self.split_type
+        return dataclasses.replace(
+            self,
+            accept=self.content_type if self.accept is None else self.accept,
+            split_type=split_type,
+            assemble_with=split_type if self.assemble_with is None else self.assemble_with,
+            join_source="None" if self.join_source is None else self.join_source,
+            strategy="MultiRecord" if self.strategy is None else self.strategy,
+            max_payload=6 if self.max_payload is None else self.max_payload,
+        )
+
+    def replace(self, **changes: Any) -> "TransformOptions":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def policy(self) -> ErrorPolicy:
+        return ErrorPolicy(self.on_error, self.max_errors)
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Every problem with these options, one sentence each (empty when they work)."""
+        from fastjoin.predictor import engine_problem, model_size_problem
+
+        o = self.resolved()
+        problems = []
+        if self.media is None:
+            problems.append(
+                f"content_type {o.content_type!r} is not supported: fastjoin reads text/csv, "
+                f"application/jsonlines and application/json"
+            )
+        for name, choices in (
+            ("split_type", SPLIT_TYPES),
+            ("assemble_with", SPLIT_TYPES),
+            ("strategy", STRATEGIES),
+            ("dialect", DIALECTS),
+            ("json_key_order", KEY_ORDERS),
+            ("json_numbers", NUMBER_MODES),
+        ):
+            value = getattr(o, name)
+            if value not in choices:
+                problems.append(f"{name} must be one of {choices}, not {value!r}")
+        if o.join_source not in JOIN_SOURCES:
+            problems.append(f"join_source must be 'Input' or None, not {o.join_source!r}")
+        elif o.join_source == "Input":
+            problems += join_problems(o.content_type, o.accept, o.split_type, o.assemble_with)
+        if not _whole(o.max_payload) or not 0 <= o.max_payload <= 100:
+            problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {o.max_payload!r}")
+        if o.header and o.dialect == "sagemaker":
+            problems.append("header=True is an extension: it needs dialect='extended'")
+        if o.header and self.is_json:
+            problems.append(f"header=True applies to text/csv only: {self.media} records name their own fields")
+        if o.json_key_order == "input" and o.dialect == "sagemaker":
+            problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
+        for name in ("threads", "max_concurrent", "invocations_timeout"):
+            value = getattr(o, name)
+            if value is not None and (not _whole(value) or value < 1):
+                problems.append(f"{name} must be a positive whole number, not {value!r}")
+        if not _whole(o.invocations_retries) or o.invocations_retries < 0:
+            problems.append(f"invocations_retries must be a whole number >= 0, not {o.invocations_retries!r}")
+        engine_text = engine_problem(o.engine)
+        if engine_text:
+            problems.append(engine_text)
+        if not _whole(o.max_record_bytes) or o.max_record_bytes < 1:
+            problems.append(f"max_record_bytes must be a positive number of bytes, not {o.max_record_bytes!r}")
+        model_size_text = model_size_problem(o.max_model_bytes)
+        if model_size_text:
+            problems.append(model_size_text)
+        if not _whole(o.chunk_size) or o.chunk_size < 1:
+            problems.append(f"chunk_size must be a positive number of bytes, not {o.chunk_size!r}")
+        problems += ErrorPolicy.problems(o.on_error, o.max_errors, o.dialect)
+        return problems
+
+    def check(self) -> "TransformOptions":
+        """These options resolved, or a :class:`ConfigError` listing every problem."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError.of("invalid transform options", problems)
+        return self.resolved()
+
+    # -- what they build ----------------------------------------------------------------------
+
+    def plan(self):
+        """The record format and its compiled plan (options already checked)."""
+        from fastjoin.jsonpath import compile_path
+        from fastjoin.records import format_for
+
+        o = self.resolved()
+        fmt = format_for(self.media)
+        assert fmt is not None, "plan() of unchecked options"
+        compiled = dict(dialect=o.dialect, content_type=self.media)
+        fields: dict[str, Any] = dict(
+            input_filter=compile_path(o.input_filter, role="InputFilter", **compiled),
+            output_filter=compile_path(o.output_filter, role="OutputFilter", **compiled),
+            join=o.join_source == "Input",
+            allow_blank=o.dialect == "extended",
+            prediction_name=o.prediction_name,
+            content_type=o.content_type,
+            accept=o.accept,
+            single_record=o.strategy == "SingleRecord",
+            max_payload_bytes=o.max_payload * ONE_MB,
+            skip_errors=o.on_error == "skip",
+            whole_object=self.whole_object,
+            terminator=b"\n" if o.assemble_with == "Line" or not self.is_json else b"",
+        )
+        if self.is_json:
+            fields.update(key_order=o.json_key_order, numbers=o.json_numbers)
+        return fmt, fmt.make_plan(**fields)
+
+    # -- where they come from -----------------------------------------------------------------
+
+    @classmethod
+    def fields(cls) -> Iterator[dataclasses.Field]:
+        return iter(dataclasses.fields(cls))
+
+    @classmethod
+    def extension_names(cls) -> tuple[str, ...]:
+        """Options a CreateTransformJob request cannot express (``run-job`` takes them as flags)."""
+        return tuple(f.name for f in cls.fields() if f.metadata["api"] is None)
+
+    @classmethod
+    def from_request(cls, request: dict, **extensions: Any) -> "TransformOptions":
+        """The options a (validated) CreateTransformJob request says, SageMaker's defaults for
+        what it leaves out, plus fastjoin's ``extensions``."""
+        values: dict[str, Any] = {}
+        for f in cls.fields():
+            path = f.metadata["api"]
+            if path is not None:
+                values[f.name] = _get(request, path, f.metadata["api_default"])
+        if values["content_type"] is None:
+            values["content_type"] = "text/csv"
+        return cls(**values, **extensions)
+
+    @classmethod
+    def api_path(cls, name: str) -> Optional[str]:
+        return next(f.metadata["api"] for f in cls.fields() if f.name == name)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _get(request: dict, path: str, default=None):
+    node: Any = request
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return default if node is None else node
+
+
+SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
+API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
+
+
+def join_problems(
+    content_type: str, accept: Optional[str], split_type: str, assemble_with: str, names: tuple = SDK_NAMES
+) -> list[str]:
+    """What stops ``JoinSource=Input`` (SageMaker's rules): Accept must equal ContentType,
+    AssembleWith must equal SplitType, and CSV and JSON Lines need ``Line``/``Line``.
+    ``names`` words the messages with the SDK's option names or the API's field names."""
+    join, ct_name, accept_name, split_name, assemble_name, eq = names
+    problems = []
+    ctype = media_type(content_type)
+    if media_type(accept) != ctype:
+        problems.append(f"{join} requires {accept_name} ({accept!r}) to equal {ct_name} ({content_type!r})")
+    if assemble_with != split_type:
+        problems.append(f"{join} requires {assemble_name} ({assemble_with!r}) to equal {split_name} ({split_type!r})")
+    elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
+        problems.append(f"{join} on {ctype} requires {split_name}{eq}'Line' and {assemble_name}{eq}'Line'")
+    return problems
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def add_arguments(parser, names: Optional[tuple[str, ...]] = None) -> None:
+    """Add a flag for each option in ``names`` (default: all). Every flag defaults to None
+    ("not given"), so what a request or the SDK default says stands unless a flag overrides it."""
+    for f in TransformOptions.fields():
+        if names is not None and f.name not in names:
+            continue
+        meta = f.metadata
+        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=meta["help"])
+            continue
+        kwargs: dict[str, Any] = dict(dest=f.name, default=None, help=meta["help"])
+        if meta["choices"]:
+            kwargs["choices"] = list(meta["choices"])
+        if meta["cli_type"] is not None:
+            kwargs["type"] = meta["cli_type"]
+        if meta["metavar"]:
+            kwargs["metavar"] = meta["metavar"]
+        parser.add_argument(flag, **kwargs)
+
+
+def from_args(args: argparse.Namespace, names: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
+    """The options given on the command line (flags left out are not in the dict)."""
+    out = {}
+    for f in TransformOptions.fields():
+        if names is not None and f.name not in names:
+            continue
+        value = getattr(args, f.name, None)
+        if value is not None:
+            out[f.name] = value
+    return out

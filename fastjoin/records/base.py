@@ -1,0 +1,103 @@
+"""What every record format shares: the chunk it gets, the result it returns, the plan it
+runs, the protocol it implements and the first-record rule.
+
+A format's ``process_chunk(plan, model, chunk) -> ChunkResult`` is a pure function: no I/O,
+no shared state, so threads, processes or machines run it side by side. Locations it reports
+count lines and records from the chunk's start; the runner that puts results back in order
+makes them absolute (:meth:`fastjoin.errors.FastjoinError.shift`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fastjoin.errors import BLANK_LINE, Location, ModelError, locate
+from fastjoin.framing import Buffer
+from fastjoin.jsonpath import Path
+
+__all__ = ["Chunk", "ChunkResult", "Plan", "RecordFormat", "check_first_record", "ONE_MB", "BLANK_LINE"]
+
+ONE_MB = 1024 * 1024
+OUTPUT_KEY = "SageMakerOutput"  # SageMaker's name for the prediction (header column, joined key)
+
+
+@dataclass
+class Chunk:
+    """Complete lines ``buf[start:end]`` of ``source``; ``buf[0]`` is its byte ``base_offset``."""
+
+    source: str
+    buf: Buffer
+    start: int
+    end: int
+    base_offset: int = 0
+    names: tuple[str, ...] | None = None  # the header, when header=True
+    first: bool = False  # the object's first chunk (its first record is here)
+
+    def locate(self, offset: int, record: int | None = None, field: int | None = None) -> Location:
+        """Where ``buf[offset]`` is: line 1 is the chunk's first line, record 0 its first
+        record (made absolute by the runner)."""
+        return locate(
+            self.source, self.buf, offset, base_offset=self.base_offset, start=self.start, record=record, field=field
+        )
+
+
+@dataclass
+class ChunkResult:
+    data: bytes
+    records: int  # records written
+    blank_lines: int
+    n_outputs: int
+    errors: list = field(default_factory=list)  # DeadLetter entries, in input order (skip_errors)
+    lines: int = 0  # line ends in the chunk (the pipeline counts them: later chunks' locations)
+    size: int = 0  # bytes of the chunk
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything fixed for a job, whatever the format: compiled filters, join mode, output
+    form and container batching. Built once from the options (:meth:`TransformOptions.plan`)."""
+
+    input_filter: Path
+    output_filter: Path
+    join: bool
+    allow_blank: bool
+    terminator: bytes = b"\n"  # AssembleWith Line; b"" for None
+    prediction_name: str = OUTPUT_KEY
+    content_type: str = "text/csv"
+    accept: str = "text/csv"
+    single_record: bool = False
+    max_payload_bytes: int = 6 * ONE_MB  # 0: no limit (the whole chunk in one request)
+    skip_errors: bool = False  # on_error="skip": bad records become dead letters
+    whole_object: bool = False  # the object is one record (application/json, SplitType None)
+
+    def prediction_names(self, k: int) -> list[str]:
+        if k == 1:
+            return [self.prediction_name]
+        return [f"{self.prediction_name}_{i}" for i in range(k)]
+
+
+class RecordFormat(Protocol):
+    """One record format (CSV, JSON Lines): what the pipeline and the options ask of it."""
+
+    name: str
+    content_types: tuple[str, ...]  # media types it reads
+    supports_header: bool  # header=True: a header line names the columns
+
+    def make_plan(self, **fields: Any) -> Plan: ...
+
+    def process_chunk(self, plan: Any, model: Any, chunk: Chunk) -> ChunkResult: ...
+
+    def header_names(self, chunk: Chunk) -> tuple[str, ...]: ...
+
+    def header_line(self, plan: Any, chunk: Chunk, k: int) -> bytes: ...
+
+
+def check_first_record(model, width: int, where: Location, why: str) -> None:
+    """The object's first record decides whether the filter fits the model: a width the model
+    refuses there is a :class:`ModelError` (the filter or the model is wrong, not the data);
+    later records with another width are bad records. ``why`` says what was selected."""
+    try:
+        model.check_features(width)
+    except ModelError as exc:
+        raise ModelError(f"{exc} ({why})", where) from None
