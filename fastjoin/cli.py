@@ -360,7 +360,8 @@ def _run_transform(args) -> int:
 
 def _run_job(args) -> int:
     from fastjoin.deadletter import parse_max_errors
-    from fastjoin.job import describe_json, run_job
+    from fastjoin.describe import describe_json
+    from fastjoin.job import run_job
 
     max_errors = None if args.max_errors is None else parse_max_errors(args.max_errors)
     described = run_job(
@@ -424,7 +425,7 @@ def _run_job(args) -> int:
 
 
 def _run_validate(args) -> int:
-    from fastjoin.job import validate
+    from fastjoin.request import validate
 
     result = validate(args.request, dialect=args.dialect)
     who = "SageMaker" if args.dialect == "sagemaker" else "fastjoin run-job"
