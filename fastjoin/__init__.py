@@ -54,7 +54,7 @@ _LAZY = {
     "compile_path": "fastjoin.jsonpath",
     "load_model": "fastjoin.predictor",
     "run_job": "fastjoin.job",
-    "validate": "fastjoin.job",
+    "validate": "fastjoin.request",
     "preview": "fastjoin.preview",
 }
 

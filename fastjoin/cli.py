@@ -276,7 +276,7 @@ def _run_job(args) -> int:
 
 
 def _run_validate(args) -> int:
-    from fastjoin.job import validate
+    from fastjoin.request import validate
 
     result = validate(args.request, dialect=args.dialect)
     who = "SageMaker" if args.dialect == "sagemaker" else "fastjoin run-job"

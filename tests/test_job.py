@@ -16,8 +16,10 @@ import pytest
 from s3fixtures import get, keys, put
 
 import fastjoin
+from fastjoin.describe import describe_json
 from fastjoin.errors import ConfigError, ModelError
-from fastjoin.job import run_job, validate
+from fastjoin.job import run_job
+from fastjoin.request import validate
 
 xgb = pytest.importorskip("xgboost")
 botocore = pytest.importorskip("botocore")
@@ -145,7 +147,7 @@ def test_describe_shape(seed, tmp_path):
     assert obj["source"] == str(batch) and obj["status"] == "Completed"
     assert obj["output"] == str(tmp_path / "out" / "batch_noID.csv.out")
     assert obj["bytes_in"] == batch.stat().st_size
-    json.loads(fastjoin.job.describe_json(d))  # serialisable
+    json.loads(describe_json(d))  # serialisable
 
 
 def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_path):

@@ -1,0 +1,126 @@
+"""The ``describe_transform_job``-shaped result of a job run by :func:`~fastjoin.job.run_job`."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from fastjoin.job import TransformJob
+
+__all__ = ["describe_json"]
+
+MAX_FAILURE_REASON = 1024
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).split("\n", 1)[0]
+
+
+def _describe(
+    job: TransformJob, result, failure: Optional[str], created, started, ended, policy: dict
+) -> dict:
+    from fastjoin import __version__
+
+    files = result.files if result is not None else []
+    failed = [f for f in files if not f.ok]
+    if failure is None and failed:
+        first = _first_line(failed[0].error)
+        failure = (
+            first
+            if len(files) == 1
+            else (f"{len(failed)} of {len(files)} input objects failed; first: {first}")
+        )
+    status = "Failed" if failure is not None else "Completed"
+    request = job.request
+    described: dict[str, Any] = {
+        "TransformJobName": job.name,
+        "TransformJobArn": f"arn:fastjoin:sagemaker:local:000000000000:transform-job/{job.name.lower()}",
+        "TransformJobStatus": status,
+    }
+    if failure is not None:
+        described["FailureReason"] = (
+            failure if len(failure) <= MAX_FAILURE_REASON else (failure[: MAX_FAILURE_REASON - 3] + "...")
+        )
+    described["ModelName"] = job.model_name if job.model_name is not None else "<model>"
+    if job.max_concurrent is not None:
+        described["MaxConcurrentTransforms"] = job.max_concurrent
+    described["ModelClientConfig"] = {
+        "InvocationsTimeoutInSeconds": job.timeout_s,
+        "InvocationsMaxRetries": job.retries,
+    }
+    described["MaxPayloadInMB"] = job.max_payload
+    described["BatchStrategy"] = job.batch_strategy
+    if "Environment" in request:
+        described["Environment"] = dict(request["Environment"])
+    transform_input = copy.deepcopy(request["TransformInput"])
+    transform_input.setdefault("CompressionType", "None")
+    transform_input.setdefault("SplitType", "None")
+    described["TransformInput"] = transform_input
+    transform_output = copy.deepcopy(request["TransformOutput"])
+    transform_output.setdefault("AssembleWith", "None")
+    described["TransformOutput"] = transform_output
+    if "DataCaptureConfig" in request:
+        described["DataCaptureConfig"] = copy.deepcopy(request["DataCaptureConfig"])
+    described["TransformResources"] = copy.deepcopy(
+        request.get("TransformResources", {"InstanceType": "local", "InstanceCount": 1})
+    )
+    described["CreationTime"] = created
+    described["TransformStartTime"] = started
+    described["TransformEndTime"] = ended
+    described["DataProcessing"] = {
+        "InputFilter": job.input_filter,
+        "OutputFilter": job.output_filter,
+        "JoinSource": job.join_source,
+    }
+    if "ExperimentConfig" in request:
+        described["ExperimentConfig"] = copy.deepcopy(request["ExperimentConfig"])
+
+    objects = []
+    for f in files:
+        objects.append(
+            {
+                "source": f.source,
+                "output": f.output,
+                "status": "Skipped" if f.skipped else ("Completed" if f.ok else "Failed"),
+                "records_in": f.records + f.errors,
+                "records_out": f.records,
+                "errors": f.errors,
+                "blank_lines": f.blank_lines,
+                "bytes_in": f.bytes_in,
+                "seconds": round(f.seconds, 6),
+                "dead_letter": f.dead_letter,
+                "failure": None if f.ok else _first_line(f.error),
+            }
+        )
+    ran = [o for o in objects if o["status"] != "Skipped"]
+    described["fastjoin"] = {
+        "version": __version__,
+        "dialect": job.dialect,
+        **policy,
+        "objects_total": len(objects),
+        "objects_completed": sum(o["status"] == "Completed" for o in objects),
+        "objects_failed": sum(o["status"] == "Failed" for o in objects),
+        "objects_skipped": sum(o["status"] == "Skipped" for o in objects),
+        "records_in": sum(o["records_in"] for o in ran),
+        "records_out": sum(o["records_out"] for o in ran),
+        "errors": sum(o["errors"] for o in ran),
+        "bytes_in": sum(o["bytes_in"] for o in ran),
+        "seconds": round((ended - started).total_seconds(), 6),
+        "objects": objects,
+        "warnings": list(job.warnings),
+    }
+    return described
+
+
+def describe_json(described: dict, **kwargs) -> str:
+    """The describe dict as JSON text (times in ISO 8601)."""
+
+    def default(value):
+        if isinstance(value, _dt.datetime):
+            return value.isoformat()
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(described, default=default, **kwargs)
