@@ -22,14 +22,13 @@ from fastjoin.csv_records import Buffer, Chunk, CsvPlan
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters, ErrorPolicy
 from fastjoin.errors import UTF8_BOM, ConfigError, CsvError, FastjoinError, InputError, StorageError, locate
 from fastjoin.jsonpath import DIALECTS, compile_path
+from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES, model_size_problem
 from fastjoin.predictor import (
-    DEFAULT_MAX_MODEL_BYTES,
     ContainerModel,
     XGBoostPredictor,
     available_cores,
     engine_problem,
     load_model,
-    model_size_problem,
 )
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
