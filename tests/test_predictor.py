@@ -501,7 +501,7 @@ def test_archive_member_over_the_limit_is_refused_from_its_header(tmp_path):
 
 def test_archive_that_expands_past_the_limit_stops_decompressing(tmp_path, monkeypatch):
     # the bomb is a member fastjoin would skip; the running count stops it all the same
-    monkeypatch.setattr("fastjoin.predictor.ARCHIVE_SLACK", 64 << 10)
+    monkeypatch.setattr("fastjoin.model_files.ARCHIVE_SLACK", 64 << 10)
     path = _gzip_tar(tmp_path / "model.tar.gz", [("padding.dat", 32 << 20)], {"xgboost-model": b"{}"})
     read = []
     real_gzip = __import__("gzip").GzipFile
@@ -512,7 +512,7 @@ def test_archive_that_expands_past_the_limit_stops_decompressing(tmp_path, monke
             read.append(len(data))
             return data
 
-    monkeypatch.setattr("fastjoin.predictor.gzip.GzipFile", Counting)
+    monkeypatch.setattr("fastjoin.model_files.gzip.GzipFile", Counting)
     with pytest.raises(ModelError) as info:
         load_model(path, max_model_bytes=1000)
     assert (
