@@ -1,6 +1,6 @@
 """The pipeline's stages one by one, on one chunk of the benchmark file: the first
 ``Transformer``'s ``DEFAULT_CHUNK_SIZE`` (4 MiB, ~24k rows) of whole lines, which is exactly
-what :func:`fastjoin.csv_records.process_chunk` gets per call. Each stage checks its result
+what :func:`fastjoin.records.csv.process_chunk` gets per call. Each stage checks its result
 once; where a peer does the same step, it runs in the same group on the same bytes.
 
 rows/s and MB/s are per input row and input byte of the chunk in every group, so a stage's

@@ -298,7 +298,11 @@ def _run_preview(args) -> int:
     from fastjoin.preview import format_preview, preview
 
     records = preview(
-        args.request, model=args.model, n=args.records, endpoint_url=args.endpoint_url, **from_args(args, _EXTENSIONS)
+        args.request,
+        model=args.model,
+        n=args.records,
+        endpoint_url=args.endpoint_url,
+        **from_args(args, _EXTENSIONS),
     )
     print(
         f"fastjoin preview: the first {len(records)} record{'s' if len(records) != 1 else ''} "

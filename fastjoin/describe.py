@@ -45,14 +45,14 @@ def _describe(
             failure if len(failure) <= MAX_FAILURE_REASON else (failure[: MAX_FAILURE_REASON - 3] + "...")
         )
     described["ModelName"] = job.model_name if job.model_name is not None else "<model>"
-    if job.max_concurrent is not None:
-        described["MaxConcurrentTransforms"] = job.max_concurrent
+    if job.options.max_concurrent is not None:
+        described["MaxConcurrentTransforms"] = job.options.max_concurrent
     described["ModelClientConfig"] = {
-        "InvocationsTimeoutInSeconds": job.timeout_s,
-        "InvocationsMaxRetries": job.retries,
+        "InvocationsTimeoutInSeconds": job.options.invocations_timeout,
+        "InvocationsMaxRetries": job.options.invocations_retries,
     }
-    described["MaxPayloadInMB"] = job.max_payload
-    described["BatchStrategy"] = job.batch_strategy
+    described["MaxPayloadInMB"] = job.options.max_payload
+    described["BatchStrategy"] = job.options.strategy
     if "Environment" in request:
         described["Environment"] = dict(request["Environment"])
     transform_input = copy.deepcopy(request["TransformInput"])
@@ -71,9 +71,9 @@ def _describe(
     described["TransformStartTime"] = started
     described["TransformEndTime"] = ended
     described["DataProcessing"] = {
-        "InputFilter": job.input_filter,
-        "OutputFilter": job.output_filter,
-        "JoinSource": job.join_source,
+        "InputFilter": job.options.input_filter or "$",
+        "OutputFilter": job.options.output_filter or "$",
+        "JoinSource": job.options.join_source,
     }
     if "ExperimentConfig" in request:
         described["ExperimentConfig"] = copy.deepcopy(request["ExperimentConfig"])

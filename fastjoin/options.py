@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, cast
 
 from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors
 from fastjoin.errors import ConfigError
 from fastjoin.framing import DEFAULT_MAX_RECORD_BYTES
 from fastjoin.jsonpath import DIALECTS
+from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES, model_size_problem
+from fastjoin.predictor import ENGINES, engine_problem
 from fastjoin.records.base import ONE_MB, OUTPUT_KEY
 
 __all__ = [
@@ -35,14 +37,12 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024  # ~19k seed-shaped rows: many rows per predict call, bounded memory
-DEFAULT_MAX_MODEL_BYTES = 1 << 30
 CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 SPLIT_TYPES = ("Line", "None")
 STRATEGIES = ("MultiRecord", "SingleRecord")
 JOIN_SOURCES = ("Input", "None")
 KEY_ORDERS = ("sorted", "input")
 NUMBER_MODES = ("preserve", "reencode")
-ENGINES = ("auto", "compiled", "xgboost")
 _MEDIA_ALIASES = {"csv": "text/csv"}
 
 
@@ -51,7 +51,16 @@ def media_type(value: Optional[str]) -> Optional[str]:
     return None if value is None else value.split(";", 1)[0].strip().lower()
 
 
-_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
 
 
 def parse_size(text: str) -> int:
@@ -119,7 +128,9 @@ class TransformOptions:
         api="TransformInput.ContentType",
         api_default=None,
     )
-    accept: Optional[str] = option(None, "the output's media type (default: the content type)", api="TransformOutput.Accept")
+    accept: Optional[str] = option(
+        None, "the output's media type (default: the content type)", api="TransformOutput.Accept"
+    )
     split_type: Optional[str] = option(
         "Line",
         "how inputs split into records (default Line)",
@@ -135,7 +146,10 @@ class TransformOptions:
         choices=SPLIT_TYPES,
     )
     input_filter: Optional[str] = option(
-        None, "JSONPath selecting the model's input, e.g. '$[1:]' (default $)", api="DataProcessing.InputFilter", metavar="JSONPATH"
+        None,
+        "JSONPath selecting the model's input, e.g. '$[1:]' (default $)",
+        api="DataProcessing.InputFilter",
+        metavar="JSONPATH",
     )
     join_source: Optional[str] = option(
         None,
@@ -145,7 +159,10 @@ class TransformOptions:
         choices=JOIN_SOURCES,
     )
     output_filter: Optional[str] = option(
-        None, "JSONPath selecting what is written, e.g. '$[0,-1]' (default $)", api="DataProcessing.OutputFilter", metavar="JSONPATH"
+        None,
+        "JSONPath selecting what is written, e.g. '$[0,-1]' (default $)",
+        api="DataProcessing.OutputFilter",
+        metavar="JSONPATH",
     )
     strategy: Optional[str] = option(
         None,
@@ -155,7 +172,12 @@ class TransformOptions:
         choices=STRATEGIES,
     )
     max_payload: Optional[int] = option(
-        None, "request size limit in MB, 0..100 (default 6)", api="MaxPayloadInMB", api_default=6, cli_type=int, metavar="MB"
+        None,
+        "request size limit in MB, 0..100 (default 6)",
+        api="MaxPayloadInMB",
+        api_default=6,
+        cli_type=int,
+        metavar="MB",
     )
     max_concurrent: Optional[int] = option(
         None,
@@ -189,10 +211,15 @@ class TransformOptions:
     header: bool = option(False, "the first line of each CSV object is a header (extended)")
     threads: Optional[int] = option(None, "prediction threads (default: all cores)", cli_type=int)
     chunk_size: int = option(
-        DEFAULT_CHUNK_SIZE, "bytes read and processed at a time, e.g. 4MiB (default)", cli_type=parse_size, metavar="SIZE"
+        DEFAULT_CHUNK_SIZE,
+        "bytes read and processed at a time, e.g. 4MiB (default)",
+        cli_type=parse_size,
+        metavar="SIZE",
     )
     prediction_name: str = option(
-        OUTPUT_KEY, "the prediction's header column and joined JSON key (default SageMakerOutput)", metavar="NAME"
+        OUTPUT_KEY,
+        "the prediction's header column and joined JSON key (default SageMakerOutput)",
+        metavar="NAME",
     )
     allow_pickle: bool = option(False, "load pickled models (runs code from the file)")
     on_error: str = option(
@@ -206,7 +233,9 @@ class TransformOptions:
         cli_type=_max_errors_arg,
         metavar="N|F|P%",
     )
-    json_key_order: str = option("sorted", "order of the keys in JSON output (default sorted)", choices=KEY_ORDERS)
+    json_key_order: str = option(
+        "sorted", "order of the keys in JSON output (default sorted)", choices=KEY_ORDERS
+    )
     json_numbers: str = option(
         "preserve",
         "preserve (default): numbers copied from the input keep their text; reencode: orjson's shortest text",
@@ -274,8 +303,6 @@ class TransformOptions:
 
     def problems(self) -> list[str]:
         """Every problem with these options, one sentence each (empty when they work)."""
-        from fastjoin.predictor import engine_problem, model_size_problem
-
         o = self.resolved()
         problems = []
         if self.media is None:
@@ -297,13 +324,15 @@ class TransformOptions:
         if o.join_source not in JOIN_SOURCES:
             problems.append(f"join_source must be 'Input' or None, not {o.join_source!r}")
         elif o.join_source == "Input":
-            problems += join_problems(o.content_type, o.accept, o.split_type, o.assemble_with)
-        if not _whole(o.max_payload) or not 0 <= o.max_payload <= 100:
+            problems += join_problems(o.content_type, o.accept, str(o.split_type), str(o.assemble_with))
+        if not (_whole(o.max_payload) and 0 <= cast(int, o.max_payload) <= 100):
             problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {o.max_payload!r}")
         if o.header and o.dialect == "sagemaker":
             problems.append("header=True is an extension: it needs dialect='extended'")
         if o.header and self.is_json:
-            problems.append(f"header=True applies to text/csv only: {self.media} records name their own fields")
+            problems.append(
+                f"header=True applies to text/csv only: {self.media} records name their own fields"
+            )
         if o.json_key_order == "input" and o.dialect == "sagemaker":
             problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
         for name in ("threads", "max_concurrent", "invocations_timeout"):
@@ -316,7 +345,9 @@ class TransformOptions:
         if engine_text:
             problems.append(engine_text)
         if not _whole(o.max_record_bytes) or o.max_record_bytes < 1:
-            problems.append(f"max_record_bytes must be a positive number of bytes, not {o.max_record_bytes!r}")
+            problems.append(
+                f"max_record_bytes must be a positive number of bytes, not {o.max_record_bytes!r}"
+            )
         model_size_text = model_size_problem(o.max_model_bytes)
         if model_size_text:
             problems.append(model_size_text)
@@ -342,17 +373,21 @@ class TransformOptions:
         o = self.resolved()
         fmt = format_for(self.media)
         assert fmt is not None, "plan() of unchecked options"
-        compiled = dict(dialect=o.dialect, content_type=self.media)
+        media = cast(str, self.media)
         fields: dict[str, Any] = dict(
-            input_filter=compile_path(o.input_filter, role="InputFilter", **compiled),
-            output_filter=compile_path(o.output_filter, role="OutputFilter", **compiled),
+            input_filter=compile_path(
+                o.input_filter, role="InputFilter", dialect=o.dialect, content_type=media
+            ),
+            output_filter=compile_path(
+                o.output_filter, role="OutputFilter", dialect=o.dialect, content_type=media
+            ),
             join=o.join_source == "Input",
             allow_blank=o.dialect == "extended",
             prediction_name=o.prediction_name,
             content_type=o.content_type,
             accept=o.accept,
             single_record=o.strategy == "SingleRecord",
-            max_payload_bytes=o.max_payload * ONE_MB,
+            max_payload_bytes=cast(int, o.max_payload) * ONE_MB,
             skip_errors=o.on_error == "skip",
             whole_object=self.whole_object,
             terminator=b"\n" if o.assemble_with == "Line" or not self.is_json else b"",
@@ -380,7 +415,8 @@ class TransformOptions:
         for f in cls.fields():
             path = f.metadata["api"]
             if path is not None:
-                values[f.name] = _get(request, path, f.metadata["api_default"])
+                value = member(request, path)
+                values[f.name] = f.metadata["api_default"] if value is None else value
         if values["content_type"] is None:
             values["content_type"] = "text/csv"
         return cls(**values, **extensions)
@@ -394,13 +430,15 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _get(request: dict, path: str, default=None):
-    node: Any = request
+def member(request, path: str, default=None):
+    """The member of a request at a dotted ``path`` (``TransformInput.SplitType``), or
+    ``default`` when it is not there."""
+    value = request
     for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if not isinstance(value, dict) or part not in value:
             return default
-        node = node[part]
-    return default if node is None else node
+        value = value[part]
+    return value
 
 
 SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
@@ -419,7 +457,9 @@ def join_problems(
     if media_type(accept) != ctype:
         problems.append(f"{join} requires {accept_name} ({accept!r}) to equal {ct_name} ({content_type!r})")
     if assemble_with != split_type:
-        problems.append(f"{join} requires {assemble_name} ({assemble_with!r}) to equal {split_name} ({split_type!r})")
+        problems.append(
+            f"{join} requires {assemble_name} ({assemble_with!r}) to equal {split_name} ({split_type!r})"
+        )
     elif ctype in ("text/csv", "application/jsonlines") and split_type != "Line":
         problems.append(f"{join} on {ctype} requires {split_name}{eq}'Line' and {assemble_name}{eq}'Line'")
     return problems

@@ -20,7 +20,8 @@ import numpy as np
 from fastjoin.container.policy import InvocationPolicy
 from fastjoin.errors import UTF8_BOM, CsvError, FastjoinError, locate
 from fastjoin.framing import Piece, next_newline
-from fastjoin.options import DEFAULT_MAX_MODEL_BYTES, TransformOptions
+from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
+from fastjoin.options import TransformOptions
 from fastjoin.records.base import Chunk, ChunkResult
 
 __all__ = ["Pipeline", "ModelSpec", "run_object", "count_newlines"]
@@ -41,14 +42,16 @@ class ModelSpec:
 
     @classmethod
     def from_options(cls, source: Any, options: TransformOptions, nthread: Optional[int]) -> "ModelSpec":
-        policy = InvocationPolicy(options.invocations_timeout, options.invocations_retries, options.max_concurrent or 1)
+        policy = InvocationPolicy(
+            options.invocations_timeout, options.invocations_retries, options.max_concurrent or 1
+        )
         return cls(source, options.engine, nthread, options.allow_pickle, options.max_model_bytes, policy)
 
     def load(self):
         """The model, ready to predict: a container model under the policy, or an in-process
         predictor with ``nthread`` threads per call (a copy if the source is a predictor
         running with another count: a caller's object is never changed)."""
-        from fastjoin.predictor import load_model
+        from fastjoin.predictor import ContainerModel, load_model
 
         model = load_model(
             self.source,
@@ -57,7 +60,7 @@ class ModelSpec:
             engine=self.engine,
             max_model_bytes=self.max_model_bytes,
         )
-        if model.is_container:
+        if isinstance(model, ContainerModel):
             return self.policy.apply(model)
         return model if self.nthread is None else model.with_threads(self.nthread)
 
@@ -142,7 +145,9 @@ def run_object(
         if header:
             chunk = header.pop()
             lines += count_newlines(chunk.buf, chunk.start, chunk.end)
-            yield pipeline.format.header_line(pipeline.plan, chunk, result.n_outputs or pipeline.default_outputs)
+            yield pipeline.format.header_line(
+                pipeline.plan, chunk, result.n_outputs or pipeline.default_outputs
+            )
         if result.errors and on_errors is not None:
             on_errors([entry.shifted(lines) for entry in result.errors])
         lines += result.lines

@@ -42,7 +42,6 @@ __all__ = [
     "XGBoostPredictor",
     "ContainerModel",
     "ENGINES",
-    "DEFAULT_MAX_MODEL_BYTES",  # lives in fastjoin.model_files; documented here by Transformer
 ]
 
 #: How an XGBoost model is run: "auto" (compiled when the model allows, else libxgboost),
@@ -109,8 +108,9 @@ class XGBoostPredictor:
             nthread = available_cores()
         elif isinstance(nthread, bool) or not isinstance(nthread, int) or nthread < 1:
             raise ConfigError(f"nthread must be a positive integer or None, not {nthread!r}")
-        if engine_problem(engine):
-            raise ConfigError(engine_problem(engine))
+        problem = engine_problem(engine)
+        if problem:
+            raise ConfigError(problem)
         booster.set_param({"nthread": nthread})
         self._booster = booster
         self._nthread = nthread

@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 
 from fastjoin.errors import ConfigError, PathSyntaxError
 from fastjoin.jsonpath import DIALECTS
-from fastjoin.transformer import API_NAMES, join_problems, media_type
+from fastjoin.options import API_NAMES, join_problems, media_type, member
 
 __all__ = ["validate", "load_request", "Validation"]
 
@@ -341,20 +341,11 @@ def _check(v: Validation, shape, value, path: str, dialect: str) -> None:
             _type_error(v, path, name, value, "<class 'bool'>")
 
 
-def _get(request, path: str, default=None):
-    value = request
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return default
-        value = value[part]
-    return value
-
-
 def _good(v: Validation, request, path: str, default=None):
     """The member's value when it passed the shape checks, else ``default``."""
     if path in v.bad or any(path.startswith(b + ".") for b in v.bad):
         return default
-    return _get(request, path, default)
+    return member(request, path, default)
 
 
 def _semantics(v: Validation, request: dict, dialect: str, model_given: bool) -> None:

@@ -13,23 +13,19 @@ from __future__ import annotations
 import dataclasses
 import glob
 import gzip
-import io
 import json
 import os
 import re
 import secrets
 import stat
-import sys
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Optional, cast
 
-import numpy as np
-
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX
-from fastjoin.errors import ConfigError, InputError, Location, StorageError, file_kind
+from fastjoin.errors import ConfigError, InputError, StorageError, file_kind
 
 _MAGIC = set("*?[")
 COMPRESSION_TYPES = ("None", "Gzip")
@@ -227,155 +223,6 @@ class _OutputFile:
             return self._f.write(data)
         except OSError as exc:
             raise StorageError(f"{self._path}: cannot write the output: {exc.strerror or exc}") from exc
-
-
-def _count_newlines(buf, end: int, step: int = 1 << 18) -> int:
-    # numpy's vectorised compare, without the GIL: bytes.count(b"\n") is four times slower,
-    # and this runs on the thread that feeds every worker. In slices, so the temporary
-    # array stays small beside the chunks in flight.
-    a = np.frombuffer(buf, np.uint8, end)
-    return sum(int(np.count_nonzero(a[i : i + step] == 10)) for i in range(0, end, step))
-
-
-#: The longest record (line) fastjoin reads by default: SageMaker's largest payload
-#: (MaxPayloadInMB=100), so anything SageMaker could send in one request is read here too.
-DEFAULT_MAX_RECORD_BYTES = 100 * 1024 * 1024
-
-
-def read_chunks(
-    f: BinaryIO,
-    chunk_size: int,
-    *,
-    max_record: int = DEFAULT_MAX_RECORD_BYTES,
-    source: str = "<stream>",
-) -> Iterator[tuple[bytearray | bytes, int, int, int]]:
-    """Read a stream as chunks of complete lines: yields ``(buf, end, base_offset, base_line)``
-    where ``buf[:end]`` is whole lines (the last chunk may lack a final newline), ``buf[0]``
-    is at ``base_offset`` and starts line ``base_line``. Memory stays near ``chunk_size``
-    unless a single line is longer; a line longer than ``max_record`` bytes (without its
-    terminator) is an :class:`InputError` located at its start, so one endless line cannot
-    take the machine's memory.
-
-    Each chunk gets a buffer of its own (workers may still hold earlier ones), and the bytes
-    are copied once: a local file is read at each chunk's offset (the partial last line is
-    read again with the next chunk, instead of copied into it), any other stream straight
-    into a buffer after the previous chunk's partial line. A line longer than a chunk doubles
-    the buffer, so reading it takes time linear in its length."""
-    max_record = min(max_record, _NO_LIMIT)
-    chunk_size = max(1, min(chunk_size, max_record))  # lines after a chunk's first fit in a chunk
-    # a buffered local file: its read(n) returns n bytes unless at the end
-    if isinstance(f, io.BufferedReader) and isinstance(f.raw, io.FileIO) and f.seekable():
-        yield from _read_file_chunks(f, chunk_size, max_record, source)
-        return
-    readinto = getattr(f, "readinto", None)
-    buf = bytearray(chunk_size)
-    filled = 0  # buf[:filled] holds data; a chunk is cut only from a full buffer or at the end
-    offset = 0
-    line = 1
-    while True:
-        while filled < len(buf):
-            if readinto is not None:
-                with memoryview(buf) as view:
-                    got = readinto(view[filled:]) or 0
-            else:
-                block = f.read(len(buf) - filled)
-                got = len(block)
-                buf[filled : filled + got] = block
-            if not got:
-                break
-            filled += got
-        if filled < len(buf):  # the end of the stream
-            del buf[filled:]
-            if filled:
-                _check_first_line(buf, filled, max_record, source, offset, line, final=True)
-                yield buf, filled, offset, line
-            return
-        cut = buf.rfind(b"\n") + 1
-        _check_first_line(buf, filled, max_record, source, offset, line, final=False)
-        if cut == 0:  # a line longer than the buffer: double it, so the copies add up linearly
-            buf.extend(bytes(min(len(buf), max_record + 2 - len(buf)) or 1))
-            continue
-        tail = buf[cut:]
-        yield buf, cut, offset, line
-        line += _count_newlines(buf, cut)
-        offset += cut
-        buf = bytearray(len(tail) + chunk_size)
-        buf[: len(tail)] = tail
-        filled = len(tail)
-
-
-_NO_LIMIT = sys.maxsize // 4  # a larger limit is no limit (and must not overflow a read size)
-
-
-def _check_first_line(
-    buf, filled: int, max_record: int, source: str, offset: int, line: int, *, final: bool
-) -> None:
-    """Fail when the line that starts ``buf`` is longer than ``max_record`` bytes, its
-    terminator (``\\n`` or ``\\r\\n``) not counted. Only the first line can be: the others in
-    a chunk fit in ``chunk_size <= max_record`` bytes."""
-    if filled <= max_record:
-        return
-    nl = buf.find(b"\n", 0, max_record + 2)
-    if nl >= 0:
-        if nl <= max_record or buf[nl - 1] == 13:
-            return
-    elif not final and filled == max_record + 1 and buf[max_record] == 13:
-        return  # a CR whose LF may be the next byte read
-    raise InputError(
-        f"a line longer than {max_record:,} bytes, the max_record_bytes limit (no line end in the "
-        f"{filled:,} bytes read from here): raise the limit (--max-record-size) if records are "
-        f"meant to be this long, or check that the object is line-delimited text (CR-only line "
-        f"endings or binary data have no newline to split on)",
-        Location(source, line, 1, offset),
-    )
-
-
-def _read_file_chunks(
-    f: BinaryIO, chunk_size: int, max_record: int, source: str
-) -> Iterator[tuple[bytes, int, int, int]]:
-    """read_chunks for a seekable local file: each chunk read whole from its own offset."""
-    offset = f.tell()
-    base = offset
-    line = 1
-    size = chunk_size
-    while True:
-        buf = f.read(size)
-        if len(buf) < size:  # the end of the file
-            if buf:
-                _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=True)
-                yield buf, len(buf), offset - base, line
-            return
-        _check_first_line(buf, len(buf), max_record, source, offset - base, line, final=False)
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0:  # a line longer than the chunk: read twice as much of it at once
-            size = min(2 * size, max_record + 2)
-            f.seek(offset)
-            continue
-        yield buf, cut, offset - base, line
-        line += _count_newlines(buf, cut)
-        offset += cut
-        size = chunk_size
-        f.seek(offset)
-
-
-def read_whole(f: BinaryIO, max_record: int = DEFAULT_MAX_RECORD_BYTES, source: str = "<stream>") -> bytes:
-    """The whole stream as one record (``application/json`` with SplitType None), refusing one
-    longer than ``max_record`` bytes before holding more than that in memory."""
-    max_record = min(max_record, _NO_LIMIT)
-    parts, total = [], 0
-    while total <= max_record:
-        block = f.read(min(1 << 22, max_record + 1 - total))
-        if not block:
-            break
-        parts.append(block)
-        total += len(block)
-    if total > max_record:
-        raise InputError(
-            f"the object is one record (SplitType None) longer than {max_record:,} bytes, the "
-            f"max_record_bytes limit: raise it (--max-record-size) or split the input by line",
-            Location(source, 1, 1, 0),
-        )
-    return b"".join(parts)
 
 
 # ----------------------------------------------------------------------------- S3 objects, gzip

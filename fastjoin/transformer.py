@@ -136,7 +136,7 @@ class Transformer:
         Load pickled models (they can run arbitrary code when loaded). Default False.
     max_model_bytes
         The most a model file, or the model in a ``model.tar.gz``, may hold, in bytes; default
-        1 GiB (:data:`fastjoin.predictor.DEFAULT_MAX_MODEL_BYTES`). A larger one is refused before
+        1 GiB (:data:`fastjoin.model_files.DEFAULT_MAX_MODEL_BYTES`). A larger one is refused before
         it is read.
     prediction_name
         The prediction's name: the output header's column with ``header=True``, and the key a
@@ -300,7 +300,9 @@ class Transformer:
                 )
                 o = self.options
                 pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
-                for data in run_object(self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors):
+                for data in run_object(
+                    self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
+                ):
                     out.write(data)
                 check = getattr(obj, "check_unchanged", None)
                 if check is not None:  # a local file that shrank or grew while read: a torn output

@@ -1,4 +1,4 @@
-"""Fuzz target: the JSON Lines reader (fastjoin.jsonl_records.process_chunk) with an
+"""Fuzz target: the JSON Lines reader (fastjoin.records.jsonl.process_chunk) with an
 in-process model, against a naive record-at-a-time pipeline written here from its docstring
 and SPEC §1-§4.
 
@@ -27,11 +27,11 @@ import harness
 import numpy as np
 import orjson
 
-with atheris.instrument_imports(include=["fastjoin.jsonl_records"]):
-    from fastjoin.csv_records import Chunk
+with atheris.instrument_imports(include=["fastjoin.records.jsonl"]):
     from fastjoin.errors import FastjoinError, FeatureError, JsonLinesError, ModelError
-    from fastjoin.jsonl_records import INPUT_KEY, OUTPUT_KEY, JsonPlan, process_chunk
     from fastjoin.jsonpath import NoMatch, compile_path
+    from fastjoin.records.base import OUTPUT_KEY, Chunk
+    from fastjoin.records.jsonl import INPUT_KEY, JsonPlan, process_chunk
 
 TARGET = "jsonl"
 INPUT_FILTERS = [
@@ -60,6 +60,8 @@ OUTPUT_PATHS = [compile_path(p) for p in OUTPUT_FILTERS]
 
 class Model:
     """n_features in, k float32 outputs per row; remembers every matrix it was given."""
+
+    is_container = False
 
     def __init__(self, n_features: int, k: int):
         self.n_features = n_features

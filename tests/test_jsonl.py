@@ -529,7 +529,7 @@ def test_any_number_text_round_trips_through_a_join(numbers, spaces):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(width=32, allow_nan=False, allow_infinity=False))
 def test_prediction_values_have_the_container_text(value):
-    from fastjoin.jsonl_records import _prediction_values
+    from fastjoin.records.jsonl import _prediction_values
 
     [v] = _prediction_values(np.array([value], dtype=np.float32))
     assert orjson.dumps(v) == repr(float(np.float32(value))).encode()
@@ -778,7 +778,7 @@ def test_any_chunk_size_gives_same_bytes_and_same_error(booster, chunk_size, bad
 
 
 def test_batches_inside_a_chunk_give_the_same_bytes_and_errors(booster, monkeypatch):
-    from fastjoin import jsonl_records
+    from fastjoin.records import jsonl as jsonl_records
 
     job = dict(input_filter="$.f", output_filter="$['id','SageMakerOutput']", **JOIN)
     data = _records(100)
@@ -964,15 +964,17 @@ def test_prediction_name_names_the_joined_key(pipeline):
 
 
 def test_json_records_module_is_chosen():
-    from fastjoin import csv_records, jsonl_records
+    from fastjoin.records import csv as csv_records
+    from fastjoin.records import jsonl as jsonl_records
 
-    assert fastjoin.Transformer(answering(b"1"), **JSONL).records is jsonl_records
-    assert fastjoin.Transformer(answering(b"1"), content_type="application/json").records is jsonl_records
-    assert fastjoin.Transformer(answering(b"1")).records is csv_records
+    assert fastjoin.Transformer(answering(b"1"), **JSONL).pipeline.format is jsonl_records.FORMAT
+    json = fastjoin.Transformer(answering(b"1"), content_type="application/json")
+    assert json.pipeline.format is jsonl_records.FORMAT
+    assert fastjoin.Transformer(answering(b"1")).pipeline.format is csv_records.FORMAT
 
 
 def test_in_process_output_filter_errors_and_wrapping(booster, monkeypatch):
-    from fastjoin import jsonl_records
+    from fastjoin.records import jsonl as jsonl_records
 
     monkeypatch.setattr(jsonl_records, "GROUP", 2)  # the record without 'id' in a later group
     job = dict(input_filter="$.f", output_filter="$['id','SageMakerOutput']", **JOIN)

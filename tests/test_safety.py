@@ -20,7 +20,8 @@ from s3fixtures import keys, put
 
 from fastjoin import Transformer, run_job
 from fastjoin.errors import InputError, StorageError
-from fastjoin.storage import list_inputs, read_chunks, safe_relative
+from fastjoin.framing import read_chunks
+from fastjoin.storage import list_inputs, safe_relative
 
 
 def echo(body: bytes, content_type: str, accept: str) -> bytes:
@@ -270,7 +271,7 @@ def test_a_line_many_chunks_long_is_read_in_a_logarithmic_number_of_growing_read
     chunk = 1 << 12
     stream = Counting(chunk * 1000)  # one line, a thousand chunks long
     pieces = list(read_chunks(stream, chunk))
-    assert [(len(b), e, o, n) for b, e, o, n in pieces] == [(chunk * 1000, chunk * 1000, 0, 1)]
+    assert [(len(b), s, e, o) for b, s, e, o in pieces] == [(chunk * 1000, 0, chunk * 1000, 0)]
     # the buffer doubles: ~log2(1000) reads, not one read (and one copy of all so far) per chunk
     assert stream.calls <= 14
 
@@ -284,9 +285,14 @@ def test_a_line_longer_than_max_record_fails_at_its_start(tmp_path, kind):
     with f, pytest.raises(InputError) as info:
         for _ in read_chunks(f, 1 << 12, max_record=100_000, source="long.csv"):
             pass
-    loc = info.value.location
-    assert (loc.source, loc.line, loc.column, loc.byte_offset) == ("long.csv", 3, 1, 8)
+    loc = info.value.location  # line 1 of the piece it starts (the runner knows the lines before)
+    assert (loc.source, loc.line, loc.column, loc.byte_offset) == ("long.csv", 1, 1, 8)
     assert "longer than 100,000 bytes" in str(info.value) and "--max-record-size" in str(info.value)
+    # through a transform, the location is the object's: line 3, after the chunks before it
+    t = Transformer(echo, max_record_bytes=100_000, chunk_size=4)
+    result = t.transform(str(path), str(tmp_path / "out"))
+    loc = result.files[0].error.location
+    assert (loc.source, loc.line, loc.column, loc.byte_offset) == (str(path), 3, 1, 8)
 
 
 def test_max_record_is_exact(tmp_path):
@@ -299,7 +305,7 @@ def test_max_record_is_exact(tmp_path):
                 f = open(path, "rb")
             with f:
                 if ok:
-                    got = b"".join(bytes(b[:e]) for b, e, _, _ in read_chunks(f, 16, max_record=100))
+                    got = b"".join(bytes(b[s:e]) for b, s, e, _ in read_chunks(f, 16, max_record=100))
                     assert got == data
                 else:
                     with pytest.raises(InputError, match="longer than 100 bytes"):
@@ -338,7 +344,7 @@ SLOW_CLI = textwrap.dedent(
     # a shell starts background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN:
     # give this child the disposition a terminal's foreground process has
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    import fastjoin.transformer
+    import fastjoin.predictor
     from fastjoin.predictor import ContainerModel
 
     marker = Path(sys.argv[1])
@@ -348,7 +354,7 @@ SLOW_CLI = textwrap.dedent(
         time.sleep(0.05)
         return b"".join(b"1\\n" for _ in body.splitlines())
 
-    fastjoin.transformer.load_model = lambda model, **kw: ContainerModel(slow)
+    fastjoin.predictor.load_model = lambda model, **kw: ContainerModel(slow)
     from fastjoin.cli import main
     sys.exit(main(sys.argv[2:]))
     """
@@ -535,7 +541,7 @@ def test_crlf_does_not_count_against_max_record():
     for data in (b"x" * 100 + b"\r\nb\n", b"a\r\n" + b"x" * 100 + b"\r\n"):
         for chunk in (1, 7, 100, 4096):
             got = b"".join(
-                bytes(b[:e]) for b, e, _, _ in read_chunks(io.BytesIO(data), chunk, max_record=100)
+                bytes(b[s:e]) for b, s, e, _ in read_chunks(io.BytesIO(data), chunk, max_record=100)
             )
             assert got == data
     with pytest.raises(InputError):

@@ -61,7 +61,6 @@ class _Invoker:
     def __repr__(self) -> str:
         return repr(self.model)
 
-
     def _once(self, body: bytes, content_type: str, accept: str) -> bytes:
         timeout = self.policy.timeout
         if timeout is None:

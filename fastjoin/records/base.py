@@ -38,7 +38,13 @@ class Chunk:
         """Where ``buf[offset]`` is: line 1 is the chunk's first line, record 0 its first
         record (made absolute by the runner)."""
         return locate(
-            self.source, self.buf, offset, base_offset=self.base_offset, start=self.start, record=record, field=field
+            self.source,
+            self.buf,
+            offset,
+            base_offset=self.base_offset,
+            start=self.start,
+            record=record,
+            field=field,
         )
 
 
