@@ -1,0 +1,220 @@
+"""The pure pipeline and the runners around it: chunks processed anywhere, in any order, give
+the bytes and the exact locations of one sequential run."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastjoin
+from fastjoin.container.policy import InvocationPolicy
+from fastjoin.errors import FastjoinError, FeatureError, ModelError
+from fastjoin.framing import byte_range
+from fastjoin.options import TransformOptions
+from fastjoin.pipeline import ModelSpec, Pipeline
+from fastjoin.predictor import ContainerModel
+from fastjoin.records.base import Chunk
+from fastjoin.runners.local import LocalRunner
+
+
+def first_field(body: bytes, content_type: str, accept: str) -> bytes:
+    """A container answering each record's first field."""
+    return b"".join(line.split(b",")[0] + b"\n" for line in body.splitlines())
+
+
+# --- locations from byte ranges ---------------------------------------------------------------
+
+
+def run_by_ranges(pipeline: Pipeline, data: bytes, cuts: list[int], source: str):
+    """What a distributed runner does: each byte range processed on its own (as on another
+    worker), results put back in order, each error and dead letter shifted by the lines and
+    records of the ranges before it."""
+    bounds = sorted({0, len(data), *(min(c, len(data)) for c in cuts)})
+    f = io.BytesIO(data)
+    out, dead, lines, records = [], [], 0, 0
+    for a, b in zip(bounds, bounds[1:]):
+        buf, start, end, base = byte_range(f, a, b)
+        try:
+            result = pipeline.process(Chunk(source, buf, start, end, base, first=base == 0))
+        except FastjoinError as exc:
+            exc.shift(lines, records)
+            return None, exc
+        out.append(result.data)
+        dead += [d.shifted(lines) for d in result.errors]
+        lines += result.lines
+        records += result.records + len(result.errors)
+    return b"".join(out), dead
+
+
+ROWS = st.lists(
+    st.one_of(
+        st.integers(0, 999).map(lambda i: b"%d,1.5,x%d" % (i, i)),
+        st.just(b""),  # a blank line
+        st.just(b'7,"oops'),  # malformed
+        st.just(b"1"),  # too narrow for the filter
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ROWS, st.lists(st.integers(0, 600), max_size=5))
+def test_a_worker_given_a_byte_range_reports_the_whole_objects_location(rows, cuts):
+    data = b"\n".join(rows) + b"\n"
+    options = TransformOptions(input_filter="$[1:]", join_source="Input")
+    whole = fastjoin.Transformer(first_field, options)
+    pipeline = Pipeline(options, ContainerModel(first_field))
+    try:
+        expected, expected_error = whole.transform_bytes(data, source="s.csv"), None
+    except FastjoinError as exc:
+        expected, expected_error = None, exc
+    got, error = run_by_ranges(pipeline, data, cuts, "s.csv")
+    if expected_error is None:
+        assert got == expected
+    else:
+        assert type(error) is type(expected_error)
+        assert error.location == expected_error.location
+        assert str(error) == str(expected_error)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ROWS, st.lists(st.integers(0, 600), max_size=5))
+def test_dead_letters_from_byte_ranges_are_located_in_the_whole_object(rows, cuts):
+    data = b"1,1,1\n" + b"\n".join(rows) + b"\n"  # a good first record: the filter fits
+    options = TransformOptions(input_filter="$[1:]", on_error="skip")
+    entries: list = []
+    expected = fastjoin.Transformer(first_field, options).transform_bytes(
+        data, source="s.csv", errors=entries
+    )
+    got, dead = run_by_ranges(Pipeline(options, ContainerModel(first_field)), data, cuts, "s.csv")
+    assert got == expected
+    assert [(d.line, d.column, d.offset, d.record) for d in dead] == [
+        (d.line, d.column, d.offset, d.record) for d in entries
+    ]
+
+
+# --- runners ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_results_come_back_in_input_order(workers):
+    def slow(i: int) -> int:
+        time.sleep(random.random() / 200)
+        return i * i
+
+    runner = LocalRunner(workers)
+    assert list(runner.ordered(slow, range(40))) == [i * i for i in range(40)]
+    runner.close()
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_the_first_error_in_input_order_wins(workers):
+    def fn(i: int) -> int:
+        if i == 5:
+            raise FeatureError("item 5")
+        return i
+
+    def items():
+        yield from range(8)
+        raise FeatureError("reading failed after item 7")
+
+    got = []
+    with pytest.raises(FeatureError, match="item 5"):
+        for value in LocalRunner(workers).ordered(fn, items()):
+            got.append(value)
+    assert got == [0, 1, 2, 3, 4]
+    got.clear()
+    with pytest.raises(FeatureError, match="reading failed"):  # every item's result comes first
+        for value in LocalRunner(workers).ordered(lambda i: i, items()):
+            got.append(value)
+    assert got == list(range(8))
+
+
+def test_chunks_on_threads_write_what_one_thread_writes():
+    data = b"".join(b"%d,1,2\n" % i for i in range(3000))
+    one = fastjoin.Transformer(first_field, chunk_size=100, join_source="Input")
+    many = fastjoin.Transformer(first_field, chunk_size=100, join_source="Input", max_concurrent=4)
+    assert (one.workers, many.workers) == (1, 4)
+    assert many.transform_bytes(data) == one.transform_bytes(data)
+
+
+# --- the container policy -------------------------------------------------------------------------
+
+
+def test_failed_requests_are_retried_then_fail_the_object():
+    calls = []
+
+    def flaky(body, content_type, accept):
+        calls.append(body)
+        if len(calls) < 3:
+            raise ConnectionError("hiccup")
+        return first_field(body, content_type, accept)
+
+    t = fastjoin.Transformer(flaky, invocations_retries=2)
+    assert t.transform_bytes(b"4,5\n") == b"4\n" and len(calls) == 3
+    calls.clear()
+    t = fastjoin.Transformer(flaky, invocations_retries=1)
+    with pytest.raises(ModelError, match="the model failed 2 times: ConnectionError: hiccup"):
+        t.transform_bytes(b"4,5\n")
+
+
+def test_a_request_that_does_not_answer_in_time_fails():
+    release = threading.Event()
+
+    def stuck(body, content_type, accept):
+        release.wait(5)
+        return body
+
+    t = fastjoin.Transformer(stuck, invocations_timeout=1)
+    try:
+        with pytest.raises(ModelError, match="no answer within InvocationsTimeoutInSeconds"):
+            t.transform_bytes(b"1\n")
+    finally:
+        release.set()
+
+
+def test_the_policy_wraps_only_containers():
+    model = ModelSpec(first_field, policy=InvocationPolicy(retries=2)).load()
+    assert model.is_container and model.policy.retries == 2
+
+
+# --- models where they run ----------------------------------------------------------------------
+
+
+def test_a_model_spec_pickles_and_loads_where_it_runs(tmp_path):
+    xgb = pytest.importorskip("xgboost")
+    import numpy as np
+
+    X = np.random.default_rng(1).random((50, 3)).astype(np.float32)
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, X[:, 0] > 0.5), 4)
+    path = tmp_path / "m.json"
+    booster.save_model(str(path))
+    spec = pickle.loads(pickle.dumps(ModelSpec(str(path), nthread=1)))
+    model = spec.load()
+    assert np.array_equal(model.predict(X), booster.inplace_predict(X))
+    # a loaded predictor travels as its model's bytes
+    again = pickle.loads(pickle.dumps(model))
+    assert again.engine == model.engine and np.array_equal(again.predict(X), model.predict(X))
+
+
+def test_a_callers_predictor_keeps_its_thread_count():
+    xgb = pytest.importorskip("xgboost")
+    import numpy as np
+
+    X = np.random.default_rng(2).random((40, 2)).astype(np.float32)
+    booster = xgb.train({"objective": "reg:squarederror"}, xgb.DMatrix(X, X[:, 0]), 3)
+    for engine in ("compiled", "xgboost"):
+        mine = fastjoin.load_model(booster, nthread=4, engine=engine)
+        t = fastjoin.Transformer(mine, threads=2)
+        assert mine.nthread == 4 and t.model.nthread == 1 and t.model is not mine
+        data = b"".join(b"%r,%r\n" % (float(a), float(b)) for a, b in X)
+        assert t.transform_bytes(data) == fastjoin.Transformer(mine, threads=1).transform_bytes(data)
+        assert fastjoin.Transformer(mine, threads=1).model.nthread == 1 and mine.nthread == 4
