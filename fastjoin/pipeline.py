@@ -15,16 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-import numpy as np
-
 from fastjoin.container.policy import InvocationPolicy
 from fastjoin.errors import UTF8_BOM, CsvError, FastjoinError, locate
-from fastjoin.framing import Piece, next_newline
+from fastjoin.framing import Piece, count_newlines, next_newline
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
 from fastjoin.options import TransformOptions
 from fastjoin.records.base import Chunk, ChunkResult
+from fastjoin.records.skip import process_skipping
 
-__all__ = ["Pipeline", "ModelSpec", "run_object", "count_newlines"]
+__all__ = ["Pipeline", "ModelSpec", "run_object"]
 
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
@@ -74,7 +73,10 @@ class Pipeline:
         self.model = model
 
     def process(self, chunk: Chunk) -> ChunkResult:
-        result = self.format.process_chunk(self.plan, self.model, chunk)
+        if self.plan.skip_errors and not self.format.skips_bad_records:
+            result = process_skipping(self.format.process_chunk, self.plan, self.model, chunk)
+        else:
+            result = self.format.process_chunk(self.plan, self.model, chunk)
         result.lines = count_newlines(chunk.buf, chunk.start, chunk.end)
         result.size = chunk.end - chunk.start
         return result
@@ -83,13 +85,6 @@ class Pipeline:
     def default_outputs(self) -> int:
         """Outputs per record before any is predicted (a header for an object of none)."""
         return 1 if self.model.is_container else self.model.n_outputs
-
-
-def count_newlines(buf, start: int, end: int, step: int = 1 << 18) -> int:
-    # numpy's vectorised compare without the GIL (bytes.count is five times slower), in
-    # slices so that the temporary stays small beside the chunks in flight
-    a = np.frombuffer(buf, np.uint8, end) if end else np.empty(0, np.uint8)
-    return sum(int(np.count_nonzero(a[i : min(i + step, end)] == 10)) for i in range(start, end, step))
 
 
 def _chunks(pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, header: list) -> Iterator[Chunk]:

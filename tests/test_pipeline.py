@@ -218,3 +218,52 @@ def test_a_callers_predictor_keeps_its_thread_count():
         data = b"".join(b"%r,%r\n" % (float(a), float(b)) for a, b in X)
         assert t.transform_bytes(data) == fastjoin.Transformer(mine, threads=1).transform_bytes(data)
         assert fastjoin.Transformer(mine, threads=1).model.nthread == 1 and mine.nthread == 4
+
+
+# --- on_error="skip" for JSON Lines -------------------------------------------------------------
+
+
+def json_first(body: bytes, content_type: str, accept: str) -> bytes:
+    """A JSON Lines container answering each record's first feature."""
+    import json
+
+    return b"".join(b"%s\n" % json.dumps(json.loads(line)[0]).encode() for line in body.splitlines())
+
+
+JSON_GOOD = [b"[1, 2]", b"[3, 4]", b"", b"[5.50, 6]"]
+JSON_BAD = [b'{"oops"', b'"text"', b"[1, 2"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from(JSON_GOOD + JSON_BAD), max_size=25),
+    st.integers(1, 60),
+    st.sampled_from(["container", "chunked"]),
+)
+def test_json_lines_skip_bad_records_like_csv_does(lines, chunk_size, how):
+    """With on_error="skip", JSON Lines writes the good records in order, as a run over the
+    good lines alone does, and reports each bad one at its line."""
+    data = b"[0, 0]\n" + b"\n".join(lines) + b"\n"  # a good first record
+    job = dict(content_type="application/jsonlines", input_filter="$", join_source="Input")
+    size = chunk_size if how == "chunked" else 1 << 20
+    entries: list = []
+    skip = fastjoin.Transformer(json_first, on_error="skip", chunk_size=size, **job)
+    got = skip.transform_bytes(data, source="in.jsonl", errors=entries)
+    good = [line for line in data.split(b"\n") if line not in JSON_BAD]
+    assert got == fastjoin.Transformer(json_first, **job).transform_bytes(b"\n".join(good))
+    bad_lines = [n for n, line in enumerate(data.split(b"\n"), 1) if line in JSON_BAD]
+    assert [e.line for e in entries] == bad_lines
+    assert all(data.split(b"\n")[e.line - 1] == e.record for e in entries)
+    offsets = [sum(len(x) + 1 for x in data.split(b"\n")[: n - 1]) for n in bad_lines]
+    assert [e.offset for e in entries] == offsets
+
+
+def test_json_lines_skip_still_fails_on_a_first_record_the_filter_does_not_fit():
+    t = fastjoin.Transformer(
+        json_first, content_type="application/jsonlines", input_filter="$.f", on_error="skip"
+    )
+    with pytest.raises(FeatureError):
+        t.transform_bytes(b'{"g": 1}\n{"f": [1]}\n')
+    entries: list = []
+    assert t.transform_bytes(b'{"f": [1]}\n{"g": 1}\n', errors=entries) == b"1\n"
+    assert [(e.line, e.reason.split(":")[0]) for e in entries] == [(2, "InputFilter $.f")]

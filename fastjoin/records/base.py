@@ -89,6 +89,7 @@ class RecordFormat(Protocol):
     name: str
     content_types: tuple[str, ...]  # media types it reads
     supports_header: bool  # header=True: a header line names the columns
+    skips_bad_records: bool  # on_error="skip" handled by process_chunk (else records.skip does it)
 
     def make_plan(self, **fields: Any) -> Plan: ...
 

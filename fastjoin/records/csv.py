@@ -355,6 +355,7 @@ class _Format:
     name = "csv"
     content_types = ("text/csv",)
     supports_header = True
+    skips_bad_records = True  # on_error="skip" in one pass (_BadRecords)
     make_plan = Plan
     process_chunk = staticmethod(process_chunk)
     header_names = staticmethod(header_names)
