@@ -180,7 +180,7 @@ def _run_transform(args) -> int:
     from fastjoin.transformer import Transformer
 
     transformer = Transformer(args.model, **from_args(args))
-    note = getattr(transformer.model, "fallback_note", None)
+    note = transformer.model.fallback_note
     if note and not args.quiet:
         print(f"fastjoin: note: {note}", file=sys.stderr)
     bar = ProgressBar(enabled=False if args.quiet else None)  # sized by transform() once it lists

@@ -177,8 +177,8 @@ def run_job(
         dict(on_error=job.options.on_error, max_errors=job.options.max_errors, resume=resume),
     )
     info = described["fastjoin"]
-    info["engine"] = getattr(transformer.model, "engine", "container")
-    note = getattr(transformer.model, "fallback_note", None)
+    info["engine"] = transformer.model.engine
+    note = transformer.model.fallback_note
     if note:
         info["warnings"].append(note)
     if result is not None:

@@ -295,6 +295,8 @@ class ContainerModel:
     """
 
     is_container = True  # records go to invoke() in mini-batches
+    engine = "container"  # what predicts, as a job reports it
+    fallback_note = None  # (an XGBoost model's note when it runs on libxgboost)
 
     def __init__(self, fn: Callable[[bytes, str, str], bytes]):
         if not callable(fn):

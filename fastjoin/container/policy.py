@@ -55,7 +55,9 @@ class _Invoker:
                     ) from exc
         raise AssertionError("unreachable")
 
-    def __getattr__(self, name: str):  # n_features, fn, repr details of the wrapped model
+    def __getattr__(self, name: str):  # engine, fallback_note, fn: the wrapped model's
+        if name == "model":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def __repr__(self) -> str:
