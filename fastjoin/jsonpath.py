@@ -73,7 +73,7 @@ NameChain = Tuple[List[str], Optional[Tuple[str, ...]]]
 
 class Values(Protocol):
     """What :meth:`Path.select_all` takes: values it can count and iterate more than once (a
-    list, a tuple, or jsonl_records' records held a column per key), not a one-shot iterator."""
+    list, a tuple, or records.jsonl' records held a column per key), not a one-shot iterator."""
 
     def __len__(self) -> int: ...
 

@@ -266,4 +266,4 @@ def test_json_lines_skip_still_fails_on_a_first_record_the_filter_does_not_fit()
         t.transform_bytes(b'{"g": 1}\n{"f": [1]}\n')
     entries: list = []
     assert t.transform_bytes(b'{"f": [1]}\n{"g": 1}\n', errors=entries) == b"1\n"
-    assert [(e.line, e.reason.split(":")[0]) for e in entries] == [(2, "InputFilter $.f")]
+    assert [e.line for e in entries] == [2] and entries[0].reason.startswith("InputFilter $.f selects nothing")

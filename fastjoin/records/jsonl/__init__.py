@@ -98,6 +98,7 @@ class _Format:
     name = "json"
     content_types = ("application/jsonlines", "application/json")
     supports_header = False
+    skips_bad_records = False  # a chunk stops at its first bad record: records.skip halves it
     make_plan = JsonPlan
     process_chunk = staticmethod(process_chunk)
 
