@@ -38,7 +38,8 @@ def extension(name: str, libraries: list = ()) -> Extension:
     return Extension(
         f"fastjoin.{name}",
         [f"fastjoin/{name}.pyx"],
-        include_dirs=[numpy.get_include()],
+        # fastjoin/: the .pxd files include "src/<name>.h", also from build/fuzz/c (fuzz build)
+        include_dirs=[numpy.get_include(), "fastjoin"],
         libraries=list(libraries),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
         + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),
