@@ -1,6 +1,7 @@
 """Build of the compiled parts: fastjoin._core (CSV bytes) and fastjoin._trees (tree ensembles). Compiler directives live here and only here.
 
-FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation checks on);
+FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation checks on, and
+FASTJOIN_DEBUG defined: the C kernels' FJ_ASSERT preconditions, fastjoin/src/fj_assert.h);
 FASTJOIN_CYTHON_ANNOTATE=1 writes the annotated HTML next to each .pyx;
 FASTJOIN_FUZZ_BUILD=1 builds the fuzzing variant (release directives, AddressSanitizer,
 UndefinedBehaviorSanitizer and libFuzzer's coverage hooks; clang only) with its C files in

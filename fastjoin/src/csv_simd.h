@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fj_assert.h"
+
 #if !defined(__GNUC__) || !defined(__SIZEOF_INT128__)
 #error "fastjoin's compiled core needs GCC or Clang and a target with unsigned __int128"
 #endif
@@ -31,6 +33,7 @@ typedef unsigned __int128 fj_u128;
 static inline Py_ssize_t fj_split_plain(const unsigned char *buf, Py_ssize_t start,
                                         Py_ssize_t end, int64_t *fields, Py_ssize_t nf) {
     Py_ssize_t q = start, first = nf, i;
+    FJ_ASSERT(0 <= start && start <= end && nf >= 0);
     fields[2 * nf++] = start;
 #if defined(__SSE2__)
     const __m128i comma = _mm_set1_epi8(',');
@@ -63,6 +66,7 @@ static inline int fj_parse_short(const unsigned char *s, Py_ssize_t n, Py_ssize_
     const uint64_t zeros = 0x3030303030303030ULL, nibbles = 0xF0F0F0F0F0F0F0F0ULL;
     uint64_t x = 0, dot, mask, v;
     int negative = 0, digits, decimals = 0, p;
+    FJ_ASSERT(0 <= n && n <= avail);
     if (n > 0 && s[0] == '-') { negative = 1; s++; n--; avail--; }
     if (n < 1 || n > 8) return -1;
     if (avail >= 8) memcpy(&x, s, 8); else memcpy(&x, s, (size_t)n);

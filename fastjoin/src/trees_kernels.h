@@ -14,6 +14,8 @@
 #include <Python.h> /* Py_ssize_t */
 #include <stdint.h>
 
+#include "fj_assert.h"
+
 #include <math.h>
 #define FJ_BLOCK 64
 #define FJ_BLOCK_SHIFT 6  /* log2(FJ_BLOCK) */
@@ -49,6 +51,7 @@ static float fj_base_margin(float score, int transform) {
 static void fj_transform(const float *m, Py_ssize_t n, Py_ssize_t k, int transform,
                          float *out) {
     Py_ssize_t r, j;
+    FJ_ASSERT(n > 0 && k > 0 && FJ_IDENTITY <= transform && transform <= FJ_ARGMAX);
     if (transform == FJ_SOFTMAX) {
         for (r = 0; r < n; r++) {
             const float *row = m + r * k;
@@ -107,11 +110,13 @@ static void fj_block_scalar(const float *cols, int nb, const int32_t *feat,
                             Py_ssize_t n_trees, float *acc) {
     Py_ssize_t t;
     int k, d, r, j;
+    FJ_ASSERT(0 < nb && nb <= FJ_BLOCK);
     for (t = 0; t < n_trees; t++) {
         const int32_t *f = feat + node_off[t];
         const float *th = thr + node_off[t];
         const int32_t *nm = nan_mask + node_off[t];
         d = depth[t];
+        FJ_ASSERT(0 <= d && d < 31);
         const float *lf = leaf + leaf_off[t] - ((1 << d) - 1);
         /* eight rows at a time, in lockstep: each row's walk is a chain of dependent
            loads, and eight independent chains keep the CPU busy */
@@ -393,6 +398,8 @@ static int fj_has_nan(const float *p, Py_ssize_t n) {
 static void fj_transpose(const float *base, int nb, Py_ssize_t width, const int64_t *used,
                          Py_ssize_t n_used, float *cols) {
     Py_ssize_t r, j;
+    FJ_ASSERT(0 < nb && nb <= FJ_BLOCK);
+    for (j = 0; j < n_used; j++) FJ_ASSERT(0 <= used[j] && used[j] < width);
     for (r = 0; r < nb; r++)
         for (j = 0; j < n_used; j++) cols[j * FJ_BLOCK + r] = base[r * width + used[j]];
 }
@@ -411,6 +418,7 @@ static void fj_complete(const float *X, Py_ssize_t n, Py_ssize_t width, const in
                         float *out, float *cols) {
     Py_ssize_t r0;
     int nb;
+    FJ_ASSERT(n > 0 && n_used > 0);
 #ifdef FJ_HAVE_AVX2
     int avx2 = fj_vector_level >= 1 && __builtin_cpu_supports("avx2");
     int avx512 = __builtin_cpu_supports("avx512f")
@@ -452,6 +460,7 @@ static void fj_nodes(const float *X, Py_ssize_t n, Py_ssize_t width,
             for (k = 0; k < depth[t]; k++) {
                 for (j = 0; j < lanes; j++) {
                     int32_t at = i[j];
+                    FJ_ASSERT(0 <= feat[at] && feat[at] < width);
                     float v = X[(r + j) * width + feat[at]];
                     int32_t nan = v != v;
                     int32_t right = (!(v < thr[at]) & !nan) | (nan & nan_right[at]);
