@@ -20,7 +20,8 @@ cdef extern from "src/csv_simd.h" nogil:
     # a GCC/Clang builtin (the header refuses other compilers); undefined for 0
     int __builtin_clzll(unsigned long long)
 
-# The status codes; _core.pyx exports them as OK, ERR_*.
+# The status codes, which _core.pyx exports as OK, ERR_*: the numbers of fastjoin/_status.py,
+# Python's one definition, needed here at compile time (tests/test_core.py checks they agree).
 cdef enum:
     FJ_OK = 0
     FJ_ERR_BARE_QUOTE = 1
