@@ -12,7 +12,7 @@ cdef extern from "src/trees_kernels.h" nogil:
         FJ_ARGMAX
     enum:
         FJ_BLOCK  # rows per block of the complete layout
-        FJ_PAD    # spare entries at the end of the complete layout's node and leaf arrays
+        FJ_PAD    # spare entries at the end of the node and leaf arrays (exported as PAD)
 
     # which kernels run: 0 scalar, 1 up to AVX2, 2 auto, 3 AVX-512 (set_vector_kernel)
     int fj_vector_level

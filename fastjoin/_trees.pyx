@@ -23,12 +23,13 @@ The kernels are C, in fastjoin/src/trees_kernels.h, declared in _trees.pxd.
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 
-# the output transforms (declared in _trees.pxd)
+# the output transforms and the arrays' padding (declared in _trees.pxd)
 IDENTITY = FJ_IDENTITY
 SIGMOID = FJ_SIGMOID
 EXP = FJ_EXP
 SOFTMAX = FJ_SOFTMAX
 ARGMAX = FJ_ARGMAX
+PAD = FJ_PAD
 
 
 def predict_complete(const float[:, ::1] X, const int64_t[::1] used, const int32_t[::1] feat,
