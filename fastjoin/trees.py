@@ -19,8 +19,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from fastjoin import _trees, ubjson
+from fastjoin import _impl, ubjson
 from fastjoin.errors import plural
+
+if _impl.trees is None:  # fastjoin.predictor checks first; a direct import gets the reason
+    raise ImportError(_impl.TREES_MISSING)
+_trees = _impl.trees
 
 __all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "disagreement", "COMPLETE_MAX_DEPTH"]
 
