@@ -7,6 +7,7 @@ FASTJOIN_FUZZ_BUILD=1 builds the fuzzing variant (release directives, AddressSan
 UndefinedBehaviorSanitizer and libFuzzer's coverage hooks; clang only) with its C files in
 build/fuzz/c, so the in-place release build is never touched: see fuzz/run.py.
 """
+import glob
 import os
 import sys
 
@@ -35,12 +36,17 @@ FUZZ_SANITIZERS = ["-fsanitize=address,undefined,fuzzer-no-link", "-fno-sanitize
 FUZZ_FLAGS = FUZZ_SANITIZERS + ["-O2", "-g", "-fno-omit-frame-pointer"]
 
 
+HEADERS = sorted(glob.glob("fastjoin/src/*.h"))
+
+
 def extension(name: str, libraries: list = ()) -> Extension:
     return Extension(
         f"fastjoin.{name}",
         [f"fastjoin/{name}.pyx"],
-        # fastjoin/: the .pxd files include "src/<name>.h", also from build/fuzz/c (fuzz build)
-        include_dirs=[numpy.get_include(), "fastjoin"],
+        include_dirs=[numpy.get_include()],
+        # the C headers the .pxd files include (and they include): a change rebuilds, and a
+        # build_dir build (fuzz) gets copies next to its C files, where the includes look
+        depends=HEADERS,
         libraries=list(libraries),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
         + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),

@@ -34,6 +34,7 @@ REQUIRED = {
     "fastjoin/_trees.pxd",
     "fastjoin/src/csv_simd.h",
     "fastjoin/src/trees_kernels.h",
+    "fastjoin/src/fj_assert.h",
     "fastjoin/py.typed",
     "tests/conftest.py",
     "tests/s3fixtures.py",
