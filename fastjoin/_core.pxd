@@ -4,8 +4,8 @@ from libc.stdint cimport int64_t
 
 cdef extern from "src/csv_simd.h" nogil:
     # unsigned __int128 in C. Cython has no 128-bit type and, for an extern typedef, needs
-    # only the general kind: the generated C does the arithmetic on all 128 bits. Never let
-    # one become a Python object (Cython would convert it as 64 bits).
+    # only the general kind: the generated C does the arithmetic on all 128 bits. Keep it in
+    # C (no conversion to or from a Python object): Cython's idea of its width is wrong.
     ctypedef unsigned long long fj_u128
 
     # Field starts and lengths of the quote-free line buf[start:end], appended at

@@ -17,9 +17,9 @@
 #error "fastjoin's compiled core needs GCC or Clang and a target with unsigned __int128"
 #endif
 
-/* The float formatter's exact products (mantissa * 5**k, up to 2**128). _core.pxd declares it to
-   Cython as unsigned long long: Cython has no 128-bit type and needs only the general kind, so
-   the arithmetic is C's, on all 128 bits; no fj_u128 may become a Python object. */
+/* The float formatter's exact products (mantissa * 5**k, below 2**128). _core.pxd declares it
+   to Cython as unsigned long long: Cython has no 128-bit type and needs only the general kind,
+   so the arithmetic is C's, on all 128 bits; no fj_u128 may become a Python object. */
 typedef unsigned __int128 fj_u128;
 
 #if defined(__SSE2__)
