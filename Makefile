@@ -19,7 +19,8 @@ $(SETUP): pyproject.toml setup.py
 	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS)]"
 	@mkdir -p build && touch $@
 
-$(CORE): $(SETUP) fastjoin/_core.pyx fastjoin/_trees.pyx setup.py
+$(CORE): $(SETUP) fastjoin/_core.pyx fastjoin/_trees.pyx fastjoin/_core.pxd fastjoin/_trees.pxd \
+    $(wildcard fastjoin/src/*.h) setup.py
 	$(BIN)/python setup.py -q build_ext --inplace
 	@mkdir -p build && touch $@
 

@@ -1,11 +1,13 @@
 """Build of the compiled parts: fastjoin._core (CSV bytes) and fastjoin._trees (tree ensembles). Compiler directives live here and only here.
 
-FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation checks on);
+FASTJOIN_CYTHON_DEBUG=1 builds a checked variant (bounds and initialisation checks on, and
+FASTJOIN_DEBUG defined: the C kernels' FJ_ASSERT preconditions, fastjoin/src/fj_assert.h);
 FASTJOIN_CYTHON_ANNOTATE=1 writes the annotated HTML next to each .pyx;
 FASTJOIN_FUZZ_BUILD=1 builds the fuzzing variant (release directives, AddressSanitizer,
 UndefinedBehaviorSanitizer and libFuzzer's coverage hooks; clang only) with its C files in
 build/fuzz/c, so the in-place release build is never touched: see fuzz/run.py.
 """
+import glob
 import os
 import sys
 
@@ -34,11 +36,17 @@ FUZZ_SANITIZERS = ["-fsanitize=address,undefined,fuzzer-no-link", "-fno-sanitize
 FUZZ_FLAGS = FUZZ_SANITIZERS + ["-O2", "-g", "-fno-omit-frame-pointer"]
 
 
+HEADERS = sorted(glob.glob("fastjoin/src/*.h"))
+
+
 def extension(name: str, libraries: list = ()) -> Extension:
     return Extension(
         f"fastjoin.{name}",
         [f"fastjoin/{name}.pyx"],
         include_dirs=[numpy.get_include()],
+        # the C headers the .pxd files include (and they include): a change rebuilds, and a
+        # build_dir build (fuzz) gets copies next to its C files, where the includes look
+        depends=HEADERS,
         libraries=list(libraries),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
         + ([("FASTJOIN_DEBUG", "1")] if DEBUG else []),

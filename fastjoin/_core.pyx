@@ -4,6 +4,7 @@
 Pure functions of (buffer, index vectors, predictions): no files, no options, no messages.
 Each function reports a status code and a byte offset; fastjoin.errors builds the exception.
 The contract is fastjoin/_core.pyi; fastjoin/_reference.py is the spec-driven twin.
+The C helpers are in fastjoin/src/csv_simd.h, declared with the status codes in _core.pxd.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free
@@ -14,107 +15,21 @@ from libc.string cimport memchr, memcpy, strlen
 
 import numpy as np
 
-cdef extern from *:
-    """
-    typedef unsigned __int128 fj_u128;
-
-    #if defined(__SSE2__)
-    #include <emmintrin.h>
-    #endif
-
-    /* Field starts and lengths of a line without quotes, appended at fields[2*nf...];
-       returns the new field count. 16 bytes at a time, one bit per comma (SSE2, part of
-       every x86-64), then a branchless scalar tail that writes a candidate start for
-       every byte and advances only on a comma; fields needs one spare slot for it. */
-    static inline Py_ssize_t fj_split_plain(const unsigned char *buf, Py_ssize_t start,
-                                            Py_ssize_t end, int64_t *fields, Py_ssize_t nf) {
-        Py_ssize_t q = start, first = nf, i;
-        fields[2 * nf++] = start;
-    #if defined(__SSE2__)
-        const __m128i comma = _mm_set1_epi8(',');
-        for (; q + 16 <= end; q += 16) {
-            unsigned mask = (unsigned)_mm_movemask_epi8(
-                _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(buf + q)), comma));
-            while (mask) {
-                fields[2 * nf++] = q + __builtin_ctz(mask) + 1;
-                mask &= mask - 1;
-            }
-        }
-    #endif
-        for (; q < end; q++) {
-            fields[2 * nf] = q + 1;
-            nf += buf[q] == ',';
-        }
-        for (i = first; i < nf - 1; i++)
-            fields[2 * i + 1] = fields[2 * i + 2] - fields[2 * i] - 1;
-        fields[2 * (nf - 1) + 1] = end - fields[2 * (nf - 1)];
-        return nf;
-    }
-
-    /* A number of at most 8 characters after an optional '-': [-]digits[.digits]. All
-       eight bytes are handled at once (SWAR), so the number's length costs no branch
-       mispredictions. Returns 0 with *out set, or -1: not this shape, use the full parser.
-       avail: bytes readable from s (the field may sit at the end of the buffer). */
-    static inline int fj_parse_short(const unsigned char *s, Py_ssize_t n, Py_ssize_t avail,
-                                     const double *pow10, double *out) {
-        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-        const uint64_t zeros = 0x3030303030303030ULL, nibbles = 0xF0F0F0F0F0F0F0F0ULL;
-        uint64_t x = 0, dot, mask, v;
-        int negative = 0, digits, decimals = 0, p;
-        if (n > 0 && s[0] == '-') { negative = 1; s++; n--; avail--; }
-        if (n < 1 || n > 8) return -1;
-        if (avail >= 8) memcpy(&x, s, 8); else memcpy(&x, s, (size_t)n);
-        if (n < 8) x &= (((uint64_t)1) << (8 * n)) - 1;
-        digits = (int)n;
-        dot = x ^ 0x2E2E2E2E2E2E2E2EULL;            /* '.' bytes become zero */
-        dot = (dot - ones) & ~dot & highs;            /* lowest set bit: the first '.' */
-        if (dot) {
-            p = __builtin_ctzll(dot) >> 3;
-            x = (x & ((((uint64_t)1) << (8 * p)) - 1)) | (p < 7 ? (x >> (8 * (p + 1))) << (8 * p) : 0);
-            digits = (int)n - 1;
-            decimals = digits - p;
-            if (digits == 0) return -1;
-        }
-        mask = digits == 8 ? ~(uint64_t)0 : (((uint64_t)1) << (8 * digits)) - 1;
-        /* every byte '0'..'9': high nibble 3, and still 3 after adding 6 */
-        if ((x & nibbles & mask) != (zeros & mask) ||
-            (((x + 0x0606060606060606ULL) & nibbles) & mask) != (zeros & mask))
-            return -1;
-        v = ((x & mask) - (zeros & mask)) << (8 * (8 - digits));  /* leading zeros in front */
-        v = (v * 10) + (v >> 8);
-        v = (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-             (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
-        *out = (double)v / pow10[decimals];           /* v < 10**8: exact, one rounding */
-        if (negative) *out = -*out;
-        return 0;
-    }
-    """
-    ctypedef unsigned long long fj_u128  # really unsigned __int128: C arithmetic only
-    int fj_parse_short(const unsigned char* s, Py_ssize_t n, Py_ssize_t avail,
-                       const double* pow10, double* out) nogil
-    Py_ssize_t fj_split_plain(const unsigned char* buf, Py_ssize_t start, Py_ssize_t end,
-                              int64_t* fields, Py_ssize_t nf) nogil
-
 cdef extern from "Python.h":
     # overflow_exception NULL: overflow gives ±inf instead of raising
     double PyOS_string_to_double(const char *s, char **endptr, PyObject *overflow_exception) except? -1.0
     char* PyOS_double_to_string(double val, char format_code, int precision, int flags, int *ptype) except NULL
     int Py_DTSF_ADD_DOT_0
 
-OK = 0
-ERR_BARE_QUOTE = 1
-ERR_UNTERMINATED_QUOTE = 2
-ERR_AFTER_QUOTE = 3
-ERR_BLANK_LINE = 4
-ERR_NUMBER = 5
+# the status codes (declared in _core.pxd)
+OK = FJ_OK
+ERR_BARE_QUOTE = FJ_ERR_BARE_QUOTE
+ERR_UNTERMINATED_QUOTE = FJ_ERR_UNTERMINATED_QUOTE
+ERR_AFTER_QUOTE = FJ_ERR_AFTER_QUOTE
+ERR_BLANK_LINE = FJ_ERR_BLANK_LINE
+ERR_NUMBER = FJ_ERR_NUMBER
 
 cdef enum:
-    FJ_OK = 0
-    FJ_ERR_BARE_QUOTE = 1
-    FJ_ERR_UNTERMINATED_QUOTE = 2
-    FJ_ERR_AFTER_QUOTE = 3
-    FJ_ERR_BLANK_LINE = 4
-    FJ_ERR_NUMBER = 5
     FMT_MAX = 32          # longest repr of a float32 widened to double is 24 bytes
 
 cdef const unsigned char EMPTY[1]
@@ -447,10 +362,6 @@ def gather_float32(const unsigned char[::1] buf, const int64_t[:, ::1] fields, c
 
 
 # ----------------------------------------------------------------------------- formatting
-
-cdef extern from *:
-    int __builtin_clzll(unsigned long long) nogil
-
 
 cdef inline int _bitlen64(uint64_t x) noexcept nogil:
     return 64 - __builtin_clzll(x) if x else 0

@@ -38,6 +38,15 @@ import re
 
 import numpy as np
 
+from fastjoin._status import (
+    ERR_AFTER_QUOTE,
+    ERR_BARE_QUOTE,
+    ERR_BLANK_LINE,
+    ERR_NUMBER,
+    ERR_UNTERMINATED_QUOTE,
+    OK,
+)
+
 __all__ = [
     "OK",
     "ERR_BARE_QUOTE",
@@ -50,13 +59,6 @@ __all__ = [
     "format_floats",
     "splice",
 ]
-
-OK = 0
-ERR_BARE_QUOTE = 1
-ERR_UNTERMINATED_QUOTE = 2
-ERR_AFTER_QUOTE = 3
-ERR_BLANK_LINE = 4
-ERR_NUMBER = 5
 
 _QUOTE = ord('"')
 _COMMA = ord(",")

@@ -18,6 +18,10 @@ EXP: int
 SOFTMAX: int
 ARGMAX: int
 
+# spare zero entries at the end of the node and leaf arrays (fastjoin.trees pads both layouts;
+# the vector kernels load whole vectors past a shallow tree's last node)
+PAD: int
+
 def predict_complete(
     X: _Float32Array,
     used: _Int64Array,

@@ -92,9 +92,9 @@ class XGBoostPredictor:
     The compiled engine (fastjoin.trees) covers gbtree models with numerical splits and one
     output per row or per class; when it is chosen it is first checked against libxgboost on
     rows that sit on, just below and just above every threshold, with NaNs. ``engine="auto"``
-    falls back to libxgboost for anything else (``fallback_reason`` says why). Feature names are
-    not checked (``validate_features=False``, as SageMaker's container does); the feature
-    count is, through :meth:`check_features`.
+    falls back to libxgboost for anything else, or when fastjoin._trees is not built
+    (``fallback_reason`` says why). Feature names are not checked (``validate_features=False``,
+    as SageMaker's container does); the feature count is, through :meth:`check_features`.
     """
 
     is_container = False  # predicts in-process (records call predict, not invoke)
@@ -120,11 +120,21 @@ class XGBoostPredictor:
         # threads that split a compiled batch, made on first need
         self._pool: ThreadPoolExecutor | None = None
         self.fallback_reason: str | None = None
+        self._trees_missing = False  # the reason is fastjoin._trees, not the model
         self._ensemble = None  # until compiled (repr works if compiling raises)
         self._ensemble = None if engine == "xgboost" else self._compile(engine == "compiled")
 
     def _compile(self, required: bool) -> trees.Ensemble | None:
         """The compiled ensemble, checked against libxgboost; None to use libxgboost."""
+        from fastjoin import _impl
+
+        if _impl.trees is None:
+            if required:
+                raise ConfigError(
+                    f"engine='compiled' needs the compiled tree predictor: {_impl.TREES_MISSING}"
+                )
+            self.fallback_reason, self._trees_missing = _impl.TREES_MISSING, True
+            return None
         from fastjoin import trees
 
         try:
@@ -161,7 +171,8 @@ class XGBoostPredictor:
         """A sentence for the user when engine="auto" fell back to libxgboost, else None."""
         if self.fallback_reason is None:
             return None
-        return f"the model runs on libxgboost, not the compiled tree predictor: it has {self.fallback_reason}"
+        because = self.fallback_reason if self._trees_missing else f"it has {self.fallback_reason}"
+        return f"the model runs on libxgboost, not the compiled tree predictor: {because}"
 
     @property
     def booster(self) -> NativeBooster:

@@ -19,14 +19,17 @@ from fractions import Fraction
 
 import numpy as np
 
-from fastjoin import _trees, ubjson
+from fastjoin import _impl, ubjson
 from fastjoin.errors import plural
+
+if _impl.trees is None:  # fastjoin.predictor checks first; a direct import gets the reason
+    raise ImportError(_impl.TREES_MISSING)
+_trees = _impl.trees
 
 __all__ = ["Ensemble", "Unsupported", "compile_model", "probe_rows", "disagreement", "COMPLETE_MAX_DEPTH"]
 
 #: Deeper trees keep XGBoost's node layout: a complete tree of depth d has 2^d leaves.
 COMPLETE_MAX_DEPTH = 10
-_PAD = 32  # FJ_PAD in _trees.pyx
 
 # objective -> output transform, which also says how the base score becomes a margin
 # (binary:logitraw keeps its base score as the margin: checked against XGBoost in the tests)
@@ -264,10 +267,10 @@ class _Forest:
         n_nodes, n_leaves = int(sizes.sum()), int((sizes + 1).sum())
         place = np.zeros(int(used.max()) + 1, dtype=np.int32)
         place[used] = np.arange(used.size, dtype=np.int32)
-        feat = np.zeros(n_nodes + _PAD, np.int32)
-        thr = np.zeros(n_nodes + _PAD, np.float32)
-        nan_mask = np.zeros(n_nodes + _PAD, np.int32)  # -1: a NaN goes right
-        leaf = np.zeros(n_leaves + _PAD, np.float32)
+        feat = np.zeros(n_nodes + _trees.PAD, np.int32)
+        thr = np.zeros(n_nodes + _trees.PAD, np.float32)
+        nan_mask = np.zeros(n_nodes + _trees.PAD, np.int32)  # -1: a NaN goes right
+        leaf = np.zeros(n_leaves + _trees.PAD, np.float32)
         # the slots of one level of every tree: node, which tree (its place in mine), slot
         ids, owner = self.roots[mine], np.arange(len(mine))
         slot = np.zeros(len(mine), dtype=np.int64)
@@ -306,7 +309,7 @@ class _Forest:
         follows it), or the node itself for a leaf (``internal`` 0), so that extra steps stay
         on the leaf."""
         # in the arrays' own type: a float64 detour would quieten signalling NaNs, warning
-        pad = lambda a, dtype: np.concatenate([np.asarray(a, dtype), np.zeros(_PAD, dtype)])  # noqa: E731
+        pad = lambda a, dtype: np.concatenate([np.asarray(a, dtype), np.zeros(_trees.PAD, dtype)])  # noqa: E731
         n = self.internal.size
         return {
             "feat": pad(np.where(self.internal, self.split, 0), np.int32),

@@ -12,6 +12,7 @@ import csv
 import decimal
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,6 +105,18 @@ def test_constants(impl):
         impl.ERR_BLANK_LINE,
         impl.ERR_NUMBER,
     ) == (0, 1, 2, 3, 4, 5)
+
+
+def test_status_codes_are_defined_once(core):
+    """fastjoin/_status.py is the definition (the reference re-exports it); the enum in
+    _core.pxd, which the compiled core is built from, must say the same."""
+    from fastjoin import _reference, _status
+
+    pxd = Path(_status.__file__).with_name("_core.pxd").read_text()
+    expected = {name: getattr(_status, name) for name in _status.__all__}
+    assert {name: int(value) for name, value in re.findall(r"^ +FJ_(\w+) = (\d+)$", pxd, re.M)} == expected
+    assert {name: getattr(core, name) for name in _status.__all__} == expected
+    assert all(getattr(_reference, name) is getattr(_status, name) for name in _status.__all__)
 
 
 def test_core_is_compiled(core):

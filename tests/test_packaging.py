@@ -30,6 +30,11 @@ REQUIRED = {
     "fastjoin/_core.pyi",
     "fastjoin/_trees.pyx",
     "fastjoin/_trees.pyi",
+    "fastjoin/_core.pxd",
+    "fastjoin/_trees.pxd",
+    "fastjoin/src/csv_simd.h",
+    "fastjoin/src/trees_kernels.h",
+    "fastjoin/src/fj_assert.h",
     "fastjoin/py.typed",
     "tests/conftest.py",
     "tests/s3fixtures.py",
@@ -77,7 +82,7 @@ def test_sdist_has_sources_tests_and_license(sdist):
     names = set(_members(sdist))
     expected = (
         REQUIRED
-        | _tree_files("fastjoin", (".py", ".pyx", ".pyi"))
+        | _tree_files("fastjoin", (".py", ".pyx", ".pyi", ".pxd", ".h"))
         | {
             p
             for p in _tree_files("tests") | _tree_files("benchmarks") | _tree_files("fuzz")

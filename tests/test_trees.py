@@ -292,6 +292,87 @@ def test_a_compiled_model_that_disagrees_is_not_used(monkeypatch):
         load_model(booster, engine="compiled")
 
 
+def test_the_compiled_trees_are_built_and_chosen():
+    from fastjoin import _impl
+
+    assert _impl.TREES_MISSING is None and _impl.trees is _trees is trees._trees
+    assert _trees.__file__.endswith((".so", ".pyd")), _trees.__file__
+
+
+def test_without_the_compiled_trees_auto_runs_on_libxgboost_and_says_so(monkeypatch):
+    from fastjoin import _impl
+
+    missing = "fastjoin._trees is not built (a test). Build it."
+    monkeypatch.setattr(_impl, "trees", None)
+    monkeypatch.setattr(_impl, "TREES_MISSING", missing)
+    booster = _train({"objective": "binary:logistic"})
+    p = load_model(booster)
+    assert p.engine == "xgboost" and p.fallback_reason == missing
+    assert p.fallback_note == f"the model runs on libxgboost, not the compiled tree predictor: {missing}"
+    X = _rows()
+    assert _same_bits(p.predict(X), booster.inplace_predict(X))
+    with pytest.raises(
+        ConfigError,
+        match=r"^engine='compiled' needs the compiled tree predictor: fastjoin\._trees is not built \(a test\)",
+    ):
+        load_model(booster, engine="compiled")
+    assert load_model(booster, engine="xgboost").fallback_note is None
+
+
+@pytest.mark.parametrize("impl", ["core", "reference"])
+def test_an_unbuilt_trees_extension_is_resolved_in_impl(tmp_path, impl):
+    """fastjoin._trees really unimportable, in a fresh process: no bare ImportError from
+    loading a model, whichever core FASTJOIN_IMPL picks; the reason says how to build it."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    path = tmp_path / "model.ubj"
+    _train({"objective": "binary:logistic"}).save_model(path)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["fastjoin._trees"] = None  # what an unbuilt extension looks like to import
+        from fastjoin import _impl
+        from fastjoin.errors import ConfigError
+        from fastjoin.predictor import load_model
+
+        assert _impl.trees is None
+        p = load_model({str(path)!r})
+        print(p.engine)
+        print(p.fallback_note)
+        try:
+            load_model({str(path)!r}, engine="compiled")
+        except ConfigError as exc:
+            print(exc)
+        try:
+            import fastjoin.trees
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    env = {**os.environ, "FASTJOIN_IMPL": impl}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).parents[1],
+    )
+    assert proc.returncode == 0, proc.stderr
+    engine, note, compiled, direct = proc.stdout.splitlines()
+    missing = "fastjoin._trees is not built"
+    build = "Build it with `pip install -e .` or `python setup.py build_ext --inplace`"
+    assert engine == "xgboost"
+    assert note.startswith(f"the model runs on libxgboost, not the compiled tree predictor: {missing}")
+    assert compiled.startswith(f"engine='compiled' needs the compiled tree predictor: {missing}")
+    assert direct.startswith(missing)
+    assert all(build in line for line in (note, compiled, direct))
+
+
 # --- the pieces ------------------------------------------------------------------------------
 
 
