@@ -237,20 +237,3 @@ def pipeline(request, monkeypatch):
     for name in ("tokenize", "gather_float32", "format_floats", "splice"):
         monkeypatch.setattr(_impl, name, getattr(module, name))
     return request.param
-
-
-def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
-    """A Transformer reading ``chunk_size``-byte chunks writes the same bytes as one reading
-    the default size, and locates the error in ``bad`` at the same place. Returns that
-    location."""
-    import fastjoin
-
-    base = fastjoin.Transformer(model, **job)
-    chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **job)
-    assert chunked.transform_bytes(data) == base.transform_bytes(data)
-    with pytest.raises(fastjoin.FeatureError) as a:
-        base.transform_bytes(bad)
-    with pytest.raises(fastjoin.FeatureError) as b:
-        chunked.transform_bytes(bad)
-    assert a.value.location == b.value.location
-    return a.value.location

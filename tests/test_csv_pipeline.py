@@ -11,7 +11,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import chunking_agrees
+from helpers import chunking_agrees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

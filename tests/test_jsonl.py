@@ -14,7 +14,7 @@ import os
 import numpy as np
 import orjson
 import pytest
-from conftest import chunking_agrees
+from helpers import chunking_agrees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

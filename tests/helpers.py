@@ -1,0 +1,23 @@
+"""Plain helpers shared by the test modules, imported as ``from helpers import ...``
+(fixtures and hooks live in conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+import fastjoin
+
+
+def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
+    """A Transformer reading ``chunk_size``-byte chunks writes the same bytes as one reading
+    the default size, and locates the error in ``bad`` at the same place. Returns that
+    location."""
+    base = fastjoin.Transformer(model, **job)
+    chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **job)
+    assert chunked.transform_bytes(data) == base.transform_bytes(data)
+    with pytest.raises(fastjoin.FeatureError) as a:
+        base.transform_bytes(bad)
+    with pytest.raises(fastjoin.FeatureError) as b:
+        chunked.transform_bytes(bad)
+    assert a.value.location == b.value.location
+    return a.value.location
