@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 import fastjoin
@@ -21,3 +25,15 @@ def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
         chunked.transform_bytes(bad)
     assert a.value.location == b.value.location
     return a.value.location
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    """``python -m fastjoin ARGS`` in a child process, as a user runs it: output captured as
+    text, warnings turned into errors (``PYTHONWARNINGS=error``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "fastjoin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONWARNINGS="error"),
+        timeout=300,
+    )

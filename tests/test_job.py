@@ -9,10 +9,9 @@ import copy
 import gzip
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+from helpers import cli
 from s3fixtures import get, keys, put
 
 import fastjoin
@@ -631,17 +630,6 @@ def test_progress_bar_counts_objects():
     text = stream.getvalue()
     assert "25%" in text and "1/2 objects" in text and "2/2 objects" in text and "20 rows" in text
     assert "MB/s" in text and "ETA" in text
-
-
-def cli(*args, env=None):
-    env = dict(os.environ, PYTHONWARNINGS="error", **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "fastjoin", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 def test_cli_run_job(seed, seed_expected, tmp_path):

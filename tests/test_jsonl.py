@@ -14,7 +14,7 @@ import os
 import numpy as np
 import orjson
 import pytest
-from helpers import chunking_agrees
+from helpers import chunking_agrees, cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -828,39 +828,14 @@ def test_files_end_to_end(booster, tmp_path):
 
 
 def test_cli_runs_a_json_lines_job(booster, tmp_path):
-    import subprocess
-    import sys
-
     model = tmp_path / "model.json"
     booster.save_model(str(model))
     (tmp_path / "in.jsonl").write_bytes(b'{"id":"a","f":[1,2,3]}\n{"id":"b","f":[4,null,6]}\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "transform",
-            "--model",
-            str(model),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out"),
-            "--content-type",
-            "application/jsonlines",
-            "--input-filter",
-            "$.f",
-            "--join-source",
-            "Input",
-            "--output-filter",
-            "$['id','SageMakerOutput']",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-        timeout=300,
-    )
+    proc = cli(
+        "transform", "--model", model, "--input", tmp_path / "in.jsonl", "--output", tmp_path / "out",
+        "--content-type", "application/jsonlines", "--input-filter", "$.f", "--join-source", "Input",
+        "--output-filter", "$['id','SageMakerOutput']", "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     preds = booster.predict(xgb.DMatrix(np.array([[1, 2, 3], [4, np.nan, 6]], dtype=np.float32)))
     assert (
@@ -870,9 +845,6 @@ def test_cli_runs_a_json_lines_job(booster, tmp_path):
 
 
 def test_cli_json_key_order_flag(tmp_path):
-    import subprocess
-    import sys
-
     rng = np.random.default_rng(5)
     X = rng.random((30, 1)).astype(np.float32)
     model = tmp_path / "m.json"
@@ -880,33 +852,11 @@ def test_cli_json_key_order_flag(tmp_path):
         str(model)
     )
     (tmp_path / "in.jsonl").write_bytes(b'{"z":1,"x":0.5}\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "transform",
-            "--model",
-            str(model),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out"),
-            "--content-type",
-            "application/jsonlines",
-            "--input-filter",
-            "$.x",
-            "--join-source",
-            "Input",
-            "--json-key-order",
-            "input",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-        timeout=300,
-    )
+    proc = cli(
+        "transform", "--model", model, "--input", tmp_path / "in.jsonl", "--output", tmp_path / "out",
+        "--content-type", "application/jsonlines", "--input-filter", "$.x", "--join-source", "Input",
+        "--json-key-order", "input", "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "in.jsonl.out").read_bytes().startswith(b'{"z":1,"x":0.5,"SageMakerOutput":')
 

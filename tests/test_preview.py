@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers import cli
 from s3fixtures import put
 
 import fastjoin
@@ -128,24 +127,7 @@ def test_cli_preview(seed, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
     request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "preview",
-            str(request),
-            "--model",
-            str(model),
-            "-n",
-            "2",
-            "--full",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-    )
+    proc = cli("preview", request, "--model", model, "-n", "2", "--full")
     assert proc.returncode == 0, proc.stderr
     assert "the first 2 records (nothing is written)" in proc.stdout
     for label in ("record", "model input", "model output", "joined", "written"):

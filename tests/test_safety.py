@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import cli
 from s3fixtures import keys, put
 
 from fastjoin import Transformer, run_job
@@ -547,11 +548,7 @@ def test_a_limit_beyond_any_size_means_no_limit(tmp_path):
     src.write_bytes(b'{"features": [1, 2]}')
     t = Transformer(echo, content_type="application/json", split_type="None", max_record_bytes=10**20)
     assert t.transform(src, tmp_path / "out").ok
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastjoin", "transform", "--model", "m", "--input", "i", "--output", "o",
-         "--max-record-size", "inf"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    proc = cli("transform", "--model", "m", "--input", "i", "--output", "o", "--max-record-size", "inf")
     assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
 
 
