@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
+from types import ModuleType
 
 import pytest
 
 import fastjoin
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """The module ``name``, or None where it is not installed. For a test dependency that
+    only some tests need: those tests carry a marker (``requires_xgboost``) that skips them
+    without it, and the rest of the module still runs."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.partition(".")[0]:
+            raise  # installed, but something it imports is missing: a broken install
+        return None
 
 
 def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):

@@ -7,8 +7,6 @@ import os
 import pytest
 from helpers import cli
 
-pytest.importorskip("xgboost")
-
 
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
@@ -35,6 +33,7 @@ SEED_FLAGS = [
 ]
 
 
+@pytest.mark.requires_xgboost
 def test_transform_writes_out_file(seed, tmp_path):
     model, batch = seed
     proc = cli("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", *SEED_FLAGS)
@@ -45,6 +44,7 @@ def test_transform_writes_out_file(seed, tmp_path):
     assert "\r" not in proc.stderr and "1/1 files, 569 records" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     model, batch = seed
     bad = tmp_path / "bad.csv"
@@ -59,6 +59,7 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     assert not (tmp_path / "out" / "bad.csv.out").exists()
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "flags, code, text",
     [
@@ -75,12 +76,14 @@ def test_config_errors_exit_2(seed, tmp_path, flags, code, text):
     assert text in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_missing_model_exit_4(seed, tmp_path):
     _, batch = seed
     proc = cli("transform", "--model", tmp_path / "nope.json", "--input", batch, "--output", tmp_path)
     assert proc.returncode == 4 and "nope.json" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_max_model_size_flag(seed, tmp_path):
     model, batch = seed
     args = ("transform", "--model", model, "--input", batch, "--output", tmp_path / "out", "--quiet")
@@ -97,6 +100,7 @@ def test_max_model_size_flag(seed, tmp_path):
     assert cli(*args, *SEED_FLAGS, "--max-model-size", "10MB").returncode == 0
 
 
+@pytest.mark.requires_xgboost
 def test_model_fifo_is_refused_not_waited_on(seed, tmp_path):
     _, batch = seed
     os.mkfifo(tmp_path / "model.json")
@@ -107,6 +111,7 @@ def test_model_fifo_is_refused_not_waited_on(seed, tmp_path):
     assert f"model {tmp_path / 'model.json'} is a named pipe (FIFO), not a regular file" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_debug_shows_traceback(seed, tmp_path):
     model, batch = seed
     proc = cli(
@@ -124,6 +129,7 @@ def test_debug_shows_traceback(seed, tmp_path):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_demo_prints_seed_rows(tmp_path):
     proc = cli("demo", "--dir", tmp_path / "demo")
     assert proc.returncode == 0, proc.stderr
@@ -144,6 +150,7 @@ def test_progress_bar_draws_on_a_terminal(tmp_path):
     assert "50%" in text and "100%" in text and "20 rows" in text and "ETA" in text and text.endswith("\n")
 
 
+@pytest.mark.requires_xgboost
 def test_engines_write_the_same_bytes(seed, tmp_path):
     model, batch = seed
     outputs = {}

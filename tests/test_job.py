@@ -11,14 +11,14 @@ import json
 import os
 
 import pytest
-from helpers import cli
+from helpers import cli, optional_module
 from s3fixtures import get, keys, put
 
 import fastjoin
 from fastjoin.errors import ConfigError, ModelError
 from fastjoin.job import run_job, validate
 
-xgb = pytest.importorskip("xgboost")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 botocore = pytest.importorskip("botocore")
 
 SEED_FILTERS = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
@@ -76,6 +76,7 @@ def botocore_validate(request: dict) -> None:
 # ----------------------------------------------------------------------------- the seed example
 
 
+@pytest.mark.requires_xgboost
 def test_seed_request_on_s3_and_locally_gives_identical_bytes(
     seed, seed_expected, s3, bucket, s3_endpoint, tmp_path, monkeypatch
 ):
@@ -98,6 +99,7 @@ def test_seed_request_on_s3_and_locally_gives_identical_bytes(
     assert on_s3.startswith(b"842302,0.9") and on_s3.count(b"\n") == 569
 
 
+@pytest.mark.requires_xgboost
 def test_endpoint_as_an_option(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
@@ -109,6 +111,7 @@ def test_endpoint_as_an_option(seed, seed_expected, s3, bucket, s3_endpoint):
     assert described["fastjoin"]["objects"][0]["output"] == f"s3://{bucket}/out/batch.csv.out"
 
 
+@pytest.mark.requires_xgboost
 def test_describe_shape(seed, tmp_path):
     model, seed_batch = seed
     batch = tmp_path / "batch_noID.csv"  # the notebook's first job: features only, no filters
@@ -147,6 +150,7 @@ def test_describe_shape(seed, tmp_path):
     json.loads(fastjoin.job.describe_json(d))  # serialisable
 
 
+@pytest.mark.requires_xgboost
 def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_path):
     """Locally the model path may be the ModelName; job name and resources may be left out."""
     model, batch = seed
@@ -172,6 +176,7 @@ def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_p
     assert any("at 'modelName' failed to satisfy constraint" in p for p in problems)
 
 
+@pytest.mark.requires_xgboost
 def test_request_from_json_file_and_text(seed, seed_expected, tmp_path):
     model, batch = seed
     request = seed_request(str(batch), str(tmp_path / "a"))
@@ -371,6 +376,7 @@ def test_good_request_passes_both():
 # ----------------------------------------------------------------------------- running
 
 
+@pytest.mark.requires_xgboost
 def test_model_name_as_a_local_path(seed, tmp_path):
     model, batch = seed
     request = seed_request(str(batch), str(tmp_path), ModelName=str(tmp_path / "missing-model.json"))
@@ -380,6 +386,7 @@ def test_model_name_as_a_local_path(seed, tmp_path):
     assert run_job(request)["TransformJobStatus"] == "Completed"
 
 
+@pytest.mark.requires_xgboost
 def test_a_bad_object_fails_alone_and_the_job_fails_naming_object_line_cause(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -401,6 +408,7 @@ def test_a_bad_object_fails_alone_and_the_job_fails_naming_object_line_cause(see
     assert d["fastjoin"]["objects"][1]["output"] is None
 
 
+@pytest.mark.requires_xgboost
 def test_nothing_to_read_fails_the_job(seed, tmp_path):
     model, _ = seed
     d = run_job(seed_request(str(tmp_path / "nothing-here"), str(tmp_path / "out")), model=str(model))
@@ -408,6 +416,7 @@ def test_nothing_to_read_fails_the_job(seed, tmp_path):
     assert "no such file or directory" in d["FailureReason"]
 
 
+@pytest.mark.requires_xgboost
 def test_missing_s3_prefix_fails_the_job(seed, s3_endpoint, bucket):
     model, _ = seed
     d = run_job(
@@ -419,6 +428,7 @@ def test_missing_s3_prefix_fails_the_job(seed, s3_endpoint, bucket):
     assert d["FailureReason"].startswith(f"s3://{bucket}/nope/: no S3 objects found")
 
 
+@pytest.mark.requires_xgboost
 def test_nested_keys_keep_their_relative_path(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -433,6 +443,7 @@ def test_nested_keys_keep_their_relative_path(seed, s3, bucket, s3_endpoint):
     assert keys(s3, bucket, "results/") == ["results/2024/01/a.csv.out", "results/2024/02/b.csv.out"]
 
 
+@pytest.mark.requires_xgboost
 def test_kms_key_for_s3_outputs(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     key_id = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -468,6 +479,7 @@ def test_invocation_retries_follow_model_client_config(tmp_path):
 # ----------------------------------------------------------------------------- gzip, manifests
 
 
+@pytest.mark.requires_xgboost
 def test_gzip_inputs_local_and_s3(seed, seed_expected, s3, bucket, s3_endpoint, tmp_path):
     model, batch = seed
     (tmp_path / "in").mkdir()
@@ -487,6 +499,7 @@ def test_gzip_inputs_local_and_s3(seed, seed_expected, s3, bucket, s3_endpoint, 
     assert d["fastjoin"]["objects"][0]["bytes_in"] == batch.stat().st_size
 
 
+@pytest.mark.requires_xgboost
 def test_gzip_multi_member_and_bad_gzip(seed, tmp_path):
     model, batch = seed
     data = batch.read_bytes()
@@ -503,6 +516,7 @@ def test_gzip_multi_member_and_bad_gzip(seed, tmp_path):
     assert not (tmp_path / "out" / "b.gz.out").exists()
 
 
+@pytest.mark.requires_xgboost
 def test_manifest_local(seed, seed_expected, tmp_path):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -525,6 +539,7 @@ def test_manifest_local(seed, seed_expected, tmp_path):
     assert not (out / "ignored.csv.out").exists()
 
 
+@pytest.mark.requires_xgboost
 def test_manifest_on_s3_with_a_missing_entry(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     put(s3, bucket, "data/batch.csv", batch.read_bytes())
@@ -542,6 +557,7 @@ def test_manifest_on_s3_with_a_missing_entry(seed, seed_expected, s3, bucket, s3
     assert get(s3, bucket, "out/batch.csv.out") == seed_expected
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -564,6 +580,7 @@ def test_bad_manifest_fails_the_job(seed, tmp_path, text, message):
 # ----------------------------------------------------------------------------- resume
 
 
+@pytest.mark.requires_xgboost
 def test_resume_skips_complete_outputs_and_reports_them(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -585,6 +602,7 @@ def test_resume_skips_complete_outputs_and_reports_them(seed, tmp_path):
     assert first["fastjoin"]["resume"] is False and again["fastjoin"]["resume"] is True
 
 
+@pytest.mark.requires_xgboost
 def test_resume_on_s3(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
@@ -599,6 +617,7 @@ def test_resume_on_s3(seed, s3, bucket, s3_endpoint):
 # ----------------------------------------------------------------------------- progress, CLI
 
 
+@pytest.mark.requires_xgboost
 def test_progress_callable_sees_the_whole_job(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -632,6 +651,7 @@ def test_progress_bar_counts_objects():
     assert "MB/s" in text and "ETA" in text
 
 
+@pytest.mark.requires_xgboost
 def test_cli_run_job(seed, seed_expected, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
@@ -652,6 +672,7 @@ def test_cli_run_job(seed, seed_expected, tmp_path):
     assert "Skipped" in proc.stderr and "1 skipped (output exists)" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     model, batch = seed
     bad = tmp_path / "bad.csv"
@@ -667,6 +688,7 @@ def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     assert "1 bad record skipped" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_run_job_max_model_size(seed, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
@@ -709,6 +731,7 @@ def test_cli_validate(tmp_path):
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
