@@ -10,7 +10,7 @@
   test reads the user's AWS configuration or credentials or reaches instance metadata.
 * ``buffer_kinds``: the same bytes as every buffer type the cores accept.
 * ``requires_xgboost``: a test with this marker skips where xgboost cannot be imported (the
-  ``test`` extra installs it).
+  ``test`` extra installs it). The S3 fixtures (``s3fixtures``) skip their tests without moto.
 * Hypothesis profiles ``ci`` (default: derandomized, no deadline) and ``dev``, chosen with
   ``HYPOTHESIS_PROFILE``.
 """

@@ -19,7 +19,6 @@ from fastjoin.errors import ConfigError, ModelError
 from fastjoin.job import run_job, validate
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
-botocore = pytest.importorskip("botocore")
 
 SEED_FILTERS = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
 
@@ -66,6 +65,7 @@ def seed_request(source: str, output: str, **extra) -> dict:
 
 def botocore_validate(request: dict) -> None:
     """botocore's own client-side parameter validation for sagemaker CreateTransformJob."""
+    pytest.importorskip("botocore")
     import botocore.session
     from botocore.validate import validate_parameters
 
@@ -244,6 +244,7 @@ def test_sagemaker_dialect_filter_rules():
         "\"text/csv\" are ['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']",
     ]
     # extended lifts both; a name path still needs a header on CSV, which is a run-time matter
+    pytest.importorskip("boto3")  # and the s3:// URIs need boto3 there
     assert validate(request, dialect="extended", model_given=True).ok
     request["DataProcessing"]["InputFilter"] = "$" + "[0]" * 21
     assert "Member must have length less than or equal to 63" in validate(request).problems[0]
@@ -350,7 +351,7 @@ def _mutations():
 def test_validate_rejects_whatever_botocore_rejects(name, mutate):
     """botocore validates types, required members and minimums on the client; SageMaker checks
     the rest. Whatever botocore rejects, validate() must reject too (and it names the member)."""
-    from botocore.exceptions import ParamValidationError
+    ParamValidationError = pytest.importorskip("botocore.exceptions").ParamValidationError
 
     request = copy.deepcopy(GOOD)
     mutate(request)
@@ -724,6 +725,7 @@ def test_cli_validate(tmp_path):
     assert proc.returncode == 2
     assert "SageMaker would reject this request: 2 problems" in proc.stdout
     assert "- Invalid JsonPath: $[0:1,2:]: only single range filters" in proc.stdout
+    pytest.importorskip("boto3")  # the extended dialect's s3:// URIs need it
     proc = cli("validate", request, "--dialect", "extended")
     assert proc.returncode == 2 and "1 problem" in proc.stdout
     request.write_text("{not json")
