@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastjoin
-from fastjoin import _core, _impl
 from fastjoin.errors import ConfigError, CsvError, FeatureError, ModelError, OutputError, PathSyntaxError
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
@@ -578,9 +577,3 @@ def test_roundtrip_property_with_csv_module(pipeline):
     t = fastjoin.Transformer(constant(b"p"), join_source="Input")
     out = t.transform_bytes(buf.getvalue().encode())
     assert list(csv.reader(io.StringIO(out.decode()))) == [r + ["p"] for r in rows]
-
-
-def test_compiled_core_is_what_runs():
-    assert _impl.NAME == "_core"
-    assert _impl.tokenize is _core.tokenize
-    assert _core.__file__.endswith((".so", ".pyd"))
