@@ -33,6 +33,7 @@ REQUIRED = {
     "fastjoin/py.typed",
     "tests/conftest.py",
     "tests/s3fixtures.py",
+    "tests/helpers.py",
     "tests/test_packaging.py",
     "benchmarks/conftest.py",
 }
