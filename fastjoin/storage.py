@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Iterator, Optional, cast
 
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX
 from fastjoin.errors import ConfigError, InputError, StorageError, file_kind
+from fastjoin.s3 import is_s3_uri
 
 _MAGIC = set("*?[")
 COMPRESSION_TYPES = ("None", "Gzip")
@@ -462,7 +463,7 @@ class Storage:
         text = os.fspath(spec)
         if manifest:
             return self._manifest_inputs(text, compression)
-        if _is_s3(text):
+        if is_s3_uri(text):
             return self._s3_inputs(text, compression)
         return [dataclasses.replace(o, compression=compression) for o in list_inputs(text)]
 
@@ -485,7 +486,7 @@ class Storage:
     def _manifest_inputs(self, spec: str, compression: str) -> list:
         from fastjoin.s3 import parse_uri
 
-        if _is_s3(spec):
+        if is_s3_uri(spec):
             bucket, key = parse_uri(spec)
             data = self.s3.read_bytes(bucket, key)
         else:
@@ -494,17 +495,17 @@ class Storage:
             except OSError as exc:
                 raise StorageError(f"{spec}: cannot read the manifest: {exc.strerror}") from exc
         prefix, keys = parse_manifest(data, spec)
-        if _is_s3(spec) and not _is_s3(prefix):
+        if is_s3_uri(spec) and not is_s3_uri(prefix):
             # a manifest from a bucket must not name this machine's files: it could copy them out
             raise StorageError(
                 f"{spec}: the manifest's prefix {prefix!r} is not an s3:// URI; a manifest stored "
                 f"on S3 names S3 objects only"
             )
-        local_dir = not _is_s3(prefix) and Path(prefix).is_dir()
+        local_dir = not is_s3_uri(prefix) and Path(prefix).is_dir()
         folder = (Path(prefix) if local_dir else Path(prefix).parent).resolve()  # entries stay below it
         objects: list = []
         for rel in keys:
-            if _is_s3(prefix):
+            if is_s3_uri(prefix):
                 # S3 keys are names, not paths: prefix + entry is the key, '..' and all (the
                 # output side refuses names that would escape a local output directory)
                 bucket, key = parse_uri(prefix + rel)
@@ -544,7 +545,7 @@ class Storage:
         A local output refuses a name that would leave ``output`` (:func:`safe_relative`;
         ``source`` names the input in that error)."""
         text = os.fspath(output)
-        if _is_s3(text):
+        if is_s3_uri(text):
             from fastjoin.s3 import join_key, parse_uri
 
             bucket, prefix = parse_uri(text)
@@ -566,9 +567,9 @@ def output_overlap(input_spec, output, *, manifest: bool = False) -> Optional[st
     """A warning when the output location is inside the input location (the next run would
     find this run's outputs among its inputs), else None."""
     src, dst = os.fspath(input_spec), os.fspath(output)
-    if manifest or _is_s3(src) != _is_s3(dst):
+    if manifest or is_s3_uri(src) != is_s3_uri(dst):
         return None
-    if _is_s3(src):
+    if is_s3_uri(src):
         from fastjoin.s3 import join_key, parse_uri
 
         (ib, ip), (ob, op) = parse_uri(src), parse_uri(dst)
@@ -594,7 +595,7 @@ def split_job_outputs(objects: list, output) -> tuple[list, list]:
     this job names what it writes (``<name>.out``, dead letters, temporaries) are its own
     earlier outputs, never its inputs (no ``a.csv.out.out`` on the next run)."""
     dst = os.fspath(output)
-    if _is_s3(dst):
+    if is_s3_uri(dst):
         from fastjoin.s3 import join_key, parse_uri
 
         bucket, prefix = parse_uri(dst)
@@ -631,10 +632,6 @@ def _outside_prefix(rel: str) -> Optional[str]:
     if ".." in rel.replace("\\", "/").split("/"):
         return "climbs out with '..'"
     return None
-
-
-def _is_s3(text: str) -> bool:
-    return text.startswith("s3://")
 
 
 def parse_manifest(data: bytes, source: str = "<manifest>") -> tuple[str, list[str]]:

@@ -9,6 +9,8 @@
 * AWS isolation: set at import time, before any test module imports boto3/botocore, so no
   test reads the user's AWS configuration or credentials or reaches instance metadata.
 * ``buffer_kinds``: the same bytes as every buffer type the cores accept.
+* ``requires_xgboost``: a test with this marker skips where xgboost cannot be imported (the
+  ``test`` extra installs it). The S3 fixtures (``s3fixtures``) skip their tests without moto.
 * Hypothesis profiles ``ci`` (default: derandomized, no deadline) and ``dev``, chosen with
   ``HYPOTHESIS_PROFILE``.
 """
@@ -23,6 +25,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import optional_module
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["s3fixtures"]  # the S3 endpoint fixtures, in every module
@@ -72,8 +75,17 @@ settings.register_profile("dev", deadline=None, max_examples=50)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: a heavier property test (deselect with -m 'not slow')")
+# --- optional dependencies -------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``requires_xgboost`` skip where xgboost cannot be imported; the rest of
+    their module (container callables, JSON joins, refusals) still runs."""
+    marked = [item for item in items if item.get_closest_marker("requires_xgboost")]
+    if marked and optional_module("xgboost") is None:
+        skip = pytest.mark.skip(reason='needs xgboost (the test extra installs it: pip install -e ".[test]")')
+        for item in marked:
+            item.add_marker(skip)
 
 
 # --- the two cores ---------------------------------------------------------------------------
@@ -237,20 +249,3 @@ def pipeline(request, monkeypatch):
     for name in ("tokenize", "gather_float32", "format_floats", "splice"):
         monkeypatch.setattr(_impl, name, getattr(module, name))
     return request.param
-
-
-def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
-    """A Transformer reading ``chunk_size``-byte chunks writes the same bytes as one reading
-    the default size, and locates the error in ``bad`` at the same place. Returns that
-    location."""
-    import fastjoin
-
-    base = fastjoin.Transformer(model, **job)
-    chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **job)
-    assert chunked.transform_bytes(data) == base.transform_bytes(data)
-    with pytest.raises(fastjoin.FeatureError) as a:
-        base.transform_bytes(bad)
-    with pytest.raises(fastjoin.FeatureError) as b:
-        chunked.transform_bytes(bad)
-    assert a.value.location == b.value.location
-    return a.value.location

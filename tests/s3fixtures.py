@@ -19,11 +19,12 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    """The endpoint URL of a moto S3 server running in this process."""
-    from moto.server import ThreadedMotoServer
+    """The endpoint URL of a moto S3 server running in this process. Without moto (the test
+    extra installs ``moto[server]``) every test that uses an S3 fixture skips."""
+    moto_server = pytest.importorskip("moto.server", reason='needs moto (pip install -e ".[test]")')
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     assert host == "127.0.0.1"

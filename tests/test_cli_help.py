@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
-import sys
 
 import pytest
+from helpers import cli
 
 from fastjoin.cli import _build_parser, main
 
@@ -55,9 +54,7 @@ def test_help_texts_are_whole_sentences(command):
 
 
 def test_console_help():
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastjoin", "--help"], capture_output=True, text=True, timeout=60
-    )
+    proc = cli("--help")
     assert proc.returncode == 0, proc.stderr
     assert PARSERS[""].description in proc.stdout
     assert MARKUP.findall(proc.stdout) == []

@@ -120,7 +120,12 @@ def test_status_codes_are_defined_once(core):
 
 
 def test_core_is_compiled(core):
+    from fastjoin import _impl
+
     assert core.__file__.endswith((".so", ".pyd")), core.__file__
+    # and it is the core the package runs, not the reference (FASTJOIN_IMPL)
+    assert _impl.NAME == "_core"
+    assert _impl.tokenize is core.tokenize
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,15 +11,14 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import chunking_agrees
+from helpers import chunking_agrees, optional_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastjoin
-from fastjoin import _core, _impl
 from fastjoin.errors import ConfigError, CsvError, FeatureError, ModelError, OutputError, PathSyntaxError
 
-xgb = pytest.importorskip("xgboost")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 
 def constant(text: bytes):
@@ -93,6 +92,7 @@ def test_no_join_writes_model_output_then_filters_it(pipeline):
 # ----------------------------------------------------------------------------- the seed job
 
 
+@pytest.mark.requires_xgboost
 def test_seed_job_matches_pandas_pipeline(pipeline, seed):
     pd = pytest.importorskip("pandas")
     model_path, batch = seed
@@ -107,6 +107,7 @@ def test_seed_job_matches_pandas_pipeline(pipeline, seed):
     assert out.startswith(b"842302,")
 
 
+@pytest.mark.requires_xgboost
 def test_predictions_equal_dmatrix_predict(pipeline, seed):
     model_path, batch = seed
     t = fastjoin.Transformer(str(model_path), input_filter="$[1:]")
@@ -119,6 +120,7 @@ def test_predictions_equal_dmatrix_predict(pipeline, seed):
     assert out == b"".join(repr(float(p)).encode() + b"\n" for p in expected)
 
 
+@pytest.mark.requires_xgboost
 def test_multi_output_model_writes_k_fields(pipeline):
     rng = np.random.default_rng(0)
     X = rng.random((60, 3)).astype(np.float32)
@@ -135,6 +137,7 @@ def test_multi_output_model_writes_k_fields(pipeline):
     assert len(lines) == 60
 
 
+@pytest.mark.requires_xgboost
 def test_empty_fields_are_missing_values(pipeline):
     X = np.array([[1.0, np.nan], [np.nan, 2.0], [0.0, 0.0]], dtype=np.float32)
     booster = xgb.train(
@@ -150,6 +153,7 @@ def test_empty_fields_are_missing_values(pipeline):
 # ----------------------------------------------------------------------------- errors
 
 
+@pytest.mark.requires_xgboost
 def test_bad_number_names_file_line_and_column(pipeline, seed, tmp_path):
     model_path, batch = seed
     data = batch.read_bytes().replace(b"842305,", b"842305,oops", 1)
@@ -212,6 +216,7 @@ def test_index_out_of_range_names_the_record(pipeline):
     assert str(info.value).startswith("x.csv:1:1: index 5 is out of range for a row of 4 fields")
 
 
+@pytest.mark.requires_xgboost
 def test_feature_count_mismatch_is_one_model_error(pipeline, seed):
     model_path, batch = seed
     t = fastjoin.Transformer(str(model_path), input_filter="$[2:]", join_source="Input")
@@ -219,6 +224,7 @@ def test_feature_count_mismatch_is_one_model_error(pipeline, seed):
         t.transform_bytes(batch.read_bytes())
 
 
+@pytest.mark.requires_xgboost
 def test_ragged_record_later_is_a_feature_error(pipeline, seed):
     model_path, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -239,6 +245,7 @@ BOM_WHY = "it starts with a UTF-16 byte-order mark"
 NUL_WHY = "NUL bytes between its characters"
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "encode, why",
     [
@@ -260,6 +267,7 @@ def test_utf16_input_errors_say_it_looks_like_utf16(pipeline, seed, encode, why)
     assert "\x00" not in str(info.value)  # the snippet shows NULs escaped
 
 
+@pytest.mark.requires_xgboost
 def test_cr_only_line_endings_are_named(pipeline, seed):
     model_path, batch = seed
     t = fastjoin.Transformer(str(model_path), **SEED_JOB)
@@ -290,6 +298,7 @@ def test_no_hint_on_ordinary_errors(pipeline, data):
     assert "UTF-16" not in str(info.value) and "carriage return" not in str(info.value)
 
 
+@pytest.mark.requires_xgboost
 def test_counts_of_one_are_singular(pipeline, seed):
     model_path, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -343,6 +352,7 @@ def small_booster():
     return xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(X, label=X[:, 0] > 50), 10)
 
 
+@pytest.mark.requires_xgboost
 @settings(max_examples=30, deadline=None)
 @given(chunk_size=st.integers(min_value=1, max_value=400), bad_row=st.integers(min_value=0, max_value=39))
 def test_any_chunk_size_gives_same_bytes_and_same_error(small_booster, chunk_size, bad_row):
@@ -353,6 +363,7 @@ def test_any_chunk_size_gives_same_bytes_and_same_error(small_booster, chunk_siz
     assert where.line == bad_row + 1
 
 
+@pytest.mark.requires_xgboost
 def test_file_chunks_match_in_memory(small_booster, tmp_path):
     data = _seed_like(500)
     (tmp_path / "d.csv").write_bytes(data)
@@ -363,6 +374,7 @@ def test_file_chunks_match_in_memory(small_booster, tmp_path):
         assert (tmp_path / f"out{chunk_size}" / "d.csv.out").read_bytes() == t.transform_bytes(data)
 
 
+@pytest.mark.requires_xgboost
 def test_buffer_kinds(small_booster, tmp_path):
     import mmap
 
@@ -387,6 +399,7 @@ def _peak_memory(transformer, path, out) -> int:
     return peak
 
 
+@pytest.mark.requires_xgboost
 def test_memory_stays_bounded_by_chunk_size(small_booster, tmp_path):
     block = _seed_like(20_000)  # ~0.5 MB
     for name, copies in (("small.csv", 2), ("big.csv", 16)):
@@ -404,6 +417,7 @@ def test_memory_stays_bounded_by_chunk_size(small_booster, tmp_path):
 # ----------------------------------------------------------------------------- files
 
 
+@pytest.mark.requires_xgboost
 def test_directory_and_glob_inputs_mirror_names(small_booster, tmp_path):
     data = _seed_like(5)
     (tmp_path / "in" / "sub").mkdir(parents=True)
@@ -421,12 +435,14 @@ def test_directory_and_glob_inputs_mirror_names(small_booster, tmp_path):
     ]
 
 
+@pytest.mark.requires_xgboost
 def test_missing_input_is_a_storage_error(small_booster, tmp_path):
     t = fastjoin.Transformer(small_booster, **SEED_JOB)
     with pytest.raises(fastjoin.StorageError, match="no such file"):
         t.transform(tmp_path / "nope.csv", tmp_path / "out")
 
 
+@pytest.mark.requires_xgboost
 def test_failure_leaves_previous_output_untouched(small_booster, tmp_path):
     (tmp_path / "a.csv").write_bytes(_seed_like(5))
     t = fastjoin.Transformer(small_booster, **SEED_JOB)
@@ -454,6 +470,7 @@ def _by_names(model, **options) -> fastjoin.Transformer:
     )
 
 
+@pytest.mark.requires_xgboost
 def test_header_names_in_filters_and_output(pipeline, small_booster):
     data = b"id,x,y,z\n" + _seed_like(3)
     out = _by_names(small_booster).transform_bytes(data)
@@ -464,6 +481,7 @@ def test_header_names_in_filters_and_output(pipeline, small_booster):
 BOM = b"\xef\xbb\xbf"
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("chunk_size", [3, 50, 1 << 20])
 def test_utf8_bom_before_a_header_is_not_part_of_the_first_name(pipeline, small_booster, chunk_size):
     data = b"id,x,y,z\n" + _seed_like(3)
@@ -472,6 +490,7 @@ def test_utf8_bom_before_a_header_is_not_part_of_the_first_name(pipeline, small_
     assert t.transform_bytes(BOM + data).startswith(b"id,SageMakerOutput\n")
 
 
+@pytest.mark.requires_xgboost
 def test_utf8_bom_at_the_start_of_a_headerless_object_is_skipped(pipeline, small_booster, tmp_path):
     data = _seed_like(5)
     t = fastjoin.Transformer(small_booster, **SEED_JOB)
@@ -487,6 +506,7 @@ def test_utf8_bom_at_the_start_of_a_headerless_object_is_skipped(pipeline, small
     assert str(info.value).startswith("b.csv:1:10: field 3: expected a number, got 'x'\n  1000,1.5,x,2.5")
 
 
+@pytest.mark.requires_xgboost
 def test_utf8_bom_is_data_in_the_sagemaker_dialect(pipeline, small_booster):
     data = _seed_like(2)
     t = fastjoin.Transformer(small_booster, **dict(SEED_JOB, output_filter="$"), dialect="sagemaker")
@@ -503,6 +523,7 @@ def test_utf8_bom_is_data_in_the_sagemaker_dialect(pipeline, small_booster):
     )
 
 
+@pytest.mark.requires_xgboost
 def test_utf8_bom_inside_an_object_is_data(pipeline, small_booster):
     features = [line.split(b",", 1)[1] for line in _seed_like(2).splitlines(keepends=True)]
     t = fastjoin.Transformer(small_booster)
@@ -512,6 +533,7 @@ def test_utf8_bom_inside_an_object_is_data(pipeline, small_booster):
     assert "(it starts with a UTF-8 byte-order mark: the extended dialect skips one" in str(info.value)
 
 
+@pytest.mark.requires_xgboost
 def test_header_with_index_filters_and_named_prediction(pipeline, small_booster):
     data = b'"the id",x,y,z\n' + _seed_like(2)
     t = fastjoin.Transformer(small_booster, header=True, prediction_name="p,1", **SEED_JOB)
@@ -555,9 +577,3 @@ def test_roundtrip_property_with_csv_module(pipeline):
     t = fastjoin.Transformer(constant(b"p"), join_source="Input")
     out = t.transform_bytes(buf.getvalue().encode())
     assert list(csv.reader(io.StringIO(out.decode()))) == [r + ["p"] for r in rows]
-
-
-def test_compiled_core_is_what_runs():
-    assert _impl.NAME == "_core"
-    assert _impl.tokenize is _core.tokenize
-    assert _core.__file__.endswith((".so", ".pyd"))

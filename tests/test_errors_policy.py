@@ -10,6 +10,7 @@ import gzip
 import json
 
 import pytest
+from helpers import optional_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from fastjoin.deadletter import parse_max_errors
 from fastjoin.errors import ConfigError, InputError, ModelError
 from fastjoin.job import run_job
 
-xgb = pytest.importorskip("xgboost")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 SEED = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
 
@@ -61,6 +62,7 @@ def _inject(lines: list[bytes], at: dict[int, bytes]) -> bytes:
     return b"".join(out)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("chunk_size, threads", [(1 << 22, None), (700, 1), (3000, 2), (64, 3)])
 def test_skip_keeps_good_records_in_order_and_locates_bad_ones(
     pipeline, seed, seed_lines, chunk_size, threads
@@ -86,6 +88,7 @@ def test_skip_keeps_good_records_in_order_and_locates_bad_ones(
         assert data[: e.offset].count(b"\n") == e.line - 1
 
 
+@pytest.mark.requires_xgboost
 def test_column_points_at_the_bad_field(seed, seed_lines):
     model, _ = seed
     fields = seed_lines[1].split(b",")
@@ -97,6 +100,7 @@ def test_column_points_at_the_bad_field(seed, seed_lines):
     assert errors[1].reason == "field 3: expected a number, got 'abc'"
 
 
+@pytest.mark.requires_xgboost
 @settings(max_examples=40)
 @given(
     at=st.dictionaries(st.integers(0, 39), st.integers(0, 5), max_size=8), chunk_size=st.integers(16, 5000)
@@ -140,6 +144,7 @@ def test_container_model_and_output_filter_errors(pipeline):
     assert b"".join(calls) == b"1,2\n1\n3,4\n"  # the model saw the well-formed records only
 
 
+@pytest.mark.requires_xgboost
 def test_first_record_that_does_not_fit_fails_the_object_even_when_skipping(seed, seed_lines):
     model, _ = seed
     t = fastjoin.Transformer(str(model), input_filter="$", on_error="skip")  # id + 30 features: 31
@@ -147,6 +152,7 @@ def test_first_record_that_does_not_fit_fails_the_object_even_when_skipping(seed
         t.transform_bytes(b"".join(seed_lines[:5]))
 
 
+@pytest.mark.requires_xgboost
 def test_fail_is_the_default(seed, seed_lines):
     model, _ = seed
     t = fastjoin.Transformer(str(model), **SEED)
@@ -197,6 +203,7 @@ def _request(source, output, **extra):
     }
 
 
+@pytest.mark.requires_xgboost
 def test_dead_letter_file_beside_the_output(seed, seed_lines, tmp_path):
     model, _ = seed
     (tmp_path / "in").mkdir()
@@ -225,6 +232,7 @@ def test_dead_letter_file_beside_the_output(seed, seed_lines, tmp_path):
     assert (tmp_path / "out" / "part-1.csv.out").read_bytes() == expected
 
 
+@pytest.mark.requires_xgboost
 def test_max_errors_count(seed, seed_lines, tmp_path):
     model, _ = seed
     bad = _bad_lines(seed_lines[0])
@@ -247,6 +255,7 @@ def test_max_errors_count(seed, seed_lines, tmp_path):
     assert d["fastjoin"]["objects"][0]["dead_letter"] is None
 
 
+@pytest.mark.requires_xgboost
 def test_max_errors_message_says_the_input_looks_like_utf16(seed, seed_lines, tmp_path):
     model, _ = seed
     src = tmp_path / "in.csv"
@@ -259,6 +268,7 @@ def test_max_errors_message_says_the_input_looks_like_utf16(seed, seed_lines, tm
     )
 
 
+@pytest.mark.requires_xgboost
 def test_max_errors_fraction(seed, seed_lines, tmp_path):
     model, _ = seed
     bad = _bad_lines(seed_lines[0])
@@ -274,6 +284,7 @@ def test_max_errors_fraction(seed, seed_lines, tmp_path):
     assert d["FailureReason"] == f"{src}: 2 of 100 records are bad (2.00%), more than max_errors=0.01"
 
 
+@pytest.mark.requires_xgboost
 def test_stale_dead_letters_go_when_the_object_is_clean(seed, seed_lines, tmp_path):
     model, _ = seed
     src = tmp_path / "in.csv"
@@ -287,6 +298,7 @@ def test_stale_dead_letters_go_when_the_object_is_clean(seed, seed_lines, tmp_pa
     assert d["fastjoin"]["errors"] == 0 and not errors_file.exists()
 
 
+@pytest.mark.requires_xgboost
 def test_invalid_utf8_record_is_kept_exactly(seed, seed_lines, tmp_path):
     model, _ = seed
     src = tmp_path / "in.csv"
@@ -300,6 +312,7 @@ def test_invalid_utf8_record_is_kept_exactly(seed, seed_lines, tmp_path):
     assert entry["line"] == 2 and entry["offset"] == len(seed_lines[0])
 
 
+@pytest.mark.requires_xgboost
 def test_gzip_offsets_are_in_the_uncompressed_data(seed, seed_lines, tmp_path):
     model, _ = seed
     raw = _inject(seed_lines[:200], {150: b"bad,line\n"})

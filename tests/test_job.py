@@ -9,10 +9,9 @@ import copy
 import gzip
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+from helpers import cli, optional_module
 from s3fixtures import get, keys, put
 
 import fastjoin
@@ -21,8 +20,7 @@ from fastjoin.errors import ConfigError, ModelError
 from fastjoin.job import run_job
 from fastjoin.request import validate
 
-xgb = pytest.importorskip("xgboost")
-botocore = pytest.importorskip("botocore")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 SEED_FILTERS = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
 
@@ -69,6 +67,7 @@ def seed_request(source: str, output: str, **extra) -> dict:
 
 def botocore_validate(request: dict) -> None:
     """botocore's own client-side parameter validation for sagemaker CreateTransformJob."""
+    pytest.importorskip("botocore")
     import botocore.session
     from botocore.validate import validate_parameters
 
@@ -79,6 +78,7 @@ def botocore_validate(request: dict) -> None:
 # ----------------------------------------------------------------------------- the seed example
 
 
+@pytest.mark.requires_xgboost
 def test_seed_request_on_s3_and_locally_gives_identical_bytes(
     seed, seed_expected, s3, bucket, s3_endpoint, tmp_path, monkeypatch
 ):
@@ -101,6 +101,7 @@ def test_seed_request_on_s3_and_locally_gives_identical_bytes(
     assert on_s3.startswith(b"842302,0.9") and on_s3.count(b"\n") == 569
 
 
+@pytest.mark.requires_xgboost
 def test_endpoint_as_an_option(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
@@ -112,6 +113,7 @@ def test_endpoint_as_an_option(seed, seed_expected, s3, bucket, s3_endpoint):
     assert described["fastjoin"]["objects"][0]["output"] == f"s3://{bucket}/out/batch.csv.out"
 
 
+@pytest.mark.requires_xgboost
 def test_describe_shape(seed, tmp_path):
     model, seed_batch = seed
     batch = tmp_path / "batch_noID.csv"  # the notebook's first job: features only, no filters
@@ -150,6 +152,7 @@ def test_describe_shape(seed, tmp_path):
     json.loads(describe_json(d))  # serialisable
 
 
+@pytest.mark.requires_xgboost
 def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_path):
     """Locally the model path may be the ModelName; job name and resources may be left out."""
     model, batch = seed
@@ -175,6 +178,7 @@ def test_extended_runs_without_sagemaker_only_members(seed, seed_expected, tmp_p
     assert any("at 'modelName' failed to satisfy constraint" in p for p in problems)
 
 
+@pytest.mark.requires_xgboost
 def test_request_from_json_file_and_text(seed, seed_expected, tmp_path):
     model, batch = seed
     request = seed_request(str(batch), str(tmp_path / "a"))
@@ -242,6 +246,7 @@ def test_sagemaker_dialect_filter_rules():
         "\"text/csv\" are ['$', '[', ']', '*', '.', ' ', ',', ':', '-', ''']",
     ]
     # extended lifts both; a name path still needs a header on CSV, which is a run-time matter
+    pytest.importorskip("boto3")  # and the s3:// URIs need boto3 there
     assert validate(request, dialect="extended", model_given=True).ok
     request["DataProcessing"]["InputFilter"] = "$" + "[0]" * 21
     assert "Member must have length less than or equal to 63" in validate(request).problems[0]
@@ -348,7 +353,7 @@ def _mutations():
 def test_validate_rejects_whatever_botocore_rejects(name, mutate):
     """botocore validates types, required members and minimums on the client; SageMaker checks
     the rest. Whatever botocore rejects, validate() must reject too (and it names the member)."""
-    from botocore.exceptions import ParamValidationError
+    ParamValidationError = pytest.importorskip("botocore.exceptions").ParamValidationError
 
     request = copy.deepcopy(GOOD)
     mutate(request)
@@ -374,6 +379,7 @@ def test_good_request_passes_both():
 # ----------------------------------------------------------------------------- running
 
 
+@pytest.mark.requires_xgboost
 def test_model_name_as_a_local_path(seed, tmp_path):
     model, batch = seed
     request = seed_request(str(batch), str(tmp_path), ModelName=str(tmp_path / "missing-model.json"))
@@ -383,6 +389,7 @@ def test_model_name_as_a_local_path(seed, tmp_path):
     assert run_job(request)["TransformJobStatus"] == "Completed"
 
 
+@pytest.mark.requires_xgboost
 def test_a_bad_object_fails_alone_and_the_job_fails_naming_object_line_cause(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -404,6 +411,7 @@ def test_a_bad_object_fails_alone_and_the_job_fails_naming_object_line_cause(see
     assert d["fastjoin"]["objects"][1]["output"] is None
 
 
+@pytest.mark.requires_xgboost
 def test_nothing_to_read_fails_the_job(seed, tmp_path):
     model, _ = seed
     d = run_job(seed_request(str(tmp_path / "nothing-here"), str(tmp_path / "out")), model=str(model))
@@ -411,6 +419,7 @@ def test_nothing_to_read_fails_the_job(seed, tmp_path):
     assert "no such file or directory" in d["FailureReason"]
 
 
+@pytest.mark.requires_xgboost
 def test_missing_s3_prefix_fails_the_job(seed, s3_endpoint, bucket):
     model, _ = seed
     d = run_job(
@@ -422,6 +431,7 @@ def test_missing_s3_prefix_fails_the_job(seed, s3_endpoint, bucket):
     assert d["FailureReason"].startswith(f"s3://{bucket}/nope/: no S3 objects found")
 
 
+@pytest.mark.requires_xgboost
 def test_nested_keys_keep_their_relative_path(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -436,6 +446,7 @@ def test_nested_keys_keep_their_relative_path(seed, s3, bucket, s3_endpoint):
     assert keys(s3, bucket, "results/") == ["results/2024/01/a.csv.out", "results/2024/02/b.csv.out"]
 
 
+@pytest.mark.requires_xgboost
 def test_kms_key_for_s3_outputs(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     key_id = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -471,6 +482,7 @@ def test_invocation_retries_follow_model_client_config(tmp_path):
 # ----------------------------------------------------------------------------- gzip, manifests
 
 
+@pytest.mark.requires_xgboost
 def test_gzip_inputs_local_and_s3(seed, seed_expected, s3, bucket, s3_endpoint, tmp_path):
     model, batch = seed
     (tmp_path / "in").mkdir()
@@ -490,6 +502,7 @@ def test_gzip_inputs_local_and_s3(seed, seed_expected, s3, bucket, s3_endpoint, 
     assert d["fastjoin"]["objects"][0]["bytes_in"] == batch.stat().st_size
 
 
+@pytest.mark.requires_xgboost
 def test_gzip_multi_member_and_bad_gzip(seed, tmp_path):
     model, batch = seed
     data = batch.read_bytes()
@@ -506,6 +519,7 @@ def test_gzip_multi_member_and_bad_gzip(seed, tmp_path):
     assert not (tmp_path / "out" / "b.gz.out").exists()
 
 
+@pytest.mark.requires_xgboost
 def test_manifest_local(seed, seed_expected, tmp_path):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -528,6 +542,7 @@ def test_manifest_local(seed, seed_expected, tmp_path):
     assert not (out / "ignored.csv.out").exists()
 
 
+@pytest.mark.requires_xgboost
 def test_manifest_on_s3_with_a_missing_entry(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     put(s3, bucket, "data/batch.csv", batch.read_bytes())
@@ -545,6 +560,7 @@ def test_manifest_on_s3_with_a_missing_entry(seed, seed_expected, s3, bucket, s3
     assert get(s3, bucket, "out/batch.csv.out") == seed_expected
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -567,6 +583,7 @@ def test_bad_manifest_fails_the_job(seed, tmp_path, text, message):
 # ----------------------------------------------------------------------------- resume
 
 
+@pytest.mark.requires_xgboost
 def test_resume_skips_complete_outputs_and_reports_them(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -588,6 +605,7 @@ def test_resume_skips_complete_outputs_and_reports_them(seed, tmp_path):
     assert first["fastjoin"]["resume"] is False and again["fastjoin"]["resume"] is True
 
 
+@pytest.mark.requires_xgboost
 def test_resume_on_s3(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
@@ -602,6 +620,7 @@ def test_resume_on_s3(seed, s3, bucket, s3_endpoint):
 # ----------------------------------------------------------------------------- progress, CLI
 
 
+@pytest.mark.requires_xgboost
 def test_progress_callable_sees_the_whole_job(seed, tmp_path):
     model, batch = seed
     data = tmp_path / "in"
@@ -635,17 +654,7 @@ def test_progress_bar_counts_objects():
     assert "MB/s" in text and "ETA" in text
 
 
-def cli(*args, env=None):
-    env = dict(os.environ, PYTHONWARNINGS="error", **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "fastjoin", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
+@pytest.mark.requires_xgboost
 def test_cli_run_job(seed, seed_expected, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
@@ -666,6 +675,7 @@ def test_cli_run_job(seed, seed_expected, tmp_path):
     assert "Skipped" in proc.stderr and "1 skipped (output exists)" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     model, batch = seed
     bad = tmp_path / "bad.csv"
@@ -681,6 +691,7 @@ def test_cli_run_job_failed_exits_non_zero(seed, tmp_path):
     assert "1 bad record skipped" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_run_job_max_model_size(seed, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
@@ -716,6 +727,7 @@ def test_cli_validate(tmp_path):
     assert proc.returncode == 2
     assert "SageMaker would reject this request: 2 problems" in proc.stdout
     assert "- Invalid JsonPath: $[0:1,2:]: only single range filters" in proc.stdout
+    pytest.importorskip("boto3")  # the extended dialect's s3:// URIs need it
     proc = cli("validate", request, "--dialect", "extended")
     assert proc.returncode == 2 and "1 problem" in proc.stdout
     request.write_text("{not json")
@@ -723,6 +735,7 @@ def test_cli_validate(tmp_path):
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
 
 
+@pytest.mark.requires_xgboost
 def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucket, s3_endpoint):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import orjson
 import pytest
-from conftest import chunking_agrees
+from helpers import chunking_agrees, cli, optional_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ from fastjoin.errors import (
     PathSyntaxError,
 )
 
-xgb = pytest.importorskip("xgboost")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 JSONL = dict(content_type="application/jsonlines")
 JOIN = dict(content_type="application/jsonlines", join_source="Input")
@@ -250,6 +250,7 @@ def test_no_join_writes_the_model_output_then_filters_it(pipeline):
 # ----------------------------------------------------------------------------- XGBoost in process
 
 
+@pytest.mark.requires_xgboost
 def test_xgboost_join_matches_dmatrix_predict(pipeline, booster):
     rng = np.random.default_rng(1)
     X = np.round(rng.random((50, 3)) * 10, 3)
@@ -269,6 +270,7 @@ def test_xgboost_join_matches_dmatrix_predict(pipeline, booster):
     )
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "base_score", [0.9899773597717285, 2.9999999242136255e-05, 1e17, 12.34567928314209, -1.5e-7, 0.0]
 )
@@ -296,6 +298,7 @@ def test_xgboost_prediction_text_is_the_containers(pipeline, base_score):
     assert plain == f"{text(p)}\n{text(p)}\n".encode()
 
 
+@pytest.mark.requires_xgboost
 def test_xgboost_multi_output_is_a_list(pipeline):
     rng = np.random.default_rng(3)
     X = rng.random((60, 2)).astype(np.float32)
@@ -317,6 +320,7 @@ def test_xgboost_multi_output_is_a_list(pipeline):
     assert first.transform_bytes(data).splitlines()[0] == text(probs[0][0]).encode()
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "record, input_filter",
     [
@@ -333,12 +337,14 @@ def test_feature_row_shapes(pipeline, booster, record, input_filter):
     assert t.transform_bytes(record + b"\n") == text(expected[0]).encode() + b"\n"
 
 
+@pytest.mark.requires_xgboost
 def test_object_values_are_taken_in_filter_order(booster):
     expected = booster.predict(xgb.DMatrix(np.array([[3.0, 1.0, 2.0]], dtype=np.float32)))
     t = fastjoin.Transformer(booster, input_filter="$['c','a','b']", **JSONL)
     assert t.transform_bytes(b'{"a":1,"b":2,"c":3}\n') == text(expected[0]).encode() + b"\n"
 
 
+@pytest.mark.requires_xgboost
 def test_one_number_is_a_one_feature_row():
     rng = np.random.default_rng(4)
     X = rng.random((50, 1)).astype(np.float32)
@@ -348,6 +354,7 @@ def test_one_number_is_a_one_feature_row():
     assert t.transform_bytes(b'{"x":0.25}\n{"x":7}\n') == "".join(text(p) + "\n" for p in expected).encode()
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "line, message",
     [
@@ -370,12 +377,14 @@ def test_bad_features_name_line_and_path(booster, line, message):
     assert (err.location.line, err.location.record, err.path) == (3, 2, "$.f")
 
 
+@pytest.mark.requires_xgboost
 def test_named_feature_in_error(booster):
     t = fastjoin.Transformer(booster, input_filter="$['a','b','c']", **JSONL)
     with pytest.raises(FeatureError, match=r"feature 2 \('b'\) is false, not a number"):
         t.transform_bytes(b'{"a":1,"b":false,"c":2}\n')
 
 
+@pytest.mark.requires_xgboost
 def test_wrong_width_on_the_first_record_is_a_model_error(booster):
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
     with pytest.raises(ModelError, match="selects 4 features but the model expects 3") as info:
@@ -448,12 +457,14 @@ def test_utf8_bom_is_data_in_the_sagemaker_dialect():
     )
 
 
+@pytest.mark.requires_xgboost
 def test_booleans_elsewhere_in_the_record_do_not_matter(booster):
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
     plain = t.transform_bytes(b'{"f":[1,2,3]}\n')
     assert t.transform_bytes(b'{"ok":true,"f":[1,2,3],"no":false}\n') == plain
 
 
+@pytest.mark.requires_xgboost
 def test_big_integers_and_overflow_follow_the_csv_rules(booster):
     # parsed as a double, rounded to float32 (SPEC §4): 2**64 is a float to orjson already.
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
@@ -699,6 +710,7 @@ def test_output_filter_selecting_nothing_names_the_record():
     )
 
 
+@pytest.mark.requires_xgboost
 def test_bad_object_fails_alone_with_no_partial_output(booster, tmp_path):
     good = lines_of([{"f": [1, 2, 3]}] * 5)
     (tmp_path / "in").mkdir()
@@ -766,6 +778,7 @@ def _records(n: int, seed: int = 0) -> bytes:
     return b"".join(orjson.dumps({"id": 1000 + i, "f": row}) + b"\n" for i, row in enumerate(X.tolist()))
 
 
+@pytest.mark.requires_xgboost
 @settings(max_examples=30, deadline=None)
 @given(chunk_size=st.integers(min_value=1, max_value=600), bad_row=st.integers(min_value=0, max_value=39))
 def test_any_chunk_size_gives_same_bytes_and_same_error(booster, chunk_size, bad_row):
@@ -777,6 +790,7 @@ def test_any_chunk_size_gives_same_bytes_and_same_error(booster, chunk_size, bad
     assert (where.line, where.record) == (bad_row + 1, bad_row)
 
 
+@pytest.mark.requires_xgboost
 def test_batches_inside_a_chunk_give_the_same_bytes_and_errors(booster, monkeypatch):
     from fastjoin.records import jsonl as jsonl_records
 
@@ -794,6 +808,7 @@ def test_batches_inside_a_chunk_give_the_same_bytes_and_errors(booster, monkeypa
     assert (info.value.location.line, info.value.location.record) == (51, 50)
 
 
+@pytest.mark.requires_xgboost
 def test_buffer_kinds(booster, buffer_kinds):
     data = _records(30)
     t = fastjoin.Transformer(booster, input_filter="$.f", **JOIN)
@@ -802,6 +817,7 @@ def test_buffer_kinds(booster, buffer_kinds):
         assert t.transform_bytes(buf) == expected, kind
 
 
+@pytest.mark.requires_xgboost
 def test_files_end_to_end(booster, tmp_path):
     data = _records(500)
     (tmp_path / "in").mkdir()
@@ -827,40 +843,16 @@ def test_files_end_to_end(booster, tmp_path):
     ).read_bytes() == f'{{"SageMakerOutput":{text(p)},"f":[1,2,3]}}'.encode()
 
 
+@pytest.mark.requires_xgboost
 def test_cli_runs_a_json_lines_job(booster, tmp_path):
-    import subprocess
-    import sys
-
     model = tmp_path / "model.json"
     booster.save_model(str(model))
     (tmp_path / "in.jsonl").write_bytes(b'{"id":"a","f":[1,2,3]}\n{"id":"b","f":[4,null,6]}\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "transform",
-            "--model",
-            str(model),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out"),
-            "--content-type",
-            "application/jsonlines",
-            "--input-filter",
-            "$.f",
-            "--join-source",
-            "Input",
-            "--output-filter",
-            "$['id','SageMakerOutput']",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-        timeout=300,
-    )
+    proc = cli(
+        "transform", "--model", model, "--input", tmp_path / "in.jsonl", "--output", tmp_path / "out",
+        "--content-type", "application/jsonlines", "--input-filter", "$.f", "--join-source", "Input",
+        "--output-filter", "$['id','SageMakerOutput']", "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     preds = booster.predict(xgb.DMatrix(np.array([[1, 2, 3], [4, np.nan, 6]], dtype=np.float32)))
     assert (
@@ -869,10 +861,8 @@ def test_cli_runs_a_json_lines_job(booster, tmp_path):
     )
 
 
+@pytest.mark.requires_xgboost
 def test_cli_json_key_order_flag(tmp_path):
-    import subprocess
-    import sys
-
     rng = np.random.default_rng(5)
     X = rng.random((30, 1)).astype(np.float32)
     model = tmp_path / "m.json"
@@ -880,37 +870,16 @@ def test_cli_json_key_order_flag(tmp_path):
         str(model)
     )
     (tmp_path / "in.jsonl").write_bytes(b'{"z":1,"x":0.5}\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "transform",
-            "--model",
-            str(model),
-            "--input",
-            str(tmp_path / "in.jsonl"),
-            "--output",
-            str(tmp_path / "out"),
-            "--content-type",
-            "application/jsonlines",
-            "--input-filter",
-            "$.x",
-            "--join-source",
-            "Input",
-            "--json-key-order",
-            "input",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-        timeout=300,
-    )
+    proc = cli(
+        "transform", "--model", model, "--input", tmp_path / "in.jsonl", "--output", tmp_path / "out",
+        "--content-type", "application/jsonlines", "--input-filter", "$.x", "--join-source", "Input",
+        "--json-key-order", "input", "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "in.jsonl.out").read_bytes().startswith(b'{"z":1,"x":0.5,"SageMakerOutput":')
 
 
+@pytest.mark.requires_xgboost
 def test_booleans_among_many_zeros_and_ones(booster):
     # many 0/1 values: the batch's bytes are searched instead of every 0 and 1
     t = fastjoin.Transformer(booster, input_filter="$.f", **JSONL)
@@ -924,6 +893,7 @@ def test_booleans_among_many_zeros_and_ones(booster):
         t.transform_bytes(good + b'{"f":[0,1,false]}\n', source="in.jsonl")
 
 
+@pytest.mark.requires_xgboost
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(json_values, json_values), min_size=1, max_size=8),
@@ -973,6 +943,7 @@ def test_json_records_module_is_chosen():
     assert fastjoin.Transformer(answering(b"1")).pipeline.format is csv_records.FORMAT
 
 
+@pytest.mark.requires_xgboost
 def test_in_process_output_filter_errors_and_wrapping(booster, monkeypatch):
     from fastjoin.records import jsonl as jsonl_records
 

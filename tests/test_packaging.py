@@ -38,6 +38,7 @@ REQUIRED = {
     "fastjoin/py.typed",
     "tests/conftest.py",
     "tests/s3fixtures.py",
+    "tests/helpers.py",
     "tests/test_packaging.py",
     "benchmarks/conftest.py",
 }
@@ -49,6 +50,7 @@ def sdist(tmp_path_factory) -> Path:
     given = os.environ.get("FASTJOIN_SDIST")
     if given:
         return Path(given)
+    pytest.importorskip("build.__main__")  # for python -m build; plain "build" finds the build/ folder
     out = tmp_path_factory.mktemp("sdist")
     # setuptools adds every file an earlier build's SOURCES.txt lists: build from a clean slate
     shutil.rmtree(ROOT / "fastjoin.egg-info", ignore_errors=True)

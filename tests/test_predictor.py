@@ -12,17 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import optional_module
 
-xgb = pytest.importorskip("xgboost")
-
-from fastjoin.errors import ConfigError, ModelError, OutputError  # noqa: E402
-from fastjoin.predictor import (  # noqa: E402
+from fastjoin.errors import ConfigError, ModelError, OutputError
+from fastjoin.predictor import (
     ContainerModel,
     Predictor,
     XGBoostPredictor,
     available_cores,
     load_model,
 )
+
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 N_FEATURES = 4
 
@@ -82,6 +83,7 @@ def _tar(path: Path, members: dict[str, bytes], mode: str = "w:gz") -> Path:
 # --- model forms -----------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_booster_predictions_equal_dmatrix_predict(models, batch):
     p = load_model(models["binary"])
     assert isinstance(p, XGBoostPredictor) and isinstance(p, Predictor)
@@ -91,6 +93,7 @@ def test_booster_predictions_equal_dmatrix_predict(models, batch):
     assert np.array_equal(out, _reference(models["binary"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_booster_is_copied_not_mutated(models):
     booster = models["binary"]
     before = json.loads(booster.save_config())["learner"]["generic_param"]["nthread"]
@@ -99,6 +102,7 @@ def test_booster_is_copied_not_mutated(models):
     assert json.loads(booster.save_config())["learner"]["generic_param"]["nthread"] == before
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("fmt", ["json", "ubj"])
 def test_model_file(models, batch, tmp_path, fmt):
     path = tmp_path / f"model.{fmt}"
@@ -108,6 +112,7 @@ def test_model_file(models, batch, tmp_path, fmt):
         assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "fmt,name", [("ubj", "model.json"), ("json", "model.ubj"), ("json", "model.bin"), ("ubj", "weights")]
 )
@@ -118,6 +123,7 @@ def test_format_detected_from_bytes_not_extension(models, batch, tmp_path, fmt, 
     assert np.array_equal(p.predict(batch), _reference(models["softprob"], batch))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("mode", ["w:gz", "w"])
 @pytest.mark.parametrize("member", ["xgboost-model", "./xgboost-model"])
 def test_model_tar_gz(models, batch, tmp_path, mode, member):
@@ -128,6 +134,7 @@ def test_model_tar_gz(models, batch, tmp_path, mode, member):
     assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_tar_with_one_model_file(models, batch, tmp_path):
     raw = bytes(models["binary"].save_raw("json"))
     path = _tar(tmp_path / "model.tar.gz", {"README.txt": b"hi", "model.json": raw})
@@ -140,6 +147,7 @@ def test_tar_without_model(tmp_path):
         load_model(path)
 
 
+@pytest.mark.requires_xgboost
 def test_tar_with_two_model_files(models, tmp_path):
     raw = bytes(models["binary"].save_raw("json"))
     path = _tar(tmp_path / "model.tar.gz", {"a.json": raw, "b.ubj": raw})
@@ -147,6 +155,7 @@ def test_tar_with_two_model_files(models, tmp_path):
         load_model(path)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("bad", ["../xgboost-model", "/etc/xgboost-model", "a/../../x.json"])
 def test_tar_with_unsafe_member_refused(models, tmp_path, bad):
     raw = bytes(models["binary"].save_raw("json"))
@@ -161,12 +170,14 @@ def test_corrupt_gzip(tmp_path):
         load_model(path)
 
 
+@pytest.mark.requires_xgboost
 def test_directory(models, batch, tmp_path):
     (tmp_path / "xgboost-model").write_bytes(bytes(models["binary"].save_raw("ubj")))
     (tmp_path / "notes.txt").write_text("x")
     assert np.array_equal(load_model(tmp_path).predict(batch), _reference(models["binary"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_directory_with_one_model_file(models, batch, tmp_path):
     models["softprob"].save_model(str(tmp_path / "clf.ubj"))
     assert load_model(tmp_path).predict(batch).shape == (len(batch), 3)
@@ -177,6 +188,7 @@ def test_empty_directory(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.requires_xgboost
 def test_sklearn_model_object(batch):
     clf = xgb.XGBClassifier(n_estimators=3, max_depth=2, n_jobs=1, random_state=0)
     X = _features(50, 5)
@@ -221,6 +233,7 @@ def test_unsupported_model_type():
 # --- pickles ---------------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_pickle_refused_with_explanation(models, tmp_path):
     path = _write(tmp_path / "model.json", pickle.dumps(models["binary"]))
     with pytest.raises(ModelError) as info:
@@ -230,6 +243,7 @@ def test_pickle_refused_with_explanation(models, tmp_path):
     assert 'save_model("model.json")' in text and "allow_pickle=True" in text
 
 
+@pytest.mark.requires_xgboost
 def test_pickle_refused_inside_tar_and_directory(models, tmp_path):
     raw = pickle.dumps(models["binary"])
     with pytest.raises(ModelError, match="xgboost-model is a Python pickle"):
@@ -241,12 +255,14 @@ def test_pickle_refused_inside_tar_and_directory(models, tmp_path):
         load_model(d)
 
 
+@pytest.mark.requires_xgboost
 def test_pickle_allowed(models, batch, tmp_path):
     path = _tar(tmp_path / "model.tar.gz", {"xgboost-model": pickle.dumps(models["binary"])})
     p = load_model(path, allow_pickle=True)
     assert np.array_equal(p.predict(batch), _reference(models["binary"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_pickled_sklearn_model_allowed(batch, tmp_path):
     clf = xgb.XGBRegressor(n_estimators=3, max_depth=2, n_jobs=1, random_state=0)
     X = _features(50, 6)
@@ -256,6 +272,7 @@ def test_pickled_sklearn_model_allowed(batch, tmp_path):
     assert np.array_equal(p.predict(batch), _reference(clf.get_booster(), batch))
 
 
+@pytest.mark.requires_xgboost
 def test_pickle_of_something_else(tmp_path):
     path = _write(tmp_path / "m.pkl", pickle.dumps({"not": "a model"}))
     with pytest.raises(ModelError, match="unpickles to a dict"):
@@ -273,6 +290,7 @@ def test_missing_file(tmp_path):
     assert not isinstance(info.value, FileNotFoundError)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("data", [b"this is not a model", b"binf" + b"\x00" * 64, b'{"a": 1}'])
 def test_garbage_file(tmp_path, data):
     path = _write(tmp_path / "model.json", data)
@@ -288,6 +306,7 @@ def test_empty_file(tmp_path):
         load_model(_write(tmp_path / "model.json", b""))
 
 
+@pytest.mark.requires_xgboost
 def test_missing_xgboost_is_a_model_error(models, tmp_path, monkeypatch):
     path = tmp_path / "model.json"
     models["binary"].save_model(str(path))
@@ -309,6 +328,7 @@ def test_import_does_not_import_xgboost():
 # --- features, shapes, threads ---------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_check_features_message(models):
     p = load_model(models["binary"])
     p.check_features(N_FEATURES)
@@ -322,12 +342,14 @@ def test_check_features_message(models):
         p.check_features(1)
 
 
+@pytest.mark.requires_xgboost
 def test_predict_with_wrong_width(models):
     p = load_model(models["binary"])
     with pytest.raises(ModelError, match="selects 3 features but the model expects 4"):
         p.predict(np.zeros((2, 3), dtype=np.float32))
 
 
+@pytest.mark.requires_xgboost
 def test_multi_softprob(models, batch):
     p = load_model(models["softprob"])
     assert p.n_outputs == 3
@@ -338,6 +360,7 @@ def test_multi_softprob(models, batch):
     assert p.predict(batch[:0]).shape == (0, 3)
 
 
+@pytest.mark.requires_xgboost
 def test_multi_softmax_has_one_output(models, batch):
     p = load_model(models["softmax"])
     assert p.n_outputs == 1
@@ -346,12 +369,14 @@ def test_multi_softmax_has_one_output(models, batch):
     assert np.array_equal(out, _reference(models["softmax"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_multi_target(models, batch):
     p = load_model(models["multitarget"])
     assert p.n_outputs == 2
     assert np.array_equal(p.predict(batch), _reference(models["multitarget"], batch))
 
 
+@pytest.mark.requires_xgboost
 def test_one_row_and_empty_batch(models, batch):
     p = load_model(models["binary"])
     assert p.predict(batch[:1]).shape == (1,)
@@ -359,6 +384,7 @@ def test_one_row_and_empty_batch(models, batch):
     assert empty.shape == (0,) and empty.dtype == np.float32
 
 
+@pytest.mark.requires_xgboost
 def test_nthread(models, tmp_path):
     def threads(p: XGBoostPredictor) -> int:
         return int(json.loads(p.booster.save_config())["learner"]["generic_param"]["nthread"])
@@ -373,6 +399,7 @@ def test_nthread(models, tmp_path):
             load_model(models["binary"], nthread=bad)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "make",
     [
@@ -392,6 +419,7 @@ def test_predict_rejects_unprepared_input(models, batch, make):
 # --- demo ------------------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_make_seed_files(tmp_path):
     from fastjoin.demo import make_seed_files
 
@@ -462,6 +490,7 @@ def _peak_traced(fn) -> tuple[int, Exception]:
     return peak, error
 
 
+@pytest.mark.requires_xgboost
 def test_model_file_over_the_limit_is_refused_by_its_size(models, tmp_path):
     path = tmp_path / "model.json"
     models["binary"].save_model(str(path))
@@ -522,6 +551,7 @@ def test_archive_that_expands_past_the_limit_stops_decompressing(tmp_path, monke
     assert sum(read) < 1 << 20  # stopped near 65 KiB, not at 32 MiB
 
 
+@pytest.mark.requires_xgboost
 def test_archive_limit_leaves_room_for_headers_and_small_files(models, batch, tmp_path):
     raw = bytes(models["binary"].save_raw("ubj"))
     path = _tar(tmp_path / "model.tar.gz", {"code/inference.py": b"x" * 5000, "xgboost-model": raw})
@@ -594,6 +624,7 @@ def _tar_with_link(path: Path, kind: bytes, target: str, extra: dict[str, bytes]
     return path
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("kind, word", [(tarfile.SYMTYPE, "symbolic"), (tarfile.LNKTYPE, "hard")])
 def test_tar_link_is_named_with_the_reason(models, tmp_path, kind, word):
     raw = bytes(models["binary"].save_raw("json"))
@@ -607,6 +638,7 @@ def test_tar_link_is_named_with_the_reason(models, tmp_path, kind, word):
     assert "models/real (in a subdirectory: SageMaker's XGBoost container loads only files at the top" in text
 
 
+@pytest.mark.requires_xgboost
 def test_tar_model_in_a_subdirectory_is_named_with_the_reason(models, tmp_path):
     raw = bytes(models["binary"].save_raw("json"))
     path = _tar(tmp_path / "model.tar.gz", {"README.txt": b"hi", "sub/xgboost-model": raw})
@@ -619,6 +651,7 @@ def test_tar_model_in_a_subdirectory_is_named_with_the_reason(models, tmp_path):
     )
 
 
+@pytest.mark.requires_xgboost
 def test_directory_lists_what_it_skipped(models, tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "xgboost-model").write_bytes(bytes(models["binary"].save_raw("json")))
@@ -640,6 +673,7 @@ def test_directory_lists_what_it_skipped(models, tmp_path):
 # --- protocol 0/1 pickles ------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("protocol", [0, 1])
 @pytest.mark.parametrize("wrap", ["booster", "sklearn", "dict"])
 def test_old_protocol_pickles_are_pickles_not_legacy_binary(models, batch, tmp_path, protocol, wrap):
@@ -663,6 +697,7 @@ def test_old_protocol_pickles_are_pickles_not_legacy_binary(models, batch, tmp_p
         assert np.array_equal(p.predict(batch), _reference(booster, batch))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "data",
     [

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers import cli, optional_module
 from s3fixtures import put
 
 import fastjoin
 from fastjoin.preview import format_preview, preview
 
-xgb = pytest.importorskip("xgboost")
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +39,7 @@ def seed_request(source: str, output: str) -> dict:
     }
 
 
+@pytest.mark.requires_xgboost
 def test_seed_preview_shows_every_stage_and_writes_nothing(seed, tmp_path):
     model, batch = seed
     out = tmp_path / "out"
@@ -61,6 +61,7 @@ def test_seed_preview_shows_every_stage_and_writes_nothing(seed, tmp_path):
     assert f"{batch}:2" in text and "  model input   " in text and text.count(" ...") >= 6
 
 
+@pytest.mark.requires_xgboost
 def test_preview_on_s3(seed, s3, bucket, s3_endpoint):
     model, batch = seed
     source = put(s3, bucket, "in/batch.csv", batch.read_bytes())
@@ -72,6 +73,7 @@ def test_preview_on_s3(seed, s3, bucket, s3_endpoint):
     assert [k for k, _, _ in s3.list(bucket, "out")] == []
 
 
+@pytest.mark.requires_xgboost
 def test_bad_record_is_shown_with_its_line_and_the_rest_go_on(seed, tmp_path):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -86,6 +88,7 @@ def test_bad_record_is_shown_with_its_line_and_the_rest_go_on(seed, tmp_path):
     assert records[2].error is None and records[2].written.startswith(lines[2].split(b",")[0])
 
 
+@pytest.mark.requires_xgboost
 def test_preview_reads_on_into_the_next_objects(seed, tmp_path):
     model, batch = seed
     lines = batch.read_bytes().splitlines(keepends=True)
@@ -124,28 +127,12 @@ def test_preview_a_transformer_with_a_header_and_a_container_callable(tmp_path):
     assert not any(p.name.endswith(".out") for p in tmp_path.iterdir())
 
 
+@pytest.mark.requires_xgboost
 def test_cli_preview(seed, tmp_path):
     model, batch = seed
     request = tmp_path / "request.json"
     request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastjoin",
-            "preview",
-            str(request),
-            "--model",
-            str(model),
-            "-n",
-            "2",
-            "--full",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, PYTHONWARNINGS="error"),
-    )
+    proc = cli("preview", request, "--model", model, "-n", "2", "--full")
     assert proc.returncode == 0, proc.stderr
     assert "the first 2 records (nothing is written)" in proc.stdout
     for label in ("record", "model input", "model output", "joined", "written"):

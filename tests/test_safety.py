@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import cli
 from s3fixtures import keys, put
 
 from fastjoin import Transformer, run_job
@@ -403,8 +404,8 @@ def test_sigterm_is_handled_like_ctrl_c_and_leaves_no_temporaries(tmp_path, sig,
 
 @pytest.fixture(scope="module")
 def seed_model(tmp_path_factory):
-    xgb = pytest.importorskip("xgboost")
     import numpy as np
+    import xgboost as xgb
 
     X = np.random.default_rng(0).random((64, 2))
     booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, X[:, 0] > 0.5), 3)
@@ -413,6 +414,7 @@ def seed_model(tmp_path_factory):
     return path
 
 
+@pytest.mark.requires_xgboost
 def test_a_full_disk_names_the_output_not_the_input(tmp_path, seed_model):
     src = tmp_path / "a.csv"
     src.write_bytes(b"".join(b"%d,1.5,2.5\n" % i for i in range(50_000)))
@@ -553,11 +555,7 @@ def test_a_limit_beyond_any_size_means_no_limit(tmp_path):
     src.write_bytes(b'{"features": [1, 2]}')
     t = Transformer(echo, content_type="application/json", split_type="None", max_record_bytes=10**20)
     assert t.transform(src, tmp_path / "out").ok
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastjoin", "transform", "--model", "m", "--input", "i", "--output", "o",
-         "--max-record-size", "inf"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    proc = cli("transform", "--model", "m", "--input", "i", "--output", "o", "--max-record-size", "inf")
     assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -592,6 +590,7 @@ def run_with_file_size_limit(limit: int, *args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.requires_xgboost
 def test_a_full_disk_while_writing_dead_letters_fails_only_that_object(tmp_path, seed_model):
     src = tmp_path / "in"
     src.mkdir()
@@ -607,6 +606,7 @@ def test_a_full_disk_while_writing_dead_letters_fails_only_that_object(tmp_path,
     assert files_under(out) == ["z.csv.out"]  # the next object still ran
 
 
+@pytest.mark.requires_xgboost
 def test_old_dead_letters_stay_until_a_new_output_replaces_theirs(tmp_path, seed_model):
     src = tmp_path / "a.csv"
     src.write_bytes(b'1,1.5,2.5\n2,"x\n')
@@ -626,6 +626,7 @@ def test_old_dead_letters_stay_until_a_new_output_replaces_theirs(tmp_path, seed
     assert {name: (out / name).read_bytes() for name in files_under(out)} == before
 
 
+@pytest.mark.requires_xgboost
 def test_a_small_output_that_does_not_fit_names_the_output(tmp_path, seed_model):
     src = tmp_path / "a.csv"
     src.write_bytes(b"".join(b"%d,1.5,2.5\n" % i for i in range(250)))  # ~8 KiB out: one buffered write

@@ -13,17 +13,17 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import tree_campaign
+from helpers import optional_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tree_campaign import Tree, booster_from, build_model, f32, leaf, stump
 
-xgb = pytest.importorskip("xgboost")
+from fastjoin import _trees, trees, ubjson
+from fastjoin.errors import ConfigError, ModelError
+from fastjoin.predictor import load_model
 
-import tree_campaign  # noqa: E402
-from tree_campaign import Tree, booster_from, build_model, f32, leaf, stump  # noqa: E402
-
-from fastjoin import _trees, trees, ubjson  # noqa: E402
-from fastjoin.errors import ConfigError, ModelError  # noqa: E402
-from fastjoin.predictor import load_model  # noqa: E402
+xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
 N_FEATURES = 6
 
@@ -93,6 +93,7 @@ POSITIVE = (np.abs(np.nan_to_num(_data(600, 0)[:, 0])) + 0.1).astype(np.float32)
 COUNTS = np.random.default_rng(5).poisson(2.0, size=600).astype(np.float32)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "params, y",
     [
@@ -139,6 +140,7 @@ def test_bit_identical_to_xgboost(params, y):
     _check(_train(params, y=y))
 
 
+@pytest.mark.requires_xgboost
 def test_deep_trees_use_the_node_layout():
     booster = _train(
         {"objective": "binary:logistic", "max_depth": 14, "min_child_weight": 0, "eta": 1.0, "lambda": 0},
@@ -150,6 +152,7 @@ def test_deep_trees_use_the_node_layout():
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_mixed_depths_and_single_leaf_trees():
     # gamma prunes later trees down to a leaf or two
     booster = _train({"objective": "reg:squarederror", "max_depth": 5, "gamma": 40.0}, rounds=30, y=POSITIVE)
@@ -158,6 +161,7 @@ def test_mixed_depths_and_single_leaf_trees():
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_a_model_of_no_trees_predicts_its_base():
     booster = _train({"objective": "binary:logistic", "base_score": 0.25}, rounds=0)
     p = load_model(booster, engine="compiled")
@@ -165,6 +169,7 @@ def test_a_model_of_no_trees_predicts_its_base():
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_values_at_the_edges():
     booster = _train({"objective": "binary:logistic", "max_depth": 6})
     rows = np.array(
@@ -175,6 +180,7 @@ def test_values_at_the_edges():
     _check(booster, rows)
 
 
+@pytest.mark.requires_xgboost
 def test_margin_outputs_far_out():
     # large margins: the sigmoid's exponent clamp and 0/1 saturation
     booster = _train(
@@ -184,6 +190,7 @@ def test_margin_outputs_far_out():
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_threads_split_a_big_batch():
     booster = _train({"objective": "binary:logistic"})
     X = np.ascontiguousarray(_data(40_000, 11, nan_rows=slice(30_000, None)))
@@ -202,6 +209,7 @@ def test_threads_split_a_big_batch():
 CLASSES = np.random.default_rng(0).integers(0, 4, size=600).astype(np.float32)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "params",
     [
@@ -219,12 +227,14 @@ def test_multiclass_bit_identical(params):
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_multiclass_ties_take_the_first_class():
     # a model of no trees: every class has the same margin, softmax gives 1/4 each, argmax 0
     for objective in ("multi:softprob", "multi:softmax"):
         _check(_train({"objective": objective, "num_class": 4}, rounds=0, y=CLASSES))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize(
     "params, reason",
     [
@@ -251,6 +261,7 @@ def test_unsupported_models_fall_back_to_xgboost(params, reason):
         load_model(booster, engine="compiled")
 
 
+@pytest.mark.requires_xgboost
 def test_categorical_splits_fall_back():
     import pandas as pd
 
@@ -266,6 +277,7 @@ def test_categorical_splits_fall_back():
     assert p.engine == "xgboost" and "categorical" in p.fallback_reason
 
 
+@pytest.mark.requires_xgboost
 def test_engine_xgboost_and_bad_engine():
     booster = _train({"objective": "binary:logistic"})
     p = load_model(booster, engine="xgboost")
@@ -275,6 +287,7 @@ def test_engine_xgboost_and_bad_engine():
         load_model(booster, engine="fast")
 
 
+@pytest.mark.requires_xgboost
 def test_a_compiled_model_that_disagrees_is_not_used(monkeypatch):
     booster = _train({"objective": "binary:logistic"})
     real = trees.compile_model
@@ -376,6 +389,7 @@ def test_an_unbuilt_trees_extension_is_resolved_in_impl(tmp_path, impl):
 # --- the pieces ------------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_ubjson_matches_the_json_dump():
     booster = _train({"objective": "binary:logistic"}, rounds=3)
     import json
@@ -466,6 +480,7 @@ def test_float32_exact_known_double_rounding_case():
 # --- in the pipeline -------------------------------------------------------------------------
 
 
+@pytest.mark.requires_xgboost
 def test_transformer_engines_agree_and_bad_engine_is_a_config_error():
     from fastjoin.transformer import Transformer
 
@@ -491,6 +506,7 @@ def test_transformer_engines_agree_and_bad_engine_is_a_config_error():
         Transformer(booster, engine="gpu", **options)
 
 
+@pytest.mark.requires_xgboost
 def test_a_job_says_when_the_model_falls_back(tmp_path):
     from fastjoin.job import run_job
 
@@ -535,6 +551,7 @@ def _nudge(ensemble, direction: float):
     return dataclasses.replace(ensemble, groups=tuple(groups))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("direction", [np.inf, -np.inf])
 def test_the_probe_notices_thresholds_one_step_off_in_unbalanced_trees(direction):
     # lossguide trees of depth 7-10: most slots of the complete layout are filler nodes
@@ -557,6 +574,7 @@ def test_the_probe_notices_thresholds_one_step_off_in_unbalanced_trees(direction
     assert not _same_bits(bad.predict(probe), booster.inplace_predict(probe))
 
 
+@pytest.mark.requires_xgboost
 def test_wide_rows_whose_trees_use_a_few_columns():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(700, 400)).astype(np.float32)
@@ -572,6 +590,7 @@ def test_wide_rows_whose_trees_use_a_few_columns():
     _check(booster, np.ascontiguousarray(X))
 
 
+@pytest.mark.requires_xgboost
 def test_ensemble_predict_checks_its_input():
     booster = _train({"objective": "binary:logistic"})
     ensemble = load_model(booster, engine="compiled")._ensemble
@@ -584,6 +603,7 @@ def test_ensemble_predict_checks_its_input():
             ensemble.predict(bad)
 
 
+@pytest.mark.requires_xgboost
 def test_trees_whose_right_child_is_not_next_are_refused():
     booster = _train({"objective": "binary:logistic"}, rounds=2)
     learner = ubjson.loads(bytes(booster.save_raw("ubj")))["learner"]
@@ -612,6 +632,7 @@ def _nan_gated(base_score, sign: float = 1.0) -> xgb.Booster:
     return booster_from(build_model("binary:logistic", [chain], base_score, 3))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("score", [1e-7, 1e-30, 0.0, float(np.nextafter(np.float32(1), np.float32(0)))])
 def test_logistic_base_scores_outside_the_bounds_are_clamped(score):
     booster = _nan_gated(score, sign=1.0 if score < 0.5 else -1.0)
@@ -622,6 +643,7 @@ def test_logistic_base_scores_outside_the_bounds_are_clamped(score):
     _check(booster, X)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("labels", [0.0, 1.0])
 def test_logistic_models_of_one_class_run_compiled(labels):
     # all-0 or all-1 labels: XGBoost 3 saves a base score of 0 or 1
@@ -630,6 +652,7 @@ def test_logistic_models_of_one_class_run_compiled(labels):
     _check(booster)
 
 
+@pytest.mark.requires_xgboost
 def test_the_logistic_clamp_bounds_are_xgboosts():
     # each bound, and one float32 step either side of it
     for bound in np.array([1e-6, 1 - 1e-6], np.float32):
@@ -663,6 +686,7 @@ def _nan_leaves(first: float, second: float, deep: bool) -> xgb.Booster:
     return booster_from(build_model("reg:squarederror", forest, 0.0, 2))
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("deep", [False, True], ids=["complete", "nodes"])
 @pytest.mark.parametrize(
     "first, second",
@@ -684,6 +708,7 @@ def test_a_nan_leaf_replaces_a_nan_sum_as_in_xgboost(first, second, deep):
     _check(booster, X)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("objective", ["binary:logistic", "count:poisson"])
 def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objective):
     # XGBoost links the base score only for a fitted model: here 0.5 is the margin itself
@@ -699,6 +724,7 @@ def test_no_trees_and_boost_from_average_keep_the_base_score_as_the_margin(objec
     _check(built, X)
 
 
+@pytest.mark.requires_xgboost
 def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
     # logf(-1) is -NaN in glibc's logf, +NaN in the SVID wrapper an unlinked libm binds to
     booster = booster_from(build_model("count:poisson", [stump(0, 0.0, 1.0, -1.0)], -1.0, 2))
@@ -710,6 +736,7 @@ def test_the_log_link_takes_libms_nan_for_a_negative_base_score():
 FLT_MAX = float(np.finfo(np.float32).max)
 
 
+@pytest.mark.requires_xgboost
 @pytest.mark.parametrize("score", [FLT_MAX, -FLT_MAX])
 @pytest.mark.parametrize("objective", ["reg:squarederror", "count:poisson"])
 def test_a_base_score_of_float_max_loads(objective, score):
@@ -719,6 +746,7 @@ def test_a_base_score_of_float_max_loads(objective, score):
     _check(booster, np.array([[-1.0, 0.0], [0.0, 1.0], [np.nan, 2.0]] * 30, np.float32))
 
 
+@pytest.mark.requires_xgboost
 def test_loading_does_not_depend_on_the_callers_numpy_error_state():
     one_class = _train(
         {"objective": "binary:logistic"}, rounds=2, y=np.zeros(600, np.float32)
@@ -736,6 +764,7 @@ def test_loading_does_not_depend_on_the_callers_numpy_error_state():
             _check(booster, rows)
 
 
+@pytest.mark.requires_xgboost
 def test_an_unexpected_error_in_compilation_falls_back_with_its_reason(monkeypatch):
     booster = _train({"objective": "binary:logistic"}, rounds=2)
 
@@ -752,6 +781,7 @@ def test_an_unexpected_error_in_compilation_falls_back_with_its_reason(monkeypat
         load_model(booster, engine="compiled")
 
 
+@pytest.mark.requires_xgboost
 def test_the_fallback_reason_says_what_differs(monkeypatch):
     booster = _train({"objective": "binary:logistic", "base_score": 0.3}, rounds=3)
     real = trees.compile_model
@@ -777,6 +807,7 @@ def test_the_fallback_reason_says_what_differs(monkeypatch):
     )
 
 
+@pytest.mark.requires_xgboost
 def test_a_seeded_differential_campaign(kernel):
     # trained and hand-built models, rows on and next to every threshold, bits compared;
     # python -m tests.tree_campaign --seconds N runs the same for longer
@@ -785,6 +816,7 @@ def test_a_seeded_differential_campaign(kernel):
     assert not stats.disagreements, stats.report()
 
 
+@pytest.mark.requires_xgboost
 def test_an_early_stopped_model_predicts_with_all_its_trees():
     # as the README says: fastjoin and inplace_predict use every tree, XGBClassifier stops
     # at best_iteration; the sliced booster gives XGBClassifier's predictions
@@ -804,6 +836,7 @@ def test_an_early_stopped_model_predicts_with_all_its_trees():
     assert _same_bits(best.predict(X), clf.predict_proba(X)[:, 1])
 
 
+@pytest.mark.requires_xgboost
 def test_softmax_of_nan_margins_keeps_xgboosts_nan():
     # the sum of the exponentials is NaN after class 0; class 2's NaN must not replace it
     # (an -O0 build of the old code let it: the operand order of + was the compiler's)
