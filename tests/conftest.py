@@ -239,6 +239,14 @@ def buffer_kinds(tmp_path_factory):
     kinds.close()
 
 
+@pytest.fixture(scope="session", params=["inline", "threads"])
+def runner(request) -> dict:
+    """Transformer options that choose how chunks run: one after another on the calling
+    thread, or on three worker threads with chunks in flight and results put back in order
+    (in-process models and container models alike). A distributed runner joins here."""
+    return {"threads": 1} if request.param == "inline" else {"threads": 3, "max_concurrent": 3}
+
+
 @pytest.fixture(params=["core", "reference"])
 def pipeline(request, monkeypatch):
     """Route the whole pipeline through one implementation of the core, so end-to-end tests

@@ -26,12 +26,12 @@ def optional_module(name: str) -> ModuleType | None:
         return None
 
 
-def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes):
+def chunking_agrees(model, job: dict, chunk_size: int, data: bytes, bad: bytes, runner: dict | None = None):
     """A Transformer reading ``chunk_size``-byte chunks writes the same bytes as one reading
     the default size, and locates the error in ``bad`` at the same place. Returns that
     location."""
     base = fastjoin.Transformer(model, **job)
-    chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **job)
+    chunked = fastjoin.Transformer(model, chunk_size=chunk_size, **(runner or {}), **job)
     assert chunked.transform_bytes(data) == base.transform_bytes(data)
     with pytest.raises(fastjoin.FeatureError) as a:
         base.transform_bytes(bad)

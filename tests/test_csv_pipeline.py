@@ -355,11 +355,11 @@ def small_booster():
 @pytest.mark.requires_xgboost
 @settings(max_examples=30, deadline=None)
 @given(chunk_size=st.integers(min_value=1, max_value=400), bad_row=st.integers(min_value=0, max_value=39))
-def test_any_chunk_size_gives_same_bytes_and_same_error(small_booster, chunk_size, bad_row):
+def test_any_chunk_size_gives_same_bytes_and_same_error(small_booster, runner, chunk_size, bad_row):
     data = _seed_like(40)
     lines = data.splitlines(keepends=True)
     lines[bad_row] = lines[bad_row].replace(b",", b",x", 1)
-    where = chunking_agrees(small_booster, SEED_JOB, chunk_size, data, b"".join(lines))
+    where = chunking_agrees(small_booster, SEED_JOB, chunk_size, data, b"".join(lines), runner)
     assert where.line == bad_row + 1
 
 

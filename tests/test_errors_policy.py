@@ -103,16 +103,18 @@ def test_column_points_at_the_bad_field(seed, seed_lines):
 @pytest.mark.requires_xgboost
 @settings(max_examples=40)
 @given(
-    at=st.dictionaries(st.integers(0, 39), st.integers(0, 5), max_size=8), chunk_size=st.integers(16, 5000)
+    # from 1: a first record the filter does not fit fails the object by design (see below)
+    at=st.dictionaries(st.integers(1, 39), st.integers(0, 5), max_size=8),
+    chunk_size=st.integers(16, 5000),
 )
-def test_any_chunking_gives_the_same_output_and_dead_letters(seed, seed_lines, at, chunk_size):
+def test_any_chunking_gives_the_same_output_and_dead_letters(seed, seed_lines, runner, at, chunk_size):
     model, _ = seed
     lines = seed_lines[:40]
     bad = [b for b, _ in _bad_lines(lines[3])]
     raw = _inject(lines, {i: bad[kind] for i, kind in at.items()})
     expected_out = fastjoin.Transformer(str(model), **SEED).transform_bytes(b"".join(lines))
     errors = []
-    t = fastjoin.Transformer(str(model), **SEED, on_error="skip", chunk_size=chunk_size, threads=2)
+    t = fastjoin.Transformer(str(model), **SEED, on_error="skip", chunk_size=chunk_size, **runner)
     assert t.transform_bytes(raw, errors=errors) == expected_out
     reference = []
     fastjoin.Transformer(str(model), **SEED, on_error="skip").transform_bytes(raw, errors=reference)

@@ -781,12 +781,12 @@ def _records(n: int, seed: int = 0) -> bytes:
 @pytest.mark.requires_xgboost
 @settings(max_examples=30, deadline=None)
 @given(chunk_size=st.integers(min_value=1, max_value=600), bad_row=st.integers(min_value=0, max_value=39))
-def test_any_chunk_size_gives_same_bytes_and_same_error(booster, chunk_size, bad_row):
+def test_any_chunk_size_gives_same_bytes_and_same_error(booster, runner, chunk_size, bad_row):
     job = dict(input_filter="$.f", output_filter="$['id','SageMakerOutput']", **JOIN)
     data = _records(40)
     lines = data.splitlines(keepends=True)
     lines[bad_row] = lines[bad_row].replace(b'"f":[', b'"f":["x",', 1)
-    where = chunking_agrees(booster, job, chunk_size, data, b"".join(lines))
+    where = chunking_agrees(booster, job, chunk_size, data, b"".join(lines), runner)
     assert (where.line, where.record) == (bad_row + 1, bad_row)
 
 

@@ -240,14 +240,14 @@ JSON_BAD = [b'{"oops"', b'"text"', b"[1, 2", b'{"a": 1}']  # malformed, or no fe
     st.integers(1, 60),
     st.sampled_from(["container", "chunked"]),
 )
-def test_json_lines_skip_bad_records_like_csv_does(lines, chunk_size, how):
+def test_json_lines_skip_bad_records_like_csv_does(runner, lines, chunk_size, how):
     """With on_error="skip", JSON Lines writes the good records in order, as a run over the
     good lines alone does, and reports each bad one at its line."""
     data = b"[0, 0]\n" + b"\n".join(lines) + b"\n"  # a good first record
     job = dict(content_type="application/jsonlines", input_filter="$[0:]", join_source="Input")
     size = chunk_size if how == "chunked" else 1 << 20
     entries: list = []
-    skip = fastjoin.Transformer(json_first, on_error="skip", chunk_size=size, **job)
+    skip = fastjoin.Transformer(json_first, on_error="skip", chunk_size=size, **runner, **job)
     got = skip.transform_bytes(data, source="in.jsonl", errors=entries)
     good = [line for line in data.split(b"\n") if line not in JSON_BAD]
     assert got == fastjoin.Transformer(json_first, **job).transform_bytes(b"\n".join(good))
@@ -266,4 +266,6 @@ def test_json_lines_skip_still_fails_on_a_first_record_the_filter_does_not_fit()
         t.transform_bytes(b'{"g": 1}\n{"f": [1]}\n')
     entries: list = []
     assert t.transform_bytes(b'{"f": [1]}\n{"g": 1}\n', errors=entries) == b"1\n"
-    assert [e.line for e in entries] == [2] and entries[0].reason.startswith("InputFilter $.f selects nothing")
+    assert [e.line for e in entries] == [2] and entries[0].reason.startswith(
+        "InputFilter $.f selects nothing"
+    )
