@@ -27,7 +27,13 @@ import numpy as np
 
 from fastjoin.errors import ConfigError, ModelError, OutputError, plural
 from fastjoin.libxgboost import NativeBooster
-from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES, _booster_from_path, model_size_problem
+from fastjoin.model_files import (
+    DEFAULT_MAX_MODEL_BYTES,
+    _booster_from_bytes,
+    _booster_from_path,
+    _too_big,
+    model_size_problem,
+)
 
 if TYPE_CHECKING:  # type hints only; the real imports are lazy
     from concurrent.futures import ThreadPoolExecutor
@@ -344,7 +350,8 @@ def load_model(
 ) -> XGBoostPredictor | ContainerModel:
     """Turn ``model`` into an :class:`XGBoostPredictor` or a :class:`ContainerModel`.
 
-    ``model``: an ``xgboost.Booster`` (copied, so setting ``nthread`` does not touch the
+    ``model``: a model file's bytes (JSON or UBJ, as ``booster.save_raw`` gives them); an
+    ``xgboost.Booster`` (copied, so setting ``nthread`` does not touch the
     caller's object); an XGBoost sklearn model (its booster); a path to a model file (format
     detected from the bytes, never the extension), to a ``model.tar.gz`` artefact (gzip or
     plain tar; the member ``xgboost-model``, else the one model file), or to a directory
@@ -364,6 +371,12 @@ def load_model(
         raise ConfigError(problem)
     if isinstance(model, (XGBoostPredictor, ContainerModel)):
         return model
+    if isinstance(model, (bytes, bytearray, memoryview)):  # a model file's bytes (JSON or UBJ)
+        raw = bytes(model)
+        if len(raw) > max_model_bytes:
+            raise _too_big("the model", len(raw), max_model_bytes)
+        booster = _booster_from_bytes(raw, "<model bytes>", allow_pickle=allow_pickle)
+        return XGBoostPredictor(booster, nthread=nthread, engine=engine)
     if isinstance(model, (str, os.PathLike)):
         booster = _booster_from_path(Path(model), allow_pickle=allow_pickle, limit=max_model_bytes)
         return XGBoostPredictor(booster, nthread=nthread, engine=engine)

@@ -200,6 +200,10 @@ def test_a_model_spec_pickles_and_loads_where_it_runs(tmp_path):
     spec = pickle.loads(pickle.dumps(ModelSpec(str(path), nthread=1)))
     model = spec.load()
     assert np.array_equal(model.predict(X), booster.inplace_predict(X))
+    from_bytes = pickle.loads(pickle.dumps(ModelSpec(bytes(booster.save_raw("ubj")), nthread=1))).load()
+    assert np.array_equal(from_bytes.predict(X), booster.inplace_predict(X))
+    with pytest.raises(ModelError, match="over the model size limit"):
+        ModelSpec(bytes(booster.save_raw("ubj")), max_model_bytes=10).load()
     # a loaded predictor travels as its model's bytes
     again = pickle.loads(pickle.dumps(model))
     assert again.engine == model.engine and np.array_equal(again.predict(X), model.predict(X))
