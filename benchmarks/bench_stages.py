@@ -43,7 +43,7 @@ def chunk(dataset, expected) -> Chunk:
         pytest.fail(
             f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
         )
-    from fastjoin.transformer import DEFAULT_CHUNK_SIZE
+    from fastjoin.options import DEFAULT_CHUNK_SIZE
 
     with open(dataset.csv, "rb") as f:
         head = f.read(DEFAULT_CHUNK_SIZE)

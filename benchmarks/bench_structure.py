@@ -7,7 +7,7 @@ job, file to file on the benchmark file, in group ``structure, N threads``:
 - **B, parse then predict**: each chunk is cut into N runs of lines, tokenized and gathered on
   N threads, then predicted in one call on N XGBoost threads, then formatted and spliced on
   N threads, then written. Built here from the same core functions (``fastjoin._impl``) and
-  chunking (``storage.read_chunks``, ``DEFAULT_CHUNK_SIZE``).
+  chunking (``framing.read_chunks``, ``DEFAULT_CHUNK_SIZE``).
 
 Both outputs are checked byte for byte. Formerly ``benchmarks/structure.py``.
 """
@@ -59,8 +59,8 @@ def test_structure_workers(run, dataset, cores, expected_bytes, out_dir):
 def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_dir):
     from fastjoin import _impl
     from fastjoin.predictor import load_model
-    from fastjoin.storage import read_chunks
-    from fastjoin.transformer import DEFAULT_CHUNK_SIZE
+    from fastjoin.framing import read_chunks
+    from fastjoin.options import DEFAULT_CHUNK_SIZE
 
     model = load_model(str(dataset.model), nthread=cores)
     pool = ThreadPoolExecutor(cores)
@@ -83,7 +83,7 @@ def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_d
 
     def job():
         with open(dataset.csv, "rb") as f, open(out_path, "wb") as out:
-            for buf, end, _, _ in read_chunks(f, DEFAULT_CHUNK_SIZE):
+            for buf, _, end, _ in read_chunks(f, DEFAULT_CHUNK_SIZE):
                 cuts = [0]
                 for k in range(1, cores):
                     nl = buf.find(b"\n", max(cuts[-1], end * k // cores), end)
