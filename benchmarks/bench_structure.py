@@ -58,9 +58,9 @@ def test_structure_workers(run, dataset, cores, expected_bytes, out_dir):
 
 def test_structure_parse_then_predict(run, dataset, cores, expected_bytes, out_dir):
     from fastjoin import _impl
-    from fastjoin.predictor import load_model
     from fastjoin.framing import read_chunks
     from fastjoin.options import DEFAULT_CHUNK_SIZE
+    from fastjoin.predictor import load_model
 
     model = load_model(str(dataset.model), nthread=cores)
     pool = ThreadPoolExecutor(cores)

@@ -30,6 +30,7 @@ __all__ = [
     "byte_range",
     "next_newline",
     "count_newlines",
+    "line_spans",
 ]
 
 #: bytes or bytearray as read, a memoryview of any other buffer (an mmap, an array).
@@ -68,6 +69,27 @@ def count_newlines(buf, start: int, end: int, step: int = 1 << 18) -> int:
     # slices so that the temporary stays small beside the chunks in flight
     a = np.frombuffer(buf, np.uint8, end) if end else np.empty(0, np.uint8)
     return sum(int(np.count_nonzero(a[i : min(i + step, end)] == 10)) for i in range(start, end, step))
+
+
+def line_spans(buf, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lines of ``buf[start:end]`` as int64 ``(starts, ends)``: ``buf[starts[i]:ends[i]]``
+    is line ``i`` without its ``\\n`` or ``\\r\\n``. A final ``\\n`` ends the last line; it
+    does not start an empty one."""
+    if start >= end:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    view = np.frombuffer(buf, dtype=np.uint8, count=end)
+    nl = np.flatnonzero(view[start:end] == 10) + start
+    starts = np.empty(len(nl) + 1, dtype=np.int64)
+    starts[0] = start
+    starts[1:] = nl + 1
+    ends = np.empty_like(starts)
+    ends[:-1] = nl
+    ends[-1] = end
+    if starts[-1] == end:  # a terminator at the end does not start an empty line
+        starts, ends = starts[:-1], ends[:-1]
+    ends -= (ends > starts) & (view[np.maximum(ends - 1, 0)] == 13)  # a CR before the LF
+    return starts, ends
 
 
 def buffer_chunks(data, chunk_size: int, whole: bool = False) -> Iterator[Piece]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from fastjoin.errors import FastjoinError
-from fastjoin.framing import buffer_chunks
+from fastjoin.framing import buffer_chunks, line_spans
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import Pipeline, run_object
 from fastjoin.runners.local import LocalRunner
@@ -105,8 +105,9 @@ def _first_records(obj, n: int, options: TransformOptions):
         return
     header = None
     found = 0
-    for number, line in enumerate(bytes(data).split(b"\n"), 1):
-        text = line[:-1] if line.endswith(b"\r") else line
+    starts, ends = line_spans(data, 0, len(data))
+    for number, (start, end) in enumerate(zip(starts.tolist(), ends.tolist()), 1):
+        text = bytes(data[start:end])
         if header_wanted and header is None:
             header = text
             continue

@@ -8,7 +8,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastjoin.framing import buffer_chunks, byte_range, next_newline, read_chunks
+from fastjoin.framing import buffer_chunks, byte_range, line_spans, next_newline, read_chunks
 
 LINE = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"x"))
 
@@ -75,3 +75,17 @@ def test_next_newline():
     assert next_newline(data, 0, len(data)) == 2
     assert next_newline(data, 3, len(data)) == len(data) - 1
     assert next_newline(data, 3, 10) == 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(objects(), st.integers(0, 10))
+def test_line_spans_are_the_lines_without_terminators(data, skip):
+    start = min(skip, len(data))
+    start = data.rfind(b"\n", 0, start) + 1  # from a line start
+    starts, ends = line_spans(data, start, len(data))
+    expected = data[start:].split(b"\n")
+    if expected and expected[-1] == b"":
+        expected.pop()  # a final newline ends the last line
+    assert [data[s:e] for s, e in zip(starts.tolist(), ends.tolist())] == [
+        line[:-1] if line.endswith(b"\r") else line for line in expected
+    ]

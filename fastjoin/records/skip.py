@@ -15,7 +15,7 @@ from typing import Callable
 
 from fastjoin.deadletter import DeadLetter
 from fastjoin.errors import FeatureError, InputError
-from fastjoin.framing import count_newlines, next_newline
+from fastjoin.framing import count_newlines, line_spans
 from fastjoin.records.base import Chunk, ChunkResult
 
 __all__ = ["process_skipping"]
@@ -53,12 +53,9 @@ def process_skipping(process: Process, plan, model, chunk: Chunk) -> ChunkResult
 
 
 def _line_ends(chunk: Chunk) -> list[int]:
-    """The offset after each line of the chunk."""
-    ends, pos = [], chunk.start
-    while pos < chunk.end:
-        pos = min(next_newline(chunk.buf, pos, chunk.end) + 1, chunk.end)
-        ends.append(pos)
-    return ends
+    """The offset after each line of the chunk (its terminator included)."""
+    starts, _ = line_spans(chunk.buf, chunk.start, chunk.end)
+    return [*starts[1:].tolist(), chunk.end]
 
 
 def _dead_letter(chunk: Chunk, error: InputError) -> DeadLetter:

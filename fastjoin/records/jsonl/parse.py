@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 
 from fastjoin.errors import FeatureError, JsonLinesError
+from fastjoin.framing import line_spans
 from fastjoin.jsonpath import NoMatch, Path, Values
 from fastjoin.records.base import BLANK_LINE, Chunk
 from fastjoin.records.jsonl.numbers import WHITESPACE, canonical, exact_load
@@ -117,17 +118,7 @@ def split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
         if not bytes(view[start:end]).strip(WHITESPACE):
             return [], [], 0  # an empty object has no record
         return [start], [end], 0
-    nl = np.flatnonzero(view[start:end] == 10) + start
-    starts = np.empty(len(nl) + 1, dtype=np.int64)
-    starts[0] = start
-    starts[1:] = nl + 1
-    ends = np.empty_like(starts)
-    ends[:-1] = nl
-    ends[-1] = end
-    if starts[-1] == end:  # a terminator at the end does not start an empty record
-        starts, ends = starts[:-1], ends[:-1]
-    cr = (ends > starts) & (view[np.maximum(ends - 1, 0)] == 13)
-    ends -= cr
+    starts, ends = line_spans(chunk.buf, start, end)
     empty = ends == starts
     blank = int(empty.sum())
     if blank:
