@@ -133,24 +133,17 @@ def _nul_interleaved(sample: bytes) -> bool:
 
 
 BLANK_LINE = "blank line (the sagemaker dialect does not skip blank lines)"
-_CORE_MESSAGES: dict[int, str] = {}
-
-
 def core_message(status: int) -> str:
     """The message for a status code the core (or its twin) returned."""
-    if not _CORE_MESSAGES:
-        from fastjoin import _impl
+    from fastjoin import _status as st
 
-        _CORE_MESSAGES.update(
-            {
-                _impl.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
-                _impl.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
-                "(records are lines: embedded newlines are not allowed)",
-                _impl.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
-                _impl.ERR_BLANK_LINE: BLANK_LINE,
-            }
-        )
-    return _CORE_MESSAGES[status]
+    return {
+        st.ERR_BARE_QUOTE: 'bare " in non-quoted field (quote the whole field and double the quote)',
+        st.ERR_UNTERMINATED_QUOTE: "quoted field is not closed before the end of the line "
+        "(records are lines: embedded newlines are not allowed)",
+        st.ERR_AFTER_QUOTE: "unexpected character after the closing quote of a field",
+        st.ERR_BLANK_LINE: BLANK_LINE,
+    }[status]
 
 
 def snippet(text: str) -> str:
