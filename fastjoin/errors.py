@@ -133,6 +133,8 @@ def _nul_interleaved(sample: bytes) -> bool:
 
 
 BLANK_LINE = "blank line (the sagemaker dialect does not skip blank lines)"
+
+
 def core_message(status: int) -> str:
     """The message for a status code the core (or its twin) returned."""
     from fastjoin import _status as st
