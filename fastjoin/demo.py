@@ -7,9 +7,12 @@ runs with InputFilter ``$[1:]``, JoinSource ``Input`` and OutputFilter ``$[0,-1]
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
+
+from fastjoin.errors import ConfigError
 
 __all__ = ["make_seed_files", "FIRST_ID"]
 
@@ -33,7 +36,10 @@ def make_seed_files(out_dir: str | os.PathLike) -> tuple[Path, Path]:
 
     Files that already exist (both of them) are reused, not retrained. Each file is written
     to a temporary name and renamed, so an interrupted run never leaves a partial file.
+
+    Without pandas, scikit-learn or xgboost it raises a ConfigError naming the extra to install.
     """
+    _check_modules()
     import pandas as pd
     import xgboost as xgb
     from sklearn.datasets import load_breast_cancer
@@ -61,6 +67,32 @@ def make_seed_files(out_dir: str | os.PathLike) -> tuple[Path, Path]:
     frame.insert(0, "id", range(FIRST_ID, FIRST_ID + len(frame)))
     _write_atomic(batch_path, frame.to_csv(index=False, header=False, lineterminator="\n").encode())
     return model_path, batch_path
+
+
+#: The packages the seed files need: (module, package name, extra that installs it).
+_NEEDED = (
+    ("pandas", "pandas", "demo"),
+    ("sklearn", "scikit-learn", "demo"),
+    ("xgboost", "xgboost", "xgboost"),
+)
+
+
+def _check_modules() -> None:
+    """Raise a ConfigError saying which extras to install if a package the demo needs is missing."""
+    missing = [
+        (package, extra) for module, package, extra in _NEEDED if importlib.util.find_spec(module) is None
+    ]
+    if not missing:
+        return
+    packages = [package for package, _ in missing]
+    extras = sorted({extra for _, extra in missing})
+    named = packages[0] if len(packages) == 1 else ", ".join(packages[:-1]) + " and " + packages[-1]
+    verb = "is" if len(packages) == 1 else "are"
+    hint = f"pip install 'fastjoin[{','.join(extras)}]'"
+    if "xgboost" in extras:
+        lean = ",".join("xgboost-cpu" if e == "xgboost" else e for e in extras)
+        hint += f" (or the lean CPU-only XGBoost: pip install 'fastjoin[{lean}]')"
+    raise ConfigError(f"fastjoin demo needs {named}, which {verb} not installed: {hint}")
 
 
 def _write_atomic(path: Path, data: bytes | bytearray) -> None:
