@@ -122,6 +122,30 @@ def test_json_blocks_parse():
             json.loads(b.text)
 
 
+def test_intro_quotes_the_benchmark_table():
+    """The introduction's ratios, date and start-up times are those of the generated benchmark
+    section (``benchmarks/report.py --readme``): after ``make bench`` rewrites it, the
+    introduction is updated too."""
+    text = README.read_text(encoding="utf-8")
+    intro = " ".join(text[: text.index("## Install")].split())  # line breaks as spaces
+    bench = text[text.index("<!-- bench:begin -->") : text.index("<!-- bench:end -->")]
+    e2e = bench[bench.index("### End to end") :].split("\n### ")[0]
+
+    def ratios(pipeline: str) -> str:
+        row = next(line for line in e2e.splitlines() if line.startswith(f"| {pipeline}"))
+        one, two = (float(cell.strip().rstrip("×")) for cell in row.split("|")[3:6:2])
+        return f"{min(one, two):.1f}–{max(one, two):.1f}× faster than {pipeline.split()[0]}"
+
+    for pipeline in ("polars `read_csv`", "pyarrow `csv.read_csv`", "pandas `read_csv(engine='c')`"):
+        assert ratios(pipeline) in intro
+    startup, xgb = re.search(
+        r"\| Start-up: .*?\| ([\d.]+) s \(`import xgboost` alone: ([\d.]+) s\)", bench
+    ).groups()
+    assert f"start-up {float(startup):.2f} s, `import xgboost` {float(xgb):.2f} s" in intro
+    assert 4.5 <= float(xgb) / float(startup) < 5.5  # "about a fifth of the time"
+    assert re.search(r", (\d{4}-\d\d-\d\d), Python", bench).group(1) in intro
+
+
 # --- running the examples --------------------------------------------------------------------
 
 
