@@ -455,26 +455,28 @@ def compile_path(
     expression: Optional[str],
     *,
     dialect: str = "extended",
-    role: str = "InputFilter",
+    role: Optional[str] = None,
     content_type: str = "text/csv",
 ) -> Path:
     """Compile a filter expression; an empty string or None means ``$``.
 
-    ``role`` and ``content_type`` only feed SageMaker's error texts. Raises
-    :class:`PathSyntaxError` for a bad expression, :class:`ConfigError` for bad arguments.
+    ``role`` (``InputFilter`` or ``OutputFilter``, None when the filter is no job's option)
+    names the option in a syntax error; with ``content_type`` it feeds SageMaker's error texts
+    (which say ``InputFilter`` when ``role`` is None). Raises :class:`PathSyntaxError` for a
+    bad expression, :class:`ConfigError` for bad arguments.
     """
     if dialect not in DIALECTS:
         raise ConfigError(f"unknown JSONPath dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    if role not in ROLES:
+    if role is not None and role not in ROLES:
         raise ConfigError(f"unknown filter role {role!r}; expected one of {', '.join(ROLES)}")
     if expression is None or expression == "":
         expression = "$"  # SageMaker's default for an omitted filter
     if not isinstance(expression, str):
-        raise ConfigError(f"{role} must be a string, not {type(expression).__name__}")
+        raise ConfigError(f"{role or 'a filter'} must be a string, not {type(expression).__name__}")
     strict = dialect == "sagemaker"
     if strict:
-        _check_sagemaker_text(expression, role, content_type)
-    return Path(expression, dialect, _Parser(expression, strict).parse())
+        _check_sagemaker_text(expression, role or "InputFilter", content_type)
+    return Path(expression, dialect, _Parser(expression, strict, role).parse())
 
 
 def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None:
@@ -487,6 +489,8 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
             f"{SAGEMAKER_MAX_LENGTH}",
             expression,
             SAGEMAKER_MAX_LENGTH,
+            role,
+            names_role=True,  # SageMaker's text names the member
         )
     for position, char in enumerate(expression):
         if char not in _SAGEMAKER_CHARS:
@@ -495,6 +499,8 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
                 f'Supported operators for "{content_type}" are {_SAGEMAKER_OPERATORS}',
                 expression,
                 position,
+                role,
+                names_role=True,
             )
 
 
@@ -526,9 +532,10 @@ _HINTS = {
 class _Parser:
     """Recursive descent over the characters; positions are 0-based indexes into the text."""
 
-    def __init__(self, text: str, strict: bool):
+    def __init__(self, text: str, strict: bool, role: Optional[str] = None):
         self.text = text
         self.strict = strict
+        self.role = role  # which option the text is, for the errors
         self.pos = 0
 
     def parse(self) -> Tuple[Step, ...]:
@@ -731,7 +738,7 @@ class _Parser:
     # -- errors ----------------------------------------------------------------------------
 
     def _error(self, message: str, position: Optional[int] = None) -> PathSyntaxError:
-        return PathSyntaxError(message, self.text, self.pos if position is None else position)
+        return PathSyntaxError(message, self.text, self.pos if position is None else position, self.role)
 
     def _unclosed(self, opening: int) -> PathSyntaxError:
         return self._error(f"expected ']' to close '[' at position {opening}")
