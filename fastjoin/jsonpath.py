@@ -149,6 +149,11 @@ class Path:
     def _csv_range(self, item: Range, width: int) -> range:
         start, end = item
         first = 0 if start is None else self._csv_index(start, width, "slice start")
+        if end is not None and end >= width:
+            raise self._feature_error(
+                f"slice end {end} is out of range for a row of {plural(width, 'field')} in "
+                f"{self.expression}{_inclusive_end_hint(self.expression, item, width, 'field')}"
+            )
         last = width - 1 if end is None else self._csv_index(end, width, "slice end")
         if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
             raise self._feature_error(
@@ -329,11 +334,15 @@ class Path:
                             f"array, so it cannot be indexed",
                         )
                     positions = _array_positions(items, len(node))
-                    if isinstance(positions, str):
+                    if isinstance(positions, tuple):
+                        why, past_end = positions
+                        hint = ""
+                        if explain and past_end is not None:
+                            hint = _inclusive_end_hint(None, past_end, len(node), "element")
                         self._miss(
                             explain,
-                            f"{positions} for {where[i] if explain else ''}, an array "
-                            f"of {plural(len(node), 'element')}",
+                            f"{why} for {where[i] if explain else ''}, an array of "
+                            f"{plural(len(node), 'element')}{hint}",
                         )
                     found.extend(node[j] for j in positions)
                     if explain:
@@ -381,26 +390,28 @@ def _name_chain(steps: Tuple[Step, ...]) -> Optional[NameChain]:
     return keys, None
 
 
-def _array_positions(items: Tuple[Item, ...], length: int) -> Union[List[int], str]:
-    """Element positions an index step selects from an array of ``length``, in order, or the
-    reason it selects nothing (a str). The rules are the CSV rules (SPEC §2)."""
+def _array_positions(items: Tuple[Item, ...], length: int) -> Union[List[int], Tuple[str, Optional[Range]]]:
+    """Element positions an index step selects from an array of ``length``, in order, or why
+    it selects nothing: ``(reason, slice)``, the slice when it ends at or past the array's end
+    (the message reminds that slices include their end), else None. The rules are the CSV
+    rules (SPEC §2)."""
     out: List[int] = []
     for item in items:
         if not isinstance(item, tuple):
             position = item + length if item < 0 else item
             if not 0 <= position < length:
-                return f"index {item} is out of range"
+                return f"index {item} is out of range", None
             out.append(position)
             continue
         start, end = item
         first = 0 if start is None else (start + length if start < 0 else start)
         last = length - 1 if end is None else (end + length if end < 0 else end)
         if start is not None and not 0 <= first < length:
-            return f"slice start {start} is out of range"
+            return f"slice start {start} is out of range", None
         if end is not None and not 0 <= last < length:
-            return f"slice end {end} is out of range"
+            return f"slice end {end} is out of range", item if end >= length else None
         if first > last and start is not None and end is not None:
-            return f"slice {_range_text(item)} starts after it ends (index {first} > {last})"
+            return f"slice {_range_text(item)} starts after it ends (index {first} > {last})", None
         out.extend(range(first, last + 1))  # the end is inclusive
     return out
 
@@ -502,6 +513,24 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
                 role,
                 names_role=True,
             )
+
+
+def _inclusive_end_hint(expression: Optional[str], item: Range, width: int, what: str) -> str:
+    """The reminder for a slice end at or past ``width`` (positive): SageMaker's slices include
+    their end, so the last index is ``width - 1``; an end of exactly ``width`` is the usual
+    slip from Python's end-exclusive slices, and the slice meant is shown (the whole filter
+    when it is that one slice). Built only while an error is worded."""
+    start, end = item
+    last = width - 1
+    if end != width or last < 0:
+        return f" (slices include their end: the last {what} is index {last})" if last >= 0 else ""
+    fixed = _range_text((start, last))
+    if expression is not None and expression.replace(" ", "") == f"$[{_range_text(item)}]":
+        fixed = f"$[{fixed}]"
+    if what != "field":
+        return f" (slices include their end: {fixed} ends at the last {what})"
+    first = 0 if start is None else (start + width if start < 0 else start)
+    return f" (slices include their end: {fixed} selects fields {first + 1}..{width}, the last one included)"
 
 
 def _range_text(item: Range) -> str:

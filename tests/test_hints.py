@@ -11,7 +11,7 @@ import pytest
 from helpers import cli, optional_module
 
 import fastjoin
-from fastjoin.errors import PathSyntaxError
+from fastjoin.errors import FeatureError, PathSyntaxError
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
@@ -52,6 +52,32 @@ def model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def multiclass(tmp_path_factory):
     return train(tmp_path_factory.mktemp("model") / "m3.json", n_classes=3)
+
+
+# ----------------------------------------------------------------------------- slices include their end
+
+
+def test_a_slice_one_past_the_row_reminds_that_slices_include_their_end(pipeline):
+    row = b",".join(str(i).encode() for i in range(31)) + b"\n"
+    t = fastjoin.Transformer(answering(b"0.5"), input_filter="$[1:31]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(row)
+    assert info.value.message == (
+        "slice end 31 is out of range for a row of 31 fields in $[1:31] "
+        "(slices include their end: $[1:30] selects fields 2..31, the last one included)"
+    )
+    fixed = fastjoin.Transformer(answering(b"0.5"), input_filter="$[1:30]", join_source="Input")
+    assert fixed.transform_bytes(row) == row.rstrip(b"\n") + b",0.5\n"
+
+
+def test_a_slice_past_a_json_array_reminds_that_slices_include_their_end():
+    t = fastjoin.Transformer(answering(b"0.5"), content_type="application/jsonlines", input_filter="$.f[1:3]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b'{"f": [1, 2, 3]}\n')
+    assert info.value.message == (
+        "InputFilter $.f[1:3] selects nothing: slice end 3 is out of range for $.f, an array of 3 "
+        "elements (slices include their end: 1:2 ends at the last element)"
+    )
 
 
 # ----------------------------------------------------------------------------- which filter has a syntax error
