@@ -12,6 +12,7 @@ from helpers import cli, optional_module
 
 import fastjoin
 from fastjoin.errors import FeatureError, PathSyntaxError
+from fastjoin.job import run_job
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
 
@@ -52,6 +53,161 @@ def model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def multiclass(tmp_path_factory):
     return train(tmp_path_factory.mktemp("model") / "m3.json", n_classes=3)
+
+
+# ----------------------------------------------------------------------------- OutputFilter without a join
+
+
+def test_output_filter_past_the_prediction_without_a_join_says_why(pipeline):
+    t = fastjoin.Transformer(answering(b"0.5"), output_filter="$[1]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b"1,2,3\n")
+    assert str(info.value) == (
+        "<bytes>:1:1: index 1 is out of range for a row of 1 field in $[1]; there is no join "
+        "(JoinSource None), so OutputFilter $[1] applies to the prediction alone (1 field), not to "
+        "the input record: to select from the input record joined with the prediction, use "
+        "join_source='Input' (--join-source Input)\n  1,2,3"
+    )
+    # with the join the filter means what it was written for
+    joined = fastjoin.Transformer(answering(b"0.5"), output_filter="$[1]", join_source="Input")
+    assert joined.transform_bytes(b"1,2,3\n") == b"2\n"
+
+
+def test_output_filter_error_with_a_join_has_no_join_hint(pipeline):
+    t = fastjoin.Transformer(answering(b"0.5"), output_filter="$[9]", join_source="Input")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b"1,2,3\n")
+    assert info.value.message == "index 9 is out of range for a row of 4 fields in $[9]"
+
+
+def test_output_filter_without_a_join_hint_reaches_the_dead_letters(pipeline):
+    # a later record whose prediction is narrower than the first one's is skipped with the hint
+    def model(body, content_type, accept):
+        return b"".join(b"0.1,0.2\n" if line != b"9" else b"0.3\n" for line in body.splitlines())
+
+    t = fastjoin.Transformer(model, output_filter="$[1]", on_error="skip")
+    errors: list = []
+    assert t.transform_bytes(b"1\n9\n2\n", errors=errors) == b"0.2\n0.2\n"
+    assert [e.line for e in errors] == [2]
+    assert NO_JOIN in errors[0].reason and JOIN_FIX in errors[0].reason
+
+
+def test_json_output_filter_without_a_join_says_why():
+    t = fastjoin.Transformer(answering(b"0.5"), content_type="application/jsonlines", output_filter="$.score")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b'{"id": 7, "score": 1}\n')
+    text = str(info.value)
+    assert text.startswith(
+        "<bytes>:1:1: OutputFilter $.score selects nothing: $ is a number, not an object, so it has no "
+        "key 'score'; there is no join (JoinSource None), so OutputFilter $.score applies to the "
+        "prediction alone, not to the input record: "
+    )
+    assert JOIN_FIX in text
+
+
+@pytest.mark.requires_xgboost
+@pytest.mark.parametrize(
+    "output_filter, what",
+    [
+        ("$[0,-1]", "each output record is the one prediction twice over"),
+        ("$[0,0,0]", "each output record is the one prediction three times over"),
+        ("$[-1]", "it selects the prediction, as $ would"),
+        ("$[*]", "it selects the prediction, as $ would"),
+    ],
+)
+def test_a_legal_but_unintended_output_filter_without_a_join_warns(model, tmp_path, output_filter, what):
+    (tmp_path / "in.csv").write_bytes(b"0.1,0.2,0.3\n0.4,0.5,0.6\n")
+    t = fastjoin.Transformer(model, output_filter=output_filter)
+    result = t.transform(tmp_path / "in.csv", tmp_path / "out")
+    assert result.ok
+    assert result.warnings == [
+        f"OutputFilter {output_filter} applies to the prediction alone, as there is no join "
+        f"(JoinSource None): {what}; to select from the input record joined with the prediction, "
+        f"{JOIN_FIX}"
+    ]
+    # still legal: the output is what the filter says
+    lines = (tmp_path / "out" / "in.csv.out").read_bytes().splitlines()
+    assert len(set(lines[0].split(b","))) == 1
+
+
+@pytest.mark.requires_xgboost
+def test_no_warning_for_a_filter_that_means_something(model, multiclass, tmp_path):
+    (tmp_path / "in.csv").write_bytes(b"0.1,0.2,0.3\n")
+    out = tmp_path / "out"
+    for m, options in [
+        (model, dict()),  # no filter
+        (model, dict(output_filter="$[0,-1]", join_source="Input")),  # the join: the input and the prediction
+        (multiclass, dict(output_filter="$[0]")),  # one class's probability
+        (multiclass, dict(output_filter="$[-1,0]")),  # the classes reordered
+        (answering(b"0.5"), dict(output_filter="$[0,-1]")),  # a container: its outputs are not known
+    ]:
+        assert fastjoin.Transformer(m, **options).transform(tmp_path / "in.csv", out).warnings == []
+
+
+@pytest.mark.requires_xgboost
+def test_an_output_repeated_from_a_multi_output_prediction_warns(multiclass, tmp_path):
+    (tmp_path / "in.csv").write_bytes(b"0.1,0.2,0.3\n")
+    result = fastjoin.Transformer(multiclass, output_filter="$[1,-2]").transform(
+        tmp_path / "in.csv", tmp_path / "o"
+    )
+    assert len(result.warnings) == 1
+    assert "it selects the same output more than once (index 1 of 3 outputs)" in result.warnings[0]
+
+
+@pytest.mark.requires_xgboost
+def test_json_output_filter_warnings(model, multiclass, tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b"[0.1,0.2,0.3]\n")
+    json_job = dict(content_type="application/jsonlines")
+    repeated = fastjoin.Transformer(multiclass, output_filter="$[0,0]", **json_job)
+    warnings = repeated.transform(tmp_path / "in.jsonl", tmp_path / "o1").warnings
+    assert len(warnings) == 1 and "index 0 of 3 outputs" in warnings[0]
+    assert (
+        fastjoin.Transformer(multiclass, output_filter="$[2]", **json_job)
+        .transform(tmp_path / "in.jsonl", tmp_path / "o2")
+        .warnings
+        == []
+    )
+    # one output is a number: no filter but $ selects from it, and the error says why (no warning)
+    result = fastjoin.Transformer(model, output_filter="$[0]", **json_job).transform(
+        tmp_path / "in.jsonl", tmp_path / "o3"
+    )
+    assert result.warnings == []
+    assert NO_JOIN in str(result.files[0].error)
+
+
+@pytest.mark.requires_xgboost
+def test_run_job_and_the_cli_report_the_output_filter_warning(model, tmp_path):
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "a.csv").write_bytes(b"0.1,0.2,0.3\n")
+    request = {
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(data)}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out"), "AssembleWith": "Line"},
+        "DataProcessing": {"OutputFilter": "$[0,-1]"},
+    }
+    described = run_job(request, model, progress=False)
+    assert described["TransformJobStatus"] == "Completed"
+    warning = next(w for w in described["fastjoin"]["warnings"] if w.startswith("OutputFilter $[0,-1]"))
+    assert "twice" in warning and JOIN_FIX in warning
+
+    proc = cli(
+        "transform",
+        "--model",
+        model,
+        "--input",
+        data,
+        "--output",
+        tmp_path / "cli",
+        "--output-filter",
+        "$[0,-1]",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"fastjoin: warning: {warning}" in proc.stderr
 
 
 # ----------------------------------------------------------------------------- slices include their end

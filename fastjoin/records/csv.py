@@ -16,7 +16,7 @@ from fastjoin.errors import CsvError, FeatureError, core_message, plural
 from fastjoin.framing import next_newline
 from fastjoin.jsonpath import Path
 from fastjoin.records import invoke
-from fastjoin.records.base import Chunk, ChunkResult, Plan, check_first_record
+from fastjoin.records.base import Chunk, ChunkResult, Plan, check_first_record, no_join_hint
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
 
@@ -27,6 +27,18 @@ def tokenize(chunk: Chunk, allow_blank: bool):
     if status != _impl.OK:
         raise CsvError(core_message(status), chunk.locate(err, len(rows) - 1))
     return fields, rows, blank
+
+
+def _output_indices(plan: Plan, width: int, names, chunk: Chunk, fields, rows, r: int, k: int) -> np.ndarray:
+    """The output filter's indexes for a joined row of ``width`` fields (``k`` of them the
+    prediction's); without a join an error says the filter applies to the prediction alone."""
+    try:
+        return _indices(plan.output_filter, width, names, chunk, fields, rows, r)
+    except FeatureError as exc:
+        if plan.join:
+            raise
+        hint = no_join_hint(plan, f"({plural(k, 'field')})")
+        raise FeatureError(f"{exc.message}; {hint}", exc.location, path=exc.path) from None
 
 
 def runs(*keys: np.ndarray) -> list[tuple[int, int]]:
@@ -198,7 +210,7 @@ def process_chunk(plan: Plan, model, chunk: Chunk) -> ChunkResult:
         if chunk.names is not None:
             names = (list(chunk.names) if plan.join else []) + plan.prediction_names(int(pred_widths[r0]))
         try:
-            sel = _indices(plan.output_filter, joined, names, chunk, fields, rows, r0)
+            sel = _output_indices(plan, joined, names, chunk, fields, rows, r0, int(pred_widths[r0]))
         except FeatureError as exc:
             if bad is None or (chunk.first and r0 == 0):
                 raise
@@ -321,7 +333,7 @@ def header_line(plan: Plan, chunk: Chunk, k: int) -> bytes:
     width = int(rows[1]) if plan.join else 0
     assert chunk.names is not None  # the header chunk carries its names (header_names)
     names = (list(chunk.names) if plan.join else []) + pred_names
-    sel = _indices(plan.output_filter, width + k, names, chunk, fields, rows, 0)
+    sel = _output_indices(plan, width + k, names, chunk, fields, rows, 0, k)
     return _impl.splice(
         chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, 0, 1, sel, width, plan.terminator
     )
