@@ -11,7 +11,7 @@ import pytest
 from helpers import cli, optional_module
 
 import fastjoin
-from fastjoin.errors import FeatureError, PathSyntaxError
+from fastjoin.errors import CsvError, FeatureError, PathSyntaxError
 from fastjoin.job import run_job
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
@@ -208,6 +208,144 @@ def test_run_job_and_the_cli_report_the_output_filter_warning(model, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert f"fastjoin: warning: {warning}" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- a CSV header without header=True
+
+HEADER = b"id,mean_radius,mean_texture,mean_area\n"
+ROWS = b"842302,17.99,10.38,122.8\n842517,20.57,17.77,132.9\n"
+
+
+@pytest.mark.requires_xgboost
+def test_a_header_read_as_a_record_suggests_header(model, pipeline):
+    t = fastjoin.Transformer(model, input_filter="$[1:]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(HEADER + ROWS)
+    assert str(info.value) == (
+        "<bytes>:1:4: field 2: expected a number, got 'mean_radius'; line 1 looks like a header: "
+        "use header=True (--header) to read it as column names\n  id,mean_radius,mean_texture,mean_area"
+    )
+    # the fix works
+    fixed = fastjoin.Transformer(model, input_filter="$[1:]", header=True).transform_bytes(HEADER + ROWS)
+    assert fixed.startswith(b"SageMakerOutput\n")
+
+
+@pytest.mark.requires_xgboost
+def test_the_header_hint_names_the_line_after_blank_lines_and_quoted_names(model):
+    t = fastjoin.Transformer(model, input_filter="$[1:]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(b'\n\nid,"mean radius","mean texture",area\n' + ROWS)
+    assert info.value.location.line == 3
+    assert "line 3 looks like a header: use header=True (--header)" in info.value.message
+
+
+@pytest.mark.requires_xgboost
+def test_the_sagemaker_dialect_has_no_header_option(model):
+    t = fastjoin.Transformer(model, input_filter="$[1:]", dialect="sagemaker")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(HEADER + ROWS)
+    assert info.value.message.endswith(
+        "; line 1 looks like a header: the sagemaker dialect reads every line as a record, as "
+        "SageMaker does: remove it, or use the extended dialect with header=True (--header)"
+    )
+
+
+@pytest.mark.requires_xgboost
+@pytest.mark.parametrize(
+    "data",
+    [
+        ROWS + b"1,mean_radius,2,3\n",  # not the object's first record
+        b"1,mean_radius,2,3\n" + ROWS,  # a word among numbers: bad data, not a header
+        b"1,2.5.1,x,y\n" + ROWS,  # the failing field is no name
+        b"id,n/a,x,y\n" + ROWS,
+    ],
+)
+def test_no_header_hint_where_the_line_does_not_look_like_one(model, data):
+    with pytest.raises(FeatureError) as info:
+        fastjoin.Transformer(model, input_filter="$[1:]").transform_bytes(data)
+    assert "expected a number" in info.value.message
+    assert "header" not in info.value.message
+
+
+@pytest.mark.requires_xgboost
+def test_the_header_hint_is_only_for_the_first_chunk(model):
+    # a chunk after the first starts with a record, not the object's first line
+    t = fastjoin.Transformer(model, input_filter="$[1:]", chunk_size=len(ROWS))
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(ROWS + HEADER)
+    assert info.value.location.line == 3
+    assert "header" not in info.value.message
+
+
+@pytest.mark.requires_xgboost
+def test_the_header_hint_reaches_the_dead_letter(model):
+    errors: list = []
+    out = fastjoin.Transformer(model, input_filter="$[1:]", on_error="skip").transform_bytes(
+        HEADER + ROWS, errors=errors
+    )
+    assert len(out.splitlines()) == 2
+    assert [e.line for e in errors] == [1]
+    assert errors[0].reason.endswith(HEADER_FIX + " to read it as column names")
+
+
+@pytest.mark.requires_xgboost
+def test_cli_header_hint(model, tmp_path):
+    (tmp_path / "in.csv").write_bytes(HEADER + ROWS)
+    proc = cli(
+        "transform",
+        "--model",
+        model,
+        "--input",
+        tmp_path / "in.csv",
+        "--output",
+        tmp_path / "out",
+        "--input-filter",
+        "$[1:]",
+    )
+    assert proc.returncode == 3
+    assert (
+        "in.csv:1:4: field 2: expected a number, got 'mean_radius'; line 1 looks like a header" in proc.stderr
+    )
+
+
+# ----------------------------------------------------------------------------- JSON read as CSV
+
+
+@pytest.mark.parametrize("line", [b'{"id": 1, "features": [1, 2]}', b'  ["a", 1]'])
+def test_json_lines_read_as_csv_suggest_the_content_type(pipeline, line):
+    t = fastjoin.Transformer(answering(b"0.5"))
+    with pytest.raises(CsvError) as info:
+        t.transform_bytes(b"1,2\n" + line + b"\n")
+    start = line.strip()[:1].decode()
+    assert str(info.value).startswith("<bytes>:2:")
+    assert info.value.message == (
+        f'bare " in non-quoted field (quote the whole field and double the quote); the line starts '
+        f"with {start!r}: it looks like JSON, not CSV: for JSON Lines use {JSON_FIX}"
+    )
+
+
+@pytest.mark.requires_xgboost
+def test_a_json_array_read_as_csv_features_suggests_the_content_type(model):
+    with pytest.raises(FeatureError) as info:
+        fastjoin.Transformer(model).transform_bytes(b"[1,2,3]\n")
+    assert info.value.message == (
+        f"field 1: expected a number, got '[1'; the line starts with '[': it looks like JSON, not "
+        f"CSV: for JSON Lines use {JSON_FIX}"
+    )
+
+
+def test_a_bad_quote_in_a_csv_line_has_no_json_hint(pipeline):
+    with pytest.raises(CsvError) as info:
+        fastjoin.Transformer(answering(b"0.5")).transform_bytes(b'1,2"3\n')
+    assert info.value.message == 'bare " in non-quoted field (quote the whole field and double the quote)'
+
+
+def test_json_hint_reaches_the_dead_letters(pipeline):
+    errors: list = []
+    t = fastjoin.Transformer(answering(b"0.5"), on_error="skip")
+    assert t.transform_bytes(b'1,2\n{"a": 1}\n3,4\n', errors=errors) == b"0.5\n0.5\n"
+    assert [e.line for e in errors] == [2]
+    assert errors[0].reason.endswith(JSON_FIX)
 
 
 # ----------------------------------------------------------------------------- slices include their end
