@@ -6,12 +6,14 @@ meets it there, the command line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from helpers import cli, optional_module
 
 import fastjoin
-from fastjoin.errors import CsvError, FeatureError, PathSyntaxError
+from fastjoin.errors import CsvError, FeatureError, ModelError, PathSyntaxError
 from fastjoin.job import run_job
 
 xgb = optional_module("xgboost")  # None without xgboost: the tests that use it are marked requires_xgboost
@@ -417,3 +419,50 @@ def test_cli_filter_syntax_error_names_the_option(model, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "fastjoin: error: OutputFilter: expected ']' to close '[' at position 1" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- run-job without a model
+
+
+def _request(tmp_path, model_name: str) -> dict:
+    return {
+        "TransformJobName": "hints",
+        "ModelName": model_name,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(tmp_path / "in")}},
+            "ContentType": "text/csv",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
+    }
+
+
+def test_run_job_without_a_model_says_model_name_was_read_as_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError) as info:
+        run_job(_request(tmp_path, "xgb-model-2024"), progress=False)
+    assert str(info.value) == (
+        f"ModelName 'xgb-model-2024' was read as a local path, as no model was given (model=, --model), "
+        f"and there is no such file or directory (in {tmp_path}): pass the model with model=PATH "
+        f"(--model PATH)"
+    )
+    assert info.value.exit_code == 4
+    assert isinstance(info.value.__cause__, ModelError)
+    assert "model not found" in str(info.value.__cause__)
+
+
+def test_run_job_with_a_model_that_is_not_found_keeps_its_error(tmp_path):
+    with pytest.raises(ModelError) as info:
+        run_job(_request(tmp_path, "xgb-model-2024"), tmp_path / "nope.json", progress=False)
+    assert str(info.value) == f"model not found: {tmp_path / 'nope.json'}"
+
+
+def test_cli_run_job_without_model(tmp_path):
+    request = tmp_path / "job.json"
+    request.write_text(json.dumps(_request(tmp_path, str(tmp_path / "xgb-model-2024"))))
+    proc = cli("run-job", request)
+    assert proc.returncode == 4, proc.stderr
+    assert (
+        f"fastjoin: error: ModelName '{tmp_path / 'xgb-model-2024'}' was read as a local path, as no "
+        f"model was given (model=, --model), and there is no such file or directory: pass the model "
+        f"with model=PATH (--model PATH)"
+    ) in proc.stderr
