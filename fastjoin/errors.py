@@ -255,19 +255,32 @@ class PathSyntaxError(FastjoinError, ValueError):
     """A JSONPath filter that does not compile.
 
     ``message`` is the bare text (SageMaker's exact wording in the ``sagemaker`` dialect);
-    ``str()`` adds the expression with a caret under ``position`` (0-based).
+    ``str()`` adds the expression with a caret under ``position`` (0-based), and leads with
+    ``role`` (``InputFilter``, ``OutputFilter``: which option the filter came from) when it is
+    known and the message does not already name it (``names_role``: SageMaker's own texts).
     """
 
     exit_code = 2
     http_status = 400
 
-    def __init__(self, message: str, expression: str, position: int):
+    def __init__(
+        self,
+        message: str,
+        expression: str,
+        position: int,
+        role: str | None = None,
+        *,
+        names_role: bool = False,
+    ):
         self.expression = expression
         self.position = position
+        self.role = role
+        self.names_role = names_role
         super().__init__(message)
 
     def __str__(self) -> str:
-        return f"{self.message}\n  {self.expression}\n  {' ' * self.position}^"
+        lead = f"{self.role}: " if self.role and not self.names_role else ""
+        return f"{lead}{self.message}\n  {self.expression}\n  {' ' * self.position}^"
 
 
 class InputError(FastjoinError, ValueError):

@@ -14,11 +14,12 @@ SageMaker accept this request?" without running anything), the rendering of the 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
 from fastjoin.describe import _describe, _first_line
-from fastjoin.errors import ConfigError, FastjoinError
+from fastjoin.errors import ConfigError, FastjoinError, ModelError
 from fastjoin.options import TransformOptions, member
 from fastjoin.request import load_request, validate
 from fastjoin.transformer import Transformer
@@ -130,7 +131,12 @@ def run_job(
     created = _dt.datetime.now(_dt.timezone.utc)
     job = parse_request(request, dialect=dialect, model_given=model is not None, extensions=options)
     # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms
-    transformer = Transformer(job.model_name if model is None else model, job.options)
+    try:
+        transformer = Transformer(job.model_name if model is None else model, job.options)
+    except ModelError as exc:
+        if model is None and job.model_name is not None and not os.path.lexists(job.model_name):
+            raise _model_name_not_found(job.model_name) from exc
+        raise
 
     from fastjoin.progress import ProgressBar
 
@@ -184,6 +190,17 @@ def run_job(
     if result is not None:
         info["warnings"] += result.warnings
     return described
+
+
+def _model_name_not_found(name: str) -> ModelError:
+    """Without a model, ``ModelName`` is read as a local path; a name that is no path is most
+    likely SageMaker's model name, as the request was written for SageMaker."""
+    where = "" if os.path.isabs(name) else f" (in {os.getcwd()})"
+    return ModelError(
+        f"ModelName {name!r} was read as a local path, as no model was given (model=, --model), "
+        f"and there is no such file or directory{where}: pass the model with model=PATH "
+        f"(--model PATH)"
+    )
 
 
 def _uses_s3(job: TransformJob) -> bool:

@@ -149,6 +149,11 @@ class Path:
     def _csv_range(self, item: Range, width: int) -> range:
         start, end = item
         first = 0 if start is None else self._csv_index(start, width, "slice start")
+        if end is not None and end >= width:
+            raise self._feature_error(
+                f"slice end {end} is out of range for a row of {plural(width, 'field')} in "
+                f"{self.expression}{_inclusive_end_hint(self.expression, item, width, 'field')}"
+            )
         last = width - 1 if end is None else self._csv_index(end, width, "slice end")
         if first > last and start is not None and end is not None:  # "[:]" on 0 fields is empty
             raise self._feature_error(
@@ -329,11 +334,15 @@ class Path:
                             f"array, so it cannot be indexed",
                         )
                     positions = _array_positions(items, len(node))
-                    if isinstance(positions, str):
+                    if isinstance(positions, tuple):
+                        why, past_end = positions
+                        hint = ""
+                        if explain and past_end is not None:
+                            hint = _inclusive_end_hint(None, past_end, len(node), "element")
                         self._miss(
                             explain,
-                            f"{positions} for {where[i] if explain else ''}, an array "
-                            f"of {plural(len(node), 'element')}",
+                            f"{why} for {where[i] if explain else ''}, an array of "
+                            f"{plural(len(node), 'element')}{hint}",
                         )
                     found.extend(node[j] for j in positions)
                     if explain:
@@ -381,26 +390,28 @@ def _name_chain(steps: Tuple[Step, ...]) -> Optional[NameChain]:
     return keys, None
 
 
-def _array_positions(items: Tuple[Item, ...], length: int) -> Union[List[int], str]:
-    """Element positions an index step selects from an array of ``length``, in order, or the
-    reason it selects nothing (a str). The rules are the CSV rules (SPEC §2)."""
+def _array_positions(items: Tuple[Item, ...], length: int) -> Union[List[int], Tuple[str, Optional[Range]]]:
+    """Element positions an index step selects from an array of ``length``, in order, or why
+    it selects nothing: ``(reason, slice)``, the slice when it ends at or past the array's end
+    (the message reminds that slices include their end), else None. The rules are the CSV
+    rules (SPEC §2)."""
     out: List[int] = []
     for item in items:
         if not isinstance(item, tuple):
             position = item + length if item < 0 else item
             if not 0 <= position < length:
-                return f"index {item} is out of range"
+                return f"index {item} is out of range", None
             out.append(position)
             continue
         start, end = item
         first = 0 if start is None else (start + length if start < 0 else start)
         last = length - 1 if end is None else (end + length if end < 0 else end)
         if start is not None and not 0 <= first < length:
-            return f"slice start {start} is out of range"
+            return f"slice start {start} is out of range", None
         if end is not None and not 0 <= last < length:
-            return f"slice end {end} is out of range"
+            return f"slice end {end} is out of range", item if end >= length else None
         if first > last and start is not None and end is not None:
-            return f"slice {_range_text(item)} starts after it ends (index {first} > {last})"
+            return f"slice {_range_text(item)} starts after it ends (index {first} > {last})", None
         out.extend(range(first, last + 1))  # the end is inclusive
     return out
 
@@ -455,26 +466,28 @@ def compile_path(
     expression: Optional[str],
     *,
     dialect: str = "extended",
-    role: str = "InputFilter",
+    role: Optional[str] = None,
     content_type: str = "text/csv",
 ) -> Path:
     """Compile a filter expression; an empty string or None means ``$``.
 
-    ``role`` and ``content_type`` only feed SageMaker's error texts. Raises
-    :class:`PathSyntaxError` for a bad expression, :class:`ConfigError` for bad arguments.
+    ``role`` (``InputFilter`` or ``OutputFilter``, None when the filter is no job's option)
+    names the option in a syntax error; with ``content_type`` it feeds SageMaker's error texts
+    (which say ``InputFilter`` when ``role`` is None). Raises :class:`PathSyntaxError` for a
+    bad expression, :class:`ConfigError` for bad arguments.
     """
     if dialect not in DIALECTS:
         raise ConfigError(f"unknown JSONPath dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    if role not in ROLES:
+    if role is not None and role not in ROLES:
         raise ConfigError(f"unknown filter role {role!r}; expected one of {', '.join(ROLES)}")
     if expression is None or expression == "":
         expression = "$"  # SageMaker's default for an omitted filter
     if not isinstance(expression, str):
-        raise ConfigError(f"{role} must be a string, not {type(expression).__name__}")
+        raise ConfigError(f"{role or 'a filter'} must be a string, not {type(expression).__name__}")
     strict = dialect == "sagemaker"
     if strict:
-        _check_sagemaker_text(expression, role, content_type)
-    return Path(expression, dialect, _Parser(expression, strict).parse())
+        _check_sagemaker_text(expression, role or "InputFilter", content_type)
+    return Path(expression, dialect, _Parser(expression, strict, role).parse())
 
 
 def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None:
@@ -487,6 +500,8 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
             f"{SAGEMAKER_MAX_LENGTH}",
             expression,
             SAGEMAKER_MAX_LENGTH,
+            role,
+            names_role=True,  # SageMaker's text names the member
         )
     for position, char in enumerate(expression):
         if char not in _SAGEMAKER_CHARS:
@@ -495,7 +510,27 @@ def _check_sagemaker_text(expression: str, role: str, content_type: str) -> None
                 f'Supported operators for "{content_type}" are {_SAGEMAKER_OPERATORS}',
                 expression,
                 position,
+                role,
+                names_role=True,
             )
+
+
+def _inclusive_end_hint(expression: Optional[str], item: Range, width: int, what: str) -> str:
+    """The reminder for a slice end at or past ``width`` (positive): SageMaker's slices include
+    their end, so the last index is ``width - 1``; an end of exactly ``width`` is the usual
+    slip from Python's end-exclusive slices, and the slice meant is shown (the whole filter
+    when it is that one slice). Built only while an error is worded."""
+    start, end = item
+    last = width - 1
+    if end != width or last < 0:
+        return f" (slices include their end: the last {what} is index {last})" if last >= 0 else ""
+    fixed = _range_text((start, last))
+    if expression is not None and expression.replace(" ", "") == f"$[{_range_text(item)}]":
+        fixed = f"$[{fixed}]"
+    if what != "field":
+        return f" (slices include their end: {fixed} ends at the last {what})"
+    first = 0 if start is None else (start + width if start < 0 else start)
+    return f" (slices include their end: {fixed} selects fields {first + 1}..{width}, the last one included)"
 
 
 def _range_text(item: Range) -> str:
@@ -526,9 +561,10 @@ _HINTS = {
 class _Parser:
     """Recursive descent over the characters; positions are 0-based indexes into the text."""
 
-    def __init__(self, text: str, strict: bool):
+    def __init__(self, text: str, strict: bool, role: Optional[str] = None):
         self.text = text
         self.strict = strict
+        self.role = role  # which option the text is, for the errors
         self.pos = 0
 
     def parse(self) -> Tuple[Step, ...]:
@@ -731,7 +767,7 @@ class _Parser:
     # -- errors ----------------------------------------------------------------------------
 
     def _error(self, message: str, position: Optional[int] = None) -> PathSyntaxError:
-        return PathSyntaxError(message, self.text, self.pos if position is None else position)
+        return PathSyntaxError(message, self.text, self.pos if position is None else position, self.role)
 
     def _unclosed(self, opening: int) -> PathSyntaxError:
         return self._error(f"expected ']' to close '[' at position {opening}")

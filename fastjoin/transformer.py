@@ -224,6 +224,12 @@ class Transformer:
         ``raise_for_errors()`` to turn a failure into an exception.
         """
         result = TransformResult()
+        model = self.model  # an output filter that, with no join, does nothing a user asks for
+        unintended = self.plan.output_filter_warning(
+            None if model.is_container else model.n_outputs, self.options.header
+        )
+        if unintended:
+            result.warnings.append(unintended)
         done_before = records_before = 0
         with storage.Storage(s3) as store:
             objects = store.inputs(input, manifest=manifest, compression=compression)

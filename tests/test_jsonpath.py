@@ -465,7 +465,18 @@ def test_csv_indices_is_cached_per_width_and_header():
         ("$[1:]", 1, "slice start 1 is out of range for a row of 1 field in $[1:]"),
         ("$[1]", 1, "index 1 is out of range for a row of 1 field in $[1]"),
         ("$[0:-2]", 1, "slice end -2 is out of range for a row of 1 field in $[0:-2]"),
-        ("$[0:99]", 5, "slice end 99 is out of range for a row of 5 fields in $[0:99]"),
+        (
+            "$[0:99]",
+            5,
+            "slice end 99 is out of range for a row of 5 fields in $[0:99] "
+            "(slices include their end: the last field is index 4)",
+        ),
+        (
+            "$[1:5]",
+            5,
+            "slice end 5 is out of range for a row of 5 fields in $[1:5] "
+            "(slices include their end: $[1:4] selects fields 2..5, the last one included)",
+        ),
         ("$[:-6]", 5, "slice end -6 is out of range for a row of 5 fields in $[:-6]"),
         ("$[3:1]", 5, "slice 3:1 starts after it ends (index 3 > 1) for a row of 5 fields in $[3:1]"),
         ("$[-1:0]", 5, "slice -1:0 starts after it ends (index 4 > 0) for a row of 5 fields in $[-1:0]"),

@@ -9,14 +9,24 @@ makes them absolute (:meth:`fastjoin.errors.FastjoinError.shift`).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol
 
-from fastjoin.errors import BLANK_LINE, Location, ModelError, locate
+from fastjoin.errors import BLANK_LINE, FeatureError, Location, ModelError, locate, plural
 from fastjoin.framing import Buffer
 from fastjoin.jsonpath import Path
 
-__all__ = ["Chunk", "ChunkResult", "Plan", "RecordFormat", "check_first_record", "ONE_MB", "BLANK_LINE"]
+__all__ = [
+    "Chunk",
+    "ChunkResult",
+    "Plan",
+    "RecordFormat",
+    "check_first_record",
+    "no_join_hint",
+    "ONE_MB",
+    "BLANK_LINE",
+]
 
 ONE_MB = 1024 * 1024
 OUTPUT_KEY = "SageMakerOutput"  # SageMaker's name for the prediction (header column, joined key)
@@ -82,6 +92,23 @@ class Plan:
             return [self.prediction_name]
         return [f"{self.prediction_name}_{i}" for i in range(k)]
 
+    def output_filter_warning(self, n_outputs: Optional[int], header: bool = False) -> str:
+        """What to warn of, once per job, when the output filter runs without a join: it then
+        applies to the prediction alone, and a filter that is legal there but does nothing a
+        user would ask for (the one prediction selected, or selected twice: ``$[0,-1]``) is
+        almost surely meant for the input joined with it. "" when there is nothing to say;
+        ``n_outputs`` None (a container: its outputs are not known before it answers) says
+        nothing either. A filter that does not fit the prediction says nothing here: every
+        record fails, with :func:`no_join_hint`."""
+        if self.join or self.output_filter.is_root or n_outputs is None:
+            return ""
+        names = self.prediction_names(n_outputs) if header else None
+        try:
+            selected = self.output_filter.csv_indices(n_outputs, names).tolist()
+        except FeatureError:
+            return ""
+        return _no_join_warning(self.output_filter.expression, n_outputs, selected)
+
 
 class RecordFormat(Protocol):
     """One record format (CSV, JSON Lines): what the pipeline and the options ask of it."""
@@ -98,6 +125,36 @@ class RecordFormat(Protocol):
     def header_names(self, chunk: Chunk) -> tuple[str, ...]: ...
 
     def header_line(self, plan: Any, chunk: Chunk, k: int) -> bytes: ...
+
+
+def no_join_hint(plan: Plan, size: str = "") -> str:
+    """Why an output filter fails without a join, appended to its error: it applies to the
+    prediction alone (``size``: how many fields it has, as ``(1 field)``), not to the input
+    record it was likely written for."""
+    return (
+        f"there is no join (JoinSource None), so OutputFilter {plan.output_filter.expression} "
+        f"applies to the prediction alone{size and ' ' + size}, not to the input record: to select from the input record "
+        f"joined with the prediction, use join_source='Input' (--join-source Input)"
+    )
+
+
+def _no_join_warning(expression: str, k: int, selected: list) -> str:
+    repeated = sorted(i for i, count in Counter(selected).items() if count > 1)
+    if k == 1 and len(selected) == 1:
+        what = "it selects the prediction, as $ would"
+    elif k == 1 and selected:
+        times = {2: "twice", 3: "three times"}.get(len(selected), f"{len(selected)} times")
+        what = f"each output record is the one prediction {times} over"
+    elif repeated:
+        shown = ", ".join(map(str, repeated))
+        what = f"it selects the same output more than once (index {shown} of {plural(k, 'output')})"
+    else:
+        return ""
+    return (
+        f"OutputFilter {expression} applies to the prediction alone, as there is no join "
+        f"(JoinSource None): {what}; to select from the input record joined with the "
+        f"prediction, use join_source='Input' (--join-source Input)"
+    )
 
 
 def check_first_record(model, width: int, where: Location, why: str) -> None:

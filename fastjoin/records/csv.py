@@ -8,6 +8,8 @@ files, in-memory objects and byte ranges on other workers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from fastjoin import _impl
@@ -16,7 +18,7 @@ from fastjoin.errors import CsvError, FeatureError, core_message, plural
 from fastjoin.framing import next_newline
 from fastjoin.jsonpath import Path
 from fastjoin.records import invoke
-from fastjoin.records.base import Chunk, ChunkResult, Plan, check_first_record
+from fastjoin.records.base import Chunk, ChunkResult, Plan, check_first_record, no_join_hint
 
 _EMPTY_SPANS = np.empty((0, 2), dtype=np.int64)
 
@@ -25,8 +27,89 @@ def tokenize(chunk: Chunk, allow_blank: bool):
     """Tokenise a chunk; a malformed line raises a located :class:`CsvError`."""
     fields, rows, blank, status, err = _impl.tokenize(chunk.buf, chunk.start, chunk.end, allow_blank)
     if status != _impl.OK:
-        raise CsvError(core_message(status), chunk.locate(err, len(rows) - 1))
+        where = chunk.locate(err, len(rows) - 1)
+        raise CsvError(core_message(status) + json_hint(where.snippet), where)
     return fields, rows, blank
+
+
+# -- hints: what a message adds when the input is likely not what the options say (errors only)
+
+JSON_HINT = (
+    "; the line starts with {!r}: it looks like JSON, not CSV: for JSON Lines use "
+    "content_type='application/jsonlines' (--content-type application/jsonlines)"
+)
+_HEADER_NAME = re.compile(r"[^\W\d]\w*(?:[ .\-]\w+)*")  # mean_radius, Mean radius, size-cm
+
+
+def json_hint(line: str) -> str:
+    """The hint for a CSV error on a line that starts (after spaces) with ``{`` or ``[``."""
+    start = line.lstrip()[:1]
+    return JSON_HINT.format(start) if start in ("{", "[") else ""
+
+
+def _field_text(buf, span) -> str:
+    return bytes(memoryview(buf)[span[0] : span[0] + span[1]]).decode("utf-8", "replace")
+
+
+def _unquoted(text: str) -> str:
+    text = text.strip()
+    return text[1:-1].replace('""', '"').strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)  # looser than the core (nan, 1_000): the hint errs on the side of silence
+    except ValueError:
+        return False
+    return True
+
+
+def _header_hint(plan: Plan, chunk: Chunk, fields, rows, cols, text: str, line: int) -> str:
+    """The hint for a field that is not a number on an object's first record when that record
+    looks like a header: the failing field is a name (a word, not a number) and no selected
+    field on it is a number. Without header=True the header is read as a record."""
+    if chunk.names is not None or not _HEADER_NAME.fullmatch(_unquoted(text)):
+        return ""
+    row = fields[rows[0] : rows[1]]
+    for col in cols.tolist():
+        value = _unquoted(_field_text(chunk.buf, row[col]))
+        if value and _is_number(value):
+            return ""
+    if plan.input_filter.dialect == "sagemaker":
+        return (
+            f"; line {line} looks like a header: the sagemaker dialect reads every line as a record, "
+            f"as SageMaker does: remove it, or use the extended dialect with header=True (--header)"
+        )
+    return f"; line {line} looks like a header: use header=True (--header) to read it as column names"
+
+
+def _not_a_number(plan: Plan, chunk: Chunk, fields, rows, cols, r: int, field_index: int, where) -> str:
+    """The message for field ``field_index`` of row ``r``, which is not a number, with what
+    it likely means: a byte-order mark, JSON read as CSV, or (``where``: the location, given
+    for the object's first record) a header read as a record."""
+    text = _field_text(chunk.buf, fields[rows[r] + field_index])
+    message = f"field {field_index + 1}: expected a number, got {text!r}"
+    if text.startswith("\ufeff"):
+        return message + (
+            " (it starts with a UTF-8 byte-order mark: the extended dialect skips one at the "
+            "very start of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
+        )
+    hint = json_hint(_field_text(chunk.buf, fields[rows[r]]))
+    if not hint and where is not None and chunk.first and r == 0:
+        hint = _header_hint(plan, chunk, fields, rows, cols, text, where.line)
+    return message + hint
+
+
+def _output_indices(plan: Plan, width: int, names, chunk: Chunk, fields, rows, r: int, k: int) -> np.ndarray:
+    """The output filter's indexes for a joined row of ``width`` fields (``k`` of them the
+    prediction's); without a join an error says the filter applies to the prediction alone."""
+    try:
+        return _indices(plan.output_filter, width, names, chunk, fields, rows, r)
+    except FeatureError as exc:
+        if plan.join:
+            raise
+        hint = no_join_hint(plan, f"({plural(k, 'field')})")
+        raise FeatureError(f"{exc.message}; {hint}", exc.location, path=exc.path) from None
 
 
 def runs(*keys: np.ndarray) -> list[tuple[int, int]]:
@@ -83,19 +166,12 @@ def _features(plan: Plan, model, chunk: Chunk, fields, rows, widths, bad=None) -
                 break
             field_index = int(cols[err_col])
             span = fields[rows[err_row] + field_index]
-            text = bytes(memoryview(chunk.buf)[span[0] : span[0] + span[1]]).decode("utf-8", "replace")
-            message = f"field {field_index + 1}: expected a number, got {text!r}"
-            if text.startswith("\ufeff"):
-                message += (
-                    " (it starts with a UTF-8 byte-order mark: the extended dialect skips one at the "
-                    "very start of an object; the sagemaker dialect keeps it as data, as SageMaker does)"
-                )
+            first = chunk.first and err_row == 0  # the object's first record
+            # located only to raise, or for the header hint's line (skipped records: at the end)
+            at = chunk.locate(int(span[0]), err_row, field_index + 1) if bad is None or first else None
+            message = _not_a_number(plan, chunk, fields, rows, cols, err_row, field_index, at)
             if bad is None:
-                raise FeatureError(
-                    message,
-                    chunk.locate(int(span[0]), err_row, field_index + 1),
-                    path=plan.input_filter.expression,
-                )
+                raise FeatureError(message, at, path=plan.input_filter.expression)
             bad.row(fields, rows, err_row, message, int(span[0]))
             r = err_row + 1  # the rows before it are filled; go on after it
     return X
@@ -198,7 +274,7 @@ def process_chunk(plan: Plan, model, chunk: Chunk) -> ChunkResult:
         if chunk.names is not None:
             names = (list(chunk.names) if plan.join else []) + plan.prediction_names(int(pred_widths[r0]))
         try:
-            sel = _indices(plan.output_filter, joined, names, chunk, fields, rows, r0)
+            sel = _output_indices(plan, joined, names, chunk, fields, rows, r0, int(pred_widths[r0]))
         except FeatureError as exc:
             if bad is None or (chunk.first and r0 == 0):
                 raise
@@ -280,7 +356,7 @@ def _tokenize_skipping(chunk: Chunk, bad: _BadRecords):
         start = pos + int(before[-1]) + 1 if len(before) else pos
         nl = next_newline(chunk.buf, err, chunk.end)
         end = nl - 1 if nl > start and view[nl - 1] == 13 else nl
-        bad.line(start, end, err, core_message(status))
+        bad.line(start, end, err, core_message(status) + json_hint(_field_text(chunk.buf, (start, 64))))
         pos = nl + 1
     if not field_parts:
         return _EMPTY_SPANS, np.zeros(1, dtype=np.int64), blank_lines
@@ -321,7 +397,7 @@ def header_line(plan: Plan, chunk: Chunk, k: int) -> bytes:
     width = int(rows[1]) if plan.join else 0
     assert chunk.names is not None  # the header chunk carries its names (header_names)
     names = (list(chunk.names) if plan.join else []) + pred_names
-    sel = _indices(plan.output_filter, width + k, names, chunk, fields, rows, 0)
+    sel = _output_indices(plan, width + k, names, chunk, fields, rows, 0, k)
     return _impl.splice(
         chunk.buf, fields, rows, pred_buf, pred_fields, pred_rows, 0, 1, sel, width, plan.terminator
     )

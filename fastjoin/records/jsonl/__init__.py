@@ -15,6 +15,7 @@ writer) and :mod:`~fastjoin.records.jsonl.numbers` (number-text preservation).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import orjson
 
@@ -39,6 +40,14 @@ class JsonPlan(Plan):
     @property
     def dump_option(self) -> int:
         return orjson.OPT_SORT_KEYS if self.key_order == "sorted" else 0
+
+    def output_filter_warning(self, n_outputs: Optional[int], header: bool = False) -> str:
+        """As :meth:`Plan.output_filter_warning`; a JSON prediction is a number (one output),
+        which no filter but ``$`` selects from (every record fails, with the hint), or a list
+        (several), indexed as a CSV row is."""
+        if n_outputs == 1:
+            return ""
+        return super().output_filter_warning(n_outputs)
 
 
 def _process(plan: JsonPlan, model, records: parse.Records, X=None) -> tuple[bytes, int]:

@@ -20,9 +20,9 @@ import numpy as np
 import orjson
 
 from fastjoin import _impl
-from fastjoin.errors import JsonLinesError
+from fastjoin.errors import FeatureError, JsonLinesError
 from fastjoin.jsonpath import NoMatch
-from fastjoin.records.base import OUTPUT_KEY
+from fastjoin.records.base import OUTPUT_KEY, no_join_hint
 from fastjoin.records.jsonl.numbers import WRITE_DEPTH, at_risk, canonical, exact_load, risky_column
 from fastjoin.records.jsonl.parse import Kept, Records, select
 
@@ -157,7 +157,11 @@ def _joined_selection(plan: JsonPlan, records: Records, outputs: list):
     does not fit goes the general way, which also words the error."""
     path = plan.output_filter
     if not plan.join:
-        return select(path, "OutputFilter", records, outputs), None, None
+        try:
+            return select(path, "OutputFilter", records, outputs), None, None
+        except FeatureError as exc:
+            message = f"{exc.message}; {no_join_hint(plan)}"
+            raise FeatureError(message, exc.location, path=exc.path) from None
     key = plan.prediction_name
     chain = path.name_chain
     values = records.values
