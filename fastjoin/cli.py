@@ -20,6 +20,7 @@ from fastjoin.errors import FastjoinError, plural
 from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
+_MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -39,7 +40,11 @@ def _raise_terminated(signum, frame) -> None:
 def _add_run_args(p) -> None:
     """Resume and the S3 endpoint: the same flags for transform and run-job."""
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    _add_endpoint_arg(p)
+
+
+def _add_endpoint_arg(p) -> None:
+    p.add_argument("--endpoint-url", default=None, help="S3 endpoint URL (default: boto3's configuration)")
 
 
 def _transform_parser(sub) -> None:
@@ -58,7 +63,10 @@ def _transform_parser(sub) -> None:
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
     add_arguments(p)  # every Transformer option (fastjoin.options)
     p.add_argument(
-        "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
+        "--compression",
+        default=None,
+        choices=["None", "Gzip"],
+        help="None: read the inputs as they are; Gzip: decompress them (default: None)",
     )
     _add_run_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -73,8 +81,10 @@ def _demo_parser(sub) -> None:
         "breast-cancer data, write a batch CSV with an id first, transform it with InputFilter "
         "$[1:], JoinSource Input and OutputFilter $[0,-1], and print the first output rows.",
     )
-    p.add_argument("--dir", default="demo-output", help="where to put the model, data and output")
-    p.add_argument("--rows", type=int, default=5, help="output rows to print")
+    p.add_argument(
+        "--dir", default="demo-output", help="where to put the model, data and output (default: demo-output)"
+    )
+    p.add_argument("--rows", type=int, default=5, metavar="N", help="output rows to print (default: 5)")
     p.set_defaults(run=_run_demo)
 
 
@@ -88,16 +98,15 @@ def _job_parsers(sub) -> None:
         "the job starts exits with the code of its error's class (see fastjoin --help).",
     )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument(
-        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
-    )
+    p.add_argument("--model", default=None, help=_MODEL_HELP)
     add_arguments(p, _EXTENSIONS)  # the options a request cannot say (fastjoin.options)
     _add_run_args(p)
     p.add_argument(
         "--describe",
         default=None,
         metavar="PATH",
-        help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
+        help="write the describe_transform_job-shaped result as JSON to PATH, '-' for stdout "
+        "(default: not written)",
     )
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -117,7 +126,7 @@ def _job_parsers(sub) -> None:
         "--dialect",
         default="sagemaker",
         choices=["sagemaker", "extended"],
-        help="sagemaker (default): as SageMaker checks it; extended: as fastjoin run-job does",
+        help="sagemaker: check it as SageMaker does; extended: as fastjoin run-job does (default: sagemaker)",
     )
     p.set_defaults(run=_run_validate)
 
@@ -130,11 +139,9 @@ def _job_parsers(sub) -> None:
         epilog="Exits 3 when a record fails at one of the stages, else 0.",
     )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument(
-        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
-    )
-    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default 5)")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    p.add_argument("--model", default=None, help=_MODEL_HELP)
+    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default: 5)")
+    _add_endpoint_arg(p)
     add_arguments(p, _EXTENSIONS)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
     p.set_defaults(run=_run_preview)
