@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from typing import Optional, Sequence, cast
 
 from fastjoin.errors import FastjoinError, plural
@@ -47,6 +48,12 @@ def _add_endpoint_arg(p) -> None:
     p.add_argument("--endpoint-url", default=None, help="S3 endpoint URL (default: boto3's configuration)")
 
 
+def _add_debug_arg(p, help: str = "show the traceback of each error") -> None:
+    """``--debug`` after the command too. SUPPRESS: a subcommand that is not given it leaves the
+    top-level value (``fastjoin --debug transform``) standing instead of resetting it."""
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help)
+
+
 def _transform_parser(sub) -> None:
     p = sub.add_parser(
         "transform",
@@ -70,6 +77,7 @@ def _transform_parser(sub) -> None:
     )
     _add_run_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_debug_arg(p, "show the traceback of each error, an input object's included")
     p.set_defaults(run=_run_transform)
 
 
@@ -85,6 +93,7 @@ def _demo_parser(sub) -> None:
         "--dir", default="demo-output", help="where to put the model, data and output (default: demo-output)"
     )
     p.add_argument("--rows", type=int, default=5, metavar="N", help="output rows to print (default: 5)")
+    _add_debug_arg(p)
     p.set_defaults(run=_run_demo)
 
 
@@ -111,6 +120,7 @@ def _job_parsers(sub) -> None:
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
+    _add_debug_arg(p, "show the traceback of an error that stops the job before it runs")
     p.set_defaults(run=_run_job)
 
     p = sub.add_parser(
@@ -128,6 +138,7 @@ def _job_parsers(sub) -> None:
         choices=["sagemaker", "extended"],
         help="sagemaker: check it as SageMaker does; extended: as fastjoin run-job does (default: sagemaker)",
     )
+    _add_debug_arg(p)
     p.set_defaults(run=_run_validate)
 
     p = sub.add_parser(
@@ -144,6 +155,7 @@ def _job_parsers(sub) -> None:
     _add_endpoint_arg(p)
     add_arguments(p, _EXTENSIONS)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
+    _add_debug_arg(p)
     p.set_defaults(run=_run_preview)
 
 
@@ -171,7 +183,9 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of each error (also after COMMAND)"
+    )
     from fastjoin import __version__
 
     parser.add_argument("--version", action="version", version=f"fastjoin {__version__}")
@@ -207,6 +221,9 @@ def _run_transform(args) -> int:
     for warning in result.warnings:
         print(f"fastjoin: warning: {warning}", file=sys.stderr)
     for f in result.failed:
+        assert f.error is not None
+        if args.debug:
+            traceback.print_exception(f.error, file=sys.stderr)
         print(f"fastjoin: {f.error}", file=sys.stderr)
     if not args.quiet:
         ok = len(result.files) - len(result.failed)
@@ -370,7 +387,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return args.run(args)
     except FastjoinError as exc:
         if args.debug:
-            raise
+            traceback.print_exc()
         print(f"fastjoin: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Terminated:

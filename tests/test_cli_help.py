@@ -137,3 +137,15 @@ def test_request_defaults_are_told_where_they_differ():
     assert help["split_type"].endswith("(default: Line; None in a CreateTransformJob request)")
     assert help["invocations_timeout"].endswith("(default: no limit; 600 in a CreateTransformJob request)")
     assert help["strategy"].endswith("(default: MultiRecord)")  # the same in both
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_debug_is_a_flag_of_every_command_too(command):
+    assert "--debug" in [s for a in _flags(command) for s in a.option_strings]
+    parser = PARSERS[""]
+    args = [command, "req.json"] if command in ("run-job", "validate", "preview") else [command]
+    if command == "transform":
+        args += ["--model", "m", "--input", "i", "--output", "o"]
+    assert parser.parse_args(args).debug is False
+    assert parser.parse_args(["--debug", *args]).debug is True
+    assert parser.parse_args([*args, "--debug"]).debug is True
