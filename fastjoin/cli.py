@@ -200,7 +200,9 @@ def _run_transform(args) -> int:
     from fastjoin.progress import ProgressBar
     from fastjoin.transformer import Transformer
 
-    transformer = Transformer(args.model, **from_args(args))
+    options = TransformOptions(**from_args(args))
+    options.check("cli")  # problems named by their flags, before the model is loaded
+    transformer = Transformer(args.model, options)
     note = transformer.model.fallback_note
     if note and not args.quiet:
         print(f"fastjoin: note: {note}", file=sys.stderr)
@@ -245,6 +247,7 @@ def _run_job(args) -> int:
     from fastjoin.describe import describe_json
     from fastjoin.job import run_job
 
+    TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
     described = run_job(
         args.request,
         args.model,
@@ -321,6 +324,7 @@ def _run_validate(args) -> int:
 def _run_preview(args) -> int:
     from fastjoin.preview import format_preview, preview
 
+    TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
     records = preview(
         args.request,
         model=args.model,

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, cast
 
-from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors
+from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors, python_spelling
 from fastjoin.errors import ConfigError
 from fastjoin.framing import DEFAULT_MAX_RECORD_BYTES
 from fastjoin.jsonpath import DIALECTS
@@ -322,13 +322,16 @@ class TransformOptions:
 
     # -- validation ---------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """Every problem with these options, one sentence each (empty when they work)."""
+    def problems(self, style: str = "sdk") -> list[str]:
+        """Every problem with these options, one sentence each (empty when they work). ``style``
+        names the options: ``"sdk"`` as Python code does (``on_error='skip'``), ``"cli"`` as
+        the command line does (``--on-error skip``)."""
+        say = self.spelling(style)
         o = self.resolved()
         problems = []
         if self.media is None:
             problems.append(
-                f"content_type {o.content_type!r} is not supported: fastjoin reads text/csv, "
+                f"{say('content_type')} {o.content_type!r} is not supported: fastjoin reads text/csv, "
                 f"application/jsonlines and application/json"
             )
         for name, choices in (
@@ -341,45 +344,52 @@ class TransformOptions:
         ):
             value = getattr(o, name)
             if value not in choices:
-                problems.append(f"{name} must be one of {choices}, not {value!r}")
+                problems.append(f"{say(name)} must be one of {choices}, not {value!r}")
         if o.join_source not in JOIN_SOURCES:
-            problems.append(f"join_source must be 'Input' or None, not {o.join_source!r}")
+            problems.append(f"{say('join_source')} must be 'Input' or None, not {o.join_source!r}")
         elif o.join_source == "Input":
-            problems += join_problems(o.content_type, o.accept, str(o.split_type), str(o.assemble_with))
+            names = _join_names(say)
+            problems += join_problems(
+                o.content_type, o.accept, str(o.split_type), str(o.assemble_with), names
+            )
         if not (_whole(o.max_payload) and 0 <= cast(int, o.max_payload) <= 100):
-            problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {o.max_payload!r}")
+            problems.append(
+                f"{say('max_payload')} must be a whole number of MB from 0 to 100, not {o.max_payload!r}"
+            )
+        extended = say("dialect", "extended")
         if o.header and o.dialect == "sagemaker":
-            problems.append("header=True is an extension: it needs dialect='extended'")
+            problems.append(f"{say('header', True)} is an extension: it needs {extended}")
         if o.header and self.is_json:
             problems.append(
-                f"header=True applies to text/csv only: {self.media} records name their own fields"
+                f"{say('header', True)} applies to text/csv only: {self.media} records name their own fields"
             )
         if o.json_key_order == "input" and o.dialect == "sagemaker":
-            problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
+            problems.append(f"{say('json_key_order', 'input')} is an extension: it needs {extended}")
         for name in ("threads", "max_concurrent", "invocations_timeout"):
             value = getattr(o, name)
             if value is not None and (not _whole(value) or value < 1):
-                problems.append(f"{name} must be a positive whole number, not {value!r}")
+                problems.append(f"{say(name)} must be a positive whole number, not {value!r}")
         if not _whole(o.invocations_retries) or o.invocations_retries < 0:
-            problems.append(f"invocations_retries must be a whole number >= 0, not {o.invocations_retries!r}")
-        engine_text = engine_problem(o.engine)
+            problems.append(
+                f"{say('invocations_retries')} must be a whole number >= 0, not {o.invocations_retries!r}"
+            )
+        engine_text = engine_problem(o.engine, say("engine"))
         if engine_text:
             problems.append(engine_text)
-        if not _whole(o.max_record_bytes) or o.max_record_bytes < 1:
-            problems.append(
-                f"max_record_bytes must be a positive number of bytes, not {o.max_record_bytes!r}"
-            )
-        model_size_text = model_size_problem(o.max_model_bytes)
+        for name in ("max_record_bytes", "chunk_size"):
+            value = getattr(o, name)
+            if not _whole(value) or value < 1:
+                problems.append(f"{say(name)} must be a positive number of bytes, not {value!r}")
+        model_size_text = model_size_problem(o.max_model_bytes, say("max_model_bytes"))
         if model_size_text:
             problems.append(model_size_text)
-        if not _whole(o.chunk_size) or o.chunk_size < 1:
-            problems.append(f"chunk_size must be a positive number of bytes, not {o.chunk_size!r}")
-        problems += ErrorPolicy.problems(o.on_error, o.max_errors, o.dialect)
+        problems += ErrorPolicy.problems(o.on_error, o.max_errors, o.dialect, say)
         return problems
 
-    def check(self) -> "TransformOptions":
-        """These options resolved, or a :class:`ConfigError` listing every problem."""
-        problems = self.problems()
+    def check(self, style: str = "sdk") -> "TransformOptions":
+        """These options resolved, or a :class:`ConfigError` listing every problem (worded in
+        ``style``, see :meth:`problems`)."""
+        problems = self.problems(style)
         if problems:
             raise ConfigError.of("invalid transform options", problems)
         return self.resolved()
@@ -389,6 +399,25 @@ class TransformOptions:
         """The command-line flag of the option ``name``: ``--on-error``, ``--max-model-size``."""
         meta = cls._field(name).metadata
         return meta["flag"] or "--" + name.replace("_", "-")
+
+    @classmethod
+    def spelling(cls, style: str) -> Callable[..., str]:
+        """How messages in ``style`` name an option (``say(name)``) and an option set to a value
+        (``say(name, value)``): ``"sdk"`` :func:`~fastjoin.deadletter.python_spelling`
+        (``on_error='skip'``, ``header=True``); ``"cli"`` the flag and its argument
+        (``--on-error skip``; a switch set to True is its flag alone, ``--header``)."""
+        if style == "sdk":
+            return python_spelling
+        if style != "cli":
+            raise ValueError(f"style must be 'sdk' or 'cli', not {style!r}")
+
+        def cli_spelling(name: str, *value: Any) -> str:
+            flag = cls.flag(name)
+            if not value or (value[0] is True and cls._field(name).type in (bool, "bool")):
+                return flag
+            return f"{flag} {value[0]}"
+
+        return cli_spelling
 
     # -- what they build ----------------------------------------------------------------------
 
@@ -475,7 +504,17 @@ def member(request, path: str, default=None):
     return value
 
 
-SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
+def _join_names(say: Callable[..., str]) -> tuple:
+    """:func:`join_problems`' ``names`` in a spelling (``say``, :meth:`TransformOptions.spelling`)."""
+    eq = "=" if say is python_spelling else " "
+    return (
+        say("join_source", "Input"),
+        *map(say, ("content_type", "accept", "split_type", "assemble_with")),
+        eq,
+    )
+
+
+SDK_NAMES = _join_names(python_spelling)
 API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
 
 

@@ -64,7 +64,7 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     "flags, code, text",
     [
         (["--input-filter", "$[1:"], 2, "expected"),
-        (["--join-source", "Input", "--accept", "application/json"], 2, "requires accept"),
+        (["--join-source", "Input", "--accept", "application/json"], 2, "requires --accept"),
         (["--dialect", "sagemaker", "--output-filter", "$['account_id']"], 2, 'Unexpected "_" in JsonPath'),
         (["--input-filter", "$[1" + "0" * 5000 + "]"], 2, "is too large: indexes and slice bounds"),
     ],

@@ -1,6 +1,10 @@
-"""What the command line says: tracebacks with --debug wherever it is given."""
+"""What the command line says: problems named by their flags, and tracebacks with --debug
+wherever it is given."""
 
 from __future__ import annotations
+
+import json
+import pickle
 
 import pytest
 from helpers import cli
@@ -11,6 +15,83 @@ def seed(tmp_path_factory):
     from fastjoin.demo import make_seed_files
 
     return make_seed_files(tmp_path_factory.mktemp("seed"))
+
+
+def _request(tmp_path, source) -> str:
+    path = tmp_path / "request.json"
+    request = {
+        "TransformJobName": "messages",
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out"), "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        "DataProcessing": {"InputFilter": "$[1:]"},
+    }
+    path.write_text(json.dumps(request))
+    return str(path)
+
+
+# -- flags, not Python spellings ------------------------------------------------------------------
+
+CONFLICTS = ["--header", "--json-key-order", "input", "--on-error", "skip", "--dialect", "sagemaker"]
+NAMED = [
+    "--header is an extension: it needs --dialect extended",
+    "--json-key-order input is an extension: it needs --dialect extended",
+    "--on-error skip is an extension: it needs --dialect extended",
+]
+
+
+@pytest.mark.parametrize("command", ["transform", "run-job", "preview"])
+def test_option_problems_name_the_flags(command, tmp_path):
+    """Checked before the model is loaded or the request read: no model or data needed."""
+    if command == "transform":
+        args = ["transform", "--model", tmp_path / "m.json", "--input", tmp_path, "--output", tmp_path / "o"]
+    else:
+        args = [command, _request(tmp_path, tmp_path), "--model", tmp_path / "m.json"]
+    proc = cli(*args, *CONFLICTS)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("fastjoin: error: invalid transform options:\n")
+    for text in NAMED:
+        assert f"\n- {text}" in proc.stderr
+    for python in ("header=True", "json_key_order=", "on_error=", "dialect=", "'extended'"):
+        assert python not in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_join_problem_names_the_flags(tmp_path):
+    proc = cli(
+        "transform",
+        "--model",
+        tmp_path / "m.json",
+        "--input",
+        tmp_path,
+        "--output",
+        tmp_path / "o",
+        "--join-source",
+        "Input",
+        "--split-type",
+        "None",
+        "--max-errors",
+        "3",
+    )
+    assert proc.returncode == 2
+    assert "- --join-source Input on text/csv requires --split-type 'Line' and --assemble-with 'Line'" in (
+        proc.stderr
+    )
+    assert "- --max-errors needs --on-error skip" in proc.stderr
+
+
+def test_a_pickled_model_names_both_spellings(tmp_path):
+    model = tmp_path / "model.pkl"
+    model.write_bytes(pickle.dumps({"not": "a booster"}))
+    proc = cli("transform", "--model", model, "--input", tmp_path, "--output", tmp_path / "o")
+    assert proc.returncode == 4
+    assert f"{model} is a Python pickle" in proc.stderr
+    assert "pass allow_pickle=True in Python (--allow-pickle on the command line)" in proc.stderr
 
 
 # -- --debug ------------------------------------------------------------------------------------
