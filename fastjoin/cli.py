@@ -228,19 +228,35 @@ def _run_transform(args) -> int:
             traceback.print_exception(f.error, file=sys.stderr)
         print(f"fastjoin: {f.error}", file=sys.stderr)
     if not args.quiet:
-        ok = len(result.files) - len(result.failed)
-        extra = ""
-        if result.skipped:
-            extra += f", {len(result.skipped)} skipped (output exists)"
-        bad = sum(f.errors for f in result.files)
-        if bad:
-            extra += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
-        print(
-            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record', grouped=True)}{extra} in {elapsed:.2f} s"
-            f" → {args.output}",
-            file=sys.stderr,
+        written = [f for f in result.files if f.ok and not f.skipped]
+        summary = _summary(
+            "file",
+            len(result.files),
+            len(written),
+            len(result.failed),
+            len(result.skipped),
+            sum(f.records for f in written),
+            sum(f.errors for f in written),
         )
+        print(f"fastjoin: {summary} in {elapsed:.2f} s → {args.output}", file=sys.stderr)
     return next((f.error.exit_code for f in result.failed if f.error is not None), 0)
+
+
+def _summary(noun: str, total: int, written: int, failed: int, skipped: int, records: int, bad: int) -> str:
+    """What a run wrote: ``3 files written, 1,000 records written``, or with failures
+    ``0 of 1 file written, 1 failed, 0 records written``. Records and bad records count only
+    the objects written: a failed object's records are in no output."""
+    parts = [f"{plural(written, noun, grouped=True)} written"]
+    if written != total:
+        parts = [f"{written:,} of {plural(total, noun, grouped=True)} written"]
+        if failed:
+            parts.append(f"{failed:,} failed")
+        if skipped:
+            parts.append(f"{skipped:,} skipped (output exists)")
+    text = ", ".join(parts) + f", {plural(records, 'record', grouped=True)} written"
+    if bad:
+        text += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
+    return text
 
 
 def _run_job(args) -> int:
@@ -272,12 +288,12 @@ def _run_job(args) -> int:
             print(f"fastjoin: warning: {warning}", file=err)
     if args.verbose:
         for o in info["objects"]:
+            if o["status"] == "Failed":  # its records are in no output
+                print(f"fastjoin: {o['status']:9} {o['source']}: {o['failure']}", file=err)
+                continue
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
-            where = o["output"] if o["status"] != "Failed" else o["failure"]
-            print(
-                f"fastjoin: {o['status']:9} {o['source']}: {o['records_out']:,} records{extra} → {where}",
-                file=err,
-            )
+            records = plural(o["records_out"], "record", grouped=True)
+            print(f"fastjoin: {o['status']:9} {o['source']}: {records}{extra} → {o['output']}", file=err)
     elif not args.quiet:
         for o in info["objects"]:
             if o["status"] == "Failed":
@@ -285,18 +301,19 @@ def _run_job(args) -> int:
     if described["TransformJobStatus"] == "Failed" and not info["objects_failed"]:
         print(f"fastjoin: error: {described['FailureReason']}", file=err)
     if not args.quiet:
-        parts = [f"{info['objects_completed']}/{info['objects_total']} objects"]
-        if info["objects_skipped"]:
-            parts.append(f"{info['objects_skipped']} skipped (output exists)")
-        if info["objects_failed"]:
-            parts.append(f"{info['objects_failed']} failed")
-        parts.append(plural(info["records_out"], "record", grouped=True))
-        if info["errors"]:
-            parts.append(f"{plural(info['errors'], 'bad record', grouped=True)} skipped (*.out.errors.jsonl)")
+        completed = [o for o in info["objects"] if o["status"] == "Completed"]
+        summary = _summary(
+            "object",
+            info["objects_total"],
+            len(completed),
+            info["objects_failed"],
+            info["objects_skipped"],
+            sum(o["records_out"] for o in completed),
+            sum(o["errors"] for o in completed),
+        )
         print(
             f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
-            f"{', '.join(parts)} in {info['seconds']:.2f} s → "
-            f"{described['TransformOutput']['S3OutputPath']}",
+            f"{summary} in {info['seconds']:.2f} s → {described['TransformOutput']['S3OutputPath']}",
             file=err,
         )
     return 1 if described["TransformJobStatus"] == "Failed" else 0

@@ -41,7 +41,7 @@ def test_transform_writes_out_file(seed, tmp_path):
     lines = (tmp_path / "out" / "batch.csv.out").read_text().splitlines()
     assert len(lines) == 569 and lines[0].startswith("842302,0.9")
     # stderr is not a terminal here: a summary, no progress bar redraws
-    assert "\r" not in proc.stderr and "1/1 files, 569 records" in proc.stderr
+    assert "\r" not in proc.stderr and "1 file written, 569 records written in" in proc.stderr
 
 
 @pytest.mark.requires_xgboost

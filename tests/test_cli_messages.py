@@ -1,5 +1,5 @@
-"""What the command line says: problems named by their flags, and tracebacks with --debug
-wherever it is given."""
+"""What the command line says: problems named by their flags, tracebacks with --debug wherever
+it is given, and a summary that tells what was written apart from what failed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pickle
 
 import pytest
 from helpers import cli
+
+from fastjoin.cli import _summary
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +131,67 @@ def test_debug_shows_the_traceback_of_an_input_error(seed, tmp_path):
     traceback, message = proc.stderr.split("fastjoin.errors.FeatureError: ", 1)
     assert traceback.startswith("Traceback (most recent call last)")
     assert f"fastjoin: {bad}:300:" in message  # and the located line, as without --debug
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "counts, text",
+    [
+        ((1, 1, 0, 0, 1, 0), "1 file written, 1 record written"),
+        (
+            (3, 3, 0, 0, 12345, 2),
+            "3 files written, 12,345 records written, 2 bad records skipped (*.out.errors.jsonl)",
+        ),
+        ((1, 0, 1, 0, 0, 0), "0 of 1 file written, 1 failed, 0 records written"),
+        (
+            (3, 1, 1, 1, 569, 1),
+            "1 of 3 files written, 1 failed, 1 skipped (output exists), 569 records written, "
+            "1 bad record skipped (*.out.errors.jsonl)",
+        ),
+        ((2, 0, 0, 2, 0, 0), "0 of 2 files written, 2 skipped (output exists), 0 records written"),
+    ],
+)
+def test_summary_agrees_in_number(counts, text):
+    assert _summary("file", *counts) == text
+
+
+@pytest.mark.requires_xgboost
+def test_a_failed_file_is_not_counted_as_written(seed, tmp_path):
+    """--max-errors 0 fails the object with the bad record: no .out, and neither its records
+    (those read before the failure) nor its bad record count as written or skipped."""
+    model, batch = seed
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.csv").write_bytes(batch.read_bytes())
+    _bad_batch(batch, tmp_path).rename(inputs / "b.csv")
+    out = tmp_path / "out"
+    flags = [*SEED_FILTER, "--on-error", "skip", "--max-errors", "0", "--chunk-size", "4KiB"]
+    proc = cli("transform", "--model", model, "--input", inputs, "--output", out, *flags)
+    assert proc.returncode == 3
+    summary = proc.stderr.splitlines()[-1]
+    assert summary.startswith("fastjoin: 1 of 2 files written, 1 failed, 569 records written in ")
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv.out"]
+
+    proc = cli("transform", "--model", model, "--input", inputs / "b.csv", "--output", out, *flags)
+    assert proc.stderr.splitlines()[-1].startswith(
+        "fastjoin: 0 of 1 file written, 1 failed, 0 records written in "
+    )
+    assert "bad record" not in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.requires_xgboost
+def test_run_job_summary_counts_only_completed_objects(seed, tmp_path):
+    model, batch = seed
+    bad = _bad_batch(batch, tmp_path)
+    request = _request(tmp_path, bad)
+    flags = ["--on-error", "skip", "--max-errors", "0", "--chunk-size", "4KiB"]
+    proc = cli("run-job", request, "--model", model, *flags)
+    assert proc.returncode == 1
+    assert "job messages Failed: 0 of 1 object written, 1 failed, 0 records written in " in proc.stderr
+    proc = cli("run-job", request, "--model", model, "--on-error", "skip", "--verbose")
+    assert proc.returncode == 0
+    assert (
+        "job messages Completed: 1 object written, 569 records written, 1 bad record skipped" in proc.stderr
+    )
