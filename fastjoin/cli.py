@@ -14,12 +14,14 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from typing import Optional, Sequence, cast
 
 from fastjoin.errors import FastjoinError, plural
 from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
+_MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -39,7 +41,17 @@ def _raise_terminated(signum, frame) -> None:
 def _add_run_args(p) -> None:
     """Resume and the S3 endpoint: the same flags for transform and run-job."""
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    _add_endpoint_arg(p)
+
+
+def _add_endpoint_arg(p) -> None:
+    p.add_argument("--endpoint-url", default=None, help="S3 endpoint URL (default: boto3's configuration)")
+
+
+def _add_debug_arg(p, help: str = "show the traceback of each error") -> None:
+    """``--debug`` after the command too. SUPPRESS: a subcommand that is not given it leaves the
+    top-level value (``fastjoin --debug transform``) standing instead of resetting it."""
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help)
 
 
 def _transform_parser(sub) -> None:
@@ -58,10 +70,14 @@ def _transform_parser(sub) -> None:
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
     add_arguments(p)  # every Transformer option (fastjoin.options)
     p.add_argument(
-        "--compression", default=None, choices=["None", "Gzip"], help="Gzip: decompress the inputs"
+        "--compression",
+        default=None,
+        choices=["None", "Gzip"],
+        help="None: read the inputs as they are; Gzip: decompress them (default: None)",
     )
     _add_run_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_debug_arg(p, "show the traceback of each error, an input object's included")
     p.set_defaults(run=_run_transform)
 
 
@@ -73,8 +89,11 @@ def _demo_parser(sub) -> None:
         "breast-cancer data, write a batch CSV with an id first, transform it with InputFilter "
         "$[1:], JoinSource Input and OutputFilter $[0,-1], and print the first output rows.",
     )
-    p.add_argument("--dir", default="demo-output", help="where to put the model, data and output")
-    p.add_argument("--rows", type=int, default=5, help="output rows to print")
+    p.add_argument(
+        "--dir", default="demo-output", help="where to put the model, data and output (default: demo-output)"
+    )
+    p.add_argument("--rows", type=int, default=5, metavar="N", help="output rows to print (default: 5)")
+    _add_debug_arg(p)
     p.set_defaults(run=_run_demo)
 
 
@@ -88,20 +107,20 @@ def _job_parsers(sub) -> None:
         "the job starts exits with the code of its error's class (see fastjoin --help).",
     )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument(
-        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
-    )
+    p.add_argument("--model", default=None, help=_MODEL_HELP)
     add_arguments(p, _EXTENSIONS)  # the options a request cannot say (fastjoin.options)
     _add_run_args(p)
     p.add_argument(
         "--describe",
         default=None,
         metavar="PATH",
-        help="write the describe_transform_job-shaped result as JSON ('-': stdout)",
+        help="write the describe_transform_job-shaped result as JSON to PATH, '-' for stdout "
+        "(default: not written)",
     )
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
+    _add_debug_arg(p, "show the traceback of an error that stops the job before it runs")
     p.set_defaults(run=_run_job)
 
     p = sub.add_parser(
@@ -117,8 +136,9 @@ def _job_parsers(sub) -> None:
         "--dialect",
         default="sagemaker",
         choices=["sagemaker", "extended"],
-        help="sagemaker (default): as SageMaker checks it; extended: as fastjoin run-job does",
+        help="sagemaker: check it as SageMaker does; extended: as fastjoin run-job does (default: sagemaker)",
     )
+    _add_debug_arg(p)
     p.set_defaults(run=_run_validate)
 
     p = sub.add_parser(
@@ -130,13 +150,12 @@ def _job_parsers(sub) -> None:
         epilog="Exits 3 when a record fails at one of the stages, else 0.",
     )
     p.add_argument("request", help="the request: a JSON file")
-    p.add_argument(
-        "--model", default=None, help="model file, model.tar.gz or directory (default: ModelName as a path)"
-    )
-    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default 5)")
-    p.add_argument("--endpoint-url", default=None, help="S3 endpoint (default: boto3's configuration)")
+    p.add_argument("--model", default=None, help=_MODEL_HELP)
+    p.add_argument("-n", "--records", type=int, default=5, metavar="N", help="how many records (default: 5)")
+    _add_endpoint_arg(p)
     add_arguments(p, _EXTENSIONS)
     p.add_argument("--full", action="store_true", help="do not shorten long records")
+    _add_debug_arg(p)
     p.set_defaults(run=_run_preview)
 
 
@@ -164,7 +183,9 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of each error (also after COMMAND)"
+    )
     from fastjoin import __version__
 
     parser.add_argument("--version", action="version", version=f"fastjoin {__version__}")
@@ -179,7 +200,9 @@ def _run_transform(args) -> int:
     from fastjoin.progress import ProgressBar
     from fastjoin.transformer import Transformer
 
-    transformer = Transformer(args.model, **from_args(args))
+    options = TransformOptions(**from_args(args))
+    options.check("cli")  # problems named by their flags, before the model is loaded
+    transformer = Transformer(args.model, options)
     note = transformer.model.fallback_note
     if note and not args.quiet:
         print(f"fastjoin: note: {note}", file=sys.stderr)
@@ -200,27 +223,47 @@ def _run_transform(args) -> int:
     for warning in result.warnings:
         print(f"fastjoin: warning: {warning}", file=sys.stderr)
     for f in result.failed:
+        assert f.error is not None
+        if args.debug:
+            traceback.print_exception(f.error, file=sys.stderr)
         print(f"fastjoin: {f.error}", file=sys.stderr)
     if not args.quiet:
-        ok = len(result.files) - len(result.failed)
-        extra = ""
-        if result.skipped:
-            extra += f", {len(result.skipped)} skipped (output exists)"
-        bad = sum(f.errors for f in result.files)
-        if bad:
-            extra += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
-        print(
-            f"fastjoin: {ok}/{len(result.files)} files, {plural(result.records, 'record', grouped=True)}{extra} in {elapsed:.2f} s"
-            f" → {args.output}",
-            file=sys.stderr,
+        written = [f for f in result.files if f.ok and not f.skipped]
+        summary = _summary(
+            "file",
+            len(result.files),
+            len(written),
+            len(result.failed),
+            len(result.skipped),
+            sum(f.records for f in written),
+            sum(f.errors for f in written),
         )
+        print(f"fastjoin: {summary} in {elapsed:.2f} s → {args.output}", file=sys.stderr)
     return next((f.error.exit_code for f in result.failed if f.error is not None), 0)
+
+
+def _summary(noun: str, total: int, written: int, failed: int, skipped: int, records: int, bad: int) -> str:
+    """What a run wrote: ``3 files written, 1,000 records written``, or with failures
+    ``0 of 1 file written, 1 failed, 0 records written``. Records and bad records count only
+    the objects written: a failed object's records are in no output."""
+    parts = [f"{plural(written, noun, grouped=True)} written"]
+    if written != total:
+        parts = [f"{written:,} of {plural(total, noun, grouped=True)} written"]
+        if failed:
+            parts.append(f"{failed:,} failed")
+        if skipped:
+            parts.append(f"{skipped:,} skipped (output exists)")
+    text = ", ".join(parts) + f", {plural(records, 'record', grouped=True)} written"
+    if bad:
+        text += f", {plural(bad, 'bad record', grouped=True)} skipped (*.out.errors.jsonl)"
+    return text
 
 
 def _run_job(args) -> int:
     from fastjoin.describe import describe_json
     from fastjoin.job import run_job
 
+    TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
     described = run_job(
         args.request,
         args.model,
@@ -245,12 +288,12 @@ def _run_job(args) -> int:
             print(f"fastjoin: warning: {warning}", file=err)
     if args.verbose:
         for o in info["objects"]:
+            if o["status"] == "Failed":  # its records are in no output
+                print(f"fastjoin: {o['status']:9} {o['source']}: {o['failure']}", file=err)
+                continue
             extra = f", {o['errors']} bad → {o['dead_letter']}" if o["errors"] else ""
-            where = o["output"] if o["status"] != "Failed" else o["failure"]
-            print(
-                f"fastjoin: {o['status']:9} {o['source']}: {o['records_out']:,} records{extra} → {where}",
-                file=err,
-            )
+            records = plural(o["records_out"], "record", grouped=True)
+            print(f"fastjoin: {o['status']:9} {o['source']}: {records}{extra} → {o['output']}", file=err)
     elif not args.quiet:
         for o in info["objects"]:
             if o["status"] == "Failed":
@@ -258,18 +301,19 @@ def _run_job(args) -> int:
     if described["TransformJobStatus"] == "Failed" and not info["objects_failed"]:
         print(f"fastjoin: error: {described['FailureReason']}", file=err)
     if not args.quiet:
-        parts = [f"{info['objects_completed']}/{info['objects_total']} objects"]
-        if info["objects_skipped"]:
-            parts.append(f"{info['objects_skipped']} skipped (output exists)")
-        if info["objects_failed"]:
-            parts.append(f"{info['objects_failed']} failed")
-        parts.append(plural(info["records_out"], "record", grouped=True))
-        if info["errors"]:
-            parts.append(f"{plural(info['errors'], 'bad record', grouped=True)} skipped (*.out.errors.jsonl)")
+        completed = [o for o in info["objects"] if o["status"] == "Completed"]
+        summary = _summary(
+            "object",
+            info["objects_total"],
+            len(completed),
+            info["objects_failed"],
+            info["objects_skipped"],
+            sum(o["records_out"] for o in completed),
+            sum(o["errors"] for o in completed),
+        )
         print(
             f"fastjoin: job {described['TransformJobName']} {described['TransformJobStatus']}: "
-            f"{', '.join(parts)} in {info['seconds']:.2f} s → "
-            f"{described['TransformOutput']['S3OutputPath']}",
+            f"{summary} in {info['seconds']:.2f} s → {described['TransformOutput']['S3OutputPath']}",
             file=err,
         )
     return 1 if described["TransformJobStatus"] == "Failed" else 0
@@ -297,6 +341,7 @@ def _run_validate(args) -> int:
 def _run_preview(args) -> int:
     from fastjoin.preview import format_preview, preview
 
+    TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
     records = preview(
         args.request,
         model=args.model,
@@ -363,7 +408,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return args.run(args)
     except FastjoinError as exc:
         if args.debug:
-            raise
+            traceback.print_exc()
         print(f"fastjoin: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Terminated:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import orjson
 
@@ -32,6 +32,16 @@ ON_ERROR = ("fail", "skip")
 DEAD_LETTER_SUFFIX = ".errors.jsonl"  # appended to the output name: <name>.out.errors.jsonl
 
 MaxErrors = Union[int, float, None]
+
+#: How a message names an option (``say("on_error")``) or an option set to a value
+#: (``say("on_error", "skip")``): :func:`python_spelling`, or the command line's flags
+#: (:meth:`fastjoin.options.TransformOptions.spelling`). None: the Python spelling.
+Spelling = Optional[Callable[..., str]]
+
+
+def python_spelling(option: str, *value: Any) -> str:
+    """``on_error``, and with a value ``on_error='skip'``: an option as Python code names it."""
+    return f"{option}={value[0]!r}" if value else option
 
 
 @dataclass(frozen=True)
@@ -46,32 +56,36 @@ class ErrorPolicy:
         return self.on_error == "skip"
 
     @staticmethod
-    def problems(on_error, max_errors, dialect: str = "extended") -> list[str]:
-        """What is wrong with these options (empty when they are fine)."""
+    def problems(on_error, max_errors, dialect: str = "extended", say: Spelling = None) -> list[str]:
+        """What is wrong with these options (empty when they are fine), each option spelled by
+        ``say`` (default :func:`python_spelling`; the command line passes its flags')."""
+        say = say or python_spelling
         out = []
         if on_error not in ON_ERROR:
-            out.append(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+            out.append(f"{say('on_error')} must be one of {ON_ERROR}, not {on_error!r}")
         elif on_error == "skip" and dialect == "sagemaker":
             out.append(
-                "on_error='skip' is an extension: it needs dialect='extended' "
-                "(SageMaker fails the whole object on a bad record)"
+                f"{say('on_error', 'skip')} is an extension: it needs {say('dialect', 'extended')} "
+                f"(SageMaker fails the whole object on a bad record)"
             )
         if max_errors is not None:
+            name = say("max_errors")
             if isinstance(max_errors, bool) or not isinstance(max_errors, (int, float)):
                 out.append(
-                    f"max_errors must be a count (int >= 0) or a fraction (float between 0 "
+                    f"{name} must be a count (int >= 0) or a fraction (float between 0 "
                     f"and 1), not {max_errors!r}"
                 )
             elif isinstance(max_errors, int) and max_errors < 0:
-                out.append(f"max_errors must not be negative, not {max_errors!r}")
+                out.append(f"{name} must not be negative, not {max_errors!r}")
             elif isinstance(max_errors, float) and not 0.0 <= max_errors <= 1.0:
                 out.append(
-                    f"max_errors as a float is a fraction between 0 and 1, not {max_errors!r} "
-                    f"(give a count as an int)"
+                    f"{name} as a fraction must be between 0 and 1 (0% to 100%), not {max_errors!r} "
+                    f"(a count is a whole number)"
                 )
             elif on_error != "skip":
                 out.append(
-                    "max_errors needs on_error='skip' (with 'fail' the first bad record fails its object)"
+                    f"{name} needs {say('on_error', 'skip')} (with 'fail' the first bad record "
+                    f"fails its object)"
                 )
         return out
 

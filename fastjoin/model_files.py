@@ -46,8 +46,8 @@ _PICKLE_MESSAGE = (
     "{source} is a Python pickle. Pickles can run arbitrary code when they are loaded, so "
     "fastjoin does not unpickle models by default. Re-save the model in XGBoost's own format "
     'with booster.save_model("model.json") (for XGBClassifier/XGBRegressor: '
-    'model.get_booster().save_model("model.json")), or pass allow_pickle=True if you trust '
-    "the file."
+    'model.get_booster().save_model("model.json")), or, if you trust the file, pass '
+    "allow_pickle=True in Python (--allow-pickle on the command line)."
 )
 
 
@@ -66,11 +66,12 @@ def _import_xgboost():
 # -- model size ---------------------------------------------------------------------------------
 
 
-def model_size_problem(value) -> str | None:
-    """What is wrong with a ``max_model_bytes`` option, or None (one wording for every caller)."""
+def model_size_problem(value, name: str = "max_model_bytes") -> str | None:
+    """What is wrong with a ``max_model_bytes`` option, or None (one wording for every caller;
+    ``name``: how the caller spells the option, e.g. ``--max-model-size``)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return None
-    return f"max_model_bytes must be a positive number of bytes, not {value!r}"
+    return f"{name} must be a positive number of bytes, not {value!r}"
 
 
 def _human(n: int) -> str:

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, cast
 
-from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors
+from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors, python_spelling
 from fastjoin.errors import ConfigError
 from fastjoin.framing import DEFAULT_MAX_RECORD_BYTES
 from fastjoin.jsonpath import DIALECTS
@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_MODEL_BYTES",
     "add_arguments",
     "from_args",
+    "shown_default",
     "media_type",
     "join_problems",
     "parse_size",
@@ -97,10 +98,14 @@ def option(
     flag: Optional[str] = None,
     cli_type: Optional[Callable[[str], Any]] = None,
     metavar: Optional[str] = None,
+    shown: Optional[str] = None,
 ) -> Any:
     """A field of :class:`TransformOptions` with everything said about it once: its default
-    (the SDK's), its ``api`` path in a CreateTransformJob request and the default SageMaker
-    gives it there, its choices, and its command-line flag (default ``--name-with-dashes``)."""
+    (the SDK's), what it does (``help``: the flag's help, which :func:`add_arguments` ends
+    with the default), its ``api`` path in a CreateTransformJob request and the default
+    SageMaker gives it there, its choices, and its command-line flag (default
+    ``--name-with-dashes``). ``shown``: the default in words, where ``None`` means "derived"
+    and :meth:`TransformOptions.resolved` does not fill it in (``the content type``)."""
     metadata = dict(
         help=help,
         api=api,
@@ -109,6 +114,7 @@ def option(
         flag=flag,
         cli_type=cli_type,
         metavar=metavar,
+        shown=shown,
     )
     return field(default=default, metadata=metadata)
 
@@ -124,56 +130,60 @@ class TransformOptions:
 
     content_type: str = option(
         "text/csv",
-        "text/csv (default), application/jsonlines or application/json",
+        "the input's media type: text/csv, application/jsonlines or application/json",
         api="TransformInput.ContentType",
         api_default=None,
     )
     accept: Optional[str] = option(
-        None, "the output's media type (default: the content type)", api="TransformOutput.Accept"
+        None, "the output's media type", api="TransformOutput.Accept", shown="the content type"
     )
     split_type: Optional[str] = option(
         "Line",
-        "how inputs split into records (default Line)",
+        "Line: split each input object into records at its line ends; None: each object is one record",
         api="TransformInput.SplitType",
         api_default="None",
         choices=SPLIT_TYPES,
     )
     assemble_with: Optional[str] = option(
         None,
-        "how output records are put together (default: the split type)",
+        "Line: write output records one per line; None: write them one after the other",
         api="TransformOutput.AssembleWith",
         api_default="None",
         choices=SPLIT_TYPES,
+        shown="the split type",
     )
     input_filter: Optional[str] = option(
         None,
-        "JSONPath selecting the model's input, e.g. '$[1:]' (default $)",
+        "JSONPath selecting the model's input from each record, e.g. '$[1:]'",
         api="DataProcessing.InputFilter",
         metavar="JSONPATH",
+        shown="$, the whole record",
     )
     join_source: Optional[str] = option(
         None,
-        "Input: join each prediction to its input record (default None: the prediction alone)",
+        "Input: join each prediction to its input record; None: the prediction alone",
         api="DataProcessing.JoinSource",
         api_default="None",
         choices=JOIN_SOURCES,
     )
     output_filter: Optional[str] = option(
         None,
-        "JSONPath selecting what is written, e.g. '$[0,-1]' (default $)",
+        "JSONPath selecting what is written from the (joined) output, e.g. '$[0,-1]'",
         api="DataProcessing.OutputFilter",
         metavar="JSONPATH",
+        shown="$, all of it",
     )
     strategy: Optional[str] = option(
         None,
-        "batching of records into requests to a container model (default MultiRecord)",
+        "MultiRecord: send a container model as many records per request as --max-payload "
+        "allows; SingleRecord: one record per request",
         api="BatchStrategy",
         api_default="MultiRecord",
         choices=STRATEGIES,
     )
     max_payload: Optional[int] = option(
         None,
-        "request size limit in MB, 0..100 (default 6)",
+        "the largest request to a container model, in MB from 0 to 100",
         api="MaxPayloadInMB",
         api_default=6,
         cli_type=int,
@@ -181,22 +191,24 @@ class TransformOptions:
     )
     max_concurrent: Optional[int] = option(
         None,
-        "concurrent requests to a container model (default 1)",
+        "requests in flight to a container model at a time",
         api="MaxConcurrentTransforms",
         cli_type=int,
         metavar="N",
+        shown="1",
     )
     invocations_timeout: Optional[int] = option(
         None,
-        "seconds a container model may take to answer one request (default: no limit; a request's default is 600)",
+        "seconds a container model may take to answer one request",
         api="ModelClientConfig.InvocationsTimeoutInSeconds",
         api_default=600,
         cli_type=int,
         metavar="S",
+        shown="no limit",
     )
     invocations_retries: int = option(
         0,
-        "retries of a failed request to a container model (default 0; a request's default is 3)",
+        "retries of a failed request to a container model",
         api="ModelClientConfig.InvocationsMaxRetries",
         api_default=3,
         cli_type=int,
@@ -204,58 +216,67 @@ class TransformOptions:
     )
     dialect: str = option(
         "extended",
-        "extended (default): also several ranges in one bracket, any quoted name, headers, blank "
-        "lines skipped; sagemaker: exactly what SageMaker accepts, with its error texts",
+        "extended: also several ranges in one bracket, any quoted name, headers, blank lines "
+        "skipped; sagemaker: exactly what SageMaker accepts, with its error texts",
         choices=DIALECTS,
     )
-    header: bool = option(False, "the first line of each CSV object is a header (extended)")
-    threads: Optional[int] = option(None, "prediction threads (default: all cores)", cli_type=int)
+    header: bool = option(False, "the first line of each CSV object is a header (extended dialect)")
+    threads: Optional[int] = option(
+        None, "prediction threads", cli_type=int, metavar="N", shown="all cores this process may use"
+    )
     chunk_size: int = option(
         DEFAULT_CHUNK_SIZE,
-        "bytes read and processed at a time, e.g. 4MiB (default)",
+        "bytes read and processed at a time (memory is bounded by it), e.g. 16MiB",
         cli_type=parse_size,
         metavar="SIZE",
     )
     prediction_name: str = option(
         OUTPUT_KEY,
-        "the prediction's header column and joined JSON key (default SageMakerOutput)",
+        "the prediction's header column and joined JSON key",
         metavar="NAME",
     )
-    allow_pickle: bool = option(False, "load pickled models (runs code from the file)")
+    allow_pickle: bool = option(False, "load pickled models (a pickle runs code from the file)")
     on_error: str = option(
         "fail",
-        "fail: a bad record fails its object (SageMaker); skip: write it to <name>.out.errors.jsonl",
+        "fail: a bad record fails its object, as on SageMaker; skip (extended dialect): leave it "
+        "out and write it to <name>.out.errors.jsonl",
         choices=ON_ERROR,
     )
     max_errors: MaxErrors = option(
         None,
-        "with --on-error skip: fail an object past N bad records, or a fraction/percentage",
+        "with --on-error skip: fail an object past N bad records, or past a share of its "
+        "records given as a fraction, 0.01, or a percentage, 1%",
         cli_type=_max_errors_arg,
         metavar="N|F|P%",
+        shown="no limit",
     )
     json_key_order: str = option(
-        "sorted", "order of the keys in JSON output (default sorted)", choices=KEY_ORDERS
+        "sorted",
+        "sorted: write the keys of JSON output sorted; input (extended dialect): in the order read",
+        choices=KEY_ORDERS,
     )
     json_numbers: str = option(
         "preserve",
-        "preserve (default): numbers copied from the input keep their text; reencode: orjson's shortest text",
+        "preserve: numbers copied from the input keep their text; reencode: orjson's shortest text",
         choices=NUMBER_MODES,
     )
     engine: str = option(
         "auto",
-        "auto (default): fastjoin's compiled trees when the model allows, else libxgboost",
+        "auto: fastjoin's compiled trees when the model allows, else libxgboost; compiled: an "
+        "error if the model needs libxgboost; xgboost: always libxgboost. All three predict "
+        "the same bits",
         choices=ENGINES,
     )
     max_record_bytes: int = option(
         DEFAULT_MAX_RECORD_BYTES,
-        "longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object (default 100MiB)",
+        "longest line (record) read, e.g. 500MB or 1GiB; a longer one fails its object",
         flag="--max-record-size",
         cli_type=parse_size,
         metavar="SIZE",
     )
     max_model_bytes: int = option(
         DEFAULT_MAX_MODEL_BYTES,
-        "largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused (default 1GiB)",
+        "largest model read, e.g. 4GiB: a larger model file or model.tar.gz member is refused",
         flag="--max-model-size",
         cli_type=parse_size,
         metavar="SIZE",
@@ -301,13 +322,16 @@ class TransformOptions:
 
     # -- validation ---------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """Every problem with these options, one sentence each (empty when they work)."""
+    def problems(self, style: str = "sdk") -> list[str]:
+        """Every problem with these options, one sentence each (empty when they work). ``style``
+        names the options: ``"sdk"`` as Python code does (``on_error='skip'``), ``"cli"`` as
+        the command line does (``--on-error skip``)."""
+        say = self.spelling(style)
         o = self.resolved()
         problems = []
         if self.media is None:
             problems.append(
-                f"content_type {o.content_type!r} is not supported: fastjoin reads text/csv, "
+                f"{say('content_type')} {o.content_type!r} is not supported: fastjoin reads text/csv, "
                 f"application/jsonlines and application/json"
             )
         for name, choices in (
@@ -320,48 +344,80 @@ class TransformOptions:
         ):
             value = getattr(o, name)
             if value not in choices:
-                problems.append(f"{name} must be one of {choices}, not {value!r}")
+                problems.append(f"{say(name)} must be one of {choices}, not {value!r}")
         if o.join_source not in JOIN_SOURCES:
-            problems.append(f"join_source must be 'Input' or None, not {o.join_source!r}")
+            problems.append(f"{say('join_source')} must be 'Input' or None, not {o.join_source!r}")
         elif o.join_source == "Input":
-            problems += join_problems(o.content_type, o.accept, str(o.split_type), str(o.assemble_with))
+            names = _join_names(say)
+            problems += join_problems(
+                o.content_type, o.accept, str(o.split_type), str(o.assemble_with), names
+            )
         if not (_whole(o.max_payload) and 0 <= cast(int, o.max_payload) <= 100):
-            problems.append(f"max_payload must be a whole number of MB from 0 to 100, not {o.max_payload!r}")
+            problems.append(
+                f"{say('max_payload')} must be a whole number of MB from 0 to 100, not {o.max_payload!r}"
+            )
+        extended = say("dialect", "extended")
         if o.header and o.dialect == "sagemaker":
-            problems.append("header=True is an extension: it needs dialect='extended'")
+            problems.append(f"{say('header', True)} is an extension: it needs {extended}")
         if o.header and self.is_json:
             problems.append(
-                f"header=True applies to text/csv only: {self.media} records name their own fields"
+                f"{say('header', True)} applies to text/csv only: {self.media} records name their own fields"
             )
         if o.json_key_order == "input" and o.dialect == "sagemaker":
-            problems.append("json_key_order='input' is an extension: it needs dialect='extended'")
+            problems.append(f"{say('json_key_order', 'input')} is an extension: it needs {extended}")
         for name in ("threads", "max_concurrent", "invocations_timeout"):
             value = getattr(o, name)
             if value is not None and (not _whole(value) or value < 1):
-                problems.append(f"{name} must be a positive whole number, not {value!r}")
+                problems.append(f"{say(name)} must be a positive whole number, not {value!r}")
         if not _whole(o.invocations_retries) or o.invocations_retries < 0:
-            problems.append(f"invocations_retries must be a whole number >= 0, not {o.invocations_retries!r}")
-        engine_text = engine_problem(o.engine)
+            problems.append(
+                f"{say('invocations_retries')} must be a whole number >= 0, not {o.invocations_retries!r}"
+            )
+        engine_text = engine_problem(o.engine, say("engine"))
         if engine_text:
             problems.append(engine_text)
-        if not _whole(o.max_record_bytes) or o.max_record_bytes < 1:
-            problems.append(
-                f"max_record_bytes must be a positive number of bytes, not {o.max_record_bytes!r}"
-            )
-        model_size_text = model_size_problem(o.max_model_bytes)
+        for name in ("max_record_bytes", "chunk_size"):
+            value = getattr(o, name)
+            if not _whole(value) or value < 1:
+                problems.append(f"{say(name)} must be a positive number of bytes, not {value!r}")
+        model_size_text = model_size_problem(o.max_model_bytes, say("max_model_bytes"))
         if model_size_text:
             problems.append(model_size_text)
-        if not _whole(o.chunk_size) or o.chunk_size < 1:
-            problems.append(f"chunk_size must be a positive number of bytes, not {o.chunk_size!r}")
-        problems += ErrorPolicy.problems(o.on_error, o.max_errors, o.dialect)
+        problems += ErrorPolicy.problems(o.on_error, o.max_errors, o.dialect, say)
         return problems
 
-    def check(self) -> "TransformOptions":
-        """These options resolved, or a :class:`ConfigError` listing every problem."""
-        problems = self.problems()
+    def check(self, style: str = "sdk") -> "TransformOptions":
+        """These options resolved, or a :class:`ConfigError` listing every problem (worded in
+        ``style``, see :meth:`problems`)."""
+        problems = self.problems(style)
         if problems:
             raise ConfigError.of("invalid transform options", problems)
         return self.resolved()
+
+    @classmethod
+    def flag(cls, name: str) -> str:
+        """The command-line flag of the option ``name``: ``--on-error``, ``--max-model-size``."""
+        meta = cls._field(name).metadata
+        return meta["flag"] or "--" + name.replace("_", "-")
+
+    @classmethod
+    def spelling(cls, style: str) -> Callable[..., str]:
+        """How messages in ``style`` name an option (``say(name)``) and an option set to a value
+        (``say(name, value)``): ``"sdk"`` :func:`~fastjoin.deadletter.python_spelling`
+        (``on_error='skip'``, ``header=True``); ``"cli"`` the flag and its argument
+        (``--on-error skip``; a switch set to True is its flag alone, ``--header``)."""
+        if style == "sdk":
+            return python_spelling
+        if style != "cli":
+            raise ValueError(f"style must be 'sdk' or 'cli', not {style!r}")
+
+        def cli_spelling(name: str, *value: Any) -> str:
+            flag = cls.flag(name)
+            if not value or (value[0] is True and cls._field(name).type in (bool, "bool")):
+                return flag
+            return f"{flag} {value[0]}"
+
+        return cli_spelling
 
     # -- what they build ----------------------------------------------------------------------
 
@@ -423,7 +479,14 @@ class TransformOptions:
 
     @classmethod
     def api_path(cls, name: str) -> Optional[str]:
-        return next(f.metadata["api"] for f in cls.fields() if f.name == name)
+        return cls._field(name).metadata["api"]
+
+    @classmethod
+    def _field(cls, name: str) -> dataclasses.Field:
+        found = next((f for f in cls.fields() if f.name == name), None)
+        if found is None:
+            raise KeyError(f"{name!r} is not a transform option")
+        return found
 
 
 def _whole(value) -> bool:
@@ -441,7 +504,17 @@ def member(request, path: str, default=None):
     return value
 
 
-SDK_NAMES = ("join_source='Input'", "content_type", "accept", "split_type", "assemble_with", "=")
+def _join_names(say: Callable[..., str]) -> tuple:
+    """:func:`join_problems`' ``names`` in a spelling (``say``, :meth:`TransformOptions.spelling`)."""
+    eq = "=" if say is python_spelling else " "
+    return (
+        say("join_source", "Input"),
+        *map(say, ("content_type", "accept", "split_type", "assemble_with")),
+        eq,
+    )
+
+
+SDK_NAMES = _join_names(python_spelling)
 API_NAMES = ("JoinSource 'Input'", "ContentType", "Accept", "SplitType", "AssembleWith", " ")
 
 
@@ -470,16 +543,19 @@ def join_problems(
 
 def add_arguments(parser, names: Optional[tuple[str, ...]] = None) -> None:
     """Add a flag for each option in ``names`` (default: all). Every flag defaults to None
-    ("not given"), so what a request or the SDK default says stands unless a flag overrides it."""
+    ("not given"), so what a request or the SDK default says stands unless a flag overrides it;
+    its help ends with the default the option then takes (:func:`shown_default`)."""
     for f in TransformOptions.fields():
         if names is not None and f.name not in names:
             continue
         meta = f.metadata
-        flag = meta["flag"] or "--" + f.name.replace("_", "-")
-        if f.type in (bool, "bool"):
-            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=meta["help"])
+        flag = TransformOptions.flag(f.name)
+        help = meta["help"].replace("%", "%%")  # argparse %-formats help texts
+        if f.type in (bool, "bool"):  # a switch: off unless given
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None, help=help)
             continue
-        kwargs: dict[str, Any] = dict(dest=f.name, default=None, help=meta["help"])
+        help += f" (default: {shown_default(f.name)})".replace("%", "%%")
+        kwargs: dict[str, Any] = dict(dest=f.name, default=None, help=help)
         if meta["choices"]:
             kwargs["choices"] = list(meta["choices"])
         if meta["cli_type"] is not None:
@@ -487,6 +563,30 @@ def add_arguments(parser, names: Optional[tuple[str, ...]] = None) -> None:
         if meta["metavar"]:
             kwargs["metavar"] = meta["metavar"]
         parser.add_argument(flag, **kwargs)
+
+
+def shown_default(name: str) -> str:
+    """The default of option ``name`` in words, as its flag's help ends: the SDK's (a field's
+    ``shown`` text, else its value once :meth:`TransformOptions.resolved`; sizes in binary
+    units, ``4MiB``), then SageMaker's for a request member that defaults otherwise
+    (``Line; None in a CreateTransformJob request``)."""
+    meta = TransformOptions._field(name).metadata
+    value = getattr(TransformOptions().resolved(), name)
+    shown = meta["shown"]
+    if shown is None:
+        shown = _size_text(value) if meta["cli_type"] is parse_size else str(value)
+    api_default = meta["api_default"]
+    if meta["api"] is not None and api_default is not None and str(api_default) != shown:
+        shown += f"; {api_default} in a CreateTransformJob request"
+    return shown
+
+
+def _size_text(n: int) -> str:
+    """``4MiB``, ``1GiB``: a size as ``--chunk-size`` and the other size flags take it."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
 
 
 def from_args(args: argparse.Namespace, names: Optional[tuple[str, ...]] = None) -> dict[str, Any]:

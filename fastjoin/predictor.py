@@ -55,9 +55,10 @@ __all__ = [
 ENGINES = ("auto", "compiled", "xgboost")
 
 
-def engine_problem(engine) -> str | None:
-    """What is wrong with an ``engine`` option, or None (one wording for every caller)."""
-    return None if engine in ENGINES else f"engine must be one of {ENGINES}, not {engine!r}"
+def engine_problem(engine, name: str = "engine") -> str | None:
+    """What is wrong with an ``engine`` option, or None (one wording for every caller; ``name``:
+    how the caller spells the option, e.g. ``--engine``)."""
+    return None if engine in ENGINES else f"{name} must be one of {ENGINES}, not {engine!r}"
 
 
 _SPLIT_ROWS = 8192  # a compiled batch is split across threads only above this many rows per thread

@@ -41,7 +41,7 @@ def test_transform_writes_out_file(seed, tmp_path):
     lines = (tmp_path / "out" / "batch.csv.out").read_text().splitlines()
     assert len(lines) == 569 and lines[0].startswith("842302,0.9")
     # stderr is not a terminal here: a summary, no progress bar redraws
-    assert "\r" not in proc.stderr and "1/1 files, 569 records" in proc.stderr
+    assert "\r" not in proc.stderr and "1 file written, 569 records written in" in proc.stderr
 
 
 @pytest.mark.requires_xgboost
@@ -64,7 +64,7 @@ def test_bad_input_exit_code_and_one_line_message(seed, tmp_path):
     "flags, code, text",
     [
         (["--input-filter", "$[1:"], 2, "expected"),
-        (["--join-source", "Input", "--accept", "application/json"], 2, "requires accept"),
+        (["--join-source", "Input", "--accept", "application/json"], 2, "requires --accept"),
         (["--dialect", "sagemaker", "--output-filter", "$['account_id']"], 2, 'Unexpected "_" in JsonPath'),
         (["--input-filter", "$[1" + "0" * 5000 + "]"], 2, "is too large: indexes and slice bounds"),
     ],

@@ -169,7 +169,7 @@ def test_fail_is_the_default(seed, seed_lines):
         ("skip", None, "sagemaker", "on_error='skip' is an extension"),
         ("fail", 3, "extended", "max_errors needs on_error='skip'"),
         ("skip", -1, "extended", "must not be negative"),
-        ("skip", 1.5, "extended", "fraction between 0 and 1"),
+        ("skip", 1.5, "extended", "max_errors as a fraction must be between 0 and 1 (0% to 100%), not 1.5"),
         ("skip", True, "extended", "a count (int >= 0) or a fraction"),
         ("skip", "10", "extended", "a count (int >= 0) or a fraction"),
     ],

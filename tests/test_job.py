@@ -661,7 +661,7 @@ def test_cli_run_job(seed, seed_expected, tmp_path):
     request.write_text(json.dumps(seed_request(str(batch), str(tmp_path / "out"))))
     proc = cli("run-job", request, "--model", model, "--describe", tmp_path / "describe.json")
     assert proc.returncode == 0, proc.stderr
-    assert "job breast-cancer-seed Completed: 1/1 objects, 569 records" in proc.stderr
+    assert "job breast-cancer-seed Completed: 1 object written, 569 records written in" in proc.stderr
     assert "\r" not in proc.stderr  # not a terminal: no progress bar
     assert (tmp_path / "out" / "batch.csv.out").read_bytes() == seed_expected
     described = json.loads((tmp_path / "describe.json").read_text())
@@ -759,7 +759,7 @@ def test_cli_transform_on_s3_with_skip_and_resume(seed, seed_expected, s3, bucke
     ]
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
-    assert "1/1 files, 569 records, 1 bad record skipped" in proc.stderr
+    assert "1 file written, 569 records written, 1 bad record skipped" in proc.stderr
     assert get(s3, bucket, "out/a.csv.out") == seed_expected
     (entry,) = [json.loads(x) for x in get(s3, bucket, "out/a.csv.out.errors.jsonl").splitlines()]
     assert entry["source"] == f"s3://{bucket}/in/a.csv" and entry["line"] == 301 and entry["record"] == "junk"

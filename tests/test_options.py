@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 
 import pytest
 
@@ -173,3 +174,140 @@ def test_the_preview_shows_what_is_written(tmp_path, key_order, numbers):
     assert [r.joined for r in records] == written
     assert [r.written for r in records] == written
     assert records[0].joined.startswith(b'{"b"' if key_order == "input" else b'{"SageMakerOutput"')
+
+
+# -- problems named as each front end names the options ----------------------------------------
+
+# (options, the problem as Python code names them, as the command line does)
+SPELLED = [
+    (
+        dict(header=True, dialect="sagemaker"),
+        "header=True is an extension: it needs dialect='extended'",
+        "--header is an extension: it needs --dialect extended",
+    ),
+    (
+        dict(header=True, content_type="application/jsonlines"),
+        "header=True applies to text/csv only: application/jsonlines records name their own fields",
+        "--header applies to text/csv only: application/jsonlines records name their own fields",
+    ),
+    (
+        dict(json_key_order="input", dialect="sagemaker"),
+        "json_key_order='input' is an extension: it needs dialect='extended'",
+        "--json-key-order input is an extension: it needs --dialect extended",
+    ),
+    (
+        dict(on_error="skip", dialect="sagemaker"),
+        "on_error='skip' is an extension: it needs dialect='extended' (SageMaker fails the whole "
+        "object on a bad record)",
+        "--on-error skip is an extension: it needs --dialect extended (SageMaker fails the whole "
+        "object on a bad record)",
+    ),
+    (
+        dict(max_errors=3),
+        "max_errors needs on_error='skip' (with 'fail' the first bad record fails its object)",
+        "--max-errors needs --on-error skip (with 'fail' the first bad record fails its object)",
+    ),
+    (
+        dict(on_error="skip", max_errors=-1),
+        "max_errors must not be negative, not -1",
+        "--max-errors must not be negative, not -1",
+    ),
+    (
+        dict(on_error="skip", max_errors=2.5),
+        "max_errors as a fraction must be between 0 and 1 (0% to 100%), not 2.5 (a count is a whole number)",
+        "--max-errors as a fraction must be between 0 and 1 (0% to 100%), not 2.5 (a count is a whole number)",
+    ),
+    (
+        dict(join_source="Input", accept="application/json"),
+        "join_source='Input' requires accept ('application/json') to equal content_type ('text/csv')",
+        "--join-source Input requires --accept ('application/json') to equal --content-type ('text/csv')",
+    ),
+    (
+        dict(join_source="Input", split_type="None"),
+        "join_source='Input' on text/csv requires split_type='Line' and assemble_with='Line'",
+        "--join-source Input on text/csv requires --split-type 'Line' and --assemble-with 'Line'",
+    ),
+    (
+        dict(content_type="text/plain"),
+        "content_type 'text/plain' is not supported: fastjoin reads text/csv, application/jsonlines "
+        "and application/json",
+        "--content-type 'text/plain' is not supported: fastjoin reads text/csv, application/jsonlines "
+        "and application/json",
+    ),
+    (
+        dict(max_payload=101),
+        "max_payload must be a whole number of MB from 0 to 100, not 101",
+        "--max-payload must be a whole number of MB from 0 to 100, not 101",
+    ),
+    (
+        dict(threads=0),
+        "threads must be a positive whole number, not 0",
+        "--threads must be a positive whole number, not 0",
+    ),
+    (
+        dict(invocations_retries=-1),
+        "invocations_retries must be a whole number >= 0, not -1",
+        "--invocations-retries must be a whole number >= 0, not -1",
+    ),
+    (
+        dict(engine="gpu"),
+        "engine must be one of ('auto', 'compiled', 'xgboost'), not 'gpu'",
+        "--engine must be one of ('auto', 'compiled', 'xgboost'), not 'gpu'",
+    ),
+    (
+        dict(max_model_bytes=0),
+        "max_model_bytes must be a positive number of bytes, not 0",
+        "--max-model-size must be a positive number of bytes, not 0",
+    ),
+    (
+        dict(max_record_bytes=0),
+        "max_record_bytes must be a positive number of bytes, not 0",
+        "--max-record-size must be a positive number of bytes, not 0",
+    ),
+    (
+        dict(chunk_size=0),
+        "chunk_size must be a positive number of bytes, not 0",
+        "--chunk-size must be a positive number of bytes, not 0",
+    ),
+    (
+        dict(split_type="Lines", assemble_with="Line"),
+        "split_type must be one of ('Line', 'None'), not 'Lines'",
+        "--split-type must be one of ('Line', 'None'), not 'Lines'",
+    ),
+]
+
+
+@pytest.mark.parametrize("options, sdk, cli", SPELLED, ids=[s[1].split(" ")[0] for s in SPELLED])
+def test_problems_name_options_as_the_front_end_does(options, sdk, cli):
+    o = TransformOptions(**options)
+    assert o.problems() == o.problems("sdk") == [sdk]
+    assert o.problems("cli") == [cli]
+    with pytest.raises(ConfigError) as info:
+        o.check("cli")
+    assert info.value.problems == [cli]
+
+
+def test_the_command_line_spelling_uses_the_flags_add_arguments_makes():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {a.dest: a.option_strings[0] for a in parser._actions if a.dest in FIELDS}
+    say = TransformOptions.spelling("cli")
+    for name in FIELDS:
+        assert say(name) == TransformOptions.flag(name) == flags[name]
+    assert say("max_model_bytes", "4GiB") == "--max-model-size 4GiB"
+    assert say("allow_pickle", True) == "--allow-pickle"
+    assert TransformOptions.spelling("sdk")("allow_pickle", True) == "allow_pickle=True"
+    with pytest.raises(ValueError, match="style must be 'sdk' or 'cli'"):
+        TransformOptions.spelling("api")
+    with pytest.raises(KeyError, match="'nope' is not a transform option"):
+        TransformOptions.flag("nope")
+
+
+def test_every_problem_on_the_command_line_names_a_flag():
+    """Every options problem at once, in the cli style: no Python spelling left in any."""
+    o = TransformOptions(**{k: v for options, _, _ in SPELLED for k, v in options.items()})
+    problems = o.problems("cli")
+    assert len(problems) >= 10
+    python = re.compile(r"(?<![-\w])(?:" + "|".join(FIELDS) + r")\b|=True|='")
+    assert [p for p in problems if python.search(p)] == []
+    assert all(python.search(p) for p in o.problems("sdk"))  # the pattern finds what it looks for
