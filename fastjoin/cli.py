@@ -120,7 +120,7 @@ def _job_parsers(sub) -> None:
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     noise.add_argument("--verbose", action="store_true", help="one line per object, and warnings")
-    _add_debug_arg(p, "show the traceback of an error that stops the job before it runs")
+    _add_debug_arg(p, "show the traceback of each error, a failed object's included")
     p.set_defaults(run=_run_job)
 
     p = sub.add_parser(
@@ -264,14 +264,20 @@ def _run_job(args) -> int:
     from fastjoin.job import run_job
 
     TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
+    failures: list = []
     described = run_job(
         args.request,
         args.model,
         resume=args.resume,
         endpoint_url=args.endpoint_url,
         progress=False if args.quiet else None,
+        failures=failures,
+        style="cli",
         **from_args(args, _EXTENSIONS),
     )
+    if args.debug:
+        for exc in failures:
+            traceback.print_exception(exc, file=sys.stderr)
     if args.describe == "-":
         print(describe_json(described, indent=2))
     elif args.describe:

@@ -194,7 +194,8 @@ class DeadLetters:
             if isinstance(limit, int) and self.count > limit:
                 self.abort()
                 raise InputError(
-                    f"more than {plural(limit, 'bad record')} (max_errors={limit}); this one: {entry.reason}",
+                    f"more than {plural(limit, 'bad record')} (the max_errors limit, --max-errors {limit}); "
+                    f"this one: {entry.reason}",
                     entry.location(),
                 )
             self._write(entry)
@@ -217,7 +218,7 @@ class DeadLetters:
             self.abort()
             raise InputError(
                 f"{source}: {self.count} of {total} records are bad "
-                f"({self.count / total:.2%}), more than max_errors={limit:g}"
+                f"({self.count / total:.2%}), more than the max_errors limit (--max-errors {limit:g})"
             )
         if self._ctx is not None:
             ctx, self._ctx, self._out = self._ctx, None, None

@@ -76,6 +76,7 @@ def parse_request(
     dialect: str = "extended",
     model_given: bool = True,
     extensions: Optional[dict] = None,
+    style: str = "sdk",
 ) -> TransformJob:
     """Check a request (:func:`~fastjoin.request.validate`), then fastjoin's own rules for its
     options (:meth:`TransformOptions.problems`), and return the :class:`TransformJob`; every
@@ -93,7 +94,7 @@ def parse_request(
             reset[f.name] = "text/csv" if f.name == "content_type" else None
     if {"DataProcessing.JoinSource", "TransformInput.ContentType"} & set(v.bad):
         reset["join_source"] = None
-    v.problems += [p for p in job.options.replace(**reset).problems() if p not in v.problems]
+    v.problems += [p for p in job.options.replace(**reset).problems(style) if p not in v.problems]
     if v.problems:
         raise ConfigError.of("invalid transform job request", v.problems)
     return job
@@ -108,6 +109,8 @@ def run_job(
     endpoint_url: Optional[str] = None,
     s3=None,
     progress=None,
+    failures: Optional[list] = None,
+    style: str = "sdk",
     **options,
 ) -> dict:
     """Run a ``CreateTransformJob`` request locally; return a ``describe_transform_job``-shaped
@@ -122,14 +125,19 @@ def run_job(
     (``extended``). ``resume``: skip objects whose ``.out`` exists. ``endpoint_url``: the S3
     endpoint (default: boto3's configuration, e.g. ``AWS_ENDPOINT_URL_S3``); ``s3``: an
     :class:`fastjoin.s3.S3` to use instead. ``progress``: None (a bar when stderr is a
-    terminal), True, False, or a callable ``(bytes done, records done)``. Other keyword
+    terminal), True, False, or a callable ``(bytes done, records done)``. ``failures``: a list
+    that gets the exception of each failed object (and of a listing that failed), for a
+    caller that shows their tracebacks. ``style``: ``"cli"`` words option problems with the
+    command line's flags. Other keyword
     arguments go to the Transformer (``threads``, ``chunk_size``, ``header``, ``allow_pickle``...).
 
     Raises :class:`ConfigError` (listing every problem) or :class:`ModelError` before any data
     is read; failures while running are reported in the result, as SageMaker reports them.
     """
     created = _dt.datetime.now(_dt.timezone.utc)
-    job = parse_request(request, dialect=dialect, model_given=model is not None, extensions=options)
+    job = parse_request(
+        request, dialect=dialect, model_given=model is not None, extensions=options, style=style
+    )
     # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms
     try:
         transformer = Transformer(job.model_name if model is None else model, job.options)
@@ -169,6 +177,8 @@ def run_job(
             )
         except FastjoinError as exc:  # the input could not be listed: the job fails, as on SageMaker
             failure = _first_line(exc)
+            if failures is not None:
+                failures.append(exc)
         finally:
             if bar is not None:
                 bar.close()
@@ -189,6 +199,8 @@ def run_job(
         info["warnings"].append(note)
     if result is not None:
         info["warnings"] += result.warnings
+        if failures is not None:
+            failures += [f.error for f in result.failed]
     return described
 
 

@@ -186,7 +186,7 @@ class Path:
     def _flat_error(self, why: str) -> FeatureError:
         return self._feature_error(
             f"{why}; CSV rows are flat arrays: select fields with one index step such as "
-            f"$[0], $[0,-1] or $[1:], or read the input with header=True to select columns by name"
+            f"$[0], $[0,-1] or $[1:], or read the input with header=True (--header) to select columns by name"
         )
 
     def _feature_error(self, message: str) -> FeatureError:

@@ -106,7 +106,9 @@ def _chunks(pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, hea
             start = nl
         yield Chunk(source, buf, start, end, base_offset, names, first=index == 0)
     if pipeline.options.header and names is None:
-        raise CsvError("header=True but the object is empty: it has no header line", locate(source, b"", 0))
+        raise CsvError(
+            "header=True (--header) but the object is empty: it has no header line", locate(source, b"", 0)
+        )
 
 
 def run_object(

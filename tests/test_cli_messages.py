@@ -195,3 +195,31 @@ def test_run_job_summary_counts_only_completed_objects(seed, tmp_path):
     assert (
         "job messages Completed: 1 object written, 569 records written, 1 bad record skipped" in proc.stderr
     )
+
+
+@pytest.mark.requires_xgboost
+def test_run_job_debug_shows_a_failed_objects_traceback_and_request_problems_name_flags(seed, tmp_path):
+    model, _ = seed
+    src = tmp_path / "a.jsonl"
+    src.write_bytes(b'{"f": [1]}\n')
+    request = {
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(src)}},
+            "ContentType": "application/jsonlines",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    result = cli("run-job", path, "--model", model, "--header")
+    assert result.returncode == 2
+    assert "--header applies to text/csv only" in result.stderr and "header=True" not in result.stderr
+    bad = tmp_path / "b.csv"
+    bad.write_bytes(b"1,2\n")  # two fields for a 30-feature model: the object fails
+    request["TransformInput"]["ContentType"] = "text/csv"
+    request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = str(bad)
+    path.write_text(json.dumps(request))
+    result = cli("run-job", path, "--model", model, "--debug")
+    assert result.returncode == 1  # the job ran and ended Failed
+    assert "Traceback" in result.stderr and "ModelError" in result.stderr
+    assert "Traceback" not in cli("run-job", path, "--model", model).stderr

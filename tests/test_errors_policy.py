@@ -247,7 +247,7 @@ def test_max_errors_count(seed, seed_lines, tmp_path):
     d = run_job(request, model=str(model), on_error="skip", max_errors=2)
     assert d["TransformJobStatus"] == "Failed"
     assert d["FailureReason"] == (
-        f"{src}:12:1: more than 2 bad records (max_errors=2); this one: record has "
+        f"{src}:12:1: more than 2 bad records (the max_errors limit, --max-errors 2); this one: record has "
         f"30 fields, so InputFilter $[1:] selects 29 features, but the model expects 30"
     )
     # a failed object leaves neither an output nor a dead-letter file
@@ -263,7 +263,9 @@ def test_max_errors_message_says_the_input_looks_like_utf16(seed, seed_lines, tm
     src = tmp_path / "in.csv"
     src.write_bytes(b"".join(seed_lines[:5]).decode().encode("utf-16-le"))
     d = run_job(_request(src, tmp_path / "out"), model=str(model), on_error="skip", max_errors=2)
-    assert d["FailureReason"].startswith(f"{src}:3:15: more than 2 bad records (max_errors=2); this one: ")
+    assert d["FailureReason"].startswith(
+        f"{src}:3:15: more than 2 bad records (the max_errors limit, --max-errors 2); this one: "
+    )
     assert d["FailureReason"].endswith(
         "; the object looks like UTF-16 (NUL bytes between its characters), but fastjoin reads "
         "UTF-8: convert it, e.g. with iconv -f UTF-16 -t UTF-8"
@@ -283,7 +285,9 @@ def test_max_errors_fraction(seed, seed_lines, tmp_path):
     )
     d = run_job(request, model=str(model), on_error="skip", max_errors=0.01)
     assert d["TransformJobStatus"] == "Failed"
-    assert d["FailureReason"] == f"{src}: 2 of 100 records are bad (2.00%), more than max_errors=0.01"
+    assert d["FailureReason"] == (
+        f"{src}: 2 of 100 records are bad (2.00%), more than the max_errors limit (--max-errors 0.01)"
+    )
 
 
 @pytest.mark.requires_xgboost

@@ -414,7 +414,7 @@ def header_names(chunk: Chunk) -> tuple[str, ...]:
     """Column names from a header line: fields unquoted, decoded as UTF-8."""
     fields, rows, _ = tokenize(chunk, False)
     if len(rows) < 2:
-        raise CsvError("header=True but the object has no header line", chunk.locate(chunk.start))
+        raise CsvError("header=True (--header) but the object has no header line", chunk.locate(chunk.start))
     raw = memoryview(chunk.buf)
     names = []
     for off, length in fields[: rows[1]].tolist():
