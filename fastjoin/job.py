@@ -50,6 +50,11 @@ class TransformJob:
     options: TransformOptions
     warnings: list[str] = field(default_factory=list)
 
+    def transformer(self, model=None) -> Transformer:
+        """The job's Transformer: ``model``, or without it ``ModelName`` read as a local path
+        (a ModelError that says so when there is no such file)."""
+        return _transformer(self, model)
+
 
 def _job_from(
     request: dict, dialect: str, warnings: list[str], now: _dt.datetime, extensions: dict
@@ -138,13 +143,7 @@ def run_job(
     job = parse_request(
         request, dialect=dialect, model_given=model is not None, extensions=options, style=style
     )
-    # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms
-    try:
-        transformer = Transformer(job.model_name if model is None else model, job.options)
-    except ModelError as exc:
-        if model is None and job.model_name is not None and not os.path.lexists(job.model_name):
-            raise _model_name_not_found(job.model_name) from exc
-        raise
+    transformer = job.transformer(model)
 
     from fastjoin.progress import ProgressBar
 
@@ -202,6 +201,16 @@ def run_job(
         if failures is not None:
             failures += [f.error for f in result.failed]
     return described
+
+
+def _transformer(job: TransformJob, model) -> Transformer:
+    # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms
+    try:
+        return Transformer(job.model_name if model is None else model, job.options)
+    except ModelError as exc:
+        if model is None and job.model_name is not None and not os.path.lexists(job.model_name):
+            raise _model_name_not_found(job.model_name) from exc
+        raise
 
 
 def _model_name_not_found(name: str) -> ModelError:

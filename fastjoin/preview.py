@@ -70,7 +70,7 @@ def preview(
         from fastjoin.job import parse_request
 
         spec = parse_request(job, dialect=dialect, model_given=model is not None, extensions=options)
-        transformer = Transformer(spec.model_name if model is None else model, spec.options)
+        transformer = spec.transformer(model)
         input = spec.input_uri if input is None else input
         manifest, compression = spec.data_type == "ManifestFile", spec.compression
     if s3 is None and endpoint_url is not None:

@@ -466,3 +466,20 @@ def test_cli_run_job_without_model(tmp_path):
         f"model was given (model=, --model), and there is no such file or directory: pass the model "
         f"with model=PATH (--model PATH)"
     ) in proc.stderr
+
+
+def test_preview_without_a_model_says_model_name_was_read_as_a_path(tmp_path):
+    from fastjoin.preview import preview
+
+    src = tmp_path / "a.csv"
+    src.write_bytes(b"1,2\n")
+    request = {
+        "ModelName": "xgb-model-2024",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(src)}},
+            "ContentType": "text/csv",
+        },
+        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
+    }
+    with pytest.raises(fastjoin.ModelError, match="ModelName 'xgb-model-2024' was read as a local path"):
+        preview(request)
