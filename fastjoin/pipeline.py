@@ -67,9 +67,10 @@ class ModelSpec:
 class Pipeline:
     """One job's record format, compiled plan and model; :meth:`process` is the pure step."""
 
-    def __init__(self, options: TransformOptions, model):
+    def __init__(self, options: TransformOptions, model, compiled=None):
         self.options = options.check()
-        self.format, self.plan = options.plan()
+        # (format, plan) compiled before the model loaded: a filter error comes first
+        self.format, self.plan = options.plan() if compiled is None else compiled
         self.model = model
 
     def process(self, chunk: Chunk) -> ChunkResult:

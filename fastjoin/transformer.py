@@ -162,10 +162,11 @@ class Transformer:
         workers = threads or available_cores()
         # One worker per thread, each predicting with one thread (see fastjoin.runners.local)
         nthread = 1 if workers > 1 else threads
+        compiled = self.options.plan()  # a filter that does not compile fails before the model loads
         model = ModelSpec.from_options(model, options, nthread).load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
             workers = options.max_concurrent or 1
-        self.pipeline = Pipeline(options, model)
+        self.pipeline = Pipeline(options, model, compiled)
         self.runner = LocalRunner(workers)
 
     @property

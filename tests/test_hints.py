@@ -483,3 +483,8 @@ def test_preview_without_a_model_says_model_name_was_read_as_a_path(tmp_path):
     }
     with pytest.raises(fastjoin.ModelError, match="ModelName 'xgb-model-2024' was read as a local path"):
         preview(request)
+
+
+def test_a_filter_error_comes_before_loading_the_model(tmp_path):
+    with pytest.raises(PathSyntaxError, match="InputFilter"):
+        fastjoin.Transformer(str(tmp_path / "no-such-model.json"), input_filter="$[1:")
