@@ -51,3 +51,22 @@ def cli(*args) -> subprocess.CompletedProcess:
         env=dict(os.environ, PYTHONWARNINGS="error"),
         timeout=300,
     )
+
+
+def transform_request(source, output, content_type: str = "text/csv", **members) -> dict:
+    """A minimal CreateTransformJob request reading ``source`` into ``output``; ``members``
+    add to it (``TransformInput``, ``TransformOutput`` and ``DataProcessing`` are merged)."""
+    request: dict = {
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
+            "ContentType": content_type,
+        },
+        "TransformOutput": {"S3OutputPath": str(output)},
+    }
+    for name, value in members.items():
+        if isinstance(value, dict) and isinstance(request.get(name), dict):
+            request[name] = {**request[name], **value}
+        else:
+            request[name] = value
+    return request

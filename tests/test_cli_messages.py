@@ -7,7 +7,7 @@ import json
 import pickle
 
 import pytest
-from helpers import cli
+from helpers import cli, transform_request
 
 from fastjoin.cli import _summary
 
@@ -21,18 +21,14 @@ def seed(tmp_path_factory):
 
 def _request(tmp_path, source) -> str:
     path = tmp_path / "request.json"
-    request = {
-        "TransformJobName": "messages",
-        "ModelName": "m",
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-        },
-        "TransformOutput": {"S3OutputPath": str(tmp_path / "out"), "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-        "DataProcessing": {"InputFilter": "$[1:]"},
-    }
+    request = transform_request(
+        source,
+        tmp_path / "out",
+        TransformJobName="messages",
+        TransformInput={"SplitType": "Line"},
+        TransformOutput={"AssembleWith": "Line"},
+        DataProcessing={"InputFilter": "$[1:]"},
+    )
     path.write_text(json.dumps(request))
     return str(path)
 
@@ -202,13 +198,7 @@ def test_run_job_debug_shows_a_failed_objects_traceback_and_request_problems_nam
     model, _ = seed
     src = tmp_path / "a.jsonl"
     src.write_bytes(b'{"f": [1]}\n')
-    request = {
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(src)}},
-            "ContentType": "application/jsonlines",
-        },
-        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
-    }
+    request = transform_request(src, tmp_path / "out", "application/jsonlines")
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
     result = cli("run-job", path, "--model", model, "--header")

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import cli, optional_module
+from helpers import cli, optional_module, transform_request
 
 import fastjoin
 from fastjoin.errors import CsvError, FeatureError, ModelError, PathSyntaxError
@@ -182,16 +182,13 @@ def test_run_job_and_the_cli_report_the_output_filter_warning(model, tmp_path):
     data = tmp_path / "in"
     data.mkdir()
     (data / "a.csv").write_bytes(b"0.1,0.2,0.3\n")
-    request = {
-        "ModelName": "m",
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(data)}},
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-        },
-        "TransformOutput": {"S3OutputPath": str(tmp_path / "out"), "AssembleWith": "Line"},
-        "DataProcessing": {"OutputFilter": "$[0,-1]"},
-    }
+    request = transform_request(
+        data,
+        tmp_path / "out",
+        TransformInput={"SplitType": "Line"},
+        TransformOutput={"AssembleWith": "Line"},
+        DataProcessing={"OutputFilter": "$[0,-1]"},
+    )
     described = run_job(request, model, progress=False)
     assert described["TransformJobStatus"] == "Completed"
     warning = next(w for w in described["fastjoin"]["warnings"] if w.startswith("OutputFilter $[0,-1]"))
@@ -473,14 +470,7 @@ def test_preview_without_a_model_says_model_name_was_read_as_a_path(tmp_path):
 
     src = tmp_path / "a.csv"
     src.write_bytes(b"1,2\n")
-    request = {
-        "ModelName": "xgb-model-2024",
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(src)}},
-            "ContentType": "text/csv",
-        },
-        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
-    }
+    request = transform_request(src, tmp_path / "out", ModelName="xgb-model-2024")
     with pytest.raises(fastjoin.ModelError, match="ModelName 'xgb-model-2024' was read as a local path"):
         preview(request)
 

@@ -8,6 +8,7 @@ import dataclasses
 import re
 
 import pytest
+from helpers import transform_request
 
 import fastjoin
 from fastjoin.cli import _build_parser, main
@@ -89,17 +90,7 @@ def test_problems_are_data_and_every_one_is_reported():
 def test_a_request_and_its_extension_options_are_checked_together(tmp_path):
     from fastjoin.job import parse_request
 
-    request = {
-        "TransformJobName": "j",
-        "ModelName": "m",
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(tmp_path)}},
-            "ContentType": "text/csv",
-        },
-        "TransformOutput": {"S3OutputPath": str(tmp_path / "out")},
-        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
-        "BatchStrategy": "SingleRecord",
-    }
+    request = transform_request(tmp_path, tmp_path / "out", BatchStrategy="SingleRecord")
     job = parse_request(request, extensions={"json_key_order": "input"})
     assert job.options.json_key_order == "input" and job.options.strategy == "SingleRecord"
     with pytest.raises(ConfigError) as info:
