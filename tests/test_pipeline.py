@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fastjoin
@@ -67,6 +67,7 @@ ROWS = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(ROWS, st.lists(st.integers(0, 600), max_size=5))
+@example([b"1", b'7,"oops'], [1])  # a record the filter cannot fit before a malformed line
 def test_a_worker_given_a_byte_range_reports_the_whole_objects_location(rows, cuts):
     data = b"\n".join(rows) + b"\n"
     options = TransformOptions(input_filter="$[1:]", join_source="Input")
@@ -273,3 +274,11 @@ def test_json_lines_skip_still_fails_on_a_first_record_the_filter_does_not_fit()
     assert [e.line for e in entries] == [2] and entries[0].reason.startswith(
         "InputFilter $.f selects nothing"
     )
+
+
+def test_the_first_error_in_line_order_is_reported_when_a_later_line_is_malformed():
+    data = b'1,2\n1\n7,"oops\n'  # line 2 has no features for $[1:]; line 3 is malformed CSV
+    t = fastjoin.Transformer(first_field, input_filter="$[1:]")
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(data, source="s.csv")
+    assert (info.value.location.line, info.value.location.record) == (2, 1)
