@@ -14,11 +14,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
 
 import pytest
+from helpers import cli
 
 import fastjoin
 from fastjoin.serve import create_app, payload_limit, workers_from_env
@@ -43,7 +45,8 @@ def seed(tmp_path_factory):
 
 @contextmanager
 def server(*args, env=None, workers=2):
-    """``fastjoin serve ARGS --port 0`` in a child process; yields (process, base URL)."""
+    """``fastjoin serve ARGS --port 0`` in a child process; yields (process, base URL). Its
+    stderr (a line per 4xx) goes to a file, not a pipe nobody drains: ``stderr_of(proc)``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SAGEMAKER_", "SM_", "MAX_CONTENT"))}
     environ.update(env or {})
     command = [sys.executable, "-m", "fastjoin", "serve", "--host", "127.0.0.1", *map(str, args)]
@@ -51,19 +54,26 @@ def server(*args, env=None, workers=2):
         command += ["--port", "0"]
     if workers is not None:
         command += ["--workers", str(workers)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
-    try:
-        line = proc.stdout.readline()  # printed (and flushed) once the port is open
-        if "on http://" not in line:
-            proc.kill()
-            raise AssertionError(f"no address printed: {line!r}\n{proc.stderr.read()}")
-        yield proc, line.split(" on ", 1)[1].split()[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
-        proc.stderr.close()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, env=environ)
+        proc.log = err
+        try:
+            line = proc.stdout.readline()  # printed (and flushed) once the port is open
+            if "on http://" not in line:
+                proc.kill()
+                proc.wait(30)
+                raise AssertionError(f"no address printed: {line!r}\n{stderr_of(proc)}")
+            yield proc, line.split(" on ", 1)[1].split()[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(30)
+            proc.stdout.close()
+
+
+def stderr_of(proc) -> str:
+    proc.log.seek(0)
+    return proc.log.read()
 
 
 @pytest.fixture(scope="module")
@@ -397,10 +407,10 @@ def test_sigterm_drains_the_request_in_flight_and_exits_0(seed):
         proc.send_signal(signal.SIGTERM)
         terminated.set()
         post.join(60)
-        assert proc.wait(30) == 0, proc.stderr.read()
+        assert proc.wait(30) == 0, stderr_of(proc)
         assert len(results) == 1
         assert (results[0].status_code, results[0].content) == (200, expected)
-        assert "serve stopped" in proc.stderr.read()
+        assert "serve stopped" in stderr_of(proc)
 
 
 @pytest.mark.requires_xgboost
@@ -503,6 +513,23 @@ def test_create_app_is_an_asgi_callable_for_any_server():
         "BatchStrategy": "MULTI_RECORD",
         "MaxPayloadInMB": 6,
     }
+
+
+@pytest.mark.requires_xgboost
+def test_4xx_are_logged_with_their_reason(seed):
+    model, _ = seed
+    with server("--model", model) as (proc, url):
+        assert httpx.post(url + "/invocations", content=b"1,2\n", headers=CSV).status_code == 400
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "POST /invocations 400: Unable to evaluate payload provided: <body>:1:1:" in stderr_of(proc)
+
+
+def test_a_model_that_does_not_load_exits_4_before_listening(tmp_path):
+    proc = cli("serve", "--model", tmp_path / "nowhere", "--port", "0", "--host", "127.0.0.1")
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stdout == ""  # never said it was serving
+    assert proc.stderr.startswith("fastjoin: error:") and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_serve_without_uvicorn_says_how_to_install_it(monkeypatch, capsys):
