@@ -256,7 +256,7 @@ class ServeApp:
                 await _respond(send, 204, b"")
                 return
             content_type = self._content_type(headers.get("content-type"))
-            accept = self._accept(headers.get("accept"))
+            accept = self._accept(headers.get("accept"), content_type)
             loop = asyncio.get_running_loop()
             out = await loop.run_in_executor(self._pool, self._predict, content_type, body)
             self._check_accept(accept, content_type)
@@ -302,11 +302,14 @@ class ServeApp:
             415, f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines."
         )
 
-    def _accept(self, header: Optional[str]) -> str:
+    def _accept(self, header: Optional[str], content_type: str) -> str:
+        """The first supported media type of the Accept header; a missing one or ``*/*`` is the
+        default Accept, or the content type when joined records are written (their format)."""
+        joined = self.pipelines[content_type].plan.join
         wanted = [_media_type(part) for part in (header or "").split(",")]
         for media in wanted:
             if media in ("", "*/*"):
-                media = self.default_accept
+                media = content_type if joined else self.default_accept
             if media in _ACCEPTS:
                 return media
         return "!" + (header or self.default_accept)  # reported after the body is parsed (415 first)

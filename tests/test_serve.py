@@ -197,6 +197,11 @@ def test_jsonlines_input_which_the_container_refuses(seed):
         assert answer.status_code == 200, answer.text
         assert answer.content == fastjoin.Transformer(model, **options).transform_bytes(body)
         assert answer.headers["content-type"] == "application/jsonlines"
+        for accept in (None, "*/*"):  # joined records are JSON Lines: what a wildcard gets
+            headers = JSONL if accept is None else dict(JSONL, Accept=accept)
+            wildcard = httpx.post(url + "/invocations", content=body, headers=headers)
+            assert (wildcard.status_code, wildcard.content) == (200, answer.content)
+            assert wildcard.headers["content-type"] == "application/jsonlines"
         assert json.loads(answer.content.splitlines()[0]) == {
             "SageMakerOutput": 0.9880269765853882,
             "id": "842302",
