@@ -21,6 +21,7 @@ from fastjoin.errors import FastjoinError, plural
 from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
+_SERVE_OPTIONS = ("input_filter", "join_source", "output_filter")  # serve's flags, named as transform's
 _MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -159,6 +160,42 @@ def _job_parsers(sub) -> None:
     p.set_defaults(run=_run_preview)
 
 
+def _serve_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve a model as a SageMaker container (GET /ping, POST /invocations)",
+        description="Serve a model over HTTP as a SageMaker inference container does: GET /ping, "
+        "GET /execution-parameters and POST /invocations (text/csv or application/jsonlines bodies, "
+        "answered with the Batch Transform body). Defaults come from the environment SageMaker sets.",
+        epilog="Runs until SIGTERM or Ctrl-C; SIGTERM lets the requests in flight finish and exits 0. "
+        "Needs uvicorn: pip install 'fastjoin[serve]'.",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model file, model.tar.gz or directory holding xgboost-model (default: $SM_MODEL_DIR, "
+        "else /opt/ml/model)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="port to listen on, 0 for a free one (default: $SAGEMAKER_BIND_TO_PORT, else 8080)",
+    )
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests predicted at once (default: $SAGEMAKER_MODEL_SERVER_WORKERS, else the cores)",
+    )
+    add_arguments(p, _SERVE_OPTIONS)  # named as in fastjoin transform
+    _add_debug_arg(p)
+    p.set_defaults(run=_run_serve)
+
+
 # Help texts are plain text for a terminal (tests/test_cli_help.py): no reST markup, whole
 # sentences, ASCII only so that they print under any console encoding. The top-level texts keep
 # their line breaks (RawDescriptionHelpFormatter), so they are wrapped here to under 80 columns.
@@ -193,6 +230,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _transform_parser(sub)
     _job_parsers(sub)
     _demo_parser(sub)
+    _serve_parser(sub)
     return parser
 
 
@@ -401,6 +439,61 @@ def _run_demo(args) -> int:
         f"{result.records} records transformed in {elapsed * 1000:.0f} ms (model load included; "
         f"predicted by {engine}, bit-identical to XGBoost's inplace_predict)"
     )
+    return 0
+
+
+def _run_serve(args) -> int:
+    import socket
+
+    from fastjoin.errors import ConfigError
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigError("fastjoin serve needs uvicorn: pip install 'fastjoin[serve]'") from None
+    from fastjoin.serve import create_app, default_model_path
+
+    options = from_args(args, _SERVE_OPTIONS)
+    TransformOptions(**options).check("cli")  # the flags, named as flags
+    port = args.port
+    if port is None:
+        text = os.environ.get("SAGEMAKER_BIND_TO_PORT", "").strip() or "8080"
+        if not text.isdigit():
+            raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={text!r} is not a port number")
+        port = int(text)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port} is not a port number (0..65535)")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers} must be at least 1")
+    model = args.model or default_model_path()
+    app = create_app(model, workers=args.workers, **options)  # the model loads before the port opens
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    host, bound = sock.getsockname()[:2]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    engine = getattr(app.model, "engine", "container callable")
+    print(
+        f"fastjoin: serving {model} on http://{shown}:{bound} ({app.workers} worker"
+        f"{'s' if app.workers != 1 else ''}, engine {engine}, body limit {app.max_payload_bytes} bytes)",
+        flush=True,
+    )
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    # uvicorn catches SIGTERM while it serves (stop accepting, finish the requests in flight)
+    # and raises it again once it has stopped: main()'s handler would turn that into exit 143
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    print("fastjoin: serve stopped", file=sys.stderr, flush=True)
     return 0
 
 

@@ -1,0 +1,397 @@
+"""``fastjoin serve``: a SageMaker-compatible model server (``GET /ping``,
+``GET /execution-parameters``, ``POST /invocations``) on the pure pipeline.
+
+:func:`create_app` returns a plain ASGI application (no web framework): ``fastjoin serve``
+runs it on uvicorn, and a user with their own ASGI server can run it there. The model is
+loaded once, before the app exists; each request body is one object run through
+:class:`fastjoin.pipeline.Pipeline` on a thread of a pool sized to the workers, so the event
+loop stays free for ``/ping`` while predictions run.
+
+This increment writes the Batch Transform body (``reference/serving.md`` §2.3: one line per
+record, the prediction as the XGBoost container formats it; with ``--input-filter``,
+``--join-source`` or ``--output-filter``, what Batch Transform writes for the record) for
+``text/csv`` and ``application/jsonlines`` input. Not yet: the real-time bodies
+(``{"predictions": ...}``), ``text/libsvm``, selectable output (``SAGEMAKER_INFERENCE_OUTPUT``);
+requests that need them get a 4xx saying so.
+
+Status codes (SPEC §6): empty body 204; body over the limit 413; unsupported Content-Type or
+data that cannot be parsed 415; records that cannot be predicted 400; unsupported Accept 406;
+unknown route 404. A 5xx means a fault of the server or of its model, never of the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Optional
+
+from fastjoin.errors import ConfigError, FastjoinError, InputError
+from fastjoin.framing import buffer_chunks
+from fastjoin.options import TransformOptions
+from fastjoin.pipeline import ModelSpec, Pipeline, run_object
+from fastjoin.runners.local import LocalRunner
+
+__all__ = [
+    "create_app",
+    "ServeApp",
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "default_model_path",
+    "payload_limit",
+    "workers_from_env",
+]
+
+log = logging.getLogger("fastjoin.serve")
+
+DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # the XGBoost container's MAX_CONTENT_LENGTH default
+DEFAULT_MODEL_DIR = "/opt/ml/model"
+
+# Content-Type (lower-cased, parameters dropped) -> the pipeline's content type
+_CONTENT_TYPES = {
+    "text/csv": "text/csv",
+    "csv": "text/csv",
+    "application/jsonlines": "application/jsonlines",
+    "jsonlines": "application/jsonlines",
+}
+_LATER_CONTENT_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # the container's, not served yet
+_ACCEPTS = ("application/json", "application/jsonlines", "text/csv")
+_FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
+_INLINE = LocalRunner(1)  # a request is one object, run on the pool thread that took it
+
+
+def default_model_path(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Where SageMaker puts the model: ``SM_MODEL_DIR``, else ``/opt/ml/model``."""
+    environ = os.environ if environ is None else environ
+    return environ.get("SM_MODEL_DIR") or DEFAULT_MODEL_DIR
+
+
+def _int_env(environ: Mapping[str, str], name: str) -> Optional[int]:
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a whole number") from None
+
+
+def payload_limit(environ: Optional[Mapping[str, str]] = None) -> int:
+    """The request body limit in bytes: ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (MiB, as SageMaker
+    sets it from ``MaxPayloadInMB``), else ``MAX_CONTENT_LENGTH`` (bytes, the XGBoost
+    container's), else 6 MiB. ``SAGEMAKER_MAX_PAYLOAD_IN_MB=0`` (streaming, which the
+    built-in algorithms do not support either) falls through to the next."""
+    environ = os.environ if environ is None else environ
+    mb = _int_env(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB")
+    if mb is not None and mb < 0:
+        raise ConfigError(f"SAGEMAKER_MAX_PAYLOAD_IN_MB={mb} is negative")
+    if mb:
+        return mb * 1024 * 1024
+    length = _int_env(environ, "MAX_CONTENT_LENGTH")
+    if length is not None:
+        if length < 1:
+            raise ConfigError(f"MAX_CONTENT_LENGTH={length} must be at least 1 byte")
+        return length
+    return DEFAULT_MAX_PAYLOAD_BYTES
+
+
+def workers_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
+    """``SAGEMAKER_MODEL_SERVER_WORKERS``, else the cores this process may use."""
+    from fastjoin.predictor import available_cores
+
+    environ = os.environ if environ is None else environ
+    workers = _int_env(environ, "SAGEMAKER_MODEL_SERVER_WORKERS")
+    if workers is None:
+        return available_cores()
+    if workers < 1:
+        raise ConfigError(f"SAGEMAKER_MODEL_SERVER_WORKERS={workers} must be at least 1")
+    return workers
+
+
+class _Reply(Exception):
+    """A finished answer (status and text), raised from wherever the request goes wrong."""
+
+    def __init__(self, status: int, text: str):
+        self.status = status
+        self.text = text
+        super().__init__(text)
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def create_app(
+    model: Any,
+    *,
+    workers: Optional[int] = None,
+    max_payload_bytes: Optional[int] = None,
+    default_accept: Optional[str] = None,
+    batch: Optional[bool] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    **options: Any,
+) -> "ServeApp":
+    """The ASGI application serving ``model`` (what :func:`fastjoin.load_model` takes: a model
+    file, a ``model.tar.gz``, a directory holding ``xgboost-model``, a Booster...).
+
+    ``options``: :class:`~fastjoin.options.TransformOptions` fields applied to every request
+    (``input_filter``, ``join_source``, ``output_filter``, ``engine``...; the content type and
+    Accept come from each request). Unset arguments come from the environment SageMaker sets:
+    ``workers`` from ``SAGEMAKER_MODEL_SERVER_WORKERS`` (default: the cores), the body limit
+    from ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` / ``MAX_CONTENT_LENGTH`` (default 6 MiB),
+    ``default_accept`` (for a missing or ``*/*`` Accept) from
+    ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default ``text/csv``), ``batch`` from
+    ``SAGEMAKER_BATCH`` (any non-empty value, as the container reads it).
+    """
+    environ = os.environ if environ is None else environ
+    if workers is None:
+        workers = workers_from_env(environ)
+    if max_payload_bytes is None:
+        max_payload_bytes = payload_limit(environ)
+    if default_accept is None:
+        default_accept = environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "text/csv"
+    if batch is None:
+        batch = bool(environ.get("SAGEMAKER_BATCH"))
+    return ServeApp(
+        model,
+        workers=workers,
+        max_payload_bytes=max_payload_bytes,
+        default_accept=default_accept,
+        batch=batch,
+        **options,
+    )
+
+
+class ServeApp:
+    """The ASGI callable (see :func:`create_app`, which fills the arguments from the
+    environment)."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        workers: int,
+        max_payload_bytes: int,
+        default_accept: str = "text/csv",
+        batch: bool = False,
+        **options: Any,
+    ):
+        if not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be a positive whole number, not {workers!r}")
+        if not isinstance(max_payload_bytes, int) or max_payload_bytes < 1:
+            raise ConfigError(f"the body limit must be a positive number of bytes, not {max_payload_bytes!r}")
+        fixed = sorted({"content_type", "accept", "split_type", "assemble_with", "threads"} & set(options))
+        if fixed:
+            raise ConfigError(f"fastjoin serve sets {', '.join(fixed)} itself (from each request)")
+        self.workers = workers
+        self.max_payload_bytes = max_payload_bytes
+        self.default_accept = _media_type(default_accept)
+        self.batch = batch
+        # Every record format is compiled before the model loads (a filter error comes first);
+        # one that the options do not allow is answered with 415 and the reason.
+        base = TransformOptions(**options)
+        compiled: dict[str, Any] = {}
+        self.unusable: dict[str, str] = {}
+        for content_type in ("text/csv", "application/jsonlines"):
+            opts = dataclasses.replace(base, content_type=content_type, split_type="Line", threads=1)
+            try:
+                compiled[content_type] = (opts.check(), opts.plan())
+            except ConfigError as exc:
+                if content_type == "text/csv":
+                    raise
+                self.unusable[content_type] = str(exc)
+        # one thread per prediction: the parallelism is the workers (as the container's)
+        self.model = ModelSpec.from_options(model, base, 1).load()
+        self.pipelines = {ct: Pipeline(opts, self.model, plan) for ct, (opts, plan) in compiled.items()}
+        self.filtered = bool(base.input_filter or base.join_source or base.output_filter)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastjoin-serve")
+
+    @property
+    def execution_parameters(self) -> dict:
+        return {
+            "MaxConcurrentTransforms": self.workers,
+            "BatchStrategy": "MULTI_RECORD",
+            "MaxPayloadInMB": self.max_payload_bytes // (1024 * 1024),
+        }
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":  # websocket: refuse it
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/ping" and method == "GET":
+            await _respond(send, 200, b"")
+        elif path == "/execution-parameters" and method == "GET":
+            await _respond(send, 200, json.dumps(self.execution_parameters).encode(), "application/json")
+        elif path == "/invocations" and method == "POST":
+            await self._invocations(scope, receive, send)
+        else:
+            await _respond(
+                send,
+                404,
+                f"{method} {path}: no such route (GET /ping, GET /execution-parameters, POST /invocations)",
+            )
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._pool.shutdown(wait=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _invocations(self, scope, receive, send) -> None:
+        headers = _headers(scope)
+        try:
+            body = await self._read_body(headers, receive)
+            if not body:
+                await _respond(send, 204, b"")
+                return
+            content_type = self._content_type(headers.get("content-type"))
+            accept = self._accept(headers.get("accept"), content_type)
+            loop = asyncio.get_running_loop()
+            out = await loop.run_in_executor(self._pool, self._predict, content_type, body)
+            self._check_accept(accept, content_type)
+        except _Reply as reply:
+            log.warning("POST /invocations %d: %s", reply.status, reply.text.replace("\n", " "))
+            await _respond(send, reply.status, reply.text)
+            return
+        await _respond(send, 200, out, accept + ("; charset=utf-8" if accept == "text/csv" else ""))
+
+    async def _read_body(self, headers: dict, receive) -> bytes:
+        limit = self.max_payload_bytes
+        declared = headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise _Reply(413, _too_large(f"{int(declared)} bytes", limit))
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Reply(400, "the client disconnected before the body was sent")
+            body += message.get("body", b"")
+            if len(body) > limit:
+                raise _Reply(413, _too_large(f"over {limit} bytes", limit))
+            if not message.get("more_body", False):
+                return bytes(body)
+
+    def _content_type(self, header: Optional[str]) -> str:
+        media = _media_type(header or "")
+        if media in _CONTENT_TYPES:
+            content_type = _CONTENT_TYPES[media]
+            if content_type in self.unusable:
+                raise _Reply(
+                    415, f"{media} cannot be served with these options: {self.unusable[content_type]}"
+                )
+            return content_type
+        if not media or media in _LATER_CONTENT_TYPES:
+            shown = media or "a missing Content-Type (libsvm, as the XGBoost container reads it)"
+            raise _Reply(
+                415,
+                f"{shown} is not supported by fastjoin serve yet: send text/csv or application/jsonlines "
+                f"(libsvm input is a later increment)",
+            )
+        raise _Reply(
+            415, f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines."
+        )
+
+    def _accept(self, header: Optional[str], content_type: str) -> str:
+        """The first supported media type of the Accept header; a missing one or ``*/*`` is the
+        default Accept, or the content type when joined records are written (their format)."""
+        joined = self.pipelines[content_type].plan.join
+        wanted = [_media_type(part) for part in (header or "").split(",")]
+        for media in wanted:
+            if media in ("", "*/*"):
+                media = content_type if joined else self.default_accept
+            if media in _ACCEPTS:
+                return media
+        return "!" + (header or self.default_accept)  # reported after the body is parsed (415 first)
+
+    def _check_accept(self, accept: str, content_type: str) -> None:
+        if accept.startswith("!"):
+            raise _Reply(
+                406,
+                f"Accept type {accept[1:]} is not supported. Please use supported accept types: {list(_ACCEPTS)}.",
+            )
+        if self.filtered and self.pipelines[content_type].plan.join and accept != content_type:
+            raise _Reply(
+                406, f"with --join-source Input the output is {content_type}: ask for Accept {content_type}"
+            )
+        if not self.batch and not self.filtered:
+            # outside Batch Transform the container writes the real-time bodies; the CSV one is
+            # the batch body for one output per record
+            if accept != "text/csv" or self.pipelines[content_type].default_outputs != 1:
+                raise _Reply(
+                    406,
+                    f"Accept {accept} outside Batch Transform asks for the container's real-time body "
+                    f'(e.g. {{"predictions": [...]}}), which fastjoin serve does not write yet: set '
+                    f"SAGEMAKER_BATCH=true for the batch body (one line per record)",
+                )
+
+    def _predict(self, content_type: str, body: bytes) -> bytes:
+        """One request body through the pipeline, on a pool thread."""
+        from fastjoin.transformer import FileResult
+
+        pipeline = self.pipelines[content_type]
+        source = "<body>"
+        try:
+            pieces = buffer_chunks(body, len(body))
+            return b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
+        except InputError as exc:
+            if exc.http_status == 415:  # the data cannot be parsed: the container's key phrase
+                word = _FORMAT_WORD[content_type]
+                raise _Reply(
+                    415,
+                    f"Loading {word} data failed with Exception, please ensure data is in {word} format:\n {exc}",
+                ) from None
+            status = _client_status(exc)
+            raise _Reply(
+                status, str(exc) if status == 413 else f"Unable to evaluate payload provided: {exc}"
+            ) from None
+        except FastjoinError as exc:
+            status = _client_status(exc)
+            if status >= 500:
+                log.exception("POST /invocations: the model failed")
+                raise _Reply(status, f"the model failed: {exc}") from None
+            raise _Reply(status, f"Unable to evaluate payload provided: {exc}") from None
+        except Exception as exc:  # a fault of fastjoin, not of the request: say so
+            log.exception("POST /invocations: internal error")
+            raise _Reply(500, f"internal error: {type(exc).__name__}: {exc}") from None
+
+
+def _client_status(exc: FastjoinError) -> int:
+    """The error's HTTP status; a 4xx that is not one of SPEC §6's is a 400."""
+    status = exc.http_status
+    if status in (400, 413, 415):
+        return status
+    return 500 if status >= 500 else 400
+
+
+def _too_large(size: str, limit: int) -> str:
+    return (
+        f"Request Entity Too Large: the body is {size}, over the limit of {limit} bytes "
+        f"(SAGEMAKER_MAX_PAYLOAD_IN_MB, else MAX_CONTENT_LENGTH, else 6 MiB)"
+    )
+
+
+def _headers(scope) -> dict:
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])
+    }
+
+
+async def _respond(send, status: int, body, content_type: str = "text/plain; charset=utf-8") -> None:
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    headers = [] if status == 204 else [(b"content-length", str(len(body)).encode())]
+    if body or status == 200:
+        headers.append((b"content-type", content_type.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
