@@ -277,8 +277,10 @@ def test_unsupported_content_type_is_415(batch_server, seed, content_type, phras
 
 
 @pytest.mark.requires_xgboost
-def test_data_that_cannot_be_parsed_is_415_with_the_containers_phrase_and_the_place(batch_server):
-    body = b"1,2\n" + b'3,"4\n'
+def test_data_that_cannot_be_parsed_is_415_with_the_containers_phrase_and_the_place(batch_server, seed):
+    # a good record, then a malformed one (an earlier bad record would be reported first: the
+    # first error in line order; the container would parse the whole body before predicting)
+    body = seed[1].splitlines(keepends=True)[0] + b'3,"4\n'
     answer = batch_server.post("/invocations", content=body, headers=dict(CSV, Accept="image/png"))
     assert answer.status_code == 415  # before the 406, as the container checks the body first
     assert answer.text.startswith(
