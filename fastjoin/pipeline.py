@@ -20,7 +20,7 @@ from fastjoin.errors import UTF8_BOM, CsvError, FastjoinError, locate
 from fastjoin.framing import Piece, count_newlines, next_newline
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
 from fastjoin.options import TransformOptions
-from fastjoin.records.base import Chunk, ChunkResult
+from fastjoin.records.base import Chunk, ChunkResult, raise_an_earlier_error
 from fastjoin.records.skip import process_skipping
 
 __all__ = ["Pipeline", "ModelSpec", "run_object"]
@@ -77,7 +77,11 @@ class Pipeline:
         if self.plan.skip_errors and not self.format.skips_bad_records:
             result = process_skipping(self.format.process_chunk, self.plan, self.model, chunk)
         else:
-            result = self.format.process_chunk(self.plan, self.model, chunk)
+            try:
+                result = self.format.process_chunk(self.plan, self.model, chunk)
+            except FastjoinError as exc:
+                raise_an_earlier_error(self.format.process_chunk, self.plan, self.model, chunk, exc)
+                raise
         result.lines = count_newlines(chunk.buf, chunk.start, chunk.end)
         result.size = chunk.end - chunk.start
         return result

@@ -282,3 +282,21 @@ def test_the_first_error_in_line_order_is_reported_when_a_later_line_is_malforme
     with pytest.raises(FeatureError) as info:
         t.transform_bytes(data, source="s.csv")
     assert (info.value.location.line, info.value.location.record) == (2, 1)
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "application/jsonlines"])
+def test_an_earlier_records_later_stage_error_comes_before_a_later_records_earlier_stage(content_type):
+    """Line 2 fails the output filter (after prediction), line 3 the input filter (before
+    it): line 2's error is the one reported, as a worker holding lines 1-2 would report it."""
+    if content_type == "text/csv":
+        data, job = b"1,2,3\n1,2\n1\n", dict(input_filter="$[1:]", output_filter="$[3]")
+        model = first_field
+    else:
+        data = b"[1, 2, 3]\n[1, 2]\n5\n"
+        job = dict(content_type=content_type, input_filter="$[0:]", output_filter="$.SageMakerInput[2]")
+        model = json_first
+    t = fastjoin.Transformer(model, join_source="Input", **job)
+    with pytest.raises(FeatureError) as info:
+        t.transform_bytes(data, source="s")
+    assert info.value.location.line == 2, str(info.value)
+    assert "OutputFilter" in str(info.value) or "$[3]" in str(info.value)

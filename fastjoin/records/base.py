@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
-from fastjoin.errors import BLANK_LINE, FeatureError, Location, ModelError, locate, plural
+from fastjoin.errors import BLANK_LINE, FastjoinError, FeatureError, Location, ModelError, locate, plural
 from fastjoin.framing import Buffer
 from fastjoin.jsonpath import Path
 
@@ -165,3 +165,23 @@ def check_first_record(model, width: int, where: Location, why: str) -> None:
         model.check_features(width)
     except ModelError as exc:
         raise ModelError(f"{exc} ({why})", where) from None
+
+
+def raise_an_earlier_error(process, plan, model, chunk: Chunk, exc) -> None:
+    """``exc`` stopped ``process`` on ``chunk``; a record before its line may hold an error too
+    (a later stage's: an output filter after an input filter, a feature before a malformed
+    line). The first in line order is the one reported, whatever the chunking, so the lines
+    before are run again and an error there is raised instead. Only on the error path."""
+    if exc.location is None:
+        return
+    at = exc.location.byte_offset - chunk.base_offset
+    line_start = chunk.start + bytes(chunk.buf[chunk.start : at]).rfind(b"\n") + 1
+    if line_start <= chunk.start:
+        return
+    head = Chunk(
+        chunk.source, chunk.buf, chunk.start, line_start, chunk.base_offset, chunk.names, chunk.first
+    )
+    try:
+        process(plan, model, head)
+    except FastjoinError as earlier:
+        raise earlier from None
