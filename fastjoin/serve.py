@@ -7,12 +7,14 @@ loaded once, before the app exists; each request body is one object run through
 :class:`fastjoin.pipeline.Pipeline` on a thread of a pool sized to the workers, so the event
 loop stays free for ``/ping`` while predictions run.
 
-This increment writes the Batch Transform body (``reference/serving.md`` §2.3: one line per
-record, the prediction as the XGBoost container formats it; with ``--input-filter``,
-``--join-source`` or ``--output-filter``, what Batch Transform writes for the record) for
-``text/csv`` and ``application/jsonlines`` input. Not yet: the real-time bodies
-(``{"predictions": ...}``), ``text/libsvm``, selectable output (``SAGEMAKER_INFERENCE_OUTPUT``);
-requests that need them get a 4xx saying so.
+Bodies for ``text/csv`` and ``application/jsonlines`` input: the Batch Transform body
+(``reference/serving.md`` §2.3, ``SAGEMAKER_BATCH`` set: one line per record, the prediction as
+the XGBoost container formats it; with ``--join-source`` or ``--output-filter``, what Batch
+Transform writes for the record, whatever the environment), the real-time bodies (§2.4,
+``{"predictions": [{"score": ...}]}``) and selectable output (§2.5,
+``SAGEMAKER_INFERENCE_OUTPUT``), the last two encoded by
+:mod:`fastjoin.container.xgboost_output` from the request's prediction array. Not yet:
+``text/libsvm`` (415 saying so).
 
 Status codes (SPEC §6): empty body 204; body over the limit 413; unsupported Content-Type or
 data that cannot be parsed 415; records that cannot be predicted 400; unsupported Accept 406;
@@ -22,6 +24,7 @@ unknown route 404. A 5xx means a fault of the server or of its model, never of t
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import json
 import logging
@@ -29,6 +32,9 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Optional
 
+import numpy as np
+
+from fastjoin.container import xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError
 from fastjoin.framing import buffer_chunks
 from fastjoin.options import TransformOptions
@@ -130,6 +136,7 @@ def create_app(
     max_payload_bytes: Optional[int] = None,
     default_accept: Optional[str] = None,
     batch: Optional[bool] = None,
+    inference_output: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
     **options: Any,
 ) -> "ServeApp":
@@ -143,7 +150,9 @@ def create_app(
     from ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` / ``MAX_CONTENT_LENGTH`` (default 6 MiB),
     ``default_accept`` (for a missing or ``*/*`` Accept) from
     ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default ``text/csv``), ``batch`` from
-    ``SAGEMAKER_BATCH`` (any non-empty value, as the container reads it).
+    ``SAGEMAKER_BATCH`` (any non-empty value, as the container reads it), ``inference_output``
+    (the selectable output keys, comma-separated) from ``SAGEMAKER_INFERENCE_OUTPUT`` (set, even
+    empty, turns it on, as in the container).
     """
     environ = os.environ if environ is None else environ
     if workers is None:
@@ -154,12 +163,15 @@ def create_app(
         default_accept = environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "text/csv"
     if batch is None:
         batch = bool(environ.get("SAGEMAKER_BATCH"))
+    if inference_output is None:
+        inference_output = environ.get("SAGEMAKER_INFERENCE_OUTPUT")
     return ServeApp(
         model,
         workers=workers,
         max_payload_bytes=max_payload_bytes,
         default_accept=default_accept,
         batch=batch,
+        inference_output=inference_output,
         **options,
     )
 
@@ -176,6 +188,7 @@ class ServeApp:
         max_payload_bytes: int,
         default_accept: str = "text/csv",
         batch: bool = False,
+        inference_output: Optional[str] = None,
         **options: Any,
     ):
         if not isinstance(workers, int) or workers < 1:
@@ -206,6 +219,22 @@ class ServeApp:
         self.model = ModelSpec.from_options(model, base, 1).load()
         self.pipelines = {ct: Pipeline(opts, self.model, plan) for ct, (opts, plan) in compiled.items()}
         self.filtered = bool(base.input_filter or base.join_source or base.output_filter)
+        # joined or output-filtered records are Batch Transform's, whatever the environment
+        self.shaped = bool(base.join_source or base.output_filter)
+        self.selected = None if inference_output is None else xgboost_output.selected_keys(inference_output)
+        self.objective, self.num_class = ("", 0) if self.model.is_container else _objective(self.model)
+        if self.selected is not None:
+            if self.shaped:
+                raise ConfigError(
+                    "SAGEMAKER_INFERENCE_OUTPUT (selectable output) cannot be combined with --join-source "
+                    "or --output-filter: the body is then the records Batch Transform writes; unset one"
+                )
+            if self.model.is_container:
+                raise ConfigError(
+                    "SAGEMAKER_INFERENCE_OUTPUT (selectable output) is computed from an XGBoost model's "
+                    "predictions; a container callable writes its own body"
+                )
+            xgboost_output.check_selectable(self.objective, self.model.n_outputs)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastjoin-serve")
 
     @property
@@ -258,7 +287,8 @@ class ServeApp:
             content_type = self._content_type(headers.get("content-type"))
             accept = self._accept(headers.get("accept"), content_type)
             loop = asyncio.get_running_loop()
-            out = await loop.run_in_executor(self._pool, self._predict, content_type, body)
+            encode_as = accept if self._encoded(accept, content_type) else None
+            out = await loop.run_in_executor(self._pool, self._predict, content_type, body, encode_as)
             self._check_accept(accept, content_type)
         except _Reply as reply:
             log.warning("POST /invocations %d: %s", reply.status, reply.text.replace("\n", " "))
@@ -324,26 +354,48 @@ class ServeApp:
             raise _Reply(
                 406, f"with --join-source Input the output is {content_type}: ask for Accept {content_type}"
             )
-        if not self.batch and not self.filtered:
-            # outside Batch Transform the container writes the real-time bodies; the CSV one is
-            # the batch body for one output per record
+        if not self.batch and not self.filtered and self.model.is_container:
+            # a container callable writes the batch body (one line per record); the real-time
+            # CSV body is that for one output per record
             if accept != "text/csv" or self.pipelines[content_type].default_outputs != 1:
                 raise _Reply(
                     406,
-                    f"Accept {accept} outside Batch Transform asks for the container's real-time body "
-                    f'(e.g. {{"predictions": [...]}}), which fastjoin serve does not write yet: set '
-                    f"SAGEMAKER_BATCH=true for the batch body (one line per record)",
+                    f"Accept {accept} outside Batch Transform asks for the XGBoost container's real-time "
+                    f'body (e.g. {{"predictions": [...]}}), which a container callable does not write: '
+                    f"set SAGEMAKER_BATCH=true for the batch body (one line per record)",
                 )
 
-    def _predict(self, content_type: str, body: bytes) -> bytes:
-        """One request body through the pipeline, on a pool thread."""
+    def _encoded(self, accept: str, content_type: str) -> bool:
+        """Whether the body is encoded from the prediction array (real-time or selectable
+        output) rather than written by the pipeline (the batch body, joined records)."""
+        if self.model.is_container or self.shaped or accept.startswith("!"):
+            return False
+        if self.selected is not None:
+            return True
+        # outside Batch Transform: the real-time CSV body is the batch body for one output
+        return not self.batch and (accept != "text/csv" or self.model.n_outputs != 1)
+
+    def _predict(self, content_type: str, body: bytes, encode_as: Optional[str] = None) -> bytes:
+        """One request body through the pipeline, on a pool thread; with ``encode_as`` (an
+        Accept) the predictions are kept and encoded as the container's real-time or
+        selectable body for it."""
         from fastjoin.transformer import FileResult
 
         pipeline = self.pipelines[content_type]
+        recorder = None
+        if encode_as is not None:
+            recorder = _Recorder(self.model)
+            pipeline = copy.copy(pipeline)
+            pipeline.model = recorder
         source = "<body>"
         try:
             pieces = buffer_chunks(body, len(body))
-            return b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
+            out = b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
+            if recorder is None or encode_as is None:
+                return out
+            return xgboost_output.encode(
+                recorder.predictions(), self.objective, self.num_class, encode_as, self.selected, self.batch
+            )
         except InputError as exc:
             if exc.http_status == 415:  # the data cannot be parsed: the container's key phrase
                 word = _FORMAT_WORD[content_type]
@@ -364,6 +416,35 @@ class ServeApp:
         except Exception as exc:  # a fault of fastjoin, not of the request: say so
             log.exception("POST /invocations: internal error")
             raise _Reply(500, f"internal error: {type(exc).__name__}: {exc}") from None
+
+
+class _Recorder:
+    """The model, keeping each prediction array it returns (one request's, in record order)."""
+
+    def __init__(self, model: Any):
+        self._model = model
+        self._arrays: list[np.ndarray] = []
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        preds = self._model.predict(X)
+        self._arrays.append(preds)
+        return preds
+
+    def predictions(self) -> np.ndarray:
+        if not self._arrays:
+            shape = (0,) if self._model.n_outputs == 1 else (0, self._model.n_outputs)
+            return np.empty(shape, dtype=np.float32)
+        return np.concatenate(self._arrays).astype(np.float32, copy=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def _objective(model: Any) -> tuple[str, int]:
+    """The booster's objective name and class count (0 when it has none)."""
+    learner = json.loads(model.booster.save_config())["learner"]
+    num_class = int(learner.get("learner_model_param", {}).get("num_class", 0) or 0)
+    return str(learner.get("objective", {}).get("name", "")), num_class
 
 
 def _client_status(exc: FastjoinError) -> int:

@@ -209,20 +209,21 @@ def test_jsonlines_input_which_the_container_refuses(seed):
 
 
 @pytest.mark.requires_xgboost
-def test_no_filter_and_the_real_time_bodies_not_done_yet(seed):
+def test_no_filter_and_the_real_time_bodies(seed):
     """Without SAGEMAKER_BATCH the container answers real-time bodies: the CSV one is the batch
-    body for one output per record; the JSON ones are a later increment (406, saying so)."""
+    body for one output per record, the JSON one ``{"predictions": [{"score": ...}]}``
+    (tests/test_serve_output.py has them all)."""
     model, batch = seed
     features = b"".join(line.split(b",", 1)[1] + b"\n" for line in batch.splitlines()[:20])
     with server("--model", model) as (_, url):
         answer = httpx.post(url + "/invocations", content=features, headers=CSV)
         assert answer.status_code == 200, answer.text
         assert answer.content == fastjoin.Transformer(model).transform_bytes(features)
-        later = httpx.post(
+        scores = httpx.post(
             url + "/invocations", content=features, headers=dict(CSV, Accept="application/json")
         )
-        assert later.status_code == 406
-        assert "SAGEMAKER_BATCH" in later.text and "not write yet" in later.text
+        assert scores.status_code == 200, scores.text
+        assert scores.json() == {"predictions": [{"score": float(v)} for v in answer.content.split()]}
 
 
 # ------------------------------------------------------------------------------ statuses
@@ -422,8 +423,27 @@ def test_sigterm_drains_the_request_in_flight_and_exits_0(seed):
 
 @pytest.mark.requires_xgboost
 def test_random_requests_never_get_a_5xx(batch_server, seed):
-    _, batch = seed
-    rng = random.Random(12)
+    _random_requests(batch_server, seed[1], random.Random(12))
+
+
+@pytest.mark.requires_xgboost
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"SAGEMAKER_INFERENCE_OUTPUT": "raw_scores,predicted_label,labels,bogus,probability,predicted_score"},
+    ],
+    ids=["real-time", "selectable"],
+)
+def test_random_requests_to_the_real_time_bodies_never_get_a_5xx(seed, env):
+    model, batch = seed
+    with server("--model", model, "--input-filter", FILTER, env=env) as (_, url):
+        with httpx.Client(base_url=url, timeout=60) as client:
+            _random_requests(client, batch, random.Random(13), requests=150)
+
+
+def _random_requests(client, batch: bytes, rng: random.Random, requests: int = 300) -> None:
+    """Requests of random bodies and headers: none gets a 5xx, the server stays up."""
     rows = batch.splitlines()
     content_types = [
         None,
@@ -470,17 +490,17 @@ def test_random_requests_never_get_a_5xx(batch_server, seed):
         return b"\n".join(rng.choice(rows) for _ in range(rng.randrange(1, 4))) + b"\n"
 
     statuses = set()
-    for _ in range(300):
+    for _ in range(requests):
         headers = {}
         content_type, accept = rng.choice(content_types), rng.choice(accepts)
         if content_type is not None:
             headers["Content-Type"] = content_type
         if accept is not None:
             headers["Accept"] = accept
-        answer = batch_server.post("/invocations", content=body(), headers=headers)
+        answer = client.post("/invocations", content=body(), headers=headers)
         assert answer.status_code < 500, (headers, answer.text)
         statuses.add(answer.status_code)
-    assert batch_server.get("/ping").status_code == 200  # and the server is still there
+    assert client.get("/ping").status_code == 200  # and the server is still there
     assert {200, 204, 400, 415, 406} <= statuses
 
 
