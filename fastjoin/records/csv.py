@@ -234,11 +234,7 @@ def process_chunk(plan: Plan, model, chunk: Chunk) -> ChunkResult:
     """
     bad = _BadRecords(chunk) if plan.skip_errors else None
     if bad is None:
-        try:
-            fields, rows, blank = tokenize(chunk, plan.allow_blank)
-        except CsvError as exc:
-            _raise_an_earlier_error(plan, model, chunk, exc)
-            raise
+        fields, rows, blank = tokenize(chunk, plan.allow_blank)  # an earlier error: Pipeline.process
     else:
         fields, rows, blank = _tokenize_skipping(chunk, bad)
     n = len(rows) - 1
@@ -291,23 +287,6 @@ def process_chunk(plan: Plan, model, chunk: Chunk) -> ChunkResult:
             )
         )
     return ChunkResult(b"".join(out), written, blank, k, bad.entries() if bad else [])
-
-
-def _raise_an_earlier_error(plan: Plan, model, chunk: Chunk, exc: CsvError) -> None:
-    """A malformed line stops the tokenizer, but a record before it may hold an error too (a
-    feature, a filter): the first in line order is the one reported, whatever the chunking,
-    so the lines before the malformed one are run first."""
-    assert exc.location is not None  # tokenize locates it
-    err = exc.location.byte_offset - chunk.base_offset
-    line_start = chunk.start + bytes(chunk.buf[chunk.start : err]).rfind(b"\n") + 1
-    if line_start > chunk.start:
-        process_chunk(
-            plan,
-            model,
-            Chunk(
-                chunk.source, chunk.buf, chunk.start, line_start, chunk.base_offset, chunk.names, chunk.first
-            ),
-        )
 
 
 # ----------------------------------------------------------------------------- on_error="skip"
