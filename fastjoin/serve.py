@@ -13,8 +13,12 @@ the XGBoost container formats it; with ``--join-source`` or ``--output-filter``,
 Transform writes for the record, whatever the environment), the real-time bodies (§2.4,
 ``{"predictions": [{"score": ...}]}``) and selectable output (§2.5,
 ``SAGEMAKER_INFERENCE_OUTPUT``), the last two encoded by
-:mod:`fastjoin.container.xgboost_output` from the request's prediction array. Not yet:
-``text/libsvm`` (415 saying so).
+:mod:`fastjoin.container.xgboost_output` from the request's prediction array. Bodies for
+``text/libsvm`` (``text/x-libsvm``, ``libsvm``, and a request without a Content-Type, which the
+container reads as libsvm): read by :mod:`fastjoin.container.libsvm` as the container reads
+them, predicted, and encoded the same way (the batch, real-time or selectable body); they have
+no Batch Transform records, so a server with an input filter, a join or an output filter, or
+with a container callable, answers them 415.
 
 Status codes (SPEC §6): empty body 204; body over the limit 413; unsupported Content-Type or
 data that cannot be parsed 415; records that cannot be predicted 400; unsupported Accept 406;
@@ -34,7 +38,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from fastjoin.container import xgboost_output
+from fastjoin.container import libsvm, xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError
 from fastjoin.framing import buffer_chunks
 from fastjoin.options import TransformOptions
@@ -62,7 +66,8 @@ _CONTENT_TYPES = {
     "application/jsonlines": "application/jsonlines",
     "jsonlines": "application/jsonlines",
 }
-_LATER_CONTENT_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # the container's, not served yet
+LIBSVM = "text/libsvm"
+_LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # and a missing Content-Type
 _ACCEPTS = ("application/json", "application/jsonlines", "text/csv")
 _FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
 _INLINE = LocalRunner(1)  # a request is one object, run on the pool thread that took it
@@ -287,8 +292,11 @@ class ServeApp:
             content_type = self._content_type(headers.get("content-type"))
             accept = self._accept(headers.get("accept"), content_type)
             loop = asyncio.get_running_loop()
-            encode_as = accept if self._encoded(accept, content_type) else None
-            out = await loop.run_in_executor(self._pool, self._predict, content_type, body, encode_as)
+            if content_type == LIBSVM:
+                out = await loop.run_in_executor(self._pool, self._predict_libsvm, body, accept)
+            else:
+                encode_as = accept if self._encoded(accept, content_type) else None
+                out = await loop.run_in_executor(self._pool, self._predict, content_type, body, encode_as)
             self._check_accept(accept, content_type)
         except _Reply as reply:
             log.warning("POST /invocations %d: %s", reply.status, reply.text.replace("\n", " "))
@@ -313,7 +321,17 @@ class ServeApp:
                 return bytes(body)
 
     def _content_type(self, header: Optional[str]) -> str:
-        media = _media_type(header or "")
+        if header is None or _media_type(header) in _LIBSVM_TYPES:
+            if self.filtered or self.model.is_container:
+                shown = "a request without a Content-Type (libsvm, as the XGBoost container reads it)"
+                raise _Reply(
+                    415,
+                    f"{shown if header is None else _media_type(header)} cannot be served with these options: "
+                    f"libsvm bodies have no Batch Transform records to filter or join, and are predicted "
+                    f"with an XGBoost model, not a container callable; send text/csv or application/jsonlines",
+                )
+            return LIBSVM
+        media = _media_type(header)
         if media in _CONTENT_TYPES:
             content_type = _CONTENT_TYPES[media]
             if content_type in self.unusable:
@@ -321,21 +339,16 @@ class ServeApp:
                     415, f"{media} cannot be served with these options: {self.unusable[content_type]}"
                 )
             return content_type
-        if not media or media in _LATER_CONTENT_TYPES:
-            shown = media or "a missing Content-Type (libsvm, as the XGBoost container reads it)"
-            raise _Reply(
-                415,
-                f"{shown} is not supported by fastjoin serve yet: send text/csv or application/jsonlines "
-                f"(libsvm input is a later increment)",
-            )
         raise _Reply(
-            415, f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines."
+            415,
+            f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines, "
+            f"libsvm, text/libsvm, text/x-libsvm.",
         )
 
     def _accept(self, header: Optional[str], content_type: str) -> str:
         """The first supported media type of the Accept header; a missing one or ``*/*`` is the
         default Accept, or the content type when joined records are written (their format)."""
-        joined = self.pipelines[content_type].plan.join
+        joined = content_type in self.pipelines and self.pipelines[content_type].plan.join
         wanted = [_media_type(part) for part in (header or "").split(",")]
         for media in wanted:
             if media in ("", "*/*"):
@@ -350,6 +363,8 @@ class ServeApp:
                 406,
                 f"Accept type {accept[1:]} is not supported. Please use supported accept types: {list(_ACCEPTS)}.",
             )
+        if content_type == LIBSVM:
+            return
         if self.filtered and self.pipelines[content_type].plan.join and accept != content_type:
             raise _Reply(
                 406, f"with --join-source Input the output is {content_type}: ask for Accept {content_type}"
@@ -396,26 +411,26 @@ class ServeApp:
             return xgboost_output.encode(
                 recorder.predictions(), self.objective, self.num_class, encode_as, self.selected, self.batch
             )
-        except InputError as exc:
-            if exc.http_status == 415:  # the data cannot be parsed: the container's key phrase
-                word = _FORMAT_WORD[content_type]
-                raise _Reply(
-                    415,
-                    f"Loading {word} data failed with Exception, please ensure data is in {word} format:\n {exc}",
-                ) from None
-            status = _client_status(exc)
-            raise _Reply(
-                status, str(exc) if status == 413 else f"Unable to evaluate payload provided: {exc}"
-            ) from None
-        except FastjoinError as exc:
-            status = _client_status(exc)
-            if status >= 500:
-                log.exception("POST /invocations: the model failed")
-                raise _Reply(status, f"the model failed: {exc}") from None
-            raise _Reply(status, f"Unable to evaluate payload provided: {exc}") from None
-        except Exception as exc:  # a fault of fastjoin, not of the request: say so
-            log.exception("POST /invocations: internal error")
-            raise _Reply(500, f"internal error: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise _reply_for(exc, _FORMAT_WORD[content_type]) from None
+
+    def _predict_libsvm(self, body: bytes, accept: str) -> bytes:
+        """A libsvm body read as the container reads it, predicted and encoded as the
+        container's body for ``accept`` (on a pool thread)."""
+        try:
+            X = libsvm.parse(body, self.model.n_features)
+            if accept.startswith("!"):  # 406, answered once the body is parsed
+                return b""
+            if len(X):
+                preds = np.asarray(self.model.predict(X), dtype=np.float32)
+            else:
+                shape = (0,) if self.model.n_outputs == 1 else (0, self.model.n_outputs)
+                preds = np.empty(shape, dtype=np.float32)
+            return xgboost_output.encode(
+                preds, self.objective, self.num_class, accept, self.selected, self.batch
+            )
+        except Exception as exc:
+            raise _reply_for(exc, "libsvm") from None
 
 
 class _Recorder:
@@ -445,6 +460,27 @@ def _objective(model: Any) -> tuple[str, int]:
     learner = json.loads(model.booster.save_config())["learner"]
     num_class = int(learner.get("learner_model_param", {}).get("num_class", 0) or 0)
     return str(learner.get("objective", {}).get("name", "")), num_class
+
+
+def _reply_for(exc: Exception, word: str) -> _Reply:
+    """The answer for an error raised while a body in format ``word`` (``csv``, ``libsvm``...)
+    was read, predicted or encoded; called in the ``except`` block (it logs the traceback of a
+    fault of the server or of its model)."""
+    if isinstance(exc, InputError) and exc.http_status == 415:  # data that cannot be parsed:
+        return _Reply(  # the container's key phrase
+            415, f"Loading {word} data failed with Exception, please ensure data is in {word} format:\n {exc}"
+        )
+    if isinstance(exc, FastjoinError):
+        status = _client_status(exc)
+        if status == 413:
+            return _Reply(status, str(exc))
+        if status >= 500:
+            log.exception("POST /invocations: the model failed")
+            return _Reply(status, f"the model failed: {exc}")
+        return _Reply(status, f"Unable to evaluate payload provided: {exc}")
+    # a fault of fastjoin, not of the request: say so
+    log.exception("POST /invocations: internal error")
+    return _Reply(500, f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _client_status(exc: FastjoinError) -> int:
