@@ -421,11 +421,7 @@ class ServeApp:
             X = libsvm.parse(body, self.model.n_features)
             if accept.startswith("!"):  # 406, answered once the body is parsed
                 return b""
-            if len(X):
-                preds = np.asarray(self.model.predict(X), dtype=np.float32)
-            else:
-                shape = (0,) if self.model.n_outputs == 1 else (0, self.model.n_outputs)
-                preds = np.empty(shape, dtype=np.float32)
+            preds = np.asarray(self.model.predict(X), dtype=np.float32)
             return xgboost_output.encode(
                 preds, self.objective, self.num_class, accept, self.selected, self.batch
             )

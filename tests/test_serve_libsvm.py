@@ -18,16 +18,17 @@ pytest.importorskip("uvicorn", reason="needs uvicorn (pip install -e '.[serve]')
 pytestmark = pytest.mark.requires_xgboost
 
 FEATURES = 4
-# labels or none, 1-based indices in any order, absent ones, a blank row inside, a comment,
-# CRLF, tabs, a repeated index, a row narrower than the model
+# labels or none, 1-based indices in any order, absent ones, an explicit 0, a line without an
+# entry inside (a row) and at the end (none), a comment, CRLF, a repeated index (summed)
 BODY = b"".join(
     [
         b"1 1:0.5 2:-1.25 3:3 4:0.75\n",
-        b"0 2:1.5 4:-0.5\n",
+        b"0 2:1.5 4:0\n",
         b"3:2.5 1:-1\r\n",
         b"\n",
-        b"1\t1:0.1 1:2 # a comment\n",
+        b"1 1:0.1 1:2 # a comment\n",
         b"0 1:-0.3 2:0.2\n",
+        b"1\n",
     ]
 )
 LIBSVM_TYPES = ["text/libsvm", "text/x-libsvm", "libsvm", "TEXT/LIBSVM; charset=utf-8", None]
@@ -57,22 +58,21 @@ def models(tmp_path_factory):
 
 
 def _container_dmatrix(body: bytes):
-    """The DMatrix the container builds from a libsvm body (written here from §2.1's rules):
-    a dense float64 matrix of zeros as wide as the largest index, 1-based indices shifted when
-    none is 0, the label and other words without ``:`` skipped."""
+    """The DMatrix the container's algorithm-mode server builds from a libsvm body (written here
+    from §2.1's rules): a scipy CSR matrix of the ``index:value`` tokens of each line (split on
+    spaces), 1-based indices shifted when none is 0."""
     import xgboost as xgb
+    from scipy.sparse import csr_matrix
 
-    rows = []
-    for line in body.decode().strip().split("\n"):
-        entries = [token.split(":", 1) for token in line.split() if ":" in token]
-        rows.append({int(index): float(value) for index, value in entries})
-    indices = [index for row in rows for index in row]
-    shift = 1 if min(indices) >= 1 else 0
-    data = np.zeros((len(rows), max(indices) - shift + 1))
-    for r, row in enumerate(rows):
-        for index, value in row.items():
-            data[r, index - shift] = value
-    return xgb.DMatrix(data)
+    rows, cols, values = [], [], []
+    for r, line in enumerate(body.strip().decode().split("\n")):
+        for token in line.split(" "):
+            if ":" in token:
+                rows.append(r)
+                cols.append(int(token.split(":")[0]))
+                values.append(token.split(":")[1])
+    cols = np.array(cols) - (1 if min(cols) >= 1 else 0)
+    return xgb.DMatrix(csr_matrix((np.array(values).astype(float), (np.array(rows), cols))))
 
 
 def _expected(path: str, body: bytes) -> list:
@@ -103,7 +103,7 @@ def batch_client(models):
 @pytest.mark.parametrize("content_type", LIBSVM_TYPES)
 def test_the_batch_body_for_every_libsvm_content_type(models, batch_client, content_type):
     want = _batch_text(_expected(models["binary:logistic"], BODY))
-    assert want.count(b"\n") == 6  # the blank row inside the body is a row
+    assert want.count(b"\n") == 6  # the blank line inside is a row, the last line none
     answer = _post(batch_client, BODY, content_type)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
@@ -120,10 +120,10 @@ def test_zero_based_indices_are_kept(models, batch_client):
     assert answer.content == _batch_text(_expected(models["binary:logistic"], body))
 
 
-def test_a_body_of_labels_only_has_no_predictions(batch_client):
+def test_a_body_of_labels_only_is_415(batch_client):
     answer = _post(batch_client, b"1\n0\n", "text/libsvm")
-    assert answer.status_code == 200, answer.text
-    assert answer.content == b"\n"  # "\n".join([]) + "\n", as the container writes it
+    assert answer.status_code == 415  # the container's sparse matrix cannot be built
+    assert "<body>:1:1: no index:value entry in the body" in answer.text
 
 
 def test_multi_class_batch_and_real_time_bodies(models):
