@@ -17,6 +17,10 @@ that holds the same values, NaN where the sparse one has no entry, so fastjoin's
   else taken as they are;
 * **an absent index is missing** (NaN), an explicit ``0`` a value; a repeated index in a row is
   the sum of its values (the sparse matrix sums duplicates); ``nan`` is missing;
+* columns beyond the body's largest index are missing too. (XGBoost 3.2 predicts otherwise
+  for a body where every row has every index up to a largest one below the model's feature
+  count: a narrower ``DMatrix`` without any missing value, whose predictions are neither the
+  missing nor the zero reading; fastjoin's answer differs from the container's there only.)
 * the rows are the lines up to the last one with an entry: lines without any entry after it
   give no row (the sparse matrix's shape), lines without an entry before it a row of missing
   values.
