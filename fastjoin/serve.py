@@ -38,8 +38,8 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from fastjoin.container import libsvm, xgboost_output
-from fastjoin.errors import ConfigError, FastjoinError, InputError
+from fastjoin.container import libsvm, xgboost_csv, xgboost_output
+from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
 from fastjoin.framing import buffer_chunks
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import ModelSpec, Pipeline, run_object
@@ -412,7 +412,36 @@ class ServeApp:
                 recorder.predictions(), self.objective, self.num_class, encode_as, self.selected, self.batch
             )
         except Exception as exc:
+            if (
+                content_type == "text/csv"
+                and isinstance(exc, (InputError, ModelError))
+                and _client_status(exc) in (400, 415)
+            ):
+                lenient = self._lenient_csv(body, encode_as)
+                if lenient is not None:
+                    return lenient
             raise _reply_for(exc, _FORMAT_WORD[content_type]) from None
+
+    def _lenient_csv(self, body: bytes, encode_as: Optional[str]) -> Optional[bytes]:
+        """The body for a CSV request fastjoin's reader refused that the XGBoost container reads
+        (:mod:`fastjoin.container.xgboost_csv`: a sniffed delimiter, fewer fields than the
+        model's features), on a server without filters; None when the container refuses it too
+        (fastjoin's located error is then the answer)."""
+        if self.filtered or self.model.is_container:
+            return None
+        try:
+            X = xgboost_csv.parse(body, self.model.n_features)
+            if X is None:
+                return None
+            preds = np.asarray(self.model.predict(X), dtype=np.float32)
+        except Exception:  # the request's own error is the answer
+            log.debug("the container's CSV reading failed too", exc_info=True)
+            return None
+        if encode_as is None:  # the body the pipeline writes: the batch body
+            return xgboost_output.batch_body(preds)
+        return xgboost_output.encode(
+            preds, self.objective, self.num_class, encode_as, self.selected, self.batch
+        )
 
     def _predict_libsvm(self, body: bytes, accept: str) -> bytes:
         """A libsvm body read as the container reads it, predicted and encoded as the
