@@ -18,7 +18,10 @@ Transform writes for the record, whatever the environment), the real-time bodies
 container reads as libsvm): read by :mod:`fastjoin.container.libsvm` as the container reads
 them, predicted, and encoded the same way (the batch, real-time or selectable body); they have
 no Batch Transform records, so a server with an input filter, a join or an output filter, or
-with a container callable, answers them 415.
+with a container callable, answers them 415. On a server without filters, a ``text/csv`` body
+fastjoin's reader refuses is read as the container reads CSV
+(:mod:`fastjoin.container.xgboost_csv`: a sniffed delimiter, fewer fields than features) before
+the answer is an error.
 
 Status codes (SPEC §6): empty body 204; body over the limit 413; unsupported Content-Type or
 data that cannot be parsed 415; records that cannot be predicted 400; unsupported Accept 406;
