@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, cast
+from typing import Any, Callable, Iterator, Optional, cast, overload
 
 from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors, python_spelling
 from fastjoin.errors import ConfigError
@@ -47,6 +47,10 @@ NUMBER_MODES = ("preserve", "reencode")
 _MEDIA_ALIASES = {"csv": "text/csv"}
 
 
+@overload
+def media_type(value: str) -> str: ...
+@overload
+def media_type(value: None) -> None: ...
 def media_type(value: Optional[str]) -> Optional[str]:
     """``text/csv; charset=utf-8`` → ``text/csv``."""
     return None if value is None else value.split(";", 1)[0].strip().lower()
@@ -298,7 +302,7 @@ class TransformOptions:
     @property
     def whole_object(self) -> bool:
         """``application/json`` with SplitType None: each object is one record, read whole."""
-        return self.media == "application/json" and self.resolved().split_type == "None"
+        return self.split_type in (None, "None") and self.media == "application/json"
 
     def resolved(self) -> "TransformOptions":
         """These options with SageMaker's defaults filled in where ``None`` means "default"."""

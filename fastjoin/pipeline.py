@@ -13,17 +13,19 @@ they report absolute (lines and records before each chunk are known only then).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from fastjoin.container.policy import InvocationPolicy
 from fastjoin.errors import UTF8_BOM, CsvError, FastjoinError, locate
-from fastjoin.framing import Piece, count_newlines, next_newline
+from fastjoin.framing import Piece, buffer_chunks, count_newlines, next_newline
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
 from fastjoin.options import TransformOptions
 from fastjoin.records.base import Chunk, ChunkResult, raise_an_earlier_error
 from fastjoin.records.skip import process_skipping
+from fastjoin.runners.local import LocalRunner
 
-__all__ = ["Pipeline", "ModelSpec", "run_object"]
+__all__ = ["Pipeline", "ModelSpec", "run_object", "run_bytes"]
 
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
@@ -160,3 +162,24 @@ def run_object(
         if progress is not None:
             progress(stats.bytes_in, stats.records)
         yield result.data
+
+
+INLINE = LocalRunner(1)  # one object on the calling thread
+
+
+def run_bytes(
+    pipeline: Pipeline,
+    data,
+    source: str = "<bytes>",
+    *,
+    runner=INLINE,
+    stats=None,
+    on_errors: Optional[Callable[[list], None]] = None,
+) -> bytes:
+    """One object held in memory (bytes, bytearray, memoryview, mmap) through ``pipeline``,
+    cut into ``chunk_size`` pieces without copying; its output bytes. ``stats``, when given,
+    counts as in :func:`run_object`."""
+    options = pipeline.options
+    pieces = buffer_chunks(data, options.chunk_size, options.whole_object)
+    counts = SimpleNamespace(records=0, blank_lines=0, bytes_in=0) if stats is None else stats
+    return b"".join(run_object(pipeline, runner, source, pieces, counts, None, on_errors))

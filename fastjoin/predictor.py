@@ -122,7 +122,8 @@ class XGBoostPredictor:
         self._booster = booster
         self._nthread = nthread
         self._n_features = int(booster.num_features())
-        self._n_outputs = _infer_n_outputs(booster)
+        # objective and class count: what the container's output rules depend on
+        self.objective, self.num_class, self._n_outputs = _model_params(booster)
         self._verified = False  # the output shape is checked against n_outputs once
         # threads that split a compiled batch, made on first need
         self._pool: ThreadPoolExecutor | None = None
@@ -292,17 +293,18 @@ def _rebuild(raw: bytes, nthread: int, engine: str) -> XGBoostPredictor:
     return XGBoostPredictor(NativeBooster.from_bytes(raw), nthread=nthread, engine=engine)
 
 
-def _infer_n_outputs(booster: NativeBooster) -> int:
-    """Values per row, read from the booster's configuration (no prediction needed)."""
+def _model_params(booster: NativeBooster) -> tuple[str, int, int]:
+    """The objective's name, the class count (0: none) and the values per row, read from the
+    booster's configuration (no prediction needed)."""
     learner = json.loads(booster.save_config())["learner"]
     param = learner.get("learner_model_param", {})
+    objective = str(learner.get("objective", {}).get("name", ""))
     num_class = int(param.get("num_class", 0) or 0)
     num_target = int(param.get("num_target", 1) or 1)
     if num_class > 1:
         # multi:softmax returns the class index, multi:softprob one probability per class.
-        objective = learner.get("objective", {}).get("name", "")
-        return 1 if objective == "multi:softmax" else num_class
-    return max(num_target, 1)  # multi-target regression, several quantiles
+        return objective, num_class, 1 if objective == "multi:softmax" else num_class
+    return objective, num_class, max(num_target, 1)  # multi-target regression, several quantiles
 
 
 class ContainerModel:

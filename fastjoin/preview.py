@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from typing import Optional
 
 from fastjoin.errors import FastjoinError
-from fastjoin.framing import buffer_chunks, line_spans
+from fastjoin.framing import line_spans
 from fastjoin.options import TransformOptions
-from fastjoin.pipeline import Pipeline, run_object
-from fastjoin.runners.local import LocalRunner
+from fastjoin.pipeline import Pipeline, run_bytes
 
 __all__ = ["PreviewRecord", "preview", "format_preview"]
 
 DEFAULT_RECORDS = 5
 _MAX_PREVIEW_BYTES = 64 * 1024 * 1024  # never read more than this looking for records
-_INLINE = LocalRunner(1)
 
 
 @dataclass
@@ -162,10 +160,7 @@ class _Stages:
 
     @staticmethod
     def _stage(pipeline: Pipeline, data: bytes, source: str, header: Optional[bytes] = None) -> bytes:
-        from fastjoin.transformer import FileResult
-
-        pieces = buffer_chunks(data, len(data) or 1)
-        out = b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
+        out = run_bytes(pipeline, data, source)
         if header is not None:
             out = out.split(b"\n", 1)[1] if b"\n" in out else b""
         return out[:-1] if out.endswith(b"\n") else out

@@ -43,10 +43,8 @@ import numpy as np
 
 from fastjoin.container import libsvm, xgboost_csv, xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
-from fastjoin.framing import buffer_chunks
-from fastjoin.options import TransformOptions
-from fastjoin.pipeline import ModelSpec, Pipeline, run_object
-from fastjoin.runners.local import LocalRunner
+from fastjoin.options import TransformOptions, media_type
+from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes
 
 __all__ = [
     "create_app",
@@ -73,7 +71,6 @@ LIBSVM = "text/libsvm"
 _LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # and a missing Content-Type
 _ACCEPTS = ("application/json", "application/jsonlines", "text/csv")
 _FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
-_INLINE = LocalRunner(1)  # a request is one object, run on the pool thread that took it
 
 
 def default_model_path(environ: Optional[Mapping[str, str]] = None) -> str:
@@ -131,10 +128,6 @@ class _Reply(Exception):
         self.status = status
         self.text = text
         super().__init__(text)
-
-
-def _media_type(value: str) -> str:
-    return value.split(";", 1)[0].strip().lower()
 
 
 def create_app(
@@ -208,7 +201,7 @@ class ServeApp:
             raise ConfigError(f"fastjoin serve sets {', '.join(fixed)} itself (from each request)")
         self.workers = workers
         self.max_payload_bytes = max_payload_bytes
-        self.default_accept = _media_type(default_accept)
+        self.default_accept = media_type(default_accept)
         self.batch = batch
         # Every record format is compiled before the model loads (a filter error comes first);
         # one that the options do not allow is answered with 415 and the reason.
@@ -230,7 +223,8 @@ class ServeApp:
         # joined or output-filtered records are Batch Transform's, whatever the environment
         self.shaped = bool(base.join_source or base.output_filter)
         self.selected = None if inference_output is None else xgboost_output.selected_keys(inference_output)
-        self.objective, self.num_class = ("", 0) if self.model.is_container else _objective(self.model)
+        self.objective: str = "" if self.model.is_container else self.model.objective
+        self.num_class: int = 0 if self.model.is_container else self.model.num_class
         if self.selected is not None:
             if self.shaped:
                 raise ConfigError(
@@ -324,17 +318,17 @@ class ServeApp:
                 return bytes(body)
 
     def _content_type(self, header: Optional[str]) -> str:
-        if header is None or _media_type(header) in _LIBSVM_TYPES:
+        if header is None or media_type(header) in _LIBSVM_TYPES:
             if self.filtered or self.model.is_container:
                 shown = "a request without a Content-Type (libsvm, as the XGBoost container reads it)"
                 raise _Reply(
                     415,
-                    f"{shown if header is None else _media_type(header)} cannot be served with these options: "
+                    f"{shown if header is None else media_type(header)} cannot be served with these options: "
                     f"libsvm bodies have no Batch Transform records to filter or join, and are predicted "
                     f"with an XGBoost model, not a container callable; send text/csv or application/jsonlines",
                 )
             return LIBSVM
-        media = _media_type(header)
+        media = media_type(header)
         if media in _CONTENT_TYPES:
             content_type = _CONTENT_TYPES[media]
             if content_type in self.unusable:
@@ -352,7 +346,7 @@ class ServeApp:
         """The first supported media type of the Accept header; a missing one or ``*/*`` is the
         default Accept, or the content type when joined records are written (their format)."""
         joined = content_type in self.pipelines and self.pipelines[content_type].plan.join
-        wanted = [_media_type(part) for part in (header or "").split(",")]
+        wanted = [media_type(part) for part in (header or "").split(",")]
         for media in wanted:
             if media in ("", "*/*"):
                 media = content_type if joined else self.default_accept
@@ -397,20 +391,14 @@ class ServeApp:
         """One request body through the pipeline, on a pool thread; with ``encode_as`` (an
         Accept) the predictions are kept and encoded as the container's real-time or
         selectable body for it."""
-        from fastjoin.transformer import FileResult
-
         pipeline = self.pipelines[content_type]
-        recorder = None
-        if encode_as is not None:
+        try:
+            if encode_as is None:
+                return run_bytes(pipeline, body, "<body>")
             recorder = _Recorder(self.model)
             pipeline = copy.copy(pipeline)
             pipeline.model = recorder
-        source = "<body>"
-        try:
-            pieces = buffer_chunks(body, len(body))
-            out = b"".join(run_object(pipeline, _INLINE, source, pieces, FileResult(source, None)))
-            if recorder is None or encode_as is None:
-                return out
+            run_bytes(pipeline, body, "<body>")
             return xgboost_output.encode(
                 recorder.predictions(), self.objective, self.num_class, encode_as, self.selected, self.batch
             )
@@ -481,13 +469,6 @@ class _Recorder:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
-
-
-def _objective(model: Any) -> tuple[str, int]:
-    """The booster's objective name and class count (0 when it has none)."""
-    learner = json.loads(model.booster.save_config())["learner"]
-    num_class = int(learner.get("learner_model_param", {}).get("num_class", 0) or 0)
-    return str(learner.get("objective", {}).get("name", "")), num_class
 
 
 def _reply_for(exc: Exception, word: str) -> _Reply:

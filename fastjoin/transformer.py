@@ -16,7 +16,7 @@ from fastjoin import framing, storage
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
 from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
-from fastjoin.pipeline import ModelSpec, Pipeline, run_object
+from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
 from fastjoin.predictor import available_cores
 from fastjoin.runners.local import LocalRunner
 
@@ -190,8 +190,9 @@ class Transformer:
         stats = FileResult(source, None)
         dead = DeadLetters(self.options.policy)
         stats.on_errors = dead.add
-        pieces = framing.buffer_chunks(data, self.options.chunk_size, self.options.whole_object)
-        out = b"".join(run_object(self.pipeline, self.runner, source, pieces, stats, None, stats.add_errors))
+        out = run_bytes(
+            self.pipeline, data, source, runner=self.runner, stats=stats, on_errors=stats.add_errors
+        )
         dead.finish(stats.records, source)
         if errors is not None:
             errors.extend(dead.entries)

@@ -26,6 +26,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from fastjoin import _impl
 from fastjoin.errors import ConfigError
 
 __all__ = [
@@ -104,9 +105,23 @@ def check_selectable(objective: str, n_outputs: int) -> None:
         )
 
 
-def batch_body(preds: np.ndarray) -> bytes:
-    """§2.3: ``"\\n".join(map(str, preds.tolist())) + "\\n"``."""
-    return ("\n".join(map(str, preds.tolist())) + "\n").encode()
+def batch_body(preds: np.ndarray, terminator: bytes = b"\n") -> bytes:
+    """The predictions as the SageMaker XGBoost container writes them in batch mode, one record
+    each: ``repr`` of the float32 value widened to double, several outputs as a Python list
+    (``[0.1, 0.2, 0.7]``): §2.3's ``"\\n".join(map(str, preds.tolist())) + "\\n"``, through the
+    core's exact formatter."""
+    text, spans = _impl.format_floats(np.ascontiguousarray(preds, dtype=np.float32).reshape(-1))
+    n = len(preds)
+    if preds.ndim == 1:
+        rows = np.arange(n + 1, dtype=np.int64)
+        return _impl.splice(
+            text, spans, rows, text, spans, rows, 0, n, np.zeros(1, dtype=np.int64), 0, terminator
+        )
+    k = preds.shape[1]
+    pieces = [text[s : s + length] for s, length in spans.tolist()]
+    return b"".join(
+        b"[" + b", ".join(pieces[i : i + k]) + b"]" + terminator for i in range(0, len(pieces), k)
+    )
 
 
 def realtime_body(preds: np.ndarray, accept: str) -> bytes:

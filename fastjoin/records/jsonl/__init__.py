@@ -19,6 +19,7 @@ from typing import Optional
 
 import orjson
 
+from fastjoin.container.xgboost_output import batch_body
 from fastjoin.records.base import Chunk, ChunkResult, Plan
 from fastjoin.records.jsonl import container, features, parse, write
 from fastjoin.records.jsonl.numbers import prediction_values as _prediction_values
@@ -65,7 +66,7 @@ def _process(plan: JsonPlan, model, records: parse.Records, X=None) -> tuple[byt
         preds = model.predict(X)
         k = 1 if preds.ndim == 1 else preds.shape[1]
         if not plan.join and plan.output_filter.is_root:
-            return write.raw_predictions(preds, terminator), k
+            return batch_body(preds, terminator), k
         written = write.outputs(plan, records, _prediction_values(preds), None, exact_outputs=True)
     return write.write(plan, records, written), k
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import orjson
 
-from fastjoin import _impl
 from fastjoin.errors import FeatureError, JsonLinesError
 from fastjoin.jsonpath import NoMatch
 from fastjoin.records.base import OUTPUT_KEY, no_join_hint
@@ -194,24 +192,3 @@ def _joined_selection(plan: JsonPlan, records: Records, outputs: list):
             pass  # some record is not an object, or lacks a key
     joined = [_join(v, o, key) for v, o in zip(values, outputs)]
     return select(path, "OutputFilter", records, joined), None, None
-
-
-# ----------------------------------------------------------------------------- predictions
-
-
-def raw_predictions(preds: np.ndarray, terminator: bytes) -> bytes:
-    """The predictions as the SageMaker XGBoost container writes them in batch mode, one record
-    each: ``repr`` of the float32 value widened to double, several outputs as a Python list
-    (``[0.1, 0.2, 0.7]``)."""
-    text, spans = _impl.format_floats(np.ascontiguousarray(preds, dtype=np.float32).reshape(-1))
-    n = len(preds)
-    if preds.ndim == 1:
-        rows = np.arange(n + 1, dtype=np.int64)
-        return _impl.splice(
-            text, spans, rows, text, spans, rows, 0, n, np.zeros(1, dtype=np.int64), 0, terminator
-        )
-    k = preds.shape[1]
-    pieces = [text[s : s + length] for s, length in spans.tolist()]
-    return b"".join(
-        b"[" + b", ".join(pieces[i : i + k]) + b"]" + terminator for i in range(0, len(pieces), k)
-    )
