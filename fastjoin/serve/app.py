@@ -203,6 +203,7 @@ class ServeApp:
         self.max_payload_bytes = max_payload_bytes
         self.default_accept = media_type(default_accept)
         self.batch = batch
+        self.inference_output = inference_output
         # Every record format is compiled before the model loads (a filter error comes first);
         # one that the options do not allow is answered with 415 and the reason.
         base = TransformOptions(**options)

@@ -1,0 +1,117 @@
+"""Running the server: the listening socket, uvicorn, and the worker processes.
+
+One worker serves in this process. Several are spawned processes sharing the listening socket
+under uvicorn's supervisor, which replaces one that dies; each loads the model itself (a spawned
+process starts clean: XGBoost's OpenMP threads deadlock a forked child once the parent has
+predicted, ``reference/scale-out.md``) and predicts with one thread per request, so the worker
+count is what runs at once, as in the XGBoost container (gunicorn workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from fastjoin.errors import ConfigError, ModelError
+from fastjoin.serve.app import ServeApp, create_app
+
+__all__ = ["AppSpec", "listen", "run"]
+
+log = logging.getLogger("fastjoin.serve")
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """What a worker process needs to build the app: :func:`create_app`'s arguments, resolved
+    from the environment once in the parent (a worker sees the same values). Picklable: it
+    crosses to spawned processes, which call it to build their app."""
+
+    model: Any
+    workers: int
+    max_payload_bytes: int
+    default_accept: str
+    batch: bool
+    inference_output: Optional[str]
+    options: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, app: ServeApp, model: Any, options: dict) -> "AppSpec":
+        return cls(
+            model,
+            app.workers,
+            app.max_payload_bytes,
+            app.default_accept,
+            app.batch,
+            app.inference_output,
+            dict(options),
+        )
+
+    def __call__(self) -> ServeApp:
+        app = create_app(
+            self.model,
+            workers=self.workers,
+            max_payload_bytes=self.max_payload_bytes,
+            default_accept=self.default_accept,
+            batch=self.batch,
+            inference_output=self.inference_output,
+            **self.options,
+        )
+        print(f"fastjoin: worker {os.getpid()} ready (engine {engine_of(app)})", file=sys.stderr, flush=True)
+        return app
+
+
+def engine_of(app: ServeApp) -> str:
+    return getattr(app.model, "engine", "container callable")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0: a free port); a ConfigError if it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+
+
+def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
+    """Serve on ``sock`` until SIGTERM or SIGINT: ``app`` itself when there is one worker,
+    else ``spec.workers`` spawned processes, each building its own app from ``spec`` (``app``,
+    built here first so that a bad model fails before the port serves, is then dropped)."""
+    import uvicorn
+
+    # uvicorn catches SIGTERM while it serves (stop accepting, finish the requests in flight);
+    # it raises it again once it has stopped, which the CLI would turn into exit 143
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if spec.workers == 1:
+        uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
+            sockets=[sock]
+        )
+        return
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    del app  # the workers load their own
+    config = uvicorn.Config(
+        spec, factory=True, workers=spec.workers, lifespan="on", log_level="warning", access_log=False
+    )
+    # the supervisor's own lines (a worker died and was replaced, stopping) are worth seeing
+    logging.getLogger("uvicorn.error").setLevel(logging.INFO)
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()  # restarts a worker that dies; SIGTERM: each drains, then returns
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise ModelError("a worker process could not start the server (its error is above)")
