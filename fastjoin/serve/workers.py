@@ -102,7 +102,9 @@ def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
             sockets=[sock]
         )
         return
-    from uvicorn.config import STARTUP_FAILURE
+    import inspect
+
+    from uvicorn import config as uvicorn_config
     from uvicorn.supervisors import Multiprocess
 
     del app  # the workers load their own
@@ -111,7 +113,11 @@ def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
     )
     # the supervisor's own lines (a worker died and was replaced, stopping) are worth seeing
     logging.getLogger("uvicorn.error").setLevel(logging.INFO)
-    supervisor = Multiprocess(config, sockets=[sock])
+    if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before 0.54 took it
+        supervisor = Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock])  # type: ignore[call-arg]
+    else:
+        supervisor = Multiprocess(config, sockets=[sock])
     supervisor.run()  # restarts a worker that dies; SIGTERM: each drains, then returns
-    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+    startup_failure = getattr(uvicorn_config, "STARTUP_FAILURE", 3)
+    if any(process.exitcode == startup_failure for process in supervisor.processes):
         raise ModelError("a worker process could not start the server (its error is above)")
