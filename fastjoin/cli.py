@@ -173,8 +173,8 @@ def _serve_parser(sub) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="model file, model.tar.gz or directory holding xgboost-model (default: $SM_MODEL_DIR, "
-        "else /opt/ml/model)",
+        help="model file, model.tar.gz or directory holding xgboost-model, or module:function naming "
+        "a container callable f(body, content_type, accept) (default: $SM_MODEL_DIR, else /opt/ml/model)",
     )
     p.add_argument(
         "--port",
@@ -451,7 +451,7 @@ def _run_serve(args) -> int:
     except ImportError:
         raise ConfigError("fastjoin serve needs uvicorn: pip install 'fastjoin[serve]'") from None
     from fastjoin.serve import create_app, default_model_path
-    from fastjoin.serve.workers import AppSpec, address, engine_of, listen, run
+    from fastjoin.serve.workers import AppSpec, address, engine_of, listen, model_source, run
 
     options = from_args(args, _SERVE_OPTIONS)
     TransformOptions(**options).check("cli")  # the flags, named as flags
@@ -466,7 +466,7 @@ def _run_serve(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     model = args.model or default_model_path()
-    app = create_app(model, workers=args.workers, **options)  # the model loads before the port opens
+    app = create_app(model_source(model), workers=args.workers, **options)  # loads before the port opens
     sock = listen(args.host, port)
     print(
         f"fastjoin: serving {model} on {address(sock)} ({app.workers} worker"

@@ -33,11 +33,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import inspect
 import json
 import logging
 import os
+import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -67,6 +70,8 @@ _CONTENT_TYPES = {
     "application/jsonlines": "application/jsonlines",
     "jsonlines": "application/jsonlines",
 }
+DEFAULT_TIMEOUT = 60  # seconds: SAGEMAKER_MODEL_SERVER_TIMEOUT's default in the container
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 INLINE_BYTES = 4096  # bodies up to this size are predicted on the event loop (see _off_loop)
 LIBSVM = "text/libsvm"
 _LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # and a missing Content-Type
@@ -139,6 +144,7 @@ def create_app(
     default_accept: Optional[str] = None,
     batch: Optional[bool] = None,
     inference_output: Optional[str] = None,
+    timeout: Optional[float] = None,
     environ: Optional[Mapping[str, str]] = None,
     **options: Any,
 ) -> "ServeApp":
@@ -154,7 +160,8 @@ def create_app(
     ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default ``text/csv``), ``batch`` from
     ``SAGEMAKER_BATCH`` (any non-empty value, as the container reads it), ``inference_output``
     (the selectable output keys, comma-separated) from ``SAGEMAKER_INFERENCE_OUTPUT`` (set, even
-    empty, turns it on, as in the container).
+    empty, turns it on, as in the container), ``timeout`` (seconds a prediction may take before
+    the answer is 504) from ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default 60, the container's).
     """
     environ = os.environ if environ is None else environ
     if workers is None:
@@ -167,6 +174,8 @@ def create_app(
         batch = bool(environ.get("SAGEMAKER_BATCH"))
     if inference_output is None:
         inference_output = environ.get("SAGEMAKER_INFERENCE_OUTPUT")
+    if timeout is None:
+        timeout = _int_env(environ, "SAGEMAKER_MODEL_SERVER_TIMEOUT") or DEFAULT_TIMEOUT
     return ServeApp(
         model,
         workers=workers,
@@ -174,6 +183,7 @@ def create_app(
         default_accept=default_accept,
         batch=batch,
         inference_output=inference_output,
+        timeout=timeout,
         **options,
     )
 
@@ -191,6 +201,7 @@ class ServeApp:
         default_accept: str = "text/csv",
         batch: bool = False,
         inference_output: Optional[str] = None,
+        timeout: float = 60,
         **options: Any,
     ):
         if not isinstance(workers, int) or workers < 1:
@@ -203,8 +214,13 @@ class ServeApp:
         self.workers = workers
         self.max_payload_bytes = max_payload_bytes
         self.default_accept = media_type(default_accept)
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigError(f"the prediction timeout must be a positive number of seconds, not {timeout!r}")
         self.batch = batch
         self.inference_output = inference_output
+        self.timeout = timeout
+        self.overran = False  # a prediction ran past the timeout (its thread may still run)
+        self.retire_on_timeout = False  # set in a supervised worker: it exits to be replaced
         # Every record format is compiled before the model loads (a filter error comes first);
         # one that the options do not allow is answered with 415 and the reason.
         base = TransformOptions(**options)
@@ -240,6 +256,11 @@ class ServeApp:
                 )
             xgboost_output.check_selectable(self.objective, self.model.n_outputs)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastjoin-serve")
+        from fastjoin.predictor import ContainerModel
+
+        inner = self.model.model if self.model.is_container else None
+        fn = inner.fn if isinstance(inner, ContainerModel) else None  # a callable (not a URL)
+        self._attributed_fn = fn if fn is not None and _takes_custom_attributes(fn) else None
 
     @property
     def execution_parameters(self) -> dict:
@@ -277,8 +298,13 @@ class ServeApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self._pool.shutdown(wait=True)
+                self._pool.shutdown(wait=not self.overran, cancel_futures=self.overran)
                 await send({"type": "lifespan.shutdown.complete"})
+                if self.overran and self.retire_on_timeout:
+                    # the thread of the prediction that overran cannot be stopped and would
+                    # hold the exit: leave now, as gunicorn kills a silent worker
+                    sys.stderr.flush()
+                    os._exit(0)
                 return
 
     async def _invocations(self, scope, receive, send) -> None:
@@ -290,17 +316,23 @@ class ServeApp:
                 return
             content_type = self._content_type(headers.get("content-type"))
             accept = self._accept(headers.get("accept"), content_type)
+            attributes = None
+            if self._attributed_fn is not None:
+                attributes = _Attributes(
+                    self._attributed_fn, headers.get(CUSTOM_ATTRIBUTES), self.model.policy
+                )
             if content_type == LIBSVM:
                 out = await self._off_loop(body, self._predict_libsvm, body, accept)
             else:
                 encode_as = accept if self._encoded(accept, content_type) else None
-                out = await self._off_loop(body, self._predict, content_type, body, encode_as)
+                out = await self._off_loop(body, self._predict, content_type, body, encode_as, attributes)
             self._check_accept(accept, content_type)
+            extra = attributes.header() if attributes is not None else []
         except _Reply as reply:
             log.warning("POST /invocations %d: %s", reply.status, reply.text.replace("\n", " "))
             await _respond(send, reply.status, reply.text)
             return
-        await _respond(send, 200, out, accept + ("; charset=utf-8" if accept == "text/csv" else ""))
+        await _respond(send, 200, out, accept + ("; charset=utf-8" if accept == "text/csv" else ""), extra)
 
     async def _off_loop(self, body: bytes, fn, *args):
         """``fn(*args)`` on a pool thread, so the event loop stays free for ``/ping``; a body of
@@ -308,7 +340,22 @@ class ServeApp:
         microseconds, about what handing it to a thread costs)."""
         if len(body) <= INLINE_BYTES and not self.model.is_container:
             return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        running = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        try:
+            return await asyncio.wait_for(running, self.timeout)
+        except asyncio.TimeoutError:
+            self.overran = True
+            # its thread cannot be stopped: later requests get a fresh pool, not a queue behind it
+            self._pool.shutdown(wait=False)
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fastjoin-serve")
+            if self.retire_on_timeout:  # SIGTERM: the other requests finish, then the worker exits
+                log.error("worker %d retires: a prediction ran past the timeout", os.getpid())
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise _Reply(
+                504,
+                f"the prediction took longer than {self.timeout:g} s (SAGEMAKER_MODEL_SERVER_TIMEOUT); "
+                f"send smaller batches (MaxPayloadInMB) or raise the timeout",
+            ) from None
 
     async def _read_body(self, headers: dict, receive) -> bytes:
         limit = self.max_payload_bytes
@@ -396,11 +443,21 @@ class ServeApp:
         # outside Batch Transform: the real-time CSV body is the batch body for one output
         return not self.batch and (accept != "text/csv" or self.model.n_outputs != 1)
 
-    def _predict(self, content_type: str, body: bytes, encode_as: Optional[str] = None) -> bytes:
+    def _predict(
+        self,
+        content_type: str,
+        body: bytes,
+        encode_as: Optional[str] = None,
+        attributes: Optional["_Attributes"] = None,
+    ) -> bytes:
         """One request body through the pipeline, on a pool thread; with ``encode_as`` (an
         Accept) the predictions are kept and encoded as the container's real-time or
-        selectable body for it."""
+        selectable body for it; with ``attributes``, the container callable gets the request's
+        custom attributes."""
         pipeline = self.pipelines[content_type]
+        if attributes is not None:
+            pipeline = copy.copy(pipeline)
+            pipeline.model = attributes.model
         try:
             if encode_as is None:
                 return run_bytes(pipeline, body, "<body>")
@@ -456,6 +513,50 @@ class ServeApp:
             )
         except Exception as exc:
             raise _reply_for(exc, "libsvm") from None
+
+
+class _Attributes:
+    """One request's ``X-Amzn-SageMaker-Custom-Attributes`` (``reference/serving.md`` §1.10),
+    for a container callable that takes a ``custom_attributes`` argument: it gets the header's
+    value (None without one) and may return ``(body, attributes)`` to set the answer's header,
+    which SageMaker otherwise leaves out."""
+
+    def __init__(self, fn, value: Optional[str], policy):
+        from fastjoin.predictor import ContainerModel
+
+        self.fn = fn
+        self.value = value
+        self.answer: Any = None
+        self.model = policy.apply(ContainerModel(self))
+
+    def __call__(self, body: bytes, content_type: str, accept: str):
+        result = self.fn(body, content_type, accept, custom_attributes=self.value)
+        if isinstance(result, tuple) and len(result) == 2:
+            result, self.answer = result
+        return result
+
+    def header(self) -> list:
+        if self.answer is None:
+            return []
+        text = self.answer
+        if not isinstance(text, str) or len(text) > 1024 or not all(" " <= ch <= "~" for ch in text):
+            log.error(
+                "the model set custom attributes that are not up to 1024 visible ASCII characters: %r", text
+            )
+            raise _Reply(
+                500,
+                "the model set custom attributes that are not up to 1024 visible ASCII characters "
+                "(X-Amzn-SageMaker-Custom-Attributes)",
+            )
+        return [(CUSTOM_ATTRIBUTES.encode(), text.encode("ascii"))]
+
+
+def _takes_custom_attributes(fn) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return "custom_attributes" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class _Recorder:
@@ -522,11 +623,14 @@ def _headers(scope) -> dict:
     }
 
 
-async def _respond(send, status: int, body, content_type: str = "text/plain; charset=utf-8") -> None:
+async def _respond(
+    send, status: int, body, content_type: str = "text/plain; charset=utf-8", extra: Sequence = ()
+) -> None:
     if isinstance(body, str):
         body = body.encode("utf-8")
     headers = [] if status == 204 else [(b"content-length", str(len(body)).encode())]
     if body or status == 200:
         headers.append((b"content-type", content_type.encode()))
+    headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -9,8 +9,10 @@ count is what runs at once, as in the XGBoost container (gunicorn workers).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -37,6 +39,7 @@ class AppSpec:
     default_accept: str
     batch: bool
     inference_output: Optional[str]
+    timeout: float
     options: dict = field(default_factory=dict)
 
     @classmethod
@@ -48,21 +51,52 @@ class AppSpec:
             app.default_accept,
             app.batch,
             app.inference_output,
+            app.timeout,
             dict(options),
         )
 
     def __call__(self) -> ServeApp:
         app = create_app(
-            self.model,
+            model_source(self.model),
             workers=self.workers,
             max_payload_bytes=self.max_payload_bytes,
             default_accept=self.default_accept,
             batch=self.batch,
             inference_output=self.inference_output,
+            timeout=self.timeout,
             **self.options,
         )
+        app.retire_on_timeout = True  # a supervised worker: one that overran is replaced
         print(f"fastjoin: worker {os.getpid()} ready (engine {engine_of(app)})", file=sys.stderr, flush=True)
         return app
+
+
+_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def model_source(text: Any) -> Any:
+    """``--model``'s value as :func:`create_app` takes it: a path, or, where no such path
+    exists, ``module:attribute`` naming a container callable ``f(body, content_type, accept)``,
+    imported as uvicorn imports an app (the current directory first on ``sys.path``)."""
+    if not isinstance(text, str) or os.path.exists(text) or not _REFERENCE.fullmatch(text):
+        return text
+    module_name, _, attribute = text.partition(":")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"--model {text}: no such file, and module {module_name} cannot be imported: {exc}"
+        ) from None
+    for name in attribute.split("."):
+        try:
+            found = getattr(found, name)
+        except AttributeError:
+            raise ConfigError(f"--model {text}: module {module_name} has no attribute {attribute}") from None
+    if not callable(found):
+        raise ConfigError(f"--model {text}: {attribute} is a {type(found).__name__}, not a callable")
+    return found
 
 
 def engine_of(app: ServeApp) -> str:
@@ -101,6 +135,13 @@ def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
         uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
             sockets=[sock]
         )
+        if app.overran:  # a prediction's thread that ran past the timeout would hold the exit
+            print(
+                "fastjoin: serve stopped (a prediction that overran is abandoned)",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(0)
         return
     import inspect
 
