@@ -468,13 +468,12 @@ def _run_serve(args) -> int:
     model = args.model or default_model_path()
     app = create_app(model_source(model), workers=args.workers, **options)  # loads before the port opens
     sock = listen(args.host, port)
-    print(
+    line = (
         f"fastjoin: serving {model} on {address(sock)} ({app.workers} worker"
-        f"{'s' if app.workers != 1 else ''}, engine {engine_of(app)}, body limit {app.max_payload_bytes} bytes)",
-        flush=True,
+        f"{'s' if app.workers != 1 else ''}, engine {engine_of(app)}, body limit {app.max_payload_bytes} bytes)"
     )
     try:
-        run(app, AppSpec.of(app, model, options), sock)
+        run(app, AppSpec.of(app, model, options), sock, on_ready=lambda: print(line, flush=True))
     finally:
         sock.close()
     print("fastjoin: serve stopped", file=sys.stderr, flush=True)

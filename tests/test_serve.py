@@ -306,7 +306,7 @@ def test_records_the_model_cannot_take_are_400(batch_server, seed):
 
 
 @pytest.mark.requires_xgboost
-@pytest.mark.parametrize("accept", ["image/png", "text/plain", "application/x-recordio-protobuf"])
+@pytest.mark.parametrize("accept", ["image/png", "text/plain", "application/x-protobuf"])
 def test_unsupported_accept_is_406(batch_server, seed, accept):
     _, batch = seed
     answer = batch_server.post(

@@ -42,10 +42,48 @@ import numpy as np
 
 from fastjoin.errors import FeatureError, InputError, locate
 
-__all__ = ["Tensor", "parse_records", "feature_matrix", "encode_record"]
+__all__ = [
+    "Tensor",
+    "parse",
+    "read_frames",
+    "parse_records",
+    "feature_matrix",
+    "encode_record",
+    "encode_records",
+]
+
+MAGIC = 0xCED7230A  # RecordIO's
 
 _VARINT, _I64, _LEN, _SGROUP, _EGROUP, _I32 = 0, 1, 2, 3, 4, 5
 _TENSOR_KINDS = {2: "float32", 3: "float64", 7: "int32"}  # Value's oneof members that are tensors
+
+
+def read_frames(body: bytes, source: str = "<body>") -> list[tuple[int, bytes]]:
+    """``(offset, payload)`` of each RecordIO frame, read as the container reads them: the magic
+    checked, the whole second word taken as the length (a split record's flag bits make it
+    too long: an error, where MXNet would join the parts), the data padded to 4 bytes; fewer
+    than 8 bytes left at the end are ignored."""
+    frames = []
+    offset = 0
+    while offset + 8 <= len(body):
+        magic, length = struct.unpack_from("<II", body, offset)
+        if magic != MAGIC:
+            raise InputError(f"no RecordIO magic (0x{magic:08x})", locate(source, body, offset))
+        if offset + 8 + (length + 3) // 4 * 4 > len(body):
+            raise InputError(
+                f"a RecordIO frame of {length} bytes runs past the body", locate(source, body, offset)
+            )
+        frames.append((offset, body[offset + 8 : offset + 8 + length]))
+        offset += 8 + (length + 3) // 4 * 4
+    return frames
+
+
+def parse(body: bytes, n_features: int, source: str = "<body>") -> np.ndarray:
+    """The float32 matrix ``(rows, n_features)`` the container's reader gives the model for a
+    RecordIO-protobuf body, NaN where it has no entry (see the module's rules)."""
+    frames = read_frames(body, source)
+    records = parse_records(frames, body, source)
+    return feature_matrix(records, [offset for offset, _ in frames], n_features, body, source)
 
 
 class _WireError(ValueError):
@@ -381,4 +419,13 @@ def encode_record(label: Sequence[tuple[str, Sequence[float]]]) -> bytes:
         tensor = _len_field(1, packed) if packed else b""
         value = _len_field(2, tensor)  # Value.float32_tensor
         out += _len_field(2, _len_field(1, key.encode()) + _len_field(2, value))
+    return bytes(out)
+
+
+def encode_records(rows: Sequence[Sequence[tuple[str, Sequence[float]]]]) -> bytes:
+    """A RecordIO body of one :func:`encode_record` per row (each frame padded to 4 bytes)."""
+    out = bytearray()
+    for row in rows:
+        payload = encode_record(row)
+        out += struct.pack("<II", MAGIC, len(payload)) + payload + bytes(-len(payload) % 4)
     return bytes(out)

@@ -40,11 +40,11 @@ import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from fastjoin.container import libsvm, xgboost_csv, xgboost_output
+from fastjoin.container import libsvm, recordio_protobuf, xgboost_csv, xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
 from fastjoin.options import TransformOptions, media_type
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes
@@ -74,8 +74,12 @@ DEFAULT_TIMEOUT = 60  # seconds: SAGEMAKER_MODEL_SERVER_TIMEOUT's default in the
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 INLINE_BYTES = 4096  # bodies up to this size are predicted on the event loop (see _off_loop)
 LIBSVM = "text/libsvm"
+RECORDIO = "application/x-recordio-protobuf"
 _LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # and a missing Content-Type
-_ACCEPTS = ("application/json", "application/jsonlines", "text/csv")
+_RECORDIO_TYPES = (RECORDIO, "recordio-protobuf")
+# bodies read as the container reads them into a feature matrix (no Batch Transform records)
+_MATRIX_READERS = {LIBSVM: ("libsvm", libsvm.parse), RECORDIO: ("recordio-protobuf", recordio_protobuf.parse)}
+_ACCEPTS = ("application/json", "application/jsonlines", RECORDIO, "text/csv")
 _FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
 
 
@@ -221,6 +225,7 @@ class ServeApp:
         self.timeout = timeout
         self.overran = False  # a prediction ran past the timeout (its thread may still run)
         self.retire_on_timeout = False  # set in a supervised worker: it exits to be replaced
+        self.on_startup: Callable[[], None] = lambda: None  # called once the server serves
         # Every record format is compiled before the model loads (a filter error comes first);
         # one that the options do not allow is answered with 415 and the reason.
         base = TransformOptions(**options)
@@ -297,6 +302,7 @@ class ServeApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
+                self.on_startup()
             elif message["type"] == "lifespan.shutdown":
                 self._pool.shutdown(wait=not self.overran, cancel_futures=self.overran)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -321,8 +327,8 @@ class ServeApp:
                 attributes = _Attributes(
                     self._attributed_fn, headers.get(CUSTOM_ATTRIBUTES), self.model.policy
                 )
-            if content_type == LIBSVM:
-                out = await self._off_loop(body, self._predict_libsvm, body, accept)
+            if content_type in _MATRIX_READERS:
+                out = await self._off_loop(body, self._predict_matrix, content_type, body, accept)
             else:
                 encode_as = accept if self._encoded(accept, content_type) else None
                 out = await self._off_loop(body, self._predict, content_type, body, encode_as, attributes)
@@ -374,17 +380,26 @@ class ServeApp:
                 return bytes(body)
 
     def _content_type(self, header: Optional[str]) -> str:
-        if header is None or media_type(header) in _LIBSVM_TYPES:
+        media = None if header is None else media_type(header)
+        matrix = (
+            LIBSVM
+            if media is None or media in _LIBSVM_TYPES
+            else RECORDIO
+            if media in _RECORDIO_TYPES
+            else None
+        )
+        if matrix is not None:
             if self.filtered or self.model.is_container:
                 shown = "a request without a Content-Type (libsvm, as the XGBoost container reads it)"
+                word = _MATRIX_READERS[matrix][0]
                 raise _Reply(
                     415,
-                    f"{shown if header is None else media_type(header)} cannot be served with these options: "
-                    f"libsvm bodies have no Batch Transform records to filter or join, and are predicted "
+                    f"{shown if media is None else media} cannot be served with these options: "
+                    f"{word} bodies have no Batch Transform records to filter or join, and are predicted "
                     f"with an XGBoost model, not a container callable; send text/csv or application/jsonlines",
                 )
-            return LIBSVM
-        media = media_type(header)
+            return matrix
+        assert header is not None and media is not None
         if media in _CONTENT_TYPES:
             content_type = _CONTENT_TYPES[media]
             if content_type in self.unusable:
@@ -394,8 +409,8 @@ class ServeApp:
             return content_type
         raise _Reply(
             415,
-            f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines, "
-            f"libsvm, text/libsvm, text/x-libsvm.",
+            f"{header} is not an accepted ContentType: csv, jsonlines, libsvm, recordio-protobuf, text/csv, "
+            f"application/jsonlines, text/libsvm, text/x-libsvm, application/x-recordio-protobuf.",
         )
 
     def _accept(self, header: Optional[str], content_type: str) -> str:
@@ -416,7 +431,7 @@ class ServeApp:
                 406,
                 f"Accept type {accept[1:]} is not supported. Please use supported accept types: {list(_ACCEPTS)}.",
             )
-        if content_type == LIBSVM:
+        if content_type in _MATRIX_READERS:
             return
         if self.filtered and self.pipelines[content_type].plan.join and accept != content_type:
             raise _Reply(
@@ -500,11 +515,12 @@ class ServeApp:
             preds, self.objective, self.num_class, encode_as, self.selected, self.batch
         )
 
-    def _predict_libsvm(self, body: bytes, accept: str) -> bytes:
-        """A libsvm body read as the container reads it, predicted and encoded as the
-        container's body for ``accept`` (on a pool thread)."""
+    def _predict_matrix(self, content_type: str, body: bytes, accept: str) -> bytes:
+        """A libsvm or RecordIO-protobuf body read as the container reads it, predicted and
+        encoded as the container's body for ``accept`` (on a pool thread)."""
+        word, parse = _MATRIX_READERS[content_type]
         try:
-            X = libsvm.parse(body, self.model.n_features)
+            X = parse(body, self.model.n_features)
             if accept.startswith("!"):  # 406, answered once the body is parsed
                 return b""
             preds = np.asarray(self.model.predict(X), dtype=np.float32)
@@ -512,7 +528,7 @@ class ServeApp:
                 preds, self.objective, self.num_class, accept, self.selected, self.batch
             )
         except Exception as exc:
-            raise _reply_for(exc, "libsvm") from None
+            raise _reply_for(exc, word) from None
 
 
 class _Attributes:

@@ -9,6 +9,7 @@ count is what runs at once, as in the XGBoost container (gunicorn workers).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
@@ -17,7 +18,7 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from fastjoin.errors import ConfigError, ModelError
 from fastjoin.serve.app import ServeApp, create_app
@@ -41,6 +42,7 @@ class AppSpec:
     inference_output: Optional[str]
     timeout: float
     options: dict = field(default_factory=dict)
+    ready: Any = None  # a spawn-context queue: each worker puts its pid once it serves
 
     @classmethod
     def of(cls, app: ServeApp, model: Any, options: dict) -> "AppSpec":
@@ -67,7 +69,14 @@ class AppSpec:
             **self.options,
         )
         app.retire_on_timeout = True  # a supervised worker: one that overran is replaced
-        print(f"fastjoin: worker {os.getpid()} ready (engine {engine_of(app)})", file=sys.stderr, flush=True)
+        pid, ready = os.getpid(), self.ready
+
+        def started() -> None:
+            print(f"fastjoin: worker {pid} ready (engine {engine_of(app)})", file=sys.stderr, flush=True)
+            if ready is not None:
+                ready.put(pid)
+
+        app.on_startup = started
         return app
 
 
@@ -122,16 +131,24 @@ def address(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
 
 
-def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
+def run(
+    app: ServeApp, spec: AppSpec, sock: socket.socket, on_ready: Callable[[], None] = lambda: None
+) -> None:
     """Serve on ``sock`` until SIGTERM or SIGINT: ``app`` itself when there is one worker,
     else ``spec.workers`` spawned processes, each building its own app from ``spec`` (``app``,
-    built here first so that a bad model fails before the port serves, is then dropped)."""
+    built here first so that a bad model fails before the port serves, is then dropped).
+    ``on_ready`` is called once every worker serves (requests sent before wait in the
+    socket's backlog)."""
+    import multiprocessing
+    import threading
+
     import uvicorn
 
     # uvicorn catches SIGTERM while it serves (stop accepting, finish the requests in flight);
     # it raises it again once it has stopped, which the CLI would turn into exit 143
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if spec.workers == 1:
+        app.on_startup = on_ready
         uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
             sockets=[sock]
         )
@@ -149,6 +166,15 @@ def run(app: ServeApp, spec: AppSpec, sock: socket.socket) -> None:
     from uvicorn.supervisors import Multiprocess
 
     del app  # the workers load their own
+    ready = multiprocessing.get_context("spawn").Queue()
+    spec = dataclasses.replace(spec, ready=ready)
+
+    def wait_for_workers() -> None:
+        for _ in range(spec.workers):
+            ready.get()
+        on_ready()
+
+    threading.Thread(target=wait_for_workers, name="fastjoin-ready", daemon=True).start()
     config = uvicorn.Config(
         spec, factory=True, workers=spec.workers, lifespan="on", log_level="warning", access_log=False
     )
