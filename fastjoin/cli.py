@@ -21,7 +21,8 @@ from fastjoin.errors import FastjoinError, plural
 from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
-_SERVE_OPTIONS = ("input_filter", "join_source", "output_filter")  # serve's flags, named as transform's
+# serve's option flags, named as in transform
+_SERVE_OPTIONS = ("input_filter", "join_source", "output_filter", "allow_pickle", "engine")
 _MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT

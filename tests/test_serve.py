@@ -561,6 +561,26 @@ def test_a_model_that_does_not_load_exits_4_before_listening(tmp_path):
     assert proc.stderr.startswith("fastjoin: error:") and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.requires_xgboost
+def test_a_pickled_model_is_served_only_with_allow_pickle(seed, tmp_path):
+    """Older SageMaker XGBoost containers saved ``xgboost-model`` as a pickled Booster."""
+    import pickle
+
+    import xgboost as xgb
+
+    model, batch = seed
+    booster = xgb.Booster()
+    booster.load_model(model)
+    pickled = tmp_path / "xgboost-model"
+    pickled.write_bytes(pickle.dumps(booster))
+    refused = cli("serve", "--model", tmp_path, "--port", "0", "--host", "127.0.0.1")
+    assert refused.returncode == 4 and "is a Python pickle" in refused.stderr and refused.stdout == ""
+    expected = fastjoin.Transformer(model, input_filter=FILTER).transform_bytes(batch)
+    with server("--model", tmp_path, "--allow-pickle", "--input-filter", FILTER) as (_, url):
+        answer = httpx.post(url + "/invocations", content=batch, headers=CSV, timeout=60)
+        assert (answer.status_code, answer.content) == (200, expected)
+
+
 def test_serve_without_uvicorn_says_how_to_install_it(monkeypatch, capsys):
     from fastjoin.cli import main
 
