@@ -198,6 +198,29 @@ def _serve_parser(sub) -> None:
     p.set_defaults(run=_run_serve)
 
 
+def _api_parser(sub) -> None:
+    from fastjoin.api.server import add_arguments
+
+    p = sub.add_parser(
+        "api",
+        help="a local SageMaker API endpoint that runs transform jobs (boto3, the SageMaker SDK)",
+        description="Answer the SageMaker API (CreateModel, CreateTransformJob, DescribeTransformJob, "
+        "ListTransformJobs, StopTransformJob...) on 127.0.0.1 and run each transform job with fastjoin. "
+        "Point boto3 and the SageMaker SDK at it with AWS_ENDPOINT_URL_SAGEMAKER.",
+        epilog="Runs until SIGTERM or Ctrl-C, which stop the running jobs without partial outputs. "
+        "Needs uvicorn and boto3: pip install 'fastjoin[api]'.",
+    )
+    add_arguments(p)
+    _add_debug_arg(p)
+    p.set_defaults(run=_run_api)
+
+
+def _run_api(args) -> int:
+    from fastjoin.api.server import main as serve_api
+
+    return serve_api(args)
+
+
 # Help texts are plain text for a terminal (tests/test_cli_help.py): no reST markup, whole
 # sentences, ASCII only so that they print under any console encoding. The top-level texts keep
 # their line breaks (RawDescriptionHelpFormatter), so they are wrapped here to under 80 columns.
@@ -233,6 +256,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _job_parsers(sub)
     _demo_parser(sub)
     _serve_parser(sub)
+    _api_parser(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ from helpers import cli
 
 from fastjoin.cli import _build_parser, main
 
-COMMANDS = ["transform", "run-job", "validate", "preview", "demo", "serve"]
+COMMANDS = ["transform", "run-job", "validate", "preview", "demo", "serve", "api"]
 MARKUP = re.compile(r"``|:(?:class|func|meth|mod|attr|exc|data|obj|ref):|`")
 
 

@@ -1,0 +1,162 @@
+"""``fastjoin api``: the ASGI app that answers the SageMaker API on 127.0.0.1, and running it
+under uvicorn (as ``fastjoin serve`` runs, without a web framework)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Callable, Optional
+
+from fastjoin.api.jobs import Runner
+from fastjoin.api.operations import DEFAULT_REGION, Api
+from fastjoin.api.protocol import (
+    CONTENT_TYPE,
+    ApiError,
+    error_body,
+    operation_of,
+    output_body,
+    parse_body,
+    signing_region,
+)
+from fastjoin.api.store import Store
+from fastjoin.errors import ConfigError
+
+__all__ = ["ApiApp", "add_arguments", "main"]
+
+HOST = "127.0.0.1"  # signatures are not checked: never reachable from another machine
+DEFAULT_PORT = 8775
+MAX_BODY = 16 * 1024 * 1024
+
+
+class ApiApp:
+    """The ASGI app: ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>``."""
+
+    def __init__(self, api: Api, on_startup: Callable[[], None] = lambda: None):
+        self.api, self.on_startup = api, on_startup
+        self.known = api.operations()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+                self.on_startup()
+            elif message["type"] == "lifespan.shutdown":
+                self.api.runner.shutdown()  # running jobs stop cleanly and are recorded Stopped
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope, receive, send) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        status, operation = 200, None
+        try:
+            if scope["method"] != "POST" or scope["path"] != "/":
+                raise ApiError(
+                    "UnknownOperationException", "the SageMaker API is POST / with X-Amz-Target", 404
+                )
+            operation = operation_of(headers.get("x-amz-target"), self.known)
+            body = parse_body(await _read(receive))
+            region = signing_region(headers.get("authorization")) or DEFAULT_REGION
+            out = output_body(operation, self.api.handler(operation)(body, region))
+        except ApiError as exc:
+            status, out = exc.status, error_body(exc)
+        request_id = str(uuid.uuid4())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", CONTENT_TYPE.encode()),
+                    (b"content-length", str(len(out)).encode()),
+                    (b"x-amzn-requestid", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": out})
+
+
+async def _read(receive) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY:
+            raise ApiError("ValidationException", f"the request body is larger than {MAX_BODY} bytes", 413)
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port on 127.0.0.1, 0 for a free one (default: {DEFAULT_PORT})",
+    )
+    p.add_argument(
+        "--state",
+        default=None,
+        metavar="DIR",
+        help="directory that keeps models and jobs across restarts (default: a temporary directory, removed at exit)",
+    )
+    p.add_argument(
+        "--container",
+        action="append",
+        default=[],
+        metavar="IMAGE=URL",
+        help="run models of IMAGE on the SageMaker-compatible container at URL; repeatable "
+        "(default: XGBoost images run on fastjoin's predictor, others fail)",
+    )
+
+
+def _containers(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        image, sep, url = pair.partition("=")
+        if not sep or not image or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--container {pair!r}: expected IMAGE=URL with an http:// URL")
+        out[image] = url
+    return out
+
+
+def main(args: argparse.Namespace, on_ready: Optional[Callable[[str], None]] = None) -> int:
+    """Serve until SIGTERM or Ctrl-C; running jobs are then stopped (no partial output)."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigError("fastjoin api needs uvicorn: pip install 'fastjoin[api]'") from None
+    from fastjoin.serve.workers import address, listen
+
+    containers = _containers(args.container)
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port} is not a port number (0..65535)")
+    with tempfile.TemporaryDirectory(prefix="fastjoin-api-") as scratch:
+        state = Path(args.state) if args.state else Path(scratch)
+        store = Store(state)
+        runner = Runner(store)
+        runner.recover()
+        sock = listen(HOST, args.port)
+        url = address(sock)
+        line = f"fastjoin: SageMaker API on {url} (state: {state}); export AWS_ENDPOINT_URL_SAGEMAKER={url}"
+        app = ApiApp(Api(store, runner, containers), lambda: print(line, flush=True))
+        # uvicorn catches SIGTERM while it serves and shuts down cleanly (lifespan: jobs stop)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
+                sockets=[sock]
+            )
+        finally:
+            sock.close()
+    print("fastjoin: api stopped", file=sys.stderr, flush=True)
+    return 0
