@@ -70,6 +70,14 @@ def _reason(text: str) -> str:
     return text if len(text) <= MAX_FAILURE_REASON else text[: MAX_FAILURE_REASON - 3] + "..."
 
 
+def _last_line(path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except FileNotFoundError:
+        lines = []
+    return lines[-1] if lines else "it wrote nothing"
+
+
 class Runner:
     """Starts, stops and settles the jobs of a :class:`Store`."""
 
@@ -159,7 +167,7 @@ class Runner:
                 if failure is None and lost:
                     failure = "the fastjoin api server exited while the job ran"
                 elif failure is None:
-                    failure = f"the job's process ended with exit code {code} (its log: {job_dir / 'log'})"
+                    failure = f"the job's process ended with exit code {code}: {_last_line(job_dir / 'log')}"
             record.update(TransformJobStatus=status, TransformEndTime=now(), LastModifiedTime=now())
             if failure is not None:
                 record["FailureReason"] = _reason(failure)

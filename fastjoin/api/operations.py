@@ -95,21 +95,25 @@ def _filtered(items, body: dict, name_key: str) -> list[dict]:
     return out
 
 
+class Operations:
+    """A service's operations: its methods ``op_<Operation>(body, region)``."""
+
+    def handler(self, operation: str) -> Callable[[dict, str], Optional[dict]]:
+        return getattr(self, "op_" + operation)
+
+    @classmethod
+    def operations(cls) -> tuple[str, ...]:
+        return tuple(n[3:] for n in dir(cls) if n.startswith("op_"))
+
+
 @dataclass
-class Api:
+class Api(Operations):
     """The operations, on ``store``'s records; jobs run by ``runner``. ``containers`` maps an
     image to the URL of a running container serving it (``--container IMAGE=URL``)."""
 
     store: Store
     runner: Runner
     containers: dict[str, str] = field(default_factory=dict)
-
-    def handler(self, operation: str) -> Callable[[dict, str], Optional[dict]]:
-        return getattr(self, "op_" + operation)
-
-    @staticmethod
-    def operations() -> tuple[str, ...]:
-        return tuple(n[3:] for n in dir(Api) if n.startswith("op_"))
 
     @staticmethod
     def _arn(kind: str, name: str, region: str) -> str:

@@ -1,6 +1,8 @@
 """The SageMaker API's wire protocol: JSON 1.1 as boto3 speaks it.
 
-A request is ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>`` and a JSON body; the
+A request is ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>`` (or
+``Logs_20140328.<Operation>``, CloudWatch Logs, where the SDK's ``wait()`` reads a job's log)
+and a JSON body; the
 signature is accepted unchecked (the server binds to loopback only). A response is the
 operation's output shape as JSON: members are kept only where botocore's service model has
 them, unset ones are left out (not sent as ``null`` or ``{}``: the SageMaker Python SDK
@@ -16,10 +18,11 @@ import json
 import re
 from typing import Any, Optional
 
-__all__ = ["ApiError", "CONTENT_TYPE", "operation_of", "parse_body", "shaped", "error_body", "signing_region"]
+__all__ = ["ApiError", "CONTENT_TYPE", "target_of", "parse_body", "shaped", "error_body", "signing_region"]
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
-TARGET_PREFIX = "SageMaker."
+# X-Amz-Target's prefix → botocore's name of the service
+SERVICES = {"SageMaker": "sagemaker", "Logs_20140328": "logs"}
 
 
 class ApiError(Exception):
@@ -35,28 +38,29 @@ def validation_error(message: str) -> ApiError:
     return ApiError("ValidationException", message)
 
 
-@functools.lru_cache(maxsize=1)
-def service_model():
-    """botocore's own model of the SageMaker API (installed with boto3; read from disk)."""
+@functools.lru_cache(maxsize=None)
+def service_model(service: str = "sagemaker"):
+    """botocore's own model of a service (installed with boto3; read from disk)."""
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    return botocore.session.get_session().get_service_model(service)
 
 
-def operation_of(target: Optional[str], known) -> str:
-    """The operation named by ``X-Amz-Target``; an ApiError for a missing or unknown one."""
-    if not target or not target.startswith(TARGET_PREFIX):
+def target_of(target: Optional[str], known: dict) -> tuple[str, str]:
+    """``(prefix, operation)`` named by ``X-Amz-Target``; ``known`` maps each prefix served to
+    its operations. An ApiError for a missing or unknown one."""
+    prefix, _, name = (target or "").partition(".")
+    if prefix not in known:
         raise ApiError(
             "UnknownOperationException",
-            f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, not {target!r}",
+            f"X-Amz-Target must be SageMaker.<Operation>, not {target!r}",
         )
-    name = target[len(TARGET_PREFIX) :]
-    if name not in known:
+    if name not in known[prefix]:
         raise ApiError(
             "UnknownOperationException",
-            f"fastjoin api does not implement {name}; it implements {', '.join(sorted(known))}",
+            f"fastjoin api does not implement {name}; it implements {', '.join(sorted(known[prefix]))}",
         )
-    return name
+    return prefix, name
 
 
 def parse_body(body: bytes) -> dict:
@@ -96,9 +100,9 @@ def shaped(shape, value: Any) -> Any:
     return value
 
 
-def output_body(operation: str, value: Optional[dict]) -> bytes:
+def output_body(prefix: str, operation: str, value: Optional[dict]) -> bytes:
     """The JSON body of ``operation``'s response (``{}`` for one without an output)."""
-    shape = service_model().operation_model(operation).output_shape
+    shape = service_model(SERVICES[prefix]).operation_model(operation).output_shape
     return json.dumps({} if shape is None else shaped(shape, value or {})).encode()
 
 

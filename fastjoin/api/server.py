@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from fastjoin.api.jobs import Runner
+from fastjoin.api.logs import JobLogs
 from fastjoin.api.operations import DEFAULT_REGION, Api
 from fastjoin.api.protocol import (
     CONTENT_TYPE,
     ApiError,
     error_body,
-    operation_of,
     output_body,
     parse_body,
     signing_region,
+    target_of,
 )
 from fastjoin.api.store import Store
 from fastjoin.errors import ConfigError
@@ -37,7 +38,8 @@ class ApiApp:
 
     def __init__(self, api: Api, on_startup: Callable[[], None] = lambda: None):
         self.api, self.on_startup = api, on_startup
-        self.known = api.operations()
+        self.services = {"SageMaker": api, "Logs_20140328": JobLogs(api.store)}
+        self.known = {prefix: service.operations() for prefix, service in self.services.items()}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -58,16 +60,16 @@ class ApiApp:
 
     async def _http(self, scope, receive, send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        status, operation = 200, None
+        status = 200
         try:
             if scope["method"] != "POST" or scope["path"] != "/":
                 raise ApiError(
                     "UnknownOperationException", "the SageMaker API is POST / with X-Amz-Target", 404
                 )
-            operation = operation_of(headers.get("x-amz-target"), self.known)
+            prefix, operation = target_of(headers.get("x-amz-target"), self.known)
             body = parse_body(await _read(receive))
             region = signing_region(headers.get("authorization")) or DEFAULT_REGION
-            out = output_body(operation, self.api.handler(operation)(body, region))
+            out = output_body(prefix, operation, self.services[prefix].handler(operation)(body, region))
         except ApiError as exc:
             status, out = exc.status, error_body(exc)
         request_id = str(uuid.uuid4())

@@ -41,6 +41,9 @@ class _ErrorLines:
     def flush(self) -> None:
         self.stream.flush()
 
+    def isatty(self) -> bool:  # a log file: no progress bar
+        return False
+
 
 def fetch_model(uri: str, job_dir: Path) -> str:
     """``s3://bucket/key`` copied into ``job_dir/model/`` (renamed into place when whole)."""
@@ -66,7 +69,7 @@ def run(job_dir: Path) -> int:
             write_json(job_dir / "outcome.json", {"exit": exc.exit_code, "error": f"ModelDataUrl {exc}"})
             return exc.exit_code
     errors = _ErrorLines(sys.stderr)
-    argv = ["run-job", str(job_dir / "request.json"), "--model", model, "--quiet"]
+    argv = ["run-job", str(job_dir / "request.json"), "--model", model]  # its summary is the log
     with contextlib.redirect_stderr(errors):
         code = cli.main(argv + ["--describe", str(job_dir / "result.json")])
     write_json(job_dir / "outcome.json", {"exit": code, "error": errors.last})
