@@ -54,6 +54,10 @@ class ModelSpec:
         running with another count: a caller's object is never changed)."""
         from fastjoin.predictor import ContainerModel, load_model
 
+        if is_url(self.source) or getattr(self.source, "is_http", False):
+            from fastjoin.container.http import HttpContainer
+
+            return self.policy.apply(HttpContainer.of(self.source))
         model = load_model(
             self.source,
             nthread=self.nthread,
@@ -66,6 +70,11 @@ class ModelSpec:
         return model if self.nthread is None else model.with_threads(self.nthread)
 
 
+def is_url(source: Any) -> bool:
+    """A model container's address (``http://host:port``, ``https://...``), not a path."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
 class Pipeline:
     """One job's record format, compiled plan and model; :meth:`process` is the pure step."""
 
@@ -76,7 +85,8 @@ class Pipeline:
         self.model = model
 
     def process(self, chunk: Chunk) -> ChunkResult:
-        if self.plan.skip_errors and not self.format.skips_bad_records:
+        # a container's refusal (a 4xx) is found only by sending: bisected like any format's
+        if self.plan.skip_errors and (not self.format.skips_bad_records or self.model.is_container):
             result = process_skipping(self.format.process_chunk, self.plan, self.model, chunk)
         else:
             try:

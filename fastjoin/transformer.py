@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
 
 from fastjoin import framing, storage
+from fastjoin.container.policy import with_execution_parameters
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
 from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
@@ -165,6 +166,9 @@ class Transformer:
         compiled = self.options.plan()  # a filter that does not compile fails before the model loads
         model = ModelSpec.from_options(model, options, nthread).load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
+            options = with_execution_parameters(options, model)  # request > container > defaults
+            self.options = options.check()
+            compiled = options.plan()
             workers = options.max_concurrent or 1
         self.pipeline = Pipeline(options, model, compiled)
         self.runner = LocalRunner(workers)
