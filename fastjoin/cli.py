@@ -22,7 +22,10 @@ from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
 _SERVE_OPTIONS = ("input_filter", "join_source", "output_filter")  # serve's flags, named as transform's
-_MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
+_MODEL_HELP = (
+    "model file, model.tar.gz or directory, or a model container's URL, http://host:port "
+    "(default: the request's ModelName, read as a path)"
+)
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -66,7 +69,11 @@ def _transform_parser(sub) -> None:
         "failed file's error: 3 input data, 4 model, 5 output or 6 storage; a configuration error "
         "exits 2 before anything runs.",
     )
-    p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="XGBoost model file, model.tar.gz or model directory, or a model container's URL, http://host:port",
+    )
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
     add_arguments(p)  # every Transformer option (fastjoin.options)

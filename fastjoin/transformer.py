@@ -96,7 +96,9 @@ class Transformer:
         An XGBoost model file (JSON or UBJ), a SageMaker ``model.tar.gz`` or a directory holding
         ``xgboost-model``, an ``xgboost.Booster``, or a container callable
         ``f(body: bytes, content_type: str, accept: str) -> bytes`` behaving like
-        ``POST /invocations`` (one output line per input line).
+        ``POST /invocations`` (one output line per input line), or the URL of a running
+        SageMaker-compatible model container (``http://host:port``, ``https://...``:
+        :class:`fastjoin.container.http.HttpContainer`).
     content_type, accept
         ``text/csv``, ``application/jsonlines`` or ``application/json``. ``accept`` defaults to
         ``content_type``; a join requires them equal.

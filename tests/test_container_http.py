@@ -12,6 +12,7 @@ as a callable.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
@@ -473,3 +474,9 @@ def test_json_lines_through_http():
 def test_a_url_that_is_not_http_is_a_config_error():
     with pytest.raises(fastjoin.ConfigError, match="is not a model container's URL"):
         HttpContainer("http://")
+
+
+def test_without_urllib3_a_url_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "urllib3", None)  # import urllib3 now raises ImportError
+    with pytest.raises(fastjoin.ConfigError, match=r'pip install "fastjoin\[http\]"'):
+        fastjoin.Transformer("http://127.0.0.1:9")
