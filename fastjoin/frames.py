@@ -28,6 +28,7 @@ __all__ = [
     "KINDS",
     "record_ends",
     "read_frames",
+    "buffer_frames",
     "recordio_frame",
     "tfrecord_frame",
     "decode",
@@ -192,3 +193,15 @@ def decode(kind: str, buf) -> list[bytes]:
             records.append(_MAGIC_BYTES.join(parts))
         start = end
     return records
+
+
+def buffer_frames(data, chunk_size: int, kind: str, source: str = "<bytes>") -> Iterator[Piece]:
+    """An in-memory object of ``kind`` frames as pieces of whole records of about
+    ``chunk_size`` bytes, without copying it."""
+    buf = data if isinstance(data, (bytes, bytearray)) else memoryview(data).cast("B")
+    start = 0
+    ends = record_ends(kind, buf, 0, len(buf), source=source)
+    for i, end in enumerate(ends):
+        if end - start >= chunk_size or i == len(ends) - 1:
+            yield Piece(buf, start, end, 0)
+            start = end

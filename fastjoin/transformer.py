@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
 
-from fastjoin import framing, storage
+from fastjoin import frames, framing, storage
 from fastjoin.container.policy import with_execution_parameters
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
 from fastjoin.errors import FastjoinError, StorageError
@@ -313,7 +313,12 @@ class Transformer:
                     )
                 )
                 o = self.options
-                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+                if o.split_type in frames.KINDS:
+                    pieces = frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, obj.name)
+                else:
+                    pieces = framing.read_pieces(
+                        f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name
+                    )
                 for data in run_object(
                     self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
                 ):

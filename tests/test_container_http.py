@@ -480,3 +480,97 @@ def test_without_urllib3_a_url_says_which_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "urllib3", None)  # import urllib3 now raises ImportError
     with pytest.raises(fastjoin.ConfigError, match=r'pip install "fastjoin\[http\]"'):
         fastjoin.Transformer("http://127.0.0.1:9")
+
+
+# ------------------------------------------------------------ records fastjoin does not read
+
+
+def byte_count(body, n):
+    return 200, b"%d bytes" % len(body)
+
+
+def test_other_content_types_pass_through_whole(tmp_path):
+    (tmp_path / "in").mkdir()
+    images = {"a.jpg": b"\xff\xd8\xff\xe0\n\x00JFIF" * 50, "b.jpg": b"\xef\xbb\xbf\r\n\x00" * 9}
+    for name, data in images.items():
+        (tmp_path / "in" / name).write_bytes(data)
+    with Faulty(byte_count) as box:
+        t = fastjoin.Transformer(box.url, content_type="image/jpeg", split_type="None")
+        t.transform(str(tmp_path / "in"), str(tmp_path / "out")).raise_for_errors()
+        assert sorted(box.bodies) == sorted(images.values())  # untouched: a BOM and CRLF too
+        for name, data in images.items():
+            assert (tmp_path / "out" / f"{name}.out").read_bytes() == b"%d bytes" % len(data)
+
+
+@pytest.mark.parametrize("kind", ["RecordIO", "TFRecord"])
+def test_framed_records_pass_through_with_their_framing(kind):
+    from fastjoin import frames
+
+    encode = frames.recordio_frame if kind == "RecordIO" else frames.tfrecord_frame
+    framed = [encode(b"record %d " % i * (i + 1)) for i in range(30)]
+    data = b"".join(framed)
+    with Faulty(byte_count) as box:
+        one = dict(content_type="application/x-recordio-protobuf", split_type=kind, assemble_with="Line")
+        out = fastjoin.Transformer(box.url, strategy="SingleRecord", **one).transform_bytes(data)
+        assert box.bodies == framed
+        assert out == b"".join(b"%d bytes\n" % len(f) for f in framed)
+        del box.bodies[:]
+        out = fastjoin.Transformer(box.url, **one, chunk_size=500).transform_bytes(data)
+        assert b"".join(box.bodies) == data and len(box.bodies) > 1
+        assert all(frames.decode(kind, body) for body in box.bodies)  # whole records in each
+
+
+def test_a_bad_tfrecord_crc_fails_its_object(tmp_path):
+    from fastjoin import frames
+
+    data = bytearray(b"".join(frames.tfrecord_frame(b"x" * 10) for _ in range(5)))
+    data[-6] ^= 1  # the last record's data
+    (tmp_path / "in.tfrecord").write_bytes(data)
+    with Faulty(byte_count) as box:
+        t = fastjoin.Transformer(box.url, content_type="application/x-tfrecord", split_type="TFRecord")
+        result = t.transform(str(tmp_path / "in.tfrecord"), str(tmp_path / "out"))
+        assert str(result.files[0].error) == (
+            f"{tmp_path / 'in.tfrecord'}: byte 104: TFRecord data CRC mismatch (10 bytes of data)"
+        )
+        assert not (tmp_path / "out" / "in.tfrecord.out").exists()
+
+
+def test_data_processing_is_refused_where_sagemaker_refuses_it():
+    with pytest.raises(fastjoin.ConfigError) as info:
+        fastjoin.Transformer(
+            "http://127.0.0.1:9", content_type="image/png", input_filter="$[1:]", join_source="Input"
+        )
+    assert info.value.problems == [
+        "input_filter '$[1:]' needs records fastjoin reads: content type image/png records pass to the "
+        "model as they are (DataProcessing applies to CSV and JSON only, as on SageMaker)",
+        "join_source='Input' needs records fastjoin reads: content type image/png records pass to the "
+        "model as they are (DataProcessing applies to CSV and JSON only, as on SageMaker)",
+    ]
+    with pytest.raises(fastjoin.ConfigError, match="on_error='skip' bisects refused mini-batches by line"):
+        fastjoin.Transformer("http://127.0.0.1:9", split_type="RecordIO", on_error="skip")
+
+
+def test_an_in_process_model_does_not_read_what_passes_through():
+    pytest.importorskip("xgboost")
+    import numpy as np
+    import xgboost as xgb
+
+    X = np.random.default_rng(1).random((20, 3)).astype(np.float32)
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, X[:, 0] > 0.5), 2)
+    with pytest.raises(
+        fastjoin.ConfigError, match="an XGBoost model in process reads text/csv and JSON only"
+    ):
+        fastjoin.Transformer(booster, content_type="image/png")
+
+
+def test_lines_of_another_type_pass_through_and_skip_bisects_them():
+    data = b"".join(b"1 %d:0.5 %s\n" % (i, b"bad" if i == 7 else b"") for i in range(20))
+
+    def one_per_line(body, n):
+        return (400, b"no") if b"bad" in body else (200, b"".join(b"ok\n" for _ in body.splitlines()))
+
+    with Faulty(one_per_line) as box:
+        errors: list = []
+        t = fastjoin.Transformer(box.url, content_type="text/libsvm", on_error="skip")
+        assert t.transform_bytes(data, errors=errors) == b"ok\n" * 19
+        assert [(e.line, e.reason) for e in errors] == [(8, "ClientError: 400. Message: no")]
