@@ -194,6 +194,15 @@ def run_job(
     )
     info = described["fastjoin"]
     info["engine"] = transformer.model.engine
+    if (
+        transformer.model.is_container
+    ):  # the values in effect (request > container > defaults), as SageMaker logs them
+        o = transformer.options
+        info["execution_parameters"] = {
+            "MaxConcurrentTransforms": transformer.workers,
+            "BatchStrategy": o.strategy,
+            "MaxPayloadInMB": o.max_payload,
+        }
     note = transformer.model.fallback_note
     if note:
         info["warnings"].append(note)

@@ -196,6 +196,12 @@ def test_a_create_transform_job_request_runs_against_a_url(seed, served, tmp_pat
     described = fastjoin.run_job(request, model=served, progress=False)
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     assert described["fastjoin"]["engine"] == "container"
+    # what the request leaves out, the container's /execution-parameters says (its 2 workers)
+    assert described["fastjoin"]["execution_parameters"] == {
+        "MaxConcurrentTransforms": 2,
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": 6,
+    }
     want = fastjoin.Transformer(str(model), **SEED_JOB).transform_bytes(batch.read_bytes())
     assert (tmp_path / "out" / "batch.csv.out").read_bytes() == want
     # the command line: run-job and transform
