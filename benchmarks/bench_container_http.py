@@ -57,7 +57,7 @@ def test_fastjoin_agent(run, dataset, settings, served, expected_bytes, out_dir)
     import fastjoin
 
     tf = fastjoin.Transformer(served, **SEED_JOB)
-    assert tf.workers == settings.threads  # the container's MaxConcurrentTransforms
+    assert tf.model.policy.concurrency == settings.threads  # the container's MaxConcurrentTransforms
     target = out_dir / "agent"
 
     def job():

@@ -199,7 +199,7 @@ def run_job(
     ):  # the values in effect (request > container > defaults), as SageMaker logs them
         o = transformer.options
         info["execution_parameters"] = {
-            "MaxConcurrentTransforms": transformer.workers,
+            "MaxConcurrentTransforms": transformer.model.policy.concurrency,
             "BatchStrategy": o.strategy,
             "MaxPayloadInMB": o.max_payload,
         }

@@ -23,6 +23,7 @@ from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
+CONTAINER_WORKERS = 2  # chunks worked on per request in flight to a container model
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
 
@@ -171,7 +172,11 @@ class Transformer:
             options = with_execution_parameters(options, model)  # request > container > defaults
             self.options = options.check()
             compiled = options.plan()
-            workers = options.max_concurrent or 1
+            concurrency = options.max_concurrent or 1
+            model = model.limited(concurrency)
+            # twice as many workers as requests in flight: half prepare or write mini-batches
+            # while the others wait for the container
+            workers = CONTAINER_WORKERS * concurrency
         self.pipeline = Pipeline(options, model, compiled)
         self.runner = LocalRunner(workers)
 

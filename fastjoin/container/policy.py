@@ -9,6 +9,7 @@ A failed mini-batch is reported as SageMaker reports it (:class:`ContainerError`
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -102,12 +103,25 @@ class _Invoker:
     def __init__(self, model, policy: InvocationPolicy):
         self.model = model
         self.policy = policy
+        # requests in flight: workers beyond this prepare the next mini-batches meanwhile
+        self._slots = threading.BoundedSemaphore(policy.concurrency)
+
+    def limited(self, concurrency: int) -> "_Invoker":
+        """This model with at most ``concurrency`` requests in flight."""
+        return _Invoker(self.model, dataclasses.replace(self.policy, concurrency=concurrency))
+
+    def __getstate__(self) -> dict:  # a semaphore does not travel: each process gets its own
+        return {"model": self.model, "policy": self.policy}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["model"], state["policy"])  # type: ignore[misc]
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> bytes:
         attempts = self.policy.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                return self._once(body, content_type, accept)
+                with self._slots:
+                    return self._once(body, content_type, accept)
             except FastjoinError:
                 raise
             except Exception as exc:
