@@ -12,6 +12,7 @@ as a callable.
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -597,3 +598,12 @@ def test_lines_of_another_type_pass_through_and_skip_bisects_them():
         t = fastjoin.Transformer(box.url, content_type="text/libsvm", on_error="skip")
         assert t.transform_bytes(data, errors=errors) == b"ok\n" * 19
         assert [(e.line, e.reason) for e in errors] == [(8, "ClientError: 400. Message: no")]
+
+
+def test_container_models_pickle_for_another_process():
+    with Faulty() as box:
+        model = fastjoin.Transformer(box.url, max_concurrent=3).model
+        again = pickle.loads(pickle.dumps(model))  # no sockets, no semaphore: each process its own
+        assert (again.policy.concurrency, again.limit, again.model.url) == (3, True, box.url)
+        assert again.invoke(b"1,2\n", "text/csv", "text/csv") == b"1\n"
+        assert box.connections == 2

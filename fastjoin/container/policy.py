@@ -9,6 +9,7 @@ A failed mini-batch is reported as SageMaker reports it (:class:`ContainerError`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -100,21 +101,23 @@ class _Invoker:
 
     is_container = True
 
-    def __init__(self, model, policy: InvocationPolicy):
+    def __init__(self, model, policy: InvocationPolicy, limit: bool = False):
         self.model = model
         self.policy = policy
-        # requests in flight: workers beyond this prepare the next mini-batches meanwhile
-        self._slots = threading.BoundedSemaphore(policy.concurrency)
+        self.limit = limit
+        # a job's requests in flight (its workers beyond them prepare the next mini-batches);
+        # a server calling a model from its own pool sizes that pool itself
+        self._slots = threading.BoundedSemaphore(policy.concurrency) if limit else contextlib.nullcontext()
 
     def limited(self, concurrency: int) -> "_Invoker":
         """This model with at most ``concurrency`` requests in flight."""
-        return _Invoker(self.model, dataclasses.replace(self.policy, concurrency=concurrency))
+        return _Invoker(self.model, dataclasses.replace(self.policy, concurrency=concurrency), limit=True)
 
     def __getstate__(self) -> dict:  # a semaphore does not travel: each process gets its own
-        return {"model": self.model, "policy": self.policy}
+        return {"model": self.model, "policy": self.policy, "limit": self.limit}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["model"], state["policy"])  # type: ignore[misc]
+        self.__init__(state["model"], state["policy"], state["limit"])  # type: ignore[misc]
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> bytes:
         attempts = self.policy.retries + 1
