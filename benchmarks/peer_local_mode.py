@@ -37,8 +37,8 @@ def invoke(url: str, body: bytes, content_type: str = "text/csv", accept: str = 
 def batches(lines, max_payload: int, packing: str = "sdk"):
     """Local mode's MultiRecord packing: lines joined while ``sys.getsizeof`` of the joined
     string stays under ``max_payload``. ``sdk``: as the SDK does it, building the joined
-    string anew for each line it measures (quadratic in the lines per batch: about a minute
-    per 6 MB batch of seed rows); ``linear``: the same batches, the size kept as a count."""
+    string anew for each line it measures (quadratic in the lines per batch: seconds per 6 MB
+    batch of seed rows); ``linear``: the same batches, the size kept as a count."""
     empty = sys.getsizeof("")
     buffer, size = "", empty
     for line in lines:
