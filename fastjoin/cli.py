@@ -459,16 +459,12 @@ def _run_serve(args) -> int:
     except ImportError:
         raise ConfigError("fastjoin serve needs uvicorn: pip install 'fastjoin[serve]'") from None
     from fastjoin.serve import create_app, default_model_path
+    from fastjoin.serve.environment import port_from_env
     from fastjoin.serve.workers import AppSpec, address, engine_of, listen, model_source, run
 
     options = from_args(args, _SERVE_OPTIONS)
     TransformOptions(**options).check("cli")  # the flags, named as flags
-    port = args.port
-    if port is None:
-        text = os.environ.get("SAGEMAKER_BIND_TO_PORT", "").strip() or "8080"
-        if not text.isdigit():
-            raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={text!r} is not a port number")
-        port = int(text)
+    port = port_from_env() if args.port is None else args.port
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a port number (0..65535)")
     if args.workers is not None and args.workers < 1:
