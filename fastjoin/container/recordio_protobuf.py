@@ -41,6 +41,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from fastjoin.errors import FeatureError, InputError, locate
+from fastjoin.frames import RECORDIO_MAGIC, recordio_frame
 
 __all__ = [
     "Tensor",
@@ -52,7 +53,6 @@ __all__ = [
     "encode_records",
 ]
 
-MAGIC = 0xCED7230A  # RecordIO's
 
 _VARINT, _I64, _LEN, _SGROUP, _EGROUP, _I32 = 0, 1, 2, 3, 4, 5
 _TENSOR_KINDS = {2: "float32", 3: "float64", 7: "int32"}  # Value's oneof members that are tensors
@@ -67,7 +67,7 @@ def read_frames(body: bytes, source: str = "<body>") -> list[tuple[int, bytes]]:
     offset = 0
     while offset + 8 <= len(body):
         magic, length = struct.unpack_from("<II", body, offset)
-        if magic != MAGIC:
+        if magic != RECORDIO_MAGIC:
             raise InputError(f"no RecordIO magic (0x{magic:08x})", locate(source, body, offset))
         if offset + 8 + (length + 3) // 4 * 4 > len(body):
             raise InputError(
@@ -430,8 +430,4 @@ def encode_record(label: Sequence[tuple[str, Sequence[float]]]) -> bytes:
 
 def encode_records(rows: Sequence[Sequence[tuple[str, Sequence[float]]]]) -> bytes:
     """A RecordIO body of one :func:`encode_record` per row (each frame padded to 4 bytes)."""
-    out = bytearray()
-    for row in rows:
-        payload = encode_record(row)
-        out += struct.pack("<II", MAGIC, len(payload)) + payload + bytes(-len(payload) % 4)
-    return bytes(out)
+    return b"".join(recordio_frame(encode_record(row)) for row in rows)
