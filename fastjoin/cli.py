@@ -23,7 +23,10 @@ from fastjoin.options import TransformOptions, add_arguments, from_args
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
 # serve's option flags, named as in transform
 _SERVE_OPTIONS = ("input_filter", "join_source", "output_filter", "allow_pickle", "engine")
-_MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
+_MODEL_HELP = (
+    "model file, model.tar.gz or directory, or a model container's URL, http://host:port "
+    "(default: the request's ModelName, read as a path)"
+)
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -67,7 +70,11 @@ def _transform_parser(sub) -> None:
         "failed file's error: 3 input data, 4 model, 5 output or 6 storage; a configuration error "
         "exits 2 before anything runs.",
     )
-    p.add_argument("--model", required=True, help="XGBoost model file, model.tar.gz or model directory")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="XGBoost model file, model.tar.gz or model directory, or a model container's URL, http://host:port",
+    )
     p.add_argument("--input", required=True, help="input file, directory, glob or s3:// prefix")
     p.add_argument("--output", required=True, help="output directory or s3:// prefix")
     add_arguments(p)  # every Transformer option (fastjoin.options)
@@ -476,16 +483,12 @@ def _run_serve(args) -> int:
     except ImportError:
         raise ConfigError("fastjoin serve needs uvicorn: pip install 'fastjoin[serve]'") from None
     from fastjoin.serve import create_app, default_model_path
+    from fastjoin.serve.environment import port_from_env
     from fastjoin.serve.workers import AppSpec, address, engine_of, listen, model_source, run
 
     options = from_args(args, _SERVE_OPTIONS)
     TransformOptions(**options).check("cli")  # the flags, named as flags
-    port = args.port
-    if port is None:
-        text = os.environ.get("SAGEMAKER_BIND_TO_PORT", "").strip() or "8080"
-        if not text.isdigit():
-            raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={text!r} is not a port number")
-        port = int(text)
+    port = port_from_env() if args.port is None else args.port
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a port number (0..65535)")
     if args.workers is not None and args.workers < 1:

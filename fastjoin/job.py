@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, cast
 
+from fastjoin.container.policy import EXECUTION_PARAMETERS
 from fastjoin.describe import _describe, _first_line
 from fastjoin.errors import ConfigError, FastjoinError, ModelError
 from fastjoin.options import TransformOptions, member
@@ -193,6 +194,15 @@ def run_job(
     )
     info = described["fastjoin"]
     info["engine"] = transformer.model.engine
+    if (
+        transformer.model.is_container
+    ):  # the values in effect (request > container > defaults), as SageMaker logs them
+        o = transformer.options
+        info["execution_parameters"] = {
+            "MaxConcurrentTransforms": transformer.model.policy.concurrency,
+            "BatchStrategy": o.strategy,
+            "MaxPayloadInMB": o.max_payload,
+        }
     note = transformer.model.fallback_note
     if note:
         info["warnings"].append(note)
@@ -204,9 +214,15 @@ def run_job(
 
 
 def _transformer(job: TransformJob, model) -> Transformer:
-    # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms
+    # a container model gets the request's ModelClientConfig and MaxConcurrentTransforms;
+    # what the request leaves out of those a container's /execution-parameters may say
+    silent = {
+        name: None
+        for name in EXECUTION_PARAMETERS
+        if member(job.request, cast(str, TransformOptions.api_path(name))) is None
+    }
     try:
-        return Transformer(job.model_name if model is None else model, job.options)
+        return Transformer(job.model_name if model is None else model, job.options.replace(**silent))
     except ModelError as exc:
         if model is None and job.model_name is not None and not os.path.lexists(job.model_name):
             raise _model_name_not_found(job.model_name) from exc

@@ -39,7 +39,9 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024  # ~19k seed-shaped rows: many rows per predict call, bounded memory
 CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json")
-SPLIT_TYPES = ("Line", "None")
+SPLIT_TYPES = ("Line", "None", "RecordIO", "TFRecord")
+ASSEMBLE_TYPES = ("Line", "None")
+FRAMED = ("RecordIO", "TFRecord")  # binary framing (fastjoin.frames): records fastjoin does not read
 STRATEGIES = ("MultiRecord", "SingleRecord")
 JOIN_SOURCES = ("Input", "None")
 KEY_ORDERS = ("sorted", "input")
@@ -143,7 +145,8 @@ class TransformOptions:
     )
     split_type: Optional[str] = option(
         "Line",
-        "Line: split each input object into records at its line ends; None: each object is one record",
+        "Line: split each input object into records at its line ends; None: each object is one "
+        "record; RecordIO, TFRecord: at its frames (records sent to a container model as they are)",
         api="TransformInput.SplitType",
         api_default="None",
         choices=SPLIT_TYPES,
@@ -153,7 +156,7 @@ class TransformOptions:
         "Line: write output records one per line; None: write them one after the other",
         api="TransformOutput.AssembleWith",
         api_default="None",
-        choices=SPLIT_TYPES,
+        choices=ASSEMBLE_TYPES,
         shown="the split type",
     )
     input_filter: Optional[str] = option(
@@ -300,9 +303,16 @@ class TransformOptions:
         return self.media in ("application/jsonlines", "application/json")
 
     @property
+    def passes_through(self) -> bool:
+        """Records fastjoin does not read (a content type other than CSV and JSON, or RecordIO
+        and TFRecord frames): sent to a container model as they are, without DataProcessing."""
+        return self.media is None or self.split_type in FRAMED
+
+    @property
     def whole_object(self) -> bool:
-        """``application/json`` with SplitType None: each object is one record, read whole."""
-        return self.split_type in (None, "None") and self.media == "application/json"
+        """``application/json`` (or a content type passed through) with SplitType None: each
+        object is one record, read whole."""
+        return self.split_type in (None, "None") and (self.media == "application/json" or self.passes_through)
 
     def resolved(self) -> "TransformOptions":
         """These options with SageMaker's defaults filled in where ``None`` means "default"."""
@@ -311,7 +321,9 @@ class TransformOptions:
             self,
             accept=self.content_type if self.accept is None else self.accept,
             split_type=split_type,
-            assemble_with=split_type if self.assemble_with is None else self.assemble_with,
+            assemble_with=(split_type if split_type in ASSEMBLE_TYPES else "None")
+            if self.assemble_with is None
+            else self.assemble_with,
             join_source="None" if self.join_source is None else self.join_source,
             strategy="MultiRecord" if self.strategy is None else self.strategy,
             max_payload=6 if self.max_payload is None else self.max_payload,
@@ -333,14 +345,11 @@ class TransformOptions:
         say = self.spelling(style)
         o = self.resolved()
         problems = []
-        if self.media is None:
-            problems.append(
-                f"{say('content_type')} {o.content_type!r} is not supported: fastjoin reads text/csv, "
-                f"application/jsonlines and application/json"
-            )
+        if not isinstance(o.content_type, str) or not media_type(o.content_type):
+            problems.append(f"{say('content_type')} must be a media type, not {o.content_type!r}")
         for name, choices in (
             ("split_type", SPLIT_TYPES),
-            ("assemble_with", SPLIT_TYPES),
+            ("assemble_with", ASSEMBLE_TYPES),
             ("strategy", STRATEGIES),
             ("dialect", DIALECTS),
             ("json_key_order", KEY_ORDERS),
@@ -351,6 +360,8 @@ class TransformOptions:
                 problems.append(f"{say(name)} must be one of {choices}, not {value!r}")
         if o.join_source not in JOIN_SOURCES:
             problems.append(f"{say('join_source')} must be 'Input' or None, not {o.join_source!r}")
+        elif self.passes_through:
+            problems += _pass_through_problems(o, say)
         elif o.join_source == "Input":
             names = _join_names(say)
             problems += join_problems(
@@ -367,6 +378,8 @@ class TransformOptions:
             problems.append(
                 f"{say('header', True)} applies to text/csv only: {self.media} records name their own fields"
             )
+        elif o.header and self.passes_through:
+            problems.append(f"{say('header', True)} applies to text/csv only")
         if o.json_key_order == "input" and o.dialect == "sagemaker":
             problems.append(f"{say('json_key_order', 'input')} is an extension: it needs {extended}")
         for name in ("threads", "max_concurrent", "invocations_timeout"):
@@ -431,9 +444,14 @@ class TransformOptions:
         from fastjoin.records import format_for
 
         o = self.resolved()
-        fmt = format_for(self.media)
+        if self.passes_through:
+            from fastjoin.records import passthrough
+
+            fmt: Any = passthrough.FORMAT
+        else:
+            fmt = format_for(self.media)
         assert fmt is not None, "plan() of unchecked options"
-        media = cast(str, self.media)
+        media = self.media or "text/csv"  # passed through, the filters are $: any type compiles them alike
         fields: dict[str, Any] = dict(
             input_filter=compile_path(
                 o.input_filter, role="InputFilter", dialect=o.dialect, content_type=media
@@ -450,8 +468,12 @@ class TransformOptions:
             max_payload_bytes=cast(int, o.max_payload) * ONE_MB,
             skip_errors=o.on_error == "skip",
             whole_object=self.whole_object,
-            terminator=b"\n" if o.assemble_with == "Line" or not self.is_json else b"",
+            terminator=b"\n"
+            if o.assemble_with == "Line" or not (self.is_json or self.passes_through)
+            else b"",
         )
+        if self.passes_through:
+            fields.update(split=o.split_type)
         if self.is_json:
             fields.update(key_order=o.json_key_order, numbers=o.json_numbers)
         return fmt, fmt.make_plan(**fields)
@@ -491,6 +513,26 @@ class TransformOptions:
         if found is None:
             raise KeyError(f"{name!r} is not a transform option")
         return found
+
+
+def _pass_through_problems(o: "TransformOptions", say: Callable[..., str]) -> list[str]:
+    """What cannot apply to records passed to the model as they are: DataProcessing (SageMaker
+    applies it to CSV and JSON only), a header, and skipping, which bisects by lines."""
+    what = f"SplitType {o.split_type}" if o.split_type in FRAMED else f"content type {o.content_type}"
+    why = f"{what} records pass to the model as they are (DataProcessing applies to CSV and JSON only, as on SageMaker)"
+    problems = [
+        f"{say(name)} {getattr(o, name)!r} needs records fastjoin reads: {why}"
+        for name in ("input_filter", "output_filter")
+        if getattr(o, name) not in (None, "$")
+    ]
+    if o.join_source == "Input":
+        problems.append(f"{say('join_source', 'Input')} needs records fastjoin reads: {why}")
+    if o.on_error == "skip" and o.split_type != "Line":
+        problems.append(
+            f"{say('on_error', 'skip')} bisects refused mini-batches by line: with "
+            f"{say('split_type', o.split_type)} a refused record fails its object"
+        )
+    return problems
 
 
 def _whole(value) -> bool:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from fastjoin import frames
 from fastjoin.container.policy import InvocationPolicy
-from fastjoin.errors import UTF8_BOM, CsvError, FastjoinError, locate
+from fastjoin.errors import UTF8_BOM, ConfigError, CsvError, FastjoinError, locate
 from fastjoin.framing import Piece, buffer_chunks, count_newlines, next_newline
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
-from fastjoin.options import TransformOptions
+from fastjoin.options import FRAMED, TransformOptions
 from fastjoin.records.base import Chunk, ChunkResult, raise_an_earlier_error
 from fastjoin.records.skip import process_skipping
 from fastjoin.runners.local import LocalRunner
@@ -54,6 +55,10 @@ class ModelSpec:
         running with another count: a caller's object is never changed)."""
         from fastjoin.predictor import ContainerModel, load_model
 
+        if is_url(self.source) or getattr(self.source, "is_http", False):
+            from fastjoin.container.http import HttpContainer
+
+            return self.policy.apply(HttpContainer.of(self.source))
         model = load_model(
             self.source,
             nthread=self.nthread,
@@ -66,6 +71,11 @@ class ModelSpec:
         return model if self.nthread is None else model.with_threads(self.nthread)
 
 
+def is_url(source: Any) -> bool:
+    """A model container's address (``http://host:port``, ``https://...``), not a path."""
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
 class Pipeline:
     """One job's record format, compiled plan and model; :meth:`process` is the pure step."""
 
@@ -74,9 +84,15 @@ class Pipeline:
         # (format, plan) compiled before the model loaded: a filter error comes first
         self.format, self.plan = options.plan() if compiled is None else compiled
         self.model = model
+        if self.options.passes_through and not model.is_container:
+            raise ConfigError(
+                f"{self.options.content_type} records (SplitType {self.options.split_type}) go to a "
+                f"container model as they are: an XGBoost model in process reads text/csv and JSON only"
+            )
 
     def process(self, chunk: Chunk) -> ChunkResult:
-        if self.plan.skip_errors and not self.format.skips_bad_records:
+        # a container's refusal (a 4xx) is found only by sending: bisected like any format's
+        if self.plan.skip_errors and (not self.format.skips_bad_records or self.model.is_container):
             result = process_skipping(self.format.process_chunk, self.plan, self.model, chunk)
         else:
             try:
@@ -99,7 +115,8 @@ def _chunks(pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, hea
     line taken off into ``header`` (``[chunk]``) when the options ask for one."""
     names = None
     for index, (buf, start, end, base_offset) in enumerate(pieces):
-        if index == 0 and base_offset + start == 0 and pipeline.options.dialect == "extended":
+        text = not pipeline.options.passes_through  # records passed through are never touched
+        if index == 0 and base_offset + start == 0 and pipeline.options.dialect == "extended" and text:
             # a UTF-8 BOM starting the object marks its encoding, it is not data (as
             # utf-8-sig and pandas read it); the sagemaker dialect keeps it, as SageMaker
             bom = len(UTF8_BOM) if bytes(buf[start : start + 3]) == UTF8_BOM else 0
@@ -180,6 +197,9 @@ def run_bytes(
     cut into ``chunk_size`` pieces without copying; its output bytes. ``stats``, when given,
     counts as in :func:`run_object`."""
     options = pipeline.options
-    pieces = buffer_chunks(data, options.chunk_size, options.whole_object)
+    if options.split_type in FRAMED:
+        pieces = frames.buffer_frames(data, options.chunk_size, options.split_type, source)
+    else:
+        pieces = buffer_chunks(data, options.chunk_size, options.whole_object)
     counts = SimpleNamespace(records=0, blank_lines=0, bytes_in=0) if stats is None else stats
     return b"".join(run_object(pipeline, runner, source, pieces, counts, None, on_errors))

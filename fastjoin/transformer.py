@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
 
-from fastjoin import framing, storage
+from fastjoin import frames, framing, storage
+from fastjoin.container.policy import with_execution_parameters
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
 from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
@@ -22,6 +23,7 @@ from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
 
+CONTAINER_WORKERS = 2  # chunks worked on per request in flight to a container model
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
 
@@ -95,7 +97,9 @@ class Transformer:
         An XGBoost model file (JSON or UBJ), a SageMaker ``model.tar.gz`` or a directory holding
         ``xgboost-model``, an ``xgboost.Booster``, or a container callable
         ``f(body: bytes, content_type: str, accept: str) -> bytes`` behaving like
-        ``POST /invocations`` (one output line per input line).
+        ``POST /invocations`` (one output line per input line), or the URL of a running
+        SageMaker-compatible model container (``http://host:port``, ``https://...``:
+        :class:`fastjoin.container.http.HttpContainer`).
     content_type, accept
         ``text/csv``, ``application/jsonlines`` or ``application/json``. ``accept`` defaults to
         ``content_type``; a join requires them equal.
@@ -165,7 +169,14 @@ class Transformer:
         compiled = self.options.plan()  # a filter that does not compile fails before the model loads
         model = ModelSpec.from_options(model, options, nthread).load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
-            workers = options.max_concurrent or 1
+            options = with_execution_parameters(options, model)  # request > container > defaults
+            self.options = options.check()
+            compiled = options.plan()
+            concurrency = options.max_concurrent or 1
+            model = model.limited(concurrency)
+            # twice as many workers as requests in flight: half prepare or write mini-batches
+            # while the others wait for the container
+            workers = CONTAINER_WORKERS * concurrency
         self.pipeline = Pipeline(options, model, compiled)
         self.runner = LocalRunner(workers)
 
@@ -307,7 +318,12 @@ class Transformer:
                     )
                 )
                 o = self.options
-                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+                if o.split_type in frames.KINDS:
+                    pieces = frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, obj.name)
+                else:
+                    pieces = framing.read_pieces(
+                        f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name
+                    )
                 for data in run_object(
                     self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
                 ):

@@ -317,7 +317,7 @@ def test_counts_of_one_are_singular(pipeline, seed):
         (dict(join_source="Input", accept="application/json"), "requires accept"),
         (dict(join_source="Input", assemble_with="None"), "requires assemble_with"),
         (dict(join_source="Input", split_type="None"), "requires split_type='Line'"),
-        (dict(content_type="application/x-parquet"), "is not supported"),
+        (dict(content_type="application/x-parquet", input_filter="$[1:]"), "needs records fastjoin reads"),
         (dict(max_payload=101), "max_payload"),
         (dict(strategy="Batch"), "strategy"),
         (dict(header=True, dialect="sagemaker"), "header=True is an extension"),

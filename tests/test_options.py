@@ -219,11 +219,11 @@ SPELLED = [
         "--join-source Input on text/csv requires --split-type 'Line' and --assemble-with 'Line'",
     ),
     (
-        dict(content_type="text/plain"),
-        "content_type 'text/plain' is not supported: fastjoin reads text/csv, application/jsonlines "
-        "and application/json",
-        "--content-type 'text/plain' is not supported: fastjoin reads text/csv, application/jsonlines "
-        "and application/json",
+        dict(content_type="text/plain", input_filter="$[1:]"),
+        "input_filter '$[1:]' needs records fastjoin reads: content type text/plain records pass to "
+        "the model as they are (DataProcessing applies to CSV and JSON only, as on SageMaker)",
+        "--input-filter '$[1:]' needs records fastjoin reads: content type text/plain records pass to "
+        "the model as they are (DataProcessing applies to CSV and JSON only, as on SageMaker)",
     ),
     (
         dict(max_payload=101),
@@ -262,8 +262,8 @@ SPELLED = [
     ),
     (
         dict(split_type="Lines", assemble_with="Line"),
-        "split_type must be one of ('Line', 'None'), not 'Lines'",
-        "--split-type must be one of ('Line', 'None'), not 'Lines'",
+        "split_type must be one of ('Line', 'None', 'RecordIO', 'TFRecord'), not 'Lines'",
+        "--split-type must be one of ('Line', 'None', 'RecordIO', 'TFRecord'), not 'Lines'",
     ),
 ]
 

@@ -143,7 +143,8 @@ def test_chunks_on_threads_write_what_one_thread_writes():
     data = b"".join(b"%d,1,2\n" % i for i in range(3000))
     one = fastjoin.Transformer(first_field, chunk_size=100, join_source="Input")
     many = fastjoin.Transformer(first_field, chunk_size=100, join_source="Input", max_concurrent=4)
-    assert (one.workers, many.workers) == (1, 4)
+    assert (one.workers, many.workers) == (2, 8)  # two per request in flight
+    assert (one.model.policy.concurrency, many.model.policy.concurrency) == (1, 4)
     assert many.transform_bytes(data) == one.transform_bytes(data)
 
 

@@ -25,6 +25,7 @@ from helpers import cli
 
 import fastjoin
 from fastjoin.serve import create_app, payload_limit, workers_from_env
+from fastjoin.serve.environment import model_server_timeout, port_from_env
 
 httpx = pytest.importorskip("httpx", reason="needs httpx (pip install -e '.[test]')")
 uvicorn = pytest.importorskip("uvicorn", reason="needs uvicorn (pip install -e '.[serve]')")
@@ -526,6 +527,18 @@ def test_limits_and_workers_from_the_environment():
             payload_limit(bad)
     with pytest.raises(fastjoin.ConfigError):
         workers_from_env({"SAGEMAKER_MODEL_SERVER_WORKERS": "0"})
+    assert (port_from_env({}), port_from_env({"SAGEMAKER_BIND_TO_PORT": " 9000 "})) == (8080, 9000)
+    assert (model_server_timeout({}), model_server_timeout({"SAGEMAKER_MODEL_SERVER_TIMEOUT": "5"})) == (
+        60,
+        5,
+    )
+    for reader, name, value in (
+        (port_from_env, "SAGEMAKER_BIND_TO_PORT", "70000"),
+        (port_from_env, "SAGEMAKER_BIND_TO_PORT", "http"),
+        (model_server_timeout, "SAGEMAKER_MODEL_SERVER_TIMEOUT", "0"),
+    ):
+        with pytest.raises(fastjoin.ConfigError, match=name):
+            reader({name: value})
 
 
 def test_create_app_is_an_asgi_callable_for_any_server():

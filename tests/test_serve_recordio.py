@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 
 import numpy as np
 import pytest
 from test_recordio_protobuf import Record, container_matrix
 from test_serve import server
 
-from fastjoin.container.recordio_protobuf import MAGIC, read_frames
+from fastjoin.container.recordio_protobuf import read_frames
+from fastjoin.frames import recordio_frame as frame
 
 httpx = pytest.importorskip("httpx", reason="needs httpx (pip install -e '.[test]')")
 pytest.importorskip("uvicorn", reason="needs uvicorn (pip install -e '.[serve]')")
@@ -24,10 +24,6 @@ pytestmark = pytest.mark.requires_xgboost
 
 FEATURES = 4
 RECORDIO = "application/x-recordio-protobuf"
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack("<II", MAGIC, len(payload)) + payload + bytes(-len(payload) % 4)
 
 
 def records() -> list[bytes]:

@@ -41,6 +41,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from fastjoin.errors import FeatureError, InputError, locate
+from fastjoin.frames import RECORDIO_MAGIC, recordio_frame
 
 __all__ = [
     "Tensor",
@@ -52,7 +53,6 @@ __all__ = [
     "encode_records",
 ]
 
-MAGIC = 0xCED7230A  # RecordIO's
 
 _VARINT, _I64, _LEN, _SGROUP, _EGROUP, _I32 = 0, 1, 2, 3, 4, 5
 _TENSOR_KINDS = {2: "float32", 3: "float64", 7: "int32"}  # Value's oneof members that are tensors
@@ -67,7 +67,7 @@ def read_frames(body: bytes, source: str = "<body>") -> list[tuple[int, bytes]]:
     offset = 0
     while offset + 8 <= len(body):
         magic, length = struct.unpack_from("<II", body, offset)
-        if magic != MAGIC:
+        if magic != RECORDIO_MAGIC:
             raise InputError(f"no RecordIO magic (0x{magic:08x})", locate(source, body, offset))
         if offset + 8 + (length + 3) // 4 * 4 > len(body):
             raise InputError(
@@ -110,8 +110,8 @@ def _fields(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int, int, int
     while pos < end:
         tag, pos = _varint(buf, pos, end)
         number, wire = tag >> 3, tag & 7
-        if number == 0:
-            raise _WireError("a field number 0")
+        if number == 0 or tag > 0xFFFFFFFF:  # a tag is a uint32
+            raise _WireError("a field number 0 or past 2**29")
         if wire == _VARINT:
             value, pos = _varint(buf, pos, end)
             yield number, wire, value, pos
@@ -144,6 +144,8 @@ def _skip_group(buf: bytes, pos: int, end: int, number: int, depth: int = 0) -> 
     while pos < end:
         tag, pos = _varint(buf, pos, end)
         inner, wire = tag >> 3, tag & 7
+        if tag > 0xFFFFFFFF:
+            raise _WireError("a field number past 2**29")
         if wire == _EGROUP:
             if inner != number:
                 raise _WireError("a group ends with another group's number")
@@ -225,35 +227,39 @@ def _int32(value: int) -> int:
 
 
 def _value(buf: bytes, parts: list[tuple[int, int]]) -> Tensor:
-    """A ``Value`` from the spans of its occurrences (a message field seen again is merged)."""
+    """A ``Value`` from the spans of its occurrences (a message field seen again is merged);
+    every member met is decoded, as protobuf's parser does, so a corrupt one fails the record
+    even when a later member replaces it."""
+    tensor = Tensor(None)
     member = None
-    spans: list[tuple[int, int]] = []
     for start, end in parts:
         for number, wire, a, b in _fields(buf, start, end):
-            if number in (2, 3, 7, 9) and wire == _LEN:
-                if number != member:  # another oneof member replaces the one held
-                    member, spans = number, []
-                spans.append((a, b))
-    tensor = Tensor(_TENSOR_KINDS.get(member)) if member is not None else Tensor(None)
-    if tensor.kind is not None:
-        for a, b in spans:
-            _merge_tensor(buf, a, b, tensor)
+            if wire != _LEN or number not in (2, 3, 7, 9):
+                continue  # an unknown field
+            if number != member:  # another oneof member replaces the one held
+                member, tensor = number, Tensor(_TENSOR_KINDS.get(number))
+            if tensor.kind is not None:
+                _merge_tensor(buf, a, b, tensor)
+            else:  # Bytes: its fields are bytes and a string, only their framing to check
+                for _ in _fields(buf, a, b):
+                    pass
     return tensor
 
 
-def _map_entry(buf: bytes, start: int, end: int) -> Optional[tuple[bytes, list[tuple[int, int]]]]:
-    """A map entry's key and its value's spans; None for an entry holding any other field,
-    which protobuf keeps aside as an unknown field instead of putting it in the map."""
+def _map_entry(buf: bytes, start: int, end: int) -> tuple[bytes, list[tuple[int, int]], bool]:
+    """A map entry's key, its value's spans, and whether it holds any other field (protobuf
+    then keeps the entry aside as an unknown field instead of putting it in the map)."""
     key = b""
     value: list[tuple[int, int]] = []
+    unknown = False
     for number, wire, a, b in _fields(buf, start, end):
         if wire == _LEN and number == 1:
             key = buf[a:b]
         elif wire == _LEN and number == 2:
             value.append((a, b))
         else:
-            return None
-    return key, value
+            unknown = True
+    return key, value, unknown
 
 
 def parse_record(payload: bytes) -> tuple[dict[bytes, Tensor], dict[bytes, Tensor]]:
@@ -261,11 +267,11 @@ def parse_record(payload: bytes) -> tuple[dict[bytes, Tensor], dict[bytes, Tenso
     maps: tuple[dict, dict] = ({}, {})
     for number, wire, a, b in _fields(payload, 0, len(payload)):
         if number in (1, 2) and wire == _LEN:
-            entry = _map_entry(payload, a, b)
-            if entry is not None:
-                maps[number - 1][entry[0]] = entry[1]
-    features, labels = ({k: _value(payload, parts) for k, parts in m.items()} for m in maps)
-    return features, labels
+            key, parts, unknown = _map_entry(payload, a, b)
+            tensor = _value(payload, parts)  # decoded (and checked) even when set aside
+            if not unknown:
+                maps[number - 1][key] = tensor
+    return maps
 
 
 def parse_records(payloads: Sequence[tuple[int, bytes]], body: bytes, source: str = "<body>") -> list:
@@ -424,8 +430,4 @@ def encode_record(label: Sequence[tuple[str, Sequence[float]]]) -> bytes:
 
 def encode_records(rows: Sequence[Sequence[tuple[str, Sequence[float]]]]) -> bytes:
     """A RecordIO body of one :func:`encode_record` per row (each frame padded to 4 bytes)."""
-    out = bytearray()
-    for row in rows:
-        payload = encode_record(row)
-        out += struct.pack("<II", MAGIC, len(payload)) + payload + bytes(-len(payload) % 4)
-    return bytes(out)
+    return b"".join(recordio_frame(encode_record(row)) for row in rows)

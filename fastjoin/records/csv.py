@@ -204,7 +204,7 @@ def _predict_container(plan: Plan, model, chunk: Chunk, fields, rows, widths):
     offset = n_fields = 0
     where = lambda r: chunk.locate(int(fields[rows[r], 0]), r)  # noqa: E731
     for start, stop, first, last in invoke.batches(plan, line_ends, where):
-        response = model.invoke(body[start:stop], plan.content_type, plan.accept)
+        response = invoke.send(model, plan, body[start:stop], where, first, last)
         resp_fields, resp_rows, _, status, err = _impl.tokenize(response, 0, len(response), False)
         got = len(resp_rows) - 1
         if status != _impl.OK or got != last - first:

@@ -1,18 +1,20 @@
 """Container mini-batches, for every format: records batched into requests by
-``MaxPayloadInMB`` (or one per request, ``SingleRecord``), the request-size error and the
-check that the model answered one line per record.
+``MaxPayloadInMB`` (or one per request, ``SingleRecord``), each sent with its location at
+hand (:func:`send`), the request-size error and the check that the model answered one line
+per record.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
+from fastjoin.container.policy import ContainerError, ContainerRefused
 from fastjoin.errors import Location, OutputError, PayloadTooLargeError, plural
 from fastjoin.records.base import ONE_MB, Plan
 
-__all__ = ["payloads", "too_large", "wrong_count"]
+__all__ = ["payloads", "batches", "send", "too_large", "wrong_count"]
 
 
 def payloads(line_ends: np.ndarray, limit: int, single: bool) -> Iterator[tuple[int, int, int, int]]:
@@ -43,6 +45,16 @@ def batches(plan: Plan, line_ends: np.ndarray, where) -> Iterator[tuple[int, int
         if limit and stop - start > limit:
             raise too_large(stop - start, limit, where(first))
         yield start, stop, first, last
+
+
+def send(model, plan: Plan, body: bytes, where: Callable[[int], Location], first: int, last: int) -> bytes:
+    """The model's answer to the mini-batch ``body`` of records ``first`` to ``last - 1``
+    (``where(r)`` locates record ``r``); a failure names the batch's first and last line."""
+    try:
+        return model.invoke(body, plan.content_type, plan.accept)
+    except (ContainerError, ContainerRefused) as exc:
+        exc.in_batch(where(first), where(last - 1), last - first)
+        raise
 
 
 def too_large(size: int, limit: int, where: Location) -> PayloadTooLargeError:

@@ -1,14 +1,14 @@
 """``fastjoin serve``: a SageMaker-compatible model server on the pure pipeline.
 
 :mod:`fastjoin.serve.app` is the ASGI application (one request body in, the container's answer
-out); :mod:`fastjoin.serve.workers` runs it: the listening socket, uvicorn, and the worker
+out), :mod:`fastjoin.serve.environment` reads what SageMaker's environment sets;
+:mod:`fastjoin.serve.workers` runs it: the listening socket, uvicorn, and the worker
 processes that load the model themselves.
 """
 
-from fastjoin.serve.app import (
+from fastjoin.serve.app import ServeApp, create_app
+from fastjoin.serve.environment import (
     DEFAULT_MAX_PAYLOAD_BYTES,
-    ServeApp,
-    create_app,
     default_model_path,
     payload_limit,
     workers_from_env,

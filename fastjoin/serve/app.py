@@ -48,20 +48,11 @@ from fastjoin.container import libsvm, recordio_protobuf, xgboost_csv, xgboost_o
 from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
 from fastjoin.options import TransformOptions, media_type
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes
+from fastjoin.serve.environment import model_server_timeout, payload_limit, workers_from_env
 
-__all__ = [
-    "create_app",
-    "ServeApp",
-    "DEFAULT_MAX_PAYLOAD_BYTES",
-    "default_model_path",
-    "payload_limit",
-    "workers_from_env",
-]
+__all__ = ["create_app", "ServeApp"]
 
 log = logging.getLogger("fastjoin.serve")
-
-DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # the XGBoost container's MAX_CONTENT_LENGTH default
-DEFAULT_MODEL_DIR = "/opt/ml/model"
 
 # Content-Type (lower-cased, parameters dropped) -> the pipeline's content type
 _CONTENT_TYPES = {
@@ -70,7 +61,6 @@ _CONTENT_TYPES = {
     "application/jsonlines": "application/jsonlines",
     "jsonlines": "application/jsonlines",
 }
-DEFAULT_TIMEOUT = 60  # seconds: SAGEMAKER_MODEL_SERVER_TIMEOUT's default in the container
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 INLINE_BYTES = 4096  # bodies up to this size are predicted on the event loop (see _off_loop)
 LIBSVM = "text/libsvm"
@@ -81,54 +71,6 @@ _RECORDIO_TYPES = (RECORDIO, "recordio-protobuf")
 _MATRIX_READERS = {LIBSVM: ("libsvm", libsvm.parse), RECORDIO: ("recordio-protobuf", recordio_protobuf.parse)}
 _ACCEPTS = ("application/json", "application/jsonlines", RECORDIO, "text/csv")
 _FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
-
-
-def default_model_path(environ: Optional[Mapping[str, str]] = None) -> str:
-    """Where SageMaker puts the model: ``SM_MODEL_DIR``, else ``/opt/ml/model``."""
-    environ = os.environ if environ is None else environ
-    return environ.get("SM_MODEL_DIR") or DEFAULT_MODEL_DIR
-
-
-def _int_env(environ: Mapping[str, str], name: str) -> Optional[int]:
-    text = environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a whole number") from None
-
-
-def payload_limit(environ: Optional[Mapping[str, str]] = None) -> int:
-    """The request body limit in bytes: ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (MiB, as SageMaker
-    sets it from ``MaxPayloadInMB``), else ``MAX_CONTENT_LENGTH`` (bytes, the XGBoost
-    container's), else 6 MiB. ``SAGEMAKER_MAX_PAYLOAD_IN_MB=0`` (streaming, which the
-    built-in algorithms do not support either) falls through to the next."""
-    environ = os.environ if environ is None else environ
-    mb = _int_env(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB")
-    if mb is not None and mb < 0:
-        raise ConfigError(f"SAGEMAKER_MAX_PAYLOAD_IN_MB={mb} is negative")
-    if mb:
-        return mb * 1024 * 1024
-    length = _int_env(environ, "MAX_CONTENT_LENGTH")
-    if length is not None:
-        if length < 1:
-            raise ConfigError(f"MAX_CONTENT_LENGTH={length} must be at least 1 byte")
-        return length
-    return DEFAULT_MAX_PAYLOAD_BYTES
-
-
-def workers_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
-    """``SAGEMAKER_MODEL_SERVER_WORKERS``, else the cores this process may use."""
-    from fastjoin.predictor import available_cores
-
-    environ = os.environ if environ is None else environ
-    workers = _int_env(environ, "SAGEMAKER_MODEL_SERVER_WORKERS")
-    if workers is None:
-        return available_cores()
-    if workers < 1:
-        raise ConfigError(f"SAGEMAKER_MODEL_SERVER_WORKERS={workers} must be at least 1")
-    return workers
 
 
 class _Reply(Exception):
@@ -179,7 +121,7 @@ def create_app(
     if inference_output is None:
         inference_output = environ.get("SAGEMAKER_INFERENCE_OUTPUT")
     if timeout is None:
-        timeout = _int_env(environ, "SAGEMAKER_MODEL_SERVER_TIMEOUT") or DEFAULT_TIMEOUT
+        timeout = model_server_timeout(environ)
     return ServeApp(
         model,
         workers=workers,

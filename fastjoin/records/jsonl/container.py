@@ -47,12 +47,12 @@ def predict_container(plan: JsonPlan, model, records: Records) -> list:
         body = bytes(lines[0])
         if plan.max_payload_bytes and len(body) > plan.max_payload_bytes:
             raise invoke.too_large(len(body), plan.max_payload_bytes, records.where(0))
-        return [model.invoke(body, plan.content_type, plan.accept)]
+        return [invoke.send(model, plan, body, records.where, 0, 1)]
     body = b"\n".join(lines) + b"\n"
     line_ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1)
     outputs: list = []
     for start, stop, first, last in invoke.batches(plan, line_ends, records.where):
-        got = _split_response(model.invoke(body[start:stop], plan.content_type, plan.accept))
+        got = _split_response(invoke.send(model, plan, body[start:stop], records.where, first, last))
         if len(got) != last - first:
             raise invoke.wrong_count(
                 records.where(first),
