@@ -493,3 +493,37 @@ def test_records_survive_a_restart(s3_endpoint, s3, bucket, seed, tmp_path):
         with pytest.raises(sm.exceptions.ResourceInUse):
             sm.create_transform_job(**job_request(bucket, "kept"))
         sm.close()
+
+
+# ----------------------------------------------------------------------------- container images
+
+
+def test_a_mapped_image_runs_on_its_container(s3_endpoint, s3, bucket, seed, tmp_path):
+    """``--container IMAGE=URL``: the job drives the container at URL (here ``fastjoin serve``,
+    a SageMaker-compatible container) and writes what the in-process model writes."""
+    from test_serve import server
+
+    model, data, _ = seed
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:latest"
+    with server("--model", model, workers=1, env={"SAGEMAKER_BATCH": "true"}) as (_, container):
+        mapping = f"{image}={container}"
+        with api_server("--container", mapping, "--state", tmp_path / "state", s3_endpoint=s3_endpoint) as (
+            _,
+            url,
+        ):
+            sm = sagemaker(url)
+            create_model(sm, s3, bucket, seed, name="custom", image=image)
+            put(s3, bucket, "batch/batch.csv", data)
+            sm.create_transform_job(**job_request(bucket, "on-container", "custom"))
+            described = wait(sm, "on-container")
+            assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+            assert get(s3, bucket, "predictions/batch.csv.out") == expected_output(seed, data)
+            sm.close()
+
+
+def test_container_mappings_are_checked(tmp_path):
+    from helpers import cli
+
+    proc = cli("api", "--port", "0", "--container", "no-url-here")
+    assert proc.returncode == 2
+    assert "--container 'no-url-here': expected IMAGE=URL with an http:// URL" in proc.stderr
