@@ -527,3 +527,34 @@ def test_container_mappings_are_checked(tmp_path):
     proc = cli("api", "--port", "0", "--container", "no-url-here")
     assert proc.returncode == 2
     assert "--container 'no-url-here': expected IMAGE=URL with an http:// URL" in proc.stderr
+
+
+def test_stopping_the_server_stops_its_jobs_and_a_restart_tells_it(s3_endpoint, s3, bucket, seed, tmp_path):
+    gate = _Gate(s3_endpoint, "batch/batch.csv")
+    threading.Thread(target=gate.serve_forever, daemon=True).start()
+    state = tmp_path / "state"
+    try:
+        proxy = f"http://127.0.0.1:{gate.server_address[1]}"
+        with api_server("--state", state, s3_endpoint=proxy) as (proc, url):
+            sm = sagemaker(url)
+            create_model(sm, s3, bucket, seed)
+            put(s3, bucket, "batch/batch.csv", seed[1])
+            sm.create_transform_job(**job_request(bucket, "interrupted"))
+            while not gate.reached.wait(0.05):
+                described = sm.describe_transform_job(TransformJobName="interrupted")
+                assert described["TransformJobStatus"] == "InProgress", described.get("FailureReason")
+            sm.close()
+            proc.terminate()  # SIGTERM, as a service manager stops it: it stops its jobs first
+            assert proc.wait(HANG_GUARD_S) == 0
+            gate.released.set()  # a job left running would now finish and write its .out
+        assert keys(s3, bucket, "predictions/") == []
+        with api_server("--state", state, s3_endpoint=s3_endpoint) as (_, url):
+            sm = sagemaker(url)
+            described = sm.describe_transform_job(TransformJobName="interrupted")
+            assert described["TransformJobStatus"] == "Stopped"
+            assert described["TransformStartTime"] <= described["TransformEndTime"]
+            sm.close()
+    finally:
+        gate.released.set()
+        gate.shutdown()
+        gate.server_close()
