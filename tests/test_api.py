@@ -558,3 +558,25 @@ def test_stopping_the_server_stops_its_jobs_and_a_restart_tells_it(s3_endpoint, 
         gate.released.set()
         gate.shutdown()
         gate.server_close()
+
+
+def test_lists_filter_sort_and_page_as_the_api_does(sm):
+    for name in ("beta", "alpha", "gamma-2", "gamma-1"):
+        sm.create_model(ModelName=name, PrimaryContainer={"Image": XGBOOST_IMAGE}, ExecutionRoleArn=ROLE)
+    newest_first = [m["ModelName"] for m in sm.list_models()["Models"]]
+    assert newest_first == ["gamma-1", "gamma-2", "alpha", "beta"]
+    first = sm.list_models(SortBy="Name", SortOrder="Ascending", MaxResults=3)
+    assert [m["ModelName"] for m in first["Models"]] == ["alpha", "beta", "gamma-1"]
+    rest = sm.list_models(SortBy="Name", SortOrder="Ascending", MaxResults=3, NextToken=first["NextToken"])
+    assert [m["ModelName"] for m in rest["Models"]] == ["gamma-2"]
+    assert "NextToken" not in rest
+    assert [m["ModelName"] for m in sm.list_models(NameContains="GAMMA", SortBy="Name")["Models"]] == [
+        "gamma-2",
+        "gamma-1",
+    ]
+    with pytest.raises(sm.exceptions.ClientError) as info:
+        sm.list_models(SortBy="Size")
+    assert info.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'Size' at 'sortBy' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [Name, CreationTime]"
+    )

@@ -39,10 +39,11 @@ def _check_enums(operation: str, body: dict) -> None:
     problems = []
     for name, member in shape.members.items():
         value = body.get(name)
-        if value is not None and member.enum and value not in member.enum:
+        enum = getattr(member, "enum", None)  # string shapes only
+        if value is not None and enum and value not in enum:
             problems.append(
                 f"Value '{value}' at '{name[:1].lower() + name[1:]}' failed to satisfy constraint: "
-                f"Member must satisfy enum value set: [{', '.join(member.enum)}]"
+                f"Member must satisfy enum value set: [{', '.join(enum)}]"
             )
     if problems:
         raise validation_error(validation_message(problems))

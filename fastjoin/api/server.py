@@ -4,12 +4,14 @@ under uvicorn (as ``fastjoin serve`` runs, without a web framework)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import tempfile
+import traceback
 import uuid
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from fastjoin.api.jobs import Runner
 from fastjoin.api.logs import JobLogs
@@ -72,6 +74,9 @@ class ApiApp:
             out = output_body(prefix, operation, self.services[prefix].handler(operation)(body, region))
         except ApiError as exc:
             status, out = exc.status, error_body(exc)
+        except Exception as exc:  # a bug: answered as the API answers its own failures, and logged
+            traceback.print_exc()
+            status, out = 500, error_body(ApiError("InternalFailure", f"fastjoin api failed: {exc!r}", 500))
         request_id = str(uuid.uuid4())
         await send(
             {
@@ -132,7 +137,7 @@ def _containers(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def main(args: argparse.Namespace, on_ready: Optional[Callable[[str], None]] = None) -> int:
+def main(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or Ctrl-C; running jobs are then stopped (no partial output)."""
     try:
         import uvicorn
@@ -143,22 +148,20 @@ def main(args: argparse.Namespace, on_ready: Optional[Callable[[str], None]] = N
     containers = _containers(args.container)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number (0..65535)")
-    with tempfile.TemporaryDirectory(prefix="fastjoin-api-") as scratch:
-        state = Path(args.state) if args.state else Path(scratch)
+    with contextlib.ExitStack() as stack:
+        state = Path(args.state or stack.enter_context(tempfile.TemporaryDirectory(prefix="fastjoin-api-")))
         store = Store(state)
         runner = Runner(store)
         runner.recover()
         sock = listen(HOST, args.port)
+        stack.callback(sock.close)
         url = address(sock)
         line = f"fastjoin: SageMaker API on {url} (state: {state}); export AWS_ENDPOINT_URL_SAGEMAKER={url}"
         app = ApiApp(Api(store, runner, containers), lambda: print(line, flush=True))
         # uvicorn catches SIGTERM while it serves and shuts down cleanly (lifespan: jobs stop)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        try:
-            uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
-                sockets=[sock]
-            )
-        finally:
-            sock.close()
+        uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)).run(
+            sockets=[sock]
+        )
     print("fastjoin: api stopped", file=sys.stderr, flush=True)
     return 0
