@@ -370,6 +370,14 @@ def test_a_model_that_is_not_on_s3_fails_its_job_naming_it(sm, s3, bucket, seed)
     assert described["TransformJobStatus"] == "Failed"
     assert described["FailureReason"] == f"ModelDataUrl s3://{bucket}/nothing/model.tar.gz: no such object"
 
+    url = f"https://{bucket}.s3.amazonaws.com/model/model.tar.gz"
+    sm.create_model(ModelName="https", PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": url})
+    sm.create_transform_job(**job_request(bucket, "https-job", "https"))
+    described = wait(sm, "https-job")
+    assert described["FailureReason"] == (
+        f"model https: ModelDataUrl {url}: fastjoin reads a model from an s3:// URI or a local path"
+    )
+
 
 def test_unknown_operations_and_bad_bodies(served):
     _, url = served

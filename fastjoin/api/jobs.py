@@ -58,6 +58,10 @@ def model_source(model: dict, containers: dict[str, str]) -> str:
                 f"model {name}: the XGBoost container has no ModelDataUrl (a model.tar.gz on S3 or a "
                 f"local path); fastjoin runs the model it names"
             )
+        if url.startswith(("http://", "https://")):  # run_job would take it for a container's URL
+            raise ModelUnavailable(
+                f"model {name}: ModelDataUrl {url}: fastjoin reads a model from an s3:// URI or a local path"
+            )
         return url if url.startswith("s3://") else os.path.abspath(url)
     raise ModelUnavailable(
         f"model {name}: image {image!r} is not an XGBoost image, which fastjoin runs itself, and no "
