@@ -252,6 +252,24 @@ def test_job_runs_the_walkthrough_and_writes_fastjoins_bytes(served, sm, s3, buc
     assert sm.list_transform_jobs(StatusEquals="Failed")["TransformJobSummaries"] == []
     assert [m["ModelName"] for m in sm.list_models()["Models"]] == ["breast-cancer-xgboost"]
 
+    # the job's log, as CloudWatch Logs gives it to the SDK's wait()
+    logs = boto3.client("logs", endpoint_url=url, region_name="us-east-1")
+    group = "/aws/sagemaker/TransformJobs"
+    (stream,) = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="breast-cancer-seed/")[
+        "logStreams"
+    ]
+    events = logs.get_log_events(
+        logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True
+    )
+    assert any("Completed: 1 object written, 569 records written" in e["message"] for e in events["events"])
+    again = logs.get_log_events(
+        logGroupName=group, logStreamName=stream["logStreamName"], nextToken=events["nextForwardToken"]
+    )
+    assert again["events"] == []  # nothing new since
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs")
+    logs.close()
+
 
 def test_a_local_model_path_and_every_object_under_the_prefix(served, sm, s3, bucket, seed):
     model, data, _ = seed
