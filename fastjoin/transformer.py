@@ -8,6 +8,7 @@ chunks, its output written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
@@ -18,6 +19,7 @@ from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
 from fastjoin.predictor import available_cores
+from fastjoin.runners.blocks import plan_blocks, run_blocks
 from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
@@ -58,6 +60,7 @@ class TransformResult:
 
     files: list[FileResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. an output location inside the input one
+    workers: dict = field(default_factory=dict)  # on a Dask cluster: WorkerFigures by worker address
 
     @property
     def ok(self) -> bool:
@@ -163,7 +166,8 @@ class Transformer:
         # One worker per thread, each predicting with one thread (see fastjoin.runners.local)
         nthread = 1 if workers > 1 else threads
         compiled = self.options.plan()  # a filter that does not compile fails before the model loads
-        model = ModelSpec.from_options(model, options, nthread).load()
+        self._spec = ModelSpec.from_options(model, options, nthread)
+        model = self._spec.load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
             workers = options.max_concurrent or 1
         self.pipeline = Pipeline(options, model, compiled)
@@ -211,6 +215,7 @@ class Transformer:
         compression: Optional[str] = None,
         s3=None,
         kms_key_id: Optional[str] = None,
+        client=None,
     ) -> TransformResult:
         """Transform a file, a directory, a glob or an ``s3://`` prefix into ``<name>.out``
         objects under ``output`` (a directory or an ``s3://`` prefix).
@@ -222,10 +227,34 @@ class Transformer:
         objects whose ``.out`` exists (atomic writes make existence mean completeness); they
         are reported with ``skipped=True``. ``s3``: an endpoint URL, a dict of
         :class:`fastjoin.s3.S3` options or an ``S3`` (default: boto3's own configuration).
-        ``kms_key_id``: SSE-KMS key for S3 outputs. Returns a :class:`TransformResult`; call
-        ``raise_for_errors()`` to turn a failure into an exception.
+        ``kms_key_id``: SSE-KMS key for S3 outputs. ``client``: a ``distributed.Client``; the
+        objects are then cut into ``block_size`` byte ranges run on its cluster's workers
+        (:mod:`fastjoin.runners.dask`), with the same output, byte for byte. Returns a
+        :class:`TransformResult`; call ``raise_for_errors()`` to turn a failure into an exception.
         """
         result = TransformResult()
+        runner = self.runner if client is None else self._dask_runner(client)
+        try:
+            self._transform_all(
+                result, runner, input, output, progress, resume, manifest, compression, s3, kms_key_id
+            )
+        finally:
+            if runner is not self.runner:
+                runner.close()
+                result.workers = cast(Any, runner).figures
+        return result
+
+    def _dask_runner(self, client):
+        from fastjoin.runners.dask import DaskRunner
+
+        spec, model = self._spec, self.model
+        if not model.is_container:  # the model's bytes, loaded by each worker on its engine
+            spec = dataclasses.replace(spec, source=model.booster.save_raw("ubj"), engine=model.engine)
+        return DaskRunner(client, self.pipeline, dataclasses.replace(spec, nthread=1))
+
+    def _transform_all(
+        self, result, runner, input, output, progress, resume, manifest, compression, s3, kms_key_id
+    ) -> None:
         model = self.model  # an output filter that, with no join, does nothing a user asks for
         unintended = self.plan.output_filter_warning(
             None if model.is_container else model.n_outputs, self.options.header
@@ -260,18 +289,27 @@ class Transformer:
                         stats.output, stats.skipped = sink.name, True
                     else:
                         self._transform_object(
-                            store, obj, sink, output, stats, progress, done_before, records_before, kms_key_id
+                            store,
+                            runner,
+                            obj,
+                            sink,
+                            output,
+                            stats,
+                            progress,
+                            done_before,
+                            records_before,
+                            kms_key_id,
                         )
                 done_before += obj.size
                 records_before += stats.records
                 if progress is not None:
                     progress(done_before, records_before)
                 result.files.append(stats)
-        return result
 
     def _transform_object(
         self,
         store,
+        runner,
         obj,
         sink,
         output,
@@ -294,27 +332,9 @@ class Transformer:
             if self.options.policy.skip:
                 dead = DeadLetters(self.options.policy, dead_sink)
                 stats.on_errors = dead.add
-            with obj.open() as f, sink.open() as out:
-                # progress in stored bytes: compressed ones for gzip inputs
-                counted = getattr(f, "compressed_bytes", None)
-                report = (
-                    None
-                    if progress is None
-                    else (
-                        lambda b, r: progress(
-                            done_before + (b if counted is None else f.compressed_bytes), records_before + r
-                        )
-                    )
-                )
-                o = self.options
-                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
-                for data in run_object(
-                    self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
-                ):
+            with sink.open() as out:
+                for data in self._outputs(runner, obj, stats, progress, done_before, records_before):
                     out.write(data)
-                check = getattr(obj, "check_unchanged", None)
-                if check is not None:  # a local file that shrank or grew while read: a torn output
-                    check(f)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
             stats.output = sink.name
@@ -334,6 +354,30 @@ class Transformer:
                         pass
                     stats.dead_letter = None
             stats.seconds = time.perf_counter() - started
+
+    def _outputs(self, runner, obj, stats: FileResult, progress, done_before: int, records_before: int):
+        """One object's output bytes in order: its chunks on the local runner, or its blocks
+        on a cluster's (which read their byte ranges themselves)."""
+        report = None
+        if runner is not self.runner:
+            if progress is not None:  # bytes read, at most the object's (a gzip one is larger)
+                report = lambda b, r: progress(done_before + min(b, obj.size), records_before + r)  # noqa: E731
+            blocks = plan_blocks(self.pipeline, obj)
+            yield from run_blocks(runner.pipeline, runner, blocks, stats, report, stats.add_errors)
+            return
+        with obj.open() as f:
+            # progress in stored bytes: compressed ones for gzip inputs
+            counted = getattr(f, "compressed_bytes", None)
+            if progress is not None:
+                report = lambda b, r: progress(  # noqa: E731
+                    done_before + (b if counted is None else f.compressed_bytes), records_before + r
+                )
+            o = self.options
+            pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+            yield from run_object(self.pipeline, runner, obj.name, pieces, stats, report, stats.add_errors)
+            check = getattr(obj, "check_unchanged", None)
+            if check is not None:  # a local file that shrank or grew while read: a torn output
+                check(f)
 
 
 def _storage_error(name: str, what: str, exc: BaseException) -> StorageError:
