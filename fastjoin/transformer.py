@@ -131,6 +131,9 @@ class Transformer:
         are bit-identical either way.
     chunk_size
         Bytes read per chunk; memory is bounded by it, not by the input size.
+    block_size
+        On a Dask cluster (``transform(client=...)``): bytes of an object per block, the unit
+        a worker reads and runs (default 32 MiB); a larger object is split by byte ranges.
     max_record_bytes
         The longest line (or, with ``split_type="None"`` on JSON, object) read, default 100 MiB
         (SageMaker's largest ``MaxPayloadInMB``): a longer one fails its object with a located
