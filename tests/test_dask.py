@@ -5,6 +5,7 @@ dead letters of the single-process run."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import random
 import signal
@@ -15,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import optional_module
+from helpers import cli, optional_module, transform_request
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fastjoin
 from fastjoin.errors import ConfigError, FastjoinError
+from fastjoin.job import run_job
 from fastjoin.runners import dask as fastjoin_dask
 from fastjoin.runners.blocks import plan_blocks, run_blocks
 from fastjoin.runners.local import LocalRunner
@@ -274,3 +276,73 @@ def test_a_job_after_the_parent_predicted_does_not_deadlock(model, tmp_path):
     assert done.returncode == 0, done.stderr
     blocks = -(-(tmp_path / "in.csv").stat().st_size // 5000)
     assert done.stdout.split() == ["ok", str(blocks)]
+
+
+# --- the front ends ---------------------------------------------------------------------------
+
+
+def test_run_job_on_the_cluster_describes_each_worker(model, dask_client, tmp_path):
+    src = inputs(tmp_path / "in", 9)
+    request = transform_request(src, tmp_path / "dask", DataProcessing={"InputFilter": "$[1:]"})
+    local = run_job(dict(request, TransformOutput={"S3OutputPath": str(tmp_path / "local")}), model=model)
+    described = run_job(request, model=model, client=dask_client, block_size=1000)
+    info = described["fastjoin"]
+    assert described["TransformJobStatus"] == local["TransformJobStatus"] == "Failed"  # bad.csv
+    assert described["FailureReason"] == local["FailureReason"]
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+    workers = info["workers"]
+    assert len(workers) == 2 and all(w["blocks"] > 0 for w in workers)  # both took blocks
+    assert sum(w["records"] for w in workers) >= info["records_out"]  # a failed object's too
+    assert "workers" not in local["fastjoin"]
+
+
+def test_cli_transform_and_run_job_with_a_local_cluster(model, tmp_path):
+    src = inputs(tmp_path / "in", 11)
+    flags = ["--input-filter", "$[1:]", "--join-source", "Input", "--on-error", "skip"]
+    done = cli("transform", "--model", model, "--input", src, "--output", tmp_path / "local", *flags)
+    assert done.returncode == 0, done.stderr
+    done = cli(
+        "transform", "--model", model, "--input", src, "--output", tmp_path / "dask", *flags,
+        "--workers", "2", "--block-size", "2KiB",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            transform_request(
+                src,
+                tmp_path / "job",
+                TransformInput={"SplitType": "Line"},
+                TransformOutput={"AssembleWith": "Line"},
+                DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+            )
+        )
+    )
+    done = cli(
+        "run-job",
+        request,
+        "--model",
+        model,
+        "--on-error",
+        "skip",
+        "--workers",
+        "2",
+        "--block-size",
+        "2KiB",
+        "--describe",
+        "-",
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["fastjoin"]["workers"]) == 2
+    assert tree(tmp_path / "job") == tree(tmp_path / "local")
+
+
+def test_cli_cluster_flags_are_refused_clearly(model, tmp_path):
+    (tmp_path / "in.csv").write_bytes(b"1,1,1,1\n")
+    common = ("transform", "--model", model, "--input", tmp_path / "in.csv", "--output", tmp_path / "out")
+    done = cli(*common, "--workers", "0")
+    assert done.returncode == 2 and "--workers 0 must be at least 1" in done.stderr
+    done = cli(*common, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -173,7 +173,7 @@ class DaskRunner:
 
 
 def local_cluster(workers: int, threads_per_worker: int = 1):
-    """A ``LocalCluster`` of ``workers`` spawned processes with one thread each, no dashboard."""
+    """A ``LocalCluster`` of ``workers`` spawned processes with one thread each."""
     require("--workers")
     import dask
 
@@ -182,7 +182,9 @@ def local_cluster(workers: int, threads_per_worker: int = 1):
             n_workers=workers,
             threads_per_worker=threads_per_worker,
             processes=True,
-            dashboard_address=None,
+            # a free port: the scheduler's HTTP server starts even without a dashboard, and
+            # 8787 may be another cluster's (a warning, then a port of its own anyway)
+            dashboard_address=":0",
         )
 
 
