@@ -113,6 +113,15 @@ class S3:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def __getstate__(self) -> dict:
+        # sent to a Dask worker (inside an input object): the settings travel, the client is
+        # made again where it is used (a boto3 client does not pickle)
+        state = dict(self.__dict__, _client=None, _owns_client=True)
+        if self._client is not None and not self._owns_client:  # the caller's: its endpoint
+            state["endpoint_url"] = self._client.meta.endpoint_url
+            state["region"] = self.region or self._client.meta.region_name
+        return state
+
     # ------------------------------------------------------------------ errors
 
     def _error(self, what: str, uri: str, exc: Exception) -> StorageError:
@@ -208,6 +217,21 @@ class _RangedReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:  # a byte range of the object is read from its offset
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        pos = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence] + offset
+        if pos < 0:
+            raise ValueError(f"negative seek position {pos}")
+        if pos != self.pos:
+            self._close_body()  # the next read opens a range at the new position
+            self.pos = pos
+        return pos
 
     def _open_range(self) -> None:
         end = min(self.pos + self.s3.range_size, self.size) - 1

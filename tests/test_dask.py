@@ -19,6 +19,7 @@ import pytest
 from helpers import cli, optional_module, transform_request
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from s3fixtures import get, keys, put
 
 import fastjoin
 from fastjoin.errors import ConfigError, FastjoinError
@@ -346,3 +347,30 @@ def test_cli_cluster_flags_are_refused_clearly(model, tmp_path):
     done = cli(*common, "--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+
+def s3_tree(s3, bucket: str, prefix: str) -> dict[str, bytes]:
+    return {key[len(prefix) :]: get(s3, bucket, key) for key in keys(s3, bucket, prefix)}
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_s3_inputs_and_outputs_on_the_cluster_are_byte_identical(
+    model, dask_client, s3_endpoint, s3, bucket, tmp_path, on_error
+):
+    src = inputs(tmp_path / "in", 13)
+    for path in src.rglob("*.csv"):
+        put(s3, bucket, "in/" + path.relative_to(src).as_posix(), path.read_bytes())
+    t = fastjoin.Transformer(model, **JOB, on_error=on_error, block_size=1500)
+    local = t.transform(f"s3://{bucket}/in/", f"s3://{bucket}/local/", s3=s3_endpoint)
+    dask = t.transform(f"s3://{bucket}/in/", f"s3://{bucket}/dask/", s3=s3_endpoint, client=dask_client)
+    assert outcome(dask) == outcome(local)
+    assert s3_tree(s3, bucket, "dask/") == s3_tree(s3, bucket, "local/")
+    assert len(s3_tree(s3, bucket, "dask/")) == (
+        8 if on_error == "fail" else 10
+    )  # bad.csv: none / dead letters
+    assert sum(f.blocks for f in dask.workers.values()) > len(dask.files)
+    uploads = s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert uploads == []  # none left open
