@@ -19,7 +19,7 @@ from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
 from fastjoin.predictor import available_cores
-from fastjoin.runners.blocks import plan_blocks, run_blocks
+from fastjoin.runners.blocks import BlockFeed, run_blocks
 from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
@@ -278,22 +278,30 @@ class Transformer:
                 )
             if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
                 cast(Any, progress).start([obj.size for obj in objects])
+            todo = []  # (object, its result, its sink when it runs)
             for obj in objects:
-                stats = FileResult(obj.name, None)
+                stats, sink = FileResult(obj.name, None), None
                 try:
                     sink = store.sink(
                         output, obj.relative + storage.OUTPUT_SUFFIX, kms_key_id=kms_key_id, source=obj.name
                     )
-                    done = resume and sink.exists()
+                    if resume and sink.exists():
+                        stats.output, stats.skipped, sink = sink.name, True, None
                 except (StorageError, OSError) as exc:  # e.g. a name that cannot be mapped safely
-                    stats.error = _storage_error(obj.name, "cannot name the output", exc)
-                else:
-                    if done:
-                        stats.output, stats.skipped = sink.name, True
-                    else:
+                    stats.error, sink = _storage_error(obj.name, "cannot name the output", exc), None
+                todo.append((obj, stats, sink))
+            # on a cluster every block of the job shares one window: small objects run side by side
+            feed = (
+                None
+                if runner is self.runner
+                else BlockFeed(runner, self.pipeline, [o for o, _, k in todo if k is not None])
+            )
+            try:
+                for obj, stats, sink in todo:
+                    if sink is not None:
+                        blocks = None if feed is None else feed.next_object()
                         self._transform_object(
                             store,
-                            runner,
                             obj,
                             sink,
                             output,
@@ -302,17 +310,22 @@ class Transformer:
                             done_before,
                             records_before,
                             kms_key_id,
+                            blocks,
                         )
-                done_before += obj.size
-                records_before += stats.records
-                if progress is not None:
-                    progress(done_before, records_before)
-                result.files.append(stats)
+                        if blocks is not None:  # blocks the object did not take (it failed) are dropped
+                            blocks.close()
+                    done_before += obj.size
+                    records_before += stats.records
+                    if progress is not None:
+                        progress(done_before, records_before)
+                    result.files.append(stats)
+            finally:
+                if feed is not None:
+                    feed.close()
 
     def _transform_object(
         self,
         store,
-        runner,
         obj,
         sink,
         output,
@@ -321,7 +334,10 @@ class Transformer:
         done_before: int,
         records_before: int,
         kms_key_id: Optional[str],
+        blocks=None,
     ) -> None:
+        """Run one object into ``sink``: its chunks on the local runner, or (``blocks``) the
+        results of its blocks, run on a cluster, in order."""
         started = time.perf_counter()
         dead = None
         dead_sink = None
@@ -336,7 +352,7 @@ class Transformer:
                 dead = DeadLetters(self.options.policy, dead_sink)
                 stats.on_errors = dead.add
             with sink.open() as out:
-                for data in self._outputs(runner, obj, stats, progress, done_before, records_before):
+                for data in self._outputs(obj, stats, progress, done_before, records_before, blocks):
                     out.write(data)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
@@ -358,15 +374,14 @@ class Transformer:
                     stats.dead_letter = None
             stats.seconds = time.perf_counter() - started
 
-    def _outputs(self, runner, obj, stats: FileResult, progress, done_before: int, records_before: int):
-        """One object's output bytes in order: its chunks on the local runner, or its blocks
-        on a cluster's (which read their byte ranges themselves)."""
+    def _outputs(self, obj, stats: FileResult, progress, done_before: int, records_before: int, blocks):
+        """One object's output bytes in order: its chunks on the local runner, or the results
+        of its blocks, run on a cluster (which read their byte ranges themselves)."""
         report = None
-        if runner is not self.runner:
+        if blocks is not None:
             if progress is not None:  # bytes read, at most the object's (a gzip one is larger)
                 report = lambda b, r: progress(done_before + min(b, obj.size), records_before + r)  # noqa: E731
-            blocks = plan_blocks(self.pipeline, obj)
-            yield from run_blocks(runner.pipeline, runner, blocks, stats, report, stats.add_errors)
+            yield from run_blocks(blocks, stats, report, stats.add_errors)
             return
         with obj.open() as f:
             # progress in stored bytes: compressed ones for gzip inputs
@@ -377,7 +392,9 @@ class Transformer:
                 )
             o = self.options
             pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
-            yield from run_object(self.pipeline, runner, obj.name, pieces, stats, report, stats.add_errors)
+            yield from run_object(
+                self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
+            )
             check = getattr(obj, "check_unchanged", None)
             if check is not None:  # a local file that shrank or grew while read: a torn output
                 check(f)

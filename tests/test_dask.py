@@ -4,6 +4,7 @@ dead letters of the single-process run."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -25,7 +26,7 @@ import fastjoin
 from fastjoin.errors import ConfigError, FastjoinError
 from fastjoin.job import run_job
 from fastjoin.runners import dask as fastjoin_dask
-from fastjoin.runners.blocks import plan_blocks, run_blocks
+from fastjoin.runners.blocks import plan_blocks, run_block, run_blocks
 from fastjoin.runners.local import LocalRunner
 from fastjoin.storage import InputObject
 from fastjoin.transformer import FileResult
@@ -113,7 +114,8 @@ def test_any_block_size_gives_the_single_process_bytes_errors_and_dead_letters(
     assert len(blocks) == (1 if len(data) <= block_size else -(-len(data) // block_size))
     stats, dead = FileResult(str(path), None), []
     try:
-        got = b"".join(run_blocks(t.pipeline, LocalRunner(1), blocks, stats, None, dead.extend))
+        results = LocalRunner(1).ordered(functools.partial(run_block, t.pipeline), blocks)
+        got = b"".join(run_blocks(results, stats, None, dead.extend))
         error = None
     except FastjoinError as exc:
         got, error = None, exc
@@ -277,6 +279,39 @@ def test_a_job_after_the_parent_predicted_does_not_deadlock(model, tmp_path):
     assert done.returncode == 0, done.stderr
     blocks = -(-(tmp_path / "in.csv").stat().st_size // 5000)
     assert done.stdout.split() == ["ok", str(blocks)]
+
+
+def test_many_small_objects_spread_across_the_workers(model, dask_client, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(24):
+        (src / f"{i:02}.csv").write_bytes(rows(random.Random(i), 50))
+    t = fastjoin.Transformer(model, **JOB)  # each object one block
+    in_flight: list = []  # blocks submitted and not yet taken, as each object's output is taken
+    dask = t.transform(
+        src,
+        tmp_path / "dask",
+        client=dask_client,
+        progress=lambda b, r: in_flight.append(len(dask_client.futures)),
+    )
+    local = t.transform(src, tmp_path / "local")
+    assert outcome(dask) == outcome(local)
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+    assert sorted(w.blocks > 0 for w in dask.workers.values()) == [True, True]
+    assert sum(w.blocks for w in dask.workers.values()) == 24
+    assert max(in_flight) >= 3  # later objects' blocks were out while the first was written
+
+
+def test_resume_skips_the_objects_already_written(model, dask_client, tmp_path):
+    src = inputs(tmp_path / "in", 17)
+    t = fastjoin.Transformer(model, **JOB, on_error="skip", block_size=700)
+    first = t.transform(src, tmp_path / "out", client=dask_client)
+    written = tree(tmp_path / "out")
+    (tmp_path / "out" / "big.csv.out").unlink()
+    (tmp_path / "out" / "small" / "3.csv.out").write_bytes(b"kept")
+    again = t.transform(src, tmp_path / "out", client=dask_client, resume=True)
+    assert [f.skipped for f in again.files] == [f.source not in (str(src / "big.csv"),) for f in first.files]
+    assert tree(tmp_path / "out") == dict(written, **{"small/3.csv.out": b"kept"})
 
 
 # --- the front ends ---------------------------------------------------------------------------

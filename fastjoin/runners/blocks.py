@@ -11,12 +11,15 @@ to every block after the first (the first reads and writes the header itself).
 
 :func:`run_blocks` takes the block results back in order and makes their locations
 absolute, exactly as :func:`fastjoin.pipeline.run_object` does for chunks, so the output,
-errors and dead letters are those of a single-process run, byte for byte.
+errors and dead letters are those of a single-process run, byte for byte. :class:`BlockFeed`
+sends every block of a job through one window, so that many small objects spread across the
+workers instead of running one after another.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator, Optional
@@ -26,7 +29,7 @@ from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, run_object
 from fastjoin.records.base import ChunkResult
 
-__all__ = ["Block", "plan_blocks", "run_block", "run_blocks"]
+__all__ = ["Block", "plan_blocks", "run_block", "run_blocks", "BlockFeed"]
 
 
 @dataclass(frozen=True)
@@ -108,18 +111,14 @@ def _check_size(obj, f) -> None:
 
 
 def run_blocks(
-    pipeline: Pipeline,
-    runner,
-    blocks: list[Block],
+    results: Iterator[ChunkResult],
     stats,
     progress: Optional[Callable[[int, int], None]] = None,
     on_errors: Optional[Callable[[list], None]] = None,
 ) -> Iterator[bytes]:
-    """One object's output bytes, in input order, from its blocks run by ``runner`` with
-    ``pipeline`` (on a cluster, :attr:`~fastjoin.runners.dask.DaskRunner.pipeline`, which
-    resolves on each worker); errors and dead letters made absolute."""
+    """One object's output bytes, in input order, from the results of its blocks (in order,
+    each error raised at its turn); errors and dead letters made absolute."""
     order = InOrder(stats, progress, on_errors)
-    results = runner.ordered(functools.partial(run_block, pipeline), blocks)
     while True:
         try:
             result = next(results)
@@ -129,3 +128,59 @@ def run_blocks(
             order.failed(exc)
             raise
         yield order.take(result)
+
+
+class BlockFeed:
+    """Every block of a job's objects, planned up front and sent through one runner window,
+    so that small objects run side by side on the workers; :meth:`next_object` hands out
+    the next object's block results in order. ``runner`` has ``outcomes(fn, items)``
+    (``(result, error)`` pairs in input order) and ``pipeline`` (what runs the blocks)."""
+
+    def __init__(self, runner, pipeline: Pipeline, objects: list):
+        plans: list = []
+        for obj in objects:
+            try:
+                plans.append(plan_blocks(pipeline, obj))
+            except (FastjoinError, OSError) as exc:  # e.g. the header cannot be read: this object fails
+                plans.append(exc)
+        self._plans = deque(plans)  # handed out by next_object
+        blocks = (b for plan in plans if isinstance(plan, list) for b in plan)
+        self._outcomes = runner.outcomes(functools.partial(run_block, runner.pipeline), blocks)
+
+    def next_object(self) -> "_ObjectResults":
+        """The next object's block results, in order; close it when done (its blocks left
+        untaken, as when the object failed, are then drained so the next object starts at
+        its own)."""
+        return _ObjectResults(self._outcomes, self._plans.popleft())
+
+    def close(self) -> None:
+        """Cancel what is still in flight (a job interrupted)."""
+        self._outcomes.close()
+
+
+class _ObjectResults:
+    """One object's block results from a :class:`BlockFeed`; each error raised at its turn."""
+
+    def __init__(self, outcomes: Iterator, plan):
+        self._outcomes, self._plan = outcomes, plan
+        self._left = len(plan) if isinstance(plan, list) else 0
+
+    def __iter__(self) -> "_ObjectResults":
+        return self
+
+    def __next__(self) -> ChunkResult:
+        if not isinstance(self._plan, list):  # planning failed: the object's error, once
+            error, self._plan = self._plan, []
+            raise error
+        if not self._left:
+            raise StopIteration
+        result, error = next(self._outcomes)
+        self._left -= 1
+        if error is not None:
+            raise error
+        return result
+
+    def close(self) -> None:
+        while self._left:
+            next(self._outcomes)
+            self._left -= 1

@@ -136,35 +136,45 @@ class DaskRunner:
         self.figures: dict[str, WorkerFigures] = {}
 
     def ordered(self, fn: Callable, items: Iterable) -> Iterator:
-        """``fn(item)`` for each item on the cluster, yielded in input order; at most twice
-        the cluster's threads in flight. A block whose worker dies is run again elsewhere by
-        Dask; one that fails is raised at its turn, the later ones cancelled."""
+        """``fn(item)`` for each item on the cluster, yielded in input order; one that failed
+        is raised at its turn (the later ones cancelled)."""
+        for result, error in self.outcomes(fn, items):
+            if error is not None:
+                raise error
+            yield result
+
+    def outcomes(self, fn: Callable, items: Iterable) -> Iterator[tuple[Any, Optional[BaseException]]]:
+        """``(fn(item), None)`` or ``(None, its error)`` for each item, in input order, with
+        at most twice the cluster's threads in flight. A block whose worker dies is run again
+        elsewhere by Dask; closing the iterator cancels what is still in flight."""
         pending: deque = deque()
         window = 2 * self.workers
         try:
             for item in items:
                 pending.append(self.client.submit(_run, fn, item, pure=False))
                 if len(pending) >= window:
-                    yield self._result(pending.popleft())
+                    yield self._outcome(pending.popleft())
             while pending:
-                yield self._result(pending.popleft())
+                yield self._outcome(pending.popleft())
         finally:
             for future in pending:
                 future.cancel()
 
-    def _result(self, future):
+    def _outcome(self, future) -> tuple[Any, Optional[BaseException]]:
         try:
             result, worker, seconds = future.result()
-        except (FastjoinError, OSError):
-            raise
+        except (FastjoinError, OSError) as exc:
+            return None, exc
         except Exception as exc:  # KilledWorker, a lost scheduler: this object fails, not the job
-            raise FastjoinError(f"a block failed on the Dask cluster: {type(exc).__name__}: {exc}") from exc
+            error = FastjoinError(f"a block failed on the Dask cluster: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            return None, error
         figures = self.figures.setdefault(worker, WorkerFigures())
         figures.blocks += 1
         figures.bytes_in += getattr(result, "size", 0)
         figures.records += getattr(result, "records", 0)
         figures.seconds += seconds
-        return result
+        return result, None
 
     def close(self) -> None:
         """Remove the model from the workers."""
