@@ -94,36 +94,41 @@ RECORDS = st.lists(
     st.integers(1, 400),
     st.sampled_from(["fail", "skip"]),
     st.booleans(),
+    st.sampled_from([100 << 20, 40]),
 )
-@example([b"8," + b"1" * 300 + b",2,3", b"1,1,1,1"], b"\r\n", False, 3, "fail", True)
-@example([], b"\n", True, 1, "fail", True)  # an empty object with a header: its error
+@example([b"8," + b"1" * 300 + b",2,3", b"1,1,1,1"], b"\r\n", False, 3, "fail", True, 100 << 20)
+@example([], b"\n", True, 1, "fail", True, 100 << 20)  # an empty object with a header: its error
+@example([b"1,1,1,1", b"8," + b"1" * 300 + b",2,3"], b"\n", True, 20, "skip", False, 40)  # too long a line
 def test_any_block_size_gives_the_single_process_bytes_errors_and_dead_letters(
-    model, tmp_path_factory, records, newline, final, block_size, on_error, header
+    model, tmp_path_factory, records, newline, final, block_size, on_error, header, max_record
 ):
     body = newline.join(records) + (newline if final and records else b"")
     data = (b"id,a,b,c" + newline + body) if header and (records or final) else body
-    path = tmp_path_factory.mktemp("plan") / "in.csv"
+    folder = tmp_path_factory.mktemp("plan")
+    path = folder / "in.csv"
     path.write_bytes(data)
-    t = fastjoin.Transformer(model, **JOB, on_error=on_error, header=header, block_size=block_size)
-    expected_dead: list = []
-    try:
-        expected, expected_error = t.transform_bytes(data, source=str(path), errors=expected_dead), None
-    except FastjoinError as exc:
-        expected, expected_error = None, exc
+    t = fastjoin.Transformer(
+        model, **JOB, on_error=on_error, header=header, block_size=block_size, max_record_bytes=max_record
+    )
+    (expected,) = t.transform(path, folder / "out").files  # the single-process run of the file
     blocks = plan_blocks(t.pipeline, InputObject.of(path, "in.csv"))
     assert len(blocks) == (1 if len(data) <= block_size else -(-len(data) // block_size))
     stats, dead = FileResult(str(path), None), []
     try:
         results = LocalRunner(1).ordered(functools.partial(run_block, t.pipeline), blocks)
-        got = b"".join(run_blocks(results, stats, None, dead.extend))
-        error = None
+        got, error = b"".join(run_blocks(results, stats, None, dead.extend)), None
     except FastjoinError as exc:
         got, error = None, exc
-    assert got == expected
-    assert str(error) == str(expected_error) and type(error) is type(expected_error)
+    assert str(error) == str(expected.error) and type(error) is type(expected.error)
     if error is None:
-        assert dead == expected_dead  # line, column, byte offset, record, reason
-        assert stats.bytes_in == len(data)
+        assert got == (folder / "out" / "in.csv.out").read_bytes()
+        letters = folder / "out" / "in.csv.out.errors.jsonl"
+        assert b"".join(d.to_json() for d in dead) == (letters.read_bytes() if letters.exists() else b"")
+        assert (stats.records, stats.blank_lines, stats.bytes_in) == (
+            expected.records,
+            expected.blank_lines,
+            len(data),
+        )
 
 
 def test_gzip_and_whole_json_objects_are_one_block(model, tmp_path):

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator, Optional
 
+import numpy as np
+
 from fastjoin import framing
 from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, run_object
@@ -53,8 +55,17 @@ class Block:
             )
             return
         buf, _, _, base = framing.byte_range(f, self.start, self.stop)  # buf holds just the range
-        for piece in framing.buffer_chunks(buf, options.chunk_size):
+        starts, ends = framing.line_spans(buf, 0, len(buf))
+        too_long = np.flatnonzero(ends - starts > options.max_record_bytes)
+        good = int(starts[too_long[0]]) if len(too_long) else len(buf)
+        for piece in framing.buffer_chunks(
+            buf if good == len(buf) else memoryview(buf)[:good], options.chunk_size
+        ):
             yield piece._replace(base_offset=base)
+        if good < len(buf):  # the lines before it run first, as when the object is read as a stream
+            limit = options.max_record_bytes
+            line = bytes(buf[good : good + limit + 2])  # what a stream reader holds when it refuses it
+            framing._check_first_line(line, len(line), limit, self.obj.name, base + good, final=True)
 
 
 def plan_blocks(pipeline: Pipeline, obj) -> list[Block]:
