@@ -2,8 +2,8 @@
 
 The driver plans (:func:`plan_blocks`): an object larger than ``block_size`` is cut into
 about equal nominal ranges (Dask's ``read_bytes`` spreads the spare bytes the same way);
-each worker reads the lines whose first byte lies in its range (:func:`fastjoin.framing.byte_range`,
-so any cut gives every line to exactly one block) and runs them through the pipeline in
+each worker reads the lines whose first byte lies in its range (the rule of
+:func:`fastjoin.framing.byte_range`, so any cut gives every line to exactly one block) and runs them through the pipeline in
 ``chunk_size`` chunks (:func:`run_block`). A gzip object, a ``SplitType=None`` JSON object
 and an object no larger than a block are one block, read as a stream as the local runner
 reads it. With ``header=True`` the driver reads the header line once and hands its names
@@ -18,16 +18,15 @@ workers instead of running one after another.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator, Optional
-
-import numpy as np
+from typing import Any, BinaryIO, Callable, Iterator, Optional, cast
 
 from fastjoin import framing
-from fastjoin.errors import FastjoinError, StorageError
+from fastjoin.errors import FastjoinError, InputError, StorageError
 from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, run_object
 from fastjoin.records.base import ChunkResult
 
@@ -54,18 +53,34 @@ class Block:
                 f, options.chunk_size, options.whole_object, options.max_record_bytes, self.obj.name
             )
             return
-        buf, _, _, base = framing.byte_range(f, self.start, self.stop)  # buf holds just the range
-        starts, ends = framing.line_spans(buf, 0, len(buf))
-        too_long = np.flatnonzero(ends - starts > options.max_record_bytes)
-        good = int(starts[too_long[0]]) if len(too_long) else len(buf)
-        for piece in framing.buffer_chunks(
-            buf if good == len(buf) else memoryview(buf)[:good], options.chunk_size
-        ):
-            yield piece._replace(base_offset=base)
-        if good < len(buf):  # the lines before it run first, as when the object is read as a stream
-            limit = options.max_record_bytes
-            line = bytes(buf[good : good + limit + 2])  # what a stream reader holds when it refuses it
-            framing._check_first_line(line, len(line), limit, self.obj.name, base + good, final=True)
+        first, last = framing.line_start(f, self.start), framing.line_start(f, self.stop)
+        f.seek(first)
+        # read as the local runner reads a stream: chunk_size pieces, a line over the limit refused
+        pieces = framing.read_chunks(
+            cast(BinaryIO, _Range(f, last - first)),
+            options.chunk_size,
+            max_record=options.max_record_bytes,
+            source=self.obj.name,
+        )
+        try:
+            for piece in pieces:
+                yield piece._replace(base_offset=first + piece.base_offset)
+        except InputError as exc:  # located in the range: made absolute in the object
+            if exc.location is not None:
+                exc.location = dataclasses.replace(exc.location, byte_offset=first + exc.location.byte_offset)
+            raise
+
+
+class _Range:
+    """The next ``size`` bytes of a stream, as a stream."""
+
+    def __init__(self, f, size: int):
+        self._f, self._left = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
 
 
 def plan_blocks(pipeline: Pipeline, obj) -> list[Block]:
