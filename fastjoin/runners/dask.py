@@ -25,6 +25,7 @@ this module imports, and :func:`require` says what to install.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import hashlib
 import pickle
@@ -50,6 +51,7 @@ INSTALL = 'pip install "fastjoin[dask]"'
 _LOADED: dict[str, Any] = {}  # this worker process's pipelines, by payload key
 _PAYLOADS: dict[str, tuple] = {}  # (options, ModelSpec) given by the plugin, loaded on first use
 _LOCK = threading.Lock()
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 
 def require(what: str = "a Dask cluster") -> None:
@@ -66,6 +68,21 @@ class _Payload(WorkerPlugin):
 
     def setup(self, worker=None) -> None:
         _PAYLOADS[self.key] = (self.options, self.spec)
+        _reuse_freed_memory()
+
+
+def _reuse_freed_memory() -> None:
+    """Undo the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` in this worker: with it glibc maps
+    every buffer over 128 KiB afresh and unmaps it when freed, and the page faults cost a
+    block 1.6x the CPU time it takes in a plain process (measured on the seed job). Freed
+    chunks are kept for reuse again (up to 256 MiB untrimmed). Other C libraries: nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: buffers under it come from the heap
+    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
 
     def teardown(self, worker=None) -> None:
         _PAYLOADS.pop(self.key, None)
