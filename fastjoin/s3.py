@@ -113,14 +113,14 @@ class S3:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def __getstate__(self) -> dict:
-        # sent to a Dask worker (inside an input object): the settings travel, the client is
-        # made again where it is used (a boto3 client does not pickle)
-        state = dict(self.__dict__, _client=None, _owns_client=True)
-        if self._client is not None and not self._owns_client:  # the caller's: its endpoint
-            state["endpoint_url"] = self._client.meta.endpoint_url
-            state["region"] = self.region or self._client.meta.region_name
-        return state
+    def __reduce__(self):
+        # sent to a Dask worker (inside an input object): the settings travel, and each
+        # process makes one client for them (a boto3 client does not pickle, and making one
+        # takes a tenth of a second: not once per block)
+        endpoint, region = self.endpoint_url, self.region
+        if self._client is not None and not self._owns_client:  # the caller's client: its endpoint
+            endpoint, region = self._client.meta.endpoint_url, region or self._client.meta.region_name
+        return (_process_s3, (endpoint, region, self.profile, self.part_size, self.range_size))
 
     # ------------------------------------------------------------------ errors
 
@@ -203,6 +203,20 @@ class S3:
 
     def delete(self, bucket: str, key: str) -> None:
         self._call("delete", f"s3://{bucket}/{key}", self.client.delete_object, Bucket=bucket, Key=key)
+
+
+_PROCESS_S3: dict[tuple, S3] = {}  # this process's S3 per settings, for objects sent to it
+
+
+def _process_s3(endpoint_url, region, profile, part_size, range_size) -> S3:
+    settings = (endpoint_url, region, profile, part_size, range_size)
+    s3 = _PROCESS_S3.get(settings)
+    if s3 is None:
+        s3 = _PROCESS_S3.setdefault(
+            settings,
+            S3(endpoint_url, region=region, profile=profile, part_size=part_size, range_size=range_size),
+        )
+    return s3
 
 
 class _RangedReader(io.RawIOBase):
