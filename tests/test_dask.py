@@ -319,6 +319,31 @@ def test_resume_skips_the_objects_already_written(model, dask_client, tmp_path):
     assert tree(tmp_path / "out") == dict(written, **{"small/3.csv.out": b"kept"})
 
 
+def test_a_container_model_runs_on_the_workers(dask_client, tmp_path):
+    src = inputs(tmp_path / "in", 21)
+    first_field = lambda body, content_type, accept: b"".join(  # noqa: E731  (a lambda: pickled by value)
+        line.split(b",")[0] + b"\n" for line in body.splitlines()
+    )
+    t = fastjoin.Transformer(first_field, input_filter="$[1:]", join_source="Input", block_size=900)
+    dask = t.transform(src, tmp_path / "dask", client=dask_client)
+    local = t.transform(src, tmp_path / "local")
+    assert outcome(dask) == outcome(local) and dask.ok
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+
+
+def test_progress_across_the_cluster_reaches_the_job_size(model, dask_client, tmp_path):
+    src = inputs(tmp_path / "in", 23)
+    total = sum(p.stat().st_size for p in src.rglob("*.csv"))
+    seen: list = []
+    t = fastjoin.Transformer(model, **JOB, on_error="skip", block_size=800)
+    result = t.transform(
+        src, tmp_path / "dask", client=dask_client, progress=lambda b, r: seen.append((b, r))
+    )
+    assert len(seen) > sum(w.blocks for w in result.workers.values())  # each block, then each object
+    assert seen == sorted(seen)  # bytes and rows only grow
+    assert seen[-1] == (total, result.records)
+
+
 # --- the front ends ---------------------------------------------------------------------------
 
 
