@@ -260,6 +260,7 @@ def test_a_failing_block_fails_its_object_only_and_leaves_no_output(model, dask_
 def test_a_job_after_the_parent_predicted_does_not_deadlock(model, tmp_path):
     """The sequence that hangs under fork (xgboost#6617): OpenMP threads in the parent, then
     worker processes. The workers are spawned, so the job completes."""
+    pytest.importorskip("distributed", reason='needs dask.distributed (pip install -e ".[test]")')
     (tmp_path / "in.csv").write_bytes(rows(random.Random(3), 3000))
     script = textwrap.dedent(
         f"""
@@ -363,6 +364,7 @@ def test_run_job_on_the_cluster_describes_each_worker(model, dask_client, tmp_pa
 
 
 def test_cli_transform_and_run_job_with_a_local_cluster(model, tmp_path):
+    pytest.importorskip("distributed", reason='needs dask.distributed (pip install -e ".[test]")')
     src = inputs(tmp_path / "in", 11)
     flags = ["--input-filter", "$[1:]", "--join-source", "Input", "--on-error", "skip"]
     done = cli("transform", "--model", model, "--input", src, "--output", tmp_path / "local", *flags)

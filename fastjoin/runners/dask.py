@@ -10,7 +10,7 @@ The model travels once per worker, as bytes: a ``WorkerPlugin`` (sent to every w
 to each one that joins later, a restarted one included) holds the options and the model's
 :class:`~fastjoin.pipeline.ModelSpec` with the model's UBJ bytes, never a live Booster; the
 worker loads it on its first block and keeps it in a per-process cache keyed by the hash of
-the payload. Each load predicts on one thread (``nthread=1``, set explicitly: one task per
+the payload (the newest two stay after their job: jobs in a loop do not reload their model). Each load predicts on one thread (``nthread=1``, set explicitly: one task per
 worker thread, as the local runner has one predict thread per worker thread).
 
 Workers must be spawned, not forked: a fastjoin process has OpenMP and pool threads once it
@@ -48,7 +48,8 @@ __all__ = ["DaskRunner", "WorkerPipeline", "local_cluster", "connect", "require"
 
 INSTALL = 'pip install "fastjoin[dask]"'
 
-_LOADED: dict[str, Any] = {}  # this worker process's pipelines, by payload key
+_LOADED: dict[str, Any] = {}  # this worker process's pipelines, by payload key, oldest first
+_KEEP_LOADED = 2
 _PAYLOADS: dict[str, tuple] = {}  # (options, ModelSpec) given by the plugin, loaded on first use
 _LOCK = threading.Lock()
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
@@ -68,6 +69,8 @@ class _Payload(WorkerPlugin):
 
     def setup(self, worker=None) -> None:
         _PAYLOADS[self.key] = (self.options, self.spec)
+        if self.key in _LOADED:  # loaded for an earlier job: now the newest
+            _LOADED[self.key] = _LOADED.pop(self.key)
         _reuse_freed_memory()
 
 
@@ -86,7 +89,10 @@ def _reuse_freed_memory() -> None:
 
     def teardown(self, worker=None) -> None:
         _PAYLOADS.pop(self.key, None)
-        _LOADED.pop(self.key, None)
+        # the loaded model stays for the next job with the same payload (jobs in a loop, one
+        # model), but only the newest few: a long-lived cluster sees many models
+        while len(_LOADED) > _KEEP_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
 
 
 def _pipeline(key: str):
