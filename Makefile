@@ -8,7 +8,7 @@ SETUP  := $(VENV)/.setup-done
 CORE   := build/.core-built
 EXTRAS ?= xgboost-cpu,test,demo,lint
 
-.PHONY: all demo test test-checked sdist-check lint bench fuzz fuzz-short clean
+.PHONY: all demo test test-checked sdist-check lint bench bench-serve fuzz fuzz-short clean
 
 all: $(CORE)
 
@@ -60,12 +60,19 @@ sdist-check: $(SETUP)
 	  $$py -m pytest -q
 
 bench: $(CORE)
-	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench]"
+	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench,serve]"
 	# the one-chunk stage benchmarks in a process of their own: earlier benchmarks' large
 	# allocations leave a heap on which the same loops run up to 40% slower
 	$(BIN)/python -m pytest benchmarks/bench_stages.py --benchmark-only --benchmark-json=bench-stages.json $(BENCH_ARGS)
 	$(BIN)/python -m pytest benchmarks --ignore=benchmarks/bench_stages.py --benchmark-only --benchmark-json=bench-results.json $(BENCH_ARGS)
 	$(BIN)/python benchmarks/report.py bench-results.json bench-stages.json -o benchmarks/RESULTS.md --readme README.md
+
+# The serving benchmark alone (also part of `make bench`): fastjoin serve beside the XGBoost
+# container's stack, one worker each on one core, the load generator on another
+bench-serve: $(CORE)
+	$(BIN)/python -m pip install -q --no-build-isolation -e ".[$(EXTRAS),bench,serve]"
+	$(BIN)/python -m pytest benchmarks/bench_serve.py --benchmark-only --benchmark-json=bench-serve.json $(BENCH_ARGS)
+	$(BIN)/python benchmarks/report.py --serving bench-serve.json
 
 # Coverage-guided fuzzing (fuzz/run.py): an ASan+UBSan build of the compiled parts in
 # build/fuzz, every target against its reference for FUZZ_SECONDS each (FUZZ_RUNS=n stops a

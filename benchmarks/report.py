@@ -176,6 +176,8 @@ def render(data: dict, source: str = "bench-results.json") -> str:
     for group in sorted(groups, key=_group_key):
         if all(b.get("extra_info", {}).get("kind") == "breakdown" for b in groups[group]):
             continue  # rendered in "Where fastjoin's time goes"
+        if group.startswith("serving"):
+            continue  # rendered in "Serving"
         members = sorted(
             groups[group],
             key=lambda b: (KIND_ORDER.get(b.get("extra_info", {}).get("kind"), 9), b["stats"]["median"]),
@@ -231,6 +233,9 @@ def render(data: dict, source: str = "bench-results.json") -> str:
     if breakdown:
         out.append("")
         out.extend(breakdown)
+    serving = serving_table(groups)
+    if serving:
+        out += ["", "## Serving (bench_serve.py)", ""] + serving
     out.append("")
     return "\n".join(out)
 
@@ -723,6 +728,69 @@ def render_readme(data: dict) -> str:
     return "\n".join(out)
 
 
+def serving_table(groups: dict[str, list[dict]]) -> list[str]:
+    """bench_serve.py's groups as one table: fastjoin serve beside the container's stack, the
+    ratio (above 1: fastjoin better), and the load generator's ceiling."""
+    if not any(g.startswith("serving") for g in groups):
+        return []
+
+    def pair(group: str):
+        members = groups.get(group, [])
+        return _find(members, "fastjoin"), _find(members, "peer")
+
+    def ei(b, key):
+        return (b or {}).get("extra_info", {}).get(key)
+
+    def num(x, digits=0):
+        return "—" if x is None else f"{x:,.{digits}f}"
+
+    def times(a, b, higher_is_better=True):
+        if a is None or b is None or not a or not b:
+            return "—"
+        return f"{(a / b if higher_is_better else b / a):.1f}×"
+
+    out = [
+        "| load | fastjoin serve | XGBoost container's stack | fastjoin's advantage |",
+        "|---|---:|---:|---:|",
+    ]
+    for c in (1, 8, 64):
+        f, p = pair(f"serving: one-record CSV, concurrency {c}")
+        if not (f or p):
+            continue
+        out.append(
+            f"| one-record CSV, concurrency {c}: requests/s | {num(ei(f, 'rps'))} | {num(ei(p, 'rps'))} "
+            f"| {times(ei(f, 'rps'), ei(p, 'rps'))} |"
+        )
+        out.append(
+            f"| … p50 / p99 latency, ms | {num(ei(f, 'p50_ms'), 2)} / {num(ei(f, 'p99_ms'), 2)} "
+            f"| {num(ei(p, 'p50_ms'), 2)} / {num(ei(p, 'p99_ms'), 2)} "
+            f"| {times(ei(f, 'p99_ms'), ei(p, 'p99_ms'), higher_is_better=False)} (p99) |"
+        )
+    f, p = pair("serving: 6 MB batches")
+    if f or p:
+        out.append(
+            f"| 6 MB MultiRecord batches, one in flight: MB/s | {num(ei(f, 'MB_per_s'))} "
+            f"| {num(ei(p, 'MB_per_s'))} | {times(ei(f, 'MB_per_s'), ei(p, 'MB_per_s'))} |"
+        )
+        out.append(
+            f"| `/ping` p99 while the batches run, ms | {num(ei(f, 'ping_p99_ms'), 1)} "
+            f"| {num(ei(p, 'ping_p99_ms'), 1)} | {times(ei(f, 'ping_p99_ms'), ei(p, 'ping_p99_ms'), False)} |"
+        )
+    f, p = pair("serving: memory")
+    if f or p:
+        out.append(
+            f"| worker memory (RSS after the runs), MB | {num(ei(f, 'worker_MB'))} | {num(ei(p, 'worker_MB'))} "
+            f"| {times(ei(f, 'worker_MB'), ei(p, 'worker_MB'), False)} less |"
+        )
+    ceiling = sorted(
+        groups.get("serving: load generator ceiling", []), key=lambda b: ei(b, "concurrency") or 0
+    )
+    if ceiling:
+        shown = ", ".join(f"{num(ei(b, 'rps'))} at concurrency {ei(b, 'concurrency')}" for b in ceiling)
+        out += ["", f"Load generator ceiling (a trivial server on the servers' core): {shown} requests/s."]
+    return out
+
+
 def update_readme(path: str, section: str) -> None:
     """Replace README's text from the begin marker to the end marker (both included)."""
     with open(path, encoding="utf-8") as f:
@@ -752,6 +820,7 @@ def main(argv=None) -> int:
         metavar="README.md",
         help=f"also rewrite this file's benchmark section, from {README_BEGIN} to {README_END}",
     )
+    ap.add_argument("--serving", action="store_true", help="print only the serving table (bench_serve.py)")
     args = ap.parse_args(argv)
     data = None
     for path in args.json:
@@ -761,6 +830,9 @@ def main(argv=None) -> int:
             data = part
         else:
             data["benchmarks"] = data.get("benchmarks", []) + part.get("benchmarks", [])
+    if args.serving:
+        sys.stdout.write("\n".join(serving_table(_groups(data))) + "\n")
+        return 0
     text = render(data, " + ".join(args.json))
     if args.output:
         with open(args.output, "w") as f:

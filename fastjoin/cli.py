@@ -22,7 +22,8 @@ from fastjoin.errors import FastjoinError, plural
 from fastjoin.options import TransformOptions, add_arguments, from_args
 
 _EXTENSIONS = TransformOptions.extension_names()  # run-job's and preview's option flags
-_SERVE_OPTIONS = ("input_filter", "join_source", "output_filter")  # serve's flags, named as transform's
+# serve's option flags, named as in transform
+_SERVE_OPTIONS = ("input_filter", "join_source", "output_filter", "allow_pickle", "engine")
 _MODEL_HELP = "model file, model.tar.gz or directory (default: the request's ModelName, read as a path)"
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -205,8 +206,8 @@ def _serve_parser(sub) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="model file, model.tar.gz or directory holding xgboost-model (default: $SM_MODEL_DIR, "
-        "else /opt/ml/model)",
+        help="model file, model.tar.gz or directory holding xgboost-model, or module:function naming "
+        "a container callable f(body, content_type, accept) (default: $SM_MODEL_DIR, else /opt/ml/model)",
     )
     p.add_argument(
         "--port",
@@ -221,7 +222,8 @@ def _serve_parser(sub) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="requests predicted at once (default: $SAGEMAKER_MODEL_SERVER_WORKERS, else the cores)",
+        help="worker processes, each loading the model (one that dies is replaced); 1 serves in this "
+        "process (default: $SAGEMAKER_MODEL_SERVER_WORKERS, else the cores)",
     )
     add_arguments(p, _SERVE_OPTIONS)  # named as in fastjoin transform
     _add_debug_arg(p)
@@ -479,54 +481,32 @@ def _run_demo(args) -> int:
 
 
 def _run_serve(args) -> int:
-    import socket
-
     from fastjoin.errors import ConfigError
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError:
         raise ConfigError("fastjoin serve needs uvicorn: pip install 'fastjoin[serve]'") from None
     from fastjoin.serve import create_app, default_model_path
+    from fastjoin.serve.environment import port_from_env
+    from fastjoin.serve.workers import AppSpec, address, engine_of, listen, model_source, run
 
     options = from_args(args, _SERVE_OPTIONS)
     TransformOptions(**options).check("cli")  # the flags, named as flags
-    port = args.port
-    if port is None:
-        text = os.environ.get("SAGEMAKER_BIND_TO_PORT", "").strip() or "8080"
-        if not text.isdigit():
-            raise ConfigError(f"SAGEMAKER_BIND_TO_PORT={text!r} is not a port number")
-        port = int(text)
+    port = port_from_env() if args.port is None else args.port
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a port number (0..65535)")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} must be at least 1")
     model = args.model or default_model_path()
-    app = create_app(model, workers=args.workers, **options)  # the model loads before the port opens
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((args.host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
-    host, bound = sock.getsockname()[:2]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
-    engine = getattr(app.model, "engine", "container callable")
-    print(
-        f"fastjoin: serving {model} on http://{shown}:{bound} ({app.workers} worker"
-        f"{'s' if app.workers != 1 else ''}, engine {engine}, body limit {app.max_payload_bytes} bytes)",
-        flush=True,
+    app = create_app(model_source(model), workers=args.workers, **options)  # loads before the port opens
+    sock = listen(args.host, port)
+    line = (
+        f"fastjoin: serving {model} on {address(sock)} ({app.workers} worker"
+        f"{'s' if app.workers != 1 else ''}, engine {engine_of(app)}, body limit {app.max_payload_bytes} bytes)"
     )
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    # uvicorn catches SIGTERM while it serves (stop accepting, finish the requests in flight)
-    # and raises it again once it has stopped: main()'s handler would turn that into exit 143
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        server.run(sockets=[sock])
+        run(app, AppSpec.of(app, model, options), sock, on_ready=lambda: print(line, flush=True))
     finally:
         sock.close()
     print("fastjoin: serve stopped", file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from helpers import cli
 
 import fastjoin
 from fastjoin.serve import create_app, payload_limit, workers_from_env
+from fastjoin.serve.environment import model_server_timeout, port_from_env
 
 httpx = pytest.importorskip("httpx", reason="needs httpx (pip install -e '.[test]')")
 uvicorn = pytest.importorskip("uvicorn", reason="needs uvicorn (pip install -e '.[serve]')")
@@ -306,7 +308,7 @@ def test_records_the_model_cannot_take_are_400(batch_server, seed):
 
 
 @pytest.mark.requires_xgboost
-@pytest.mark.parametrize("accept", ["image/png", "text/plain", "application/x-recordio-protobuf"])
+@pytest.mark.parametrize("accept", ["image/png", "text/plain", "application/x-protobuf"])
 def test_unsupported_accept_is_406(batch_server, seed, accept):
     _, batch = seed
     answer = batch_server.post(
@@ -440,7 +442,7 @@ def test_random_requests_to_the_real_time_bodies_never_get_a_5xx(seed, env):
     model, batch = seed
     with server("--model", model, "--input-filter", FILTER, env=env) as (_, url):
         with httpx.Client(base_url=url, timeout=60) as client:
-            _random_requests(client, batch, random.Random(13), requests=150)
+            _random_requests(client, batch, random.Random(13), requests=250)
 
 
 def _random_requests(client, batch: bytes, rng: random.Random, requests: int = 300) -> None:
@@ -455,6 +457,7 @@ def _random_requests(client, batch: bytes, rng: random.Random, requests: int = 3
         "application/jsonlines",
         "application/json",
         "text/libsvm",
+        "application/x-recordio-protobuf",
         "",
         ";",
         "text/csv; label_size=2",
@@ -466,6 +469,7 @@ def _random_requests(client, batch: bytes, rng: random.Random, requests: int = 3
         "text/csv",
         "application/json",
         "application/jsonlines",
+        "application/x-recordio-protobuf",
         "text/*",
         "",
         ",,",
@@ -473,7 +477,11 @@ def _random_requests(client, batch: bytes, rng: random.Random, requests: int = 3
     ]
 
     def body() -> bytes:
-        kind = rng.randrange(6)
+        kind = rng.randrange(7)
+        if kind == 6:  # RecordIO frames around random bytes (a protobuf Record, mostly not)
+            payload = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+            length = len(payload) if rng.random() < 0.8 else rng.randrange(2**32)
+            return struct.pack("<II", 0xCED7230A, length) + payload + bytes(-len(payload) % 4)
         if kind == 0:
             return bytes(rng.randrange(256) for _ in range(rng.randrange(200)))
         if kind == 1:  # rows cut and spliced
@@ -519,6 +527,18 @@ def test_limits_and_workers_from_the_environment():
             payload_limit(bad)
     with pytest.raises(fastjoin.ConfigError):
         workers_from_env({"SAGEMAKER_MODEL_SERVER_WORKERS": "0"})
+    assert (port_from_env({}), port_from_env({"SAGEMAKER_BIND_TO_PORT": " 9000 "})) == (8080, 9000)
+    assert (model_server_timeout({}), model_server_timeout({"SAGEMAKER_MODEL_SERVER_TIMEOUT": "5"})) == (
+        60,
+        5,
+    )
+    for reader, name, value in (
+        (port_from_env, "SAGEMAKER_BIND_TO_PORT", "70000"),
+        (port_from_env, "SAGEMAKER_BIND_TO_PORT", "http"),
+        (model_server_timeout, "SAGEMAKER_MODEL_SERVER_TIMEOUT", "0"),
+    ):
+        with pytest.raises(fastjoin.ConfigError, match=name):
+            reader({name: value})
 
 
 def test_create_app_is_an_asgi_callable_for_any_server():
@@ -559,6 +579,26 @@ def test_a_model_that_does_not_load_exits_4_before_listening(tmp_path):
     assert proc.returncode == 4, proc.stderr
     assert proc.stdout == ""  # never said it was serving
     assert proc.stderr.startswith("fastjoin: error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.requires_xgboost
+def test_a_pickled_model_is_served_only_with_allow_pickle(seed, tmp_path):
+    """Older SageMaker XGBoost containers saved ``xgboost-model`` as a pickled Booster."""
+    import pickle
+
+    import xgboost as xgb
+
+    model, batch = seed
+    booster = xgb.Booster()
+    booster.load_model(model)
+    pickled = tmp_path / "xgboost-model"
+    pickled.write_bytes(pickle.dumps(booster))
+    refused = cli("serve", "--model", tmp_path, "--port", "0", "--host", "127.0.0.1")
+    assert refused.returncode == 4 and "is a Python pickle" in refused.stderr and refused.stdout == ""
+    expected = fastjoin.Transformer(model, input_filter=FILTER).transform_bytes(batch)
+    with server("--model", tmp_path, "--allow-pickle", "--input-filter", FILTER) as (_, url):
+        answer = httpx.post(url + "/invocations", content=batch, headers=CSV, timeout=60)
+        assert (answer.status_code, answer.content) == (200, expected)
 
 
 def test_serve_without_uvicorn_says_how_to_install_it(monkeypatch, capsys):

@@ -10,12 +10,16 @@ selected, batch)`` gives the bytes the container writes for a float32 prediction
 * §2.4, the real-time bodies: ``text/csv`` one row per line, comma-joined for several outputs
   (``csv.writer``); ``application/json`` ``{"predictions": [{"score": ...}, ...]}``. JSON Lines
   without selectable output is a 500 in the container; here it is one ``{"score": ...}`` object
-  per line (what the JSON body holds per record);
+  per line (what the JSON body holds per record), and ``application/x-recordio-protobuf`` (a
+  500 there too) one ``Record`` per row with the label ``score``;
 * §2.5, selectable output (``SAGEMAKER_INFERENCE_OUTPUT``): the keys valid for the objective,
   computed as the container computes them (including ``raw_scores`` = ``[1 - v, v]`` for
   ``multi:softmax``), keys not valid for it kept with ``nan``. The container appends the
   invalid keys in ``set`` order (it varies with ``PYTHONHASHSEED`` when there are two or more);
-  here they come in the order the variable names them.
+  here they come in the order the variable names them. ``application/x-recordio-protobuf``:
+  one ``Record`` per row, each key a float32 tensor in its ``label`` map (the container's
+  writer never clears its buffer, so its *n*-th frame holds every earlier record too, which
+  a reader merges into one; here each frame holds its own row).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fastjoin import _impl
+from fastjoin.container import recordio_protobuf
 from fastjoin.errors import ConfigError
 
 __all__ = [
@@ -80,6 +85,7 @@ VALID_KEYS: dict[str, tuple[str, ...]] = {
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
 CSV = "text/csv"
+RECORDIO = "application/x-recordio-protobuf"
 
 
 def selected_keys(value: str) -> tuple[str, ...]:
@@ -135,7 +141,14 @@ def realtime_body(preds: np.ndarray, accept: str) -> bytes:
         return json.dumps({"predictions": [{"score": row} for row in rows]}).encode()
     if accept == JSONLINES:  # the container answers 500; one JSON object per record instead
         return "".join(json.dumps({"score": row}) + "\n" for row in rows).encode()
+    if accept == RECORDIO:  # the container answers 500; a Record per record, as its JSON holds
+        return recordio_protobuf.encode_records([[("score", _floats(row))] for row in rows])
     raise ValueError(f"no real-time body for Accept {accept}")
+
+
+def _floats(value: Any) -> list:
+    """A value as a float32 tensor holds it (a label, a class list, nan)."""
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
 def selected_predictions(
@@ -202,6 +215,8 @@ def selected_body(
         return "".join(json.dumps(entry) + "\n" for entry in entries).encode()
     if accept == JSON:
         return json.dumps({"predictions": entries}).encode()
+    if accept == RECORDIO:  # a Record per record (the container's holds every earlier one too)
+        return recordio_protobuf.encode_records([[(k, _floats(v)) for k, v in e.items()] for e in entries])
     raise ValueError(f"no selectable output for Accept {accept}")
 
 

@@ -33,32 +33,26 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import inspect
 import json
 import logging
 import os
+import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from fastjoin.container import libsvm, xgboost_csv, xgboost_output
+from fastjoin.container import libsvm, recordio_protobuf, xgboost_csv, xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
 from fastjoin.options import TransformOptions, media_type
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes
+from fastjoin.serve.environment import model_server_timeout, payload_limit, workers_from_env
 
-__all__ = [
-    "create_app",
-    "ServeApp",
-    "DEFAULT_MAX_PAYLOAD_BYTES",
-    "default_model_path",
-    "payload_limit",
-    "workers_from_env",
-]
+__all__ = ["create_app", "ServeApp"]
 
 log = logging.getLogger("fastjoin.serve")
-
-DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # the XGBoost container's MAX_CONTENT_LENGTH default
-DEFAULT_MODEL_DIR = "/opt/ml/model"
 
 # Content-Type (lower-cased, parameters dropped) -> the pipeline's content type
 _CONTENT_TYPES = {
@@ -67,58 +61,16 @@ _CONTENT_TYPES = {
     "application/jsonlines": "application/jsonlines",
     "jsonlines": "application/jsonlines",
 }
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+INLINE_BYTES = 4096  # bodies up to this size are predicted on the event loop (see _off_loop)
 LIBSVM = "text/libsvm"
+RECORDIO = "application/x-recordio-protobuf"
 _LIBSVM_TYPES = ("text/libsvm", "text/x-libsvm", "libsvm")  # and a missing Content-Type
-_ACCEPTS = ("application/json", "application/jsonlines", "text/csv")
+_RECORDIO_TYPES = (RECORDIO, "recordio-protobuf")
+# bodies read as the container reads them into a feature matrix (no Batch Transform records)
+_MATRIX_READERS = {LIBSVM: ("libsvm", libsvm.parse), RECORDIO: ("recordio-protobuf", recordio_protobuf.parse)}
+_ACCEPTS = ("application/json", "application/jsonlines", RECORDIO, "text/csv")
 _FORMAT_WORD = {"text/csv": "csv", "application/jsonlines": "jsonlines"}
-
-
-def default_model_path(environ: Optional[Mapping[str, str]] = None) -> str:
-    """Where SageMaker puts the model: ``SM_MODEL_DIR``, else ``/opt/ml/model``."""
-    environ = os.environ if environ is None else environ
-    return environ.get("SM_MODEL_DIR") or DEFAULT_MODEL_DIR
-
-
-def _int_env(environ: Mapping[str, str], name: str) -> Optional[int]:
-    text = environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a whole number") from None
-
-
-def payload_limit(environ: Optional[Mapping[str, str]] = None) -> int:
-    """The request body limit in bytes: ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (MiB, as SageMaker
-    sets it from ``MaxPayloadInMB``), else ``MAX_CONTENT_LENGTH`` (bytes, the XGBoost
-    container's), else 6 MiB. ``SAGEMAKER_MAX_PAYLOAD_IN_MB=0`` (streaming, which the
-    built-in algorithms do not support either) falls through to the next."""
-    environ = os.environ if environ is None else environ
-    mb = _int_env(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB")
-    if mb is not None and mb < 0:
-        raise ConfigError(f"SAGEMAKER_MAX_PAYLOAD_IN_MB={mb} is negative")
-    if mb:
-        return mb * 1024 * 1024
-    length = _int_env(environ, "MAX_CONTENT_LENGTH")
-    if length is not None:
-        if length < 1:
-            raise ConfigError(f"MAX_CONTENT_LENGTH={length} must be at least 1 byte")
-        return length
-    return DEFAULT_MAX_PAYLOAD_BYTES
-
-
-def workers_from_env(environ: Optional[Mapping[str, str]] = None) -> int:
-    """``SAGEMAKER_MODEL_SERVER_WORKERS``, else the cores this process may use."""
-    from fastjoin.predictor import available_cores
-
-    environ = os.environ if environ is None else environ
-    workers = _int_env(environ, "SAGEMAKER_MODEL_SERVER_WORKERS")
-    if workers is None:
-        return available_cores()
-    if workers < 1:
-        raise ConfigError(f"SAGEMAKER_MODEL_SERVER_WORKERS={workers} must be at least 1")
-    return workers
 
 
 class _Reply(Exception):
@@ -138,6 +90,7 @@ def create_app(
     default_accept: Optional[str] = None,
     batch: Optional[bool] = None,
     inference_output: Optional[str] = None,
+    timeout: Optional[float] = None,
     environ: Optional[Mapping[str, str]] = None,
     **options: Any,
 ) -> "ServeApp":
@@ -153,7 +106,8 @@ def create_app(
     ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default ``text/csv``), ``batch`` from
     ``SAGEMAKER_BATCH`` (any non-empty value, as the container reads it), ``inference_output``
     (the selectable output keys, comma-separated) from ``SAGEMAKER_INFERENCE_OUTPUT`` (set, even
-    empty, turns it on, as in the container).
+    empty, turns it on, as in the container), ``timeout`` (seconds a prediction may take before
+    the answer is 504) from ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (default 60, the container's).
     """
     environ = os.environ if environ is None else environ
     if workers is None:
@@ -166,6 +120,8 @@ def create_app(
         batch = bool(environ.get("SAGEMAKER_BATCH"))
     if inference_output is None:
         inference_output = environ.get("SAGEMAKER_INFERENCE_OUTPUT")
+    if timeout is None:
+        timeout = model_server_timeout(environ)
     return ServeApp(
         model,
         workers=workers,
@@ -173,6 +129,7 @@ def create_app(
         default_accept=default_accept,
         batch=batch,
         inference_output=inference_output,
+        timeout=timeout,
         **options,
     )
 
@@ -190,6 +147,7 @@ class ServeApp:
         default_accept: str = "text/csv",
         batch: bool = False,
         inference_output: Optional[str] = None,
+        timeout: float = 60,
         **options: Any,
     ):
         if not isinstance(workers, int) or workers < 1:
@@ -202,7 +160,14 @@ class ServeApp:
         self.workers = workers
         self.max_payload_bytes = max_payload_bytes
         self.default_accept = media_type(default_accept)
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigError(f"the prediction timeout must be a positive number of seconds, not {timeout!r}")
         self.batch = batch
+        self.inference_output = inference_output
+        self.timeout = timeout
+        self.overran = False  # a prediction ran past the timeout (its thread may still run)
+        self.retire_on_timeout = False  # set in a supervised worker: it exits to be replaced
+        self.on_startup: Callable[[], None] = lambda: None  # called once the server serves
         # Every record format is compiled before the model loads (a filter error comes first);
         # one that the options do not allow is answered with 415 and the reason.
         base = TransformOptions(**options)
@@ -238,6 +203,11 @@ class ServeApp:
                 )
             xgboost_output.check_selectable(self.objective, self.model.n_outputs)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastjoin-serve")
+        from fastjoin.predictor import ContainerModel
+
+        inner = self.model.model if self.model.is_container else None
+        fn = inner.fn if isinstance(inner, ContainerModel) else None  # a callable (not a URL)
+        self._attributed_fn = fn if fn is not None and _takes_custom_attributes(fn) else None
 
     @property
     def execution_parameters(self) -> dict:
@@ -274,9 +244,15 @@ class ServeApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
+                self.on_startup()
             elif message["type"] == "lifespan.shutdown":
-                self._pool.shutdown(wait=True)
+                self._pool.shutdown(wait=not self.overran, cancel_futures=self.overran)
                 await send({"type": "lifespan.shutdown.complete"})
+                if self.overran and self.retire_on_timeout:
+                    # the thread of the prediction that overran cannot be stopped and would
+                    # hold the exit: leave now, as gunicorn kills a silent worker
+                    sys.stderr.flush()
+                    os._exit(0)
                 return
 
     async def _invocations(self, scope, receive, send) -> None:
@@ -288,18 +264,46 @@ class ServeApp:
                 return
             content_type = self._content_type(headers.get("content-type"))
             accept = self._accept(headers.get("accept"), content_type)
-            loop = asyncio.get_running_loop()
-            if content_type == LIBSVM:
-                out = await loop.run_in_executor(self._pool, self._predict_libsvm, body, accept)
+            attributes = None
+            if self._attributed_fn is not None:
+                attributes = _Attributes(
+                    self._attributed_fn, headers.get(CUSTOM_ATTRIBUTES), self.model.policy
+                )
+            if content_type in _MATRIX_READERS:
+                out = await self._off_loop(body, self._predict_matrix, content_type, body, accept)
             else:
                 encode_as = accept if self._encoded(accept, content_type) else None
-                out = await loop.run_in_executor(self._pool, self._predict, content_type, body, encode_as)
+                out = await self._off_loop(body, self._predict, content_type, body, encode_as, attributes)
             self._check_accept(accept, content_type)
+            extra = attributes.header() if attributes is not None else []
         except _Reply as reply:
             log.warning("POST /invocations %d: %s", reply.status, reply.text.replace("\n", " "))
             await _respond(send, reply.status, reply.text)
             return
-        await _respond(send, 200, out, accept + ("; charset=utf-8" if accept == "text/csv" else ""))
+        await _respond(send, 200, out, accept + ("; charset=utf-8" if accept == "text/csv" else ""), extra)
+
+    async def _off_loop(self, body: bytes, fn, *args):
+        """``fn(*args)`` on a pool thread, so the event loop stays free for ``/ping``; a body of
+        a few records for an in-process model runs right here instead (it takes tens of
+        microseconds, about what handing it to a thread costs)."""
+        if len(body) <= INLINE_BYTES and not self.model.is_container:
+            return fn(*args)
+        running = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        try:
+            return await asyncio.wait_for(running, self.timeout)
+        except asyncio.TimeoutError:
+            self.overran = True
+            # its thread cannot be stopped: later requests get a fresh pool, not a queue behind it
+            self._pool.shutdown(wait=False)
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="fastjoin-serve")
+            if self.retire_on_timeout:  # SIGTERM: the other requests finish, then the worker exits
+                log.error("worker %d retires: a prediction ran past the timeout", os.getpid())
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise _Reply(
+                504,
+                f"the prediction took longer than {self.timeout:g} s (SAGEMAKER_MODEL_SERVER_TIMEOUT); "
+                f"send smaller batches (MaxPayloadInMB) or raise the timeout",
+            ) from None
 
     async def _read_body(self, headers: dict, receive) -> bytes:
         limit = self.max_payload_bytes
@@ -318,17 +322,26 @@ class ServeApp:
                 return bytes(body)
 
     def _content_type(self, header: Optional[str]) -> str:
-        if header is None or media_type(header) in _LIBSVM_TYPES:
+        media = None if header is None else media_type(header)
+        matrix = (
+            LIBSVM
+            if media is None or media in _LIBSVM_TYPES
+            else RECORDIO
+            if media in _RECORDIO_TYPES
+            else None
+        )
+        if matrix is not None:
             if self.filtered or self.model.is_container:
                 shown = "a request without a Content-Type (libsvm, as the XGBoost container reads it)"
+                word = _MATRIX_READERS[matrix][0]
                 raise _Reply(
                     415,
-                    f"{shown if header is None else media_type(header)} cannot be served with these options: "
-                    f"libsvm bodies have no Batch Transform records to filter or join, and are predicted "
+                    f"{shown if media is None else media} cannot be served with these options: "
+                    f"{word} bodies have no Batch Transform records to filter or join, and are predicted "
                     f"with an XGBoost model, not a container callable; send text/csv or application/jsonlines",
                 )
-            return LIBSVM
-        media = media_type(header)
+            return matrix
+        assert header is not None and media is not None
         if media in _CONTENT_TYPES:
             content_type = _CONTENT_TYPES[media]
             if content_type in self.unusable:
@@ -338,8 +351,8 @@ class ServeApp:
             return content_type
         raise _Reply(
             415,
-            f"{header} is not an accepted ContentType: csv, text/csv, jsonlines, application/jsonlines, "
-            f"libsvm, text/libsvm, text/x-libsvm.",
+            f"{header} is not an accepted ContentType: csv, jsonlines, libsvm, recordio-protobuf, text/csv, "
+            f"application/jsonlines, text/libsvm, text/x-libsvm, application/x-recordio-protobuf.",
         )
 
     def _accept(self, header: Optional[str], content_type: str) -> str:
@@ -360,7 +373,7 @@ class ServeApp:
                 406,
                 f"Accept type {accept[1:]} is not supported. Please use supported accept types: {list(_ACCEPTS)}.",
             )
-        if content_type == LIBSVM:
+        if content_type in _MATRIX_READERS:
             return
         if self.filtered and self.pipelines[content_type].plan.join and accept != content_type:
             raise _Reply(
@@ -387,11 +400,21 @@ class ServeApp:
         # outside Batch Transform: the real-time CSV body is the batch body for one output
         return not self.batch and (accept != "text/csv" or self.model.n_outputs != 1)
 
-    def _predict(self, content_type: str, body: bytes, encode_as: Optional[str] = None) -> bytes:
+    def _predict(
+        self,
+        content_type: str,
+        body: bytes,
+        encode_as: Optional[str] = None,
+        attributes: Optional["_Attributes"] = None,
+    ) -> bytes:
         """One request body through the pipeline, on a pool thread; with ``encode_as`` (an
         Accept) the predictions are kept and encoded as the container's real-time or
-        selectable body for it."""
+        selectable body for it; with ``attributes``, the container callable gets the request's
+        custom attributes."""
         pipeline = self.pipelines[content_type]
+        if attributes is not None:
+            pipeline = copy.copy(pipeline)
+            pipeline.model = attributes.model
         try:
             if encode_as is None:
                 return run_bytes(pipeline, body, "<body>")
@@ -434,11 +457,12 @@ class ServeApp:
             preds, self.objective, self.num_class, encode_as, self.selected, self.batch
         )
 
-    def _predict_libsvm(self, body: bytes, accept: str) -> bytes:
-        """A libsvm body read as the container reads it, predicted and encoded as the
-        container's body for ``accept`` (on a pool thread)."""
+    def _predict_matrix(self, content_type: str, body: bytes, accept: str) -> bytes:
+        """A libsvm or RecordIO-protobuf body read as the container reads it, predicted and
+        encoded as the container's body for ``accept`` (on a pool thread)."""
+        word, parse = _MATRIX_READERS[content_type]
         try:
-            X = libsvm.parse(body, self.model.n_features)
+            X = parse(body, self.model.n_features)
             if accept.startswith("!"):  # 406, answered once the body is parsed
                 return b""
             preds = np.asarray(self.model.predict(X), dtype=np.float32)
@@ -446,7 +470,51 @@ class ServeApp:
                 preds, self.objective, self.num_class, accept, self.selected, self.batch
             )
         except Exception as exc:
-            raise _reply_for(exc, "libsvm") from None
+            raise _reply_for(exc, word) from None
+
+
+class _Attributes:
+    """One request's ``X-Amzn-SageMaker-Custom-Attributes`` (``reference/serving.md`` §1.10),
+    for a container callable that takes a ``custom_attributes`` argument: it gets the header's
+    value (None without one) and may return ``(body, attributes)`` to set the answer's header,
+    which SageMaker otherwise leaves out."""
+
+    def __init__(self, fn, value: Optional[str], policy):
+        from fastjoin.predictor import ContainerModel
+
+        self.fn = fn
+        self.value = value
+        self.answer: Any = None
+        self.model = policy.apply(ContainerModel(self))
+
+    def __call__(self, body: bytes, content_type: str, accept: str):
+        result = self.fn(body, content_type, accept, custom_attributes=self.value)
+        if isinstance(result, tuple) and len(result) == 2:
+            result, self.answer = result
+        return result
+
+    def header(self) -> list:
+        if self.answer is None:
+            return []
+        text = self.answer
+        if not isinstance(text, str) or len(text) > 1024 or not all(" " <= ch <= "~" for ch in text):
+            log.error(
+                "the model set custom attributes that are not up to 1024 visible ASCII characters: %r", text
+            )
+            raise _Reply(
+                500,
+                "the model set custom attributes that are not up to 1024 visible ASCII characters "
+                "(X-Amzn-SageMaker-Custom-Attributes)",
+            )
+        return [(CUSTOM_ATTRIBUTES.encode(), text.encode("ascii"))]
+
+
+def _takes_custom_attributes(fn) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return "custom_attributes" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 class _Recorder:
@@ -513,11 +581,14 @@ def _headers(scope) -> dict:
     }
 
 
-async def _respond(send, status: int, body, content_type: str = "text/plain; charset=utf-8") -> None:
+async def _respond(
+    send, status: int, body, content_type: str = "text/plain; charset=utf-8", extra: Sequence = ()
+) -> None:
     if isinstance(body, str):
         body = body.encode("utf-8")
     headers = [] if status == 204 else [(b"content-length", str(len(body)).encode())]
     if body or status == 200:
         headers.append((b"content-type", content_type.encode()))
+    headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
