@@ -391,7 +391,7 @@ def _feature(data: bytes, span: tuple[int, int]):
 
 def _elements(data: bytes, start: int, end: int) -> list:
     """Spans of the elements of the array ``data[start:end]`` (already scanned as valid)."""
-    spans = []
+    spans: list = []
     j = _ws(data, start + 1, end)
     if data[j] == ord("]"):
         return spans
@@ -453,7 +453,7 @@ def _scan_record(data, start, end, names, array, out_names, pred_name, width):
     by_key: dict = {}
     for m in members:
         by_key.setdefault(data[m[0] + 1 : m[1] - 1], []).append(m)
-    features = []
+    features: list = []
     for name in names:
         found = by_key.get(name, [])
         if len(found) != 1:
@@ -548,7 +548,9 @@ def join_jsonl(buf, members, rows, pred_key, pred_text, pred_spans, terminator):
             if key == -1:
                 pieces.append(pred_key + b":" + pred_text[offset : offset + length])
                 continue
-            if not (0 <= key and key + key_len <= len(data) and 0 <= value and value + value_len <= len(data)):
+            if not (
+                0 <= key and key + key_len <= len(data) and 0 <= value and value + value_len <= len(data)
+            ):
                 raise ValueError("a member span is outside the buffer")
             pieces.append(data[key : key + key_len] + b":" + data[value : value + value_len])
         out += b"{" + b",".join(pieces) + b"}" + terminator
