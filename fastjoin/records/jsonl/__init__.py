@@ -96,6 +96,7 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
             pieces.append(data)
             n += len(batch_starts)
             continue
+        batch_starts, batch_ends = batch_starts.tolist(), batch_ends.tolist()
         if in_container:
             records, more_blank = parse.parse(plan, chunk, batch_starts, batch_ends, n)
             X = None

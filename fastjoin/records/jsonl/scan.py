@@ -106,15 +106,15 @@ def _output(plan: JsonPlan, array_record: bool):
     return tuple(sorted(names)) if plan.key_order == "sorted" else names
 
 
-def process(plan: JsonPlan, model, q: Query, chunk: Chunk, starts: list, ends: list):
+def process(plan: JsonPlan, model, q: Query, chunk: Chunk, starts: np.ndarray, ends: np.ndarray):
     """(output bytes, outputs per record) for the batch, or None when some record is not
     covered (nothing predicted then)."""
     n = len(starts)
     X = np.empty((n, q.width), dtype=np.float32)
     covered, members, rows = _impl.scan_jsonl(
         chunk.buf,
-        np.array(starts, dtype=np.int64),
-        np.array(ends, dtype=np.int64),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
         q.names,
         q.array,
         q.out_names,
