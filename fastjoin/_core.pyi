@@ -122,7 +122,7 @@ def scan_jsonl(
     ``gather_float32``).
 
     Kept members (for an object record only): ``out_names`` None keeps every top-level member,
-    whose keys must increase strictly (UTF-8 byte order) and differ from ``pred_name``, the
+    sorted by key (UTF-8 byte order; no key repeated, none equal to ``pred_name``), the
     prediction placed where its name sorts; a tuple keeps those names in that order (each
     present once, the one equal to ``pred_name`` being the prediction, which the record must
     not hold); ``()`` keeps nothing (an array record needs ``()``). A kept value must be

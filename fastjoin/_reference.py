@@ -471,10 +471,9 @@ def _scan_record(data, start, end, names, array, out_names, pred_name, width):
     prediction = (-1, 0, 0, 0)
     kept = []
     if out_names is None:
+        members = sorted(members, key=lambda m: data[m[0] + 1 : m[1] - 1])
         keys = [data[m[0] + 1 : m[1] - 1] for m in members]
-        if any(a >= b for a, b in zip(keys, keys[1:])) or pred_name in keys:
-            raise _Uncovered
-        if not all(m[4] for m in members):
+        if len(set(keys)) != len(keys) or pred_name in keys or not all(m[4] for m in members):
             raise _Uncovered
         kept = [(m[0], m[1] - m[0], m[2], m[3] - m[2]) for m in members]
         kept.insert(sum(key < pred_name for key in keys), prediction)

@@ -195,7 +195,7 @@ def test_core_scan_equals_reference(core, reference, name, data):
 
 
 def test_scan_covers_the_plain_shapes(impl):
-    text = b'{"features":[1.5,-0,null,1e5,0.1],"id":7}\n{"features":[1,2,3,4,5],"id":"x"}\n'
+    text = b'{"features":[1.5,-0,null,1e5,0.1],"id":7}\n{"id":"x", "features":[1,2,3,4,5]}\n'
     starts, ends = _spans(text)
     X = np.zeros((2, 5), dtype=np.float32)
     covered, members, rows = impl.scan_jsonl(text, starts, ends, (b"features",), True, None, PRED, X)
@@ -214,7 +214,8 @@ def test_scan_covers_the_plain_shapes(impl):
 @pytest.mark.parametrize(
     "line",
     [
-        b'{"id":1,"features":[1,2,3,4,5]}',  # keys out of order: the join re-sorts them
+        b'{"features":[1,2,3,4,5],"id":1,"features":[1,2,3,4,5]}',  # a repeated key
+        b'{"features":[1,2,3,4,5],"SageMakerOutput":1}',  # the join overwrites it
         b'{"features":[1, 2,3,4,5],"id":1}',  # whitespace in a kept value
         b'{"features":[1,2,3,4,5],"id":"\\n"}',  # an escape in a kept value
         b'{"features":[1,2,3,4,5],"id":{"b":1}}',  # an object in a kept value
@@ -327,3 +328,45 @@ def test_the_plain_shapes_take_the_scan(booster, monkeypatch, pipeline, name):
     assert calls and all(c is not None for c in calls), calls
     monkeypatch.setattr(scan, "ENABLED", False)
     assert out == _run(booster, job, records)
+
+
+@pytest.mark.requires_xgboost
+def test_skip_leaves_out_bad_records_with_the_scan(booster, monkeypatch):
+    """on_error="skip" on JSON Lines (records.skip halves a chunk around a bad record): the
+    good records are written as without the scan, the bad ones are dead letters."""
+    good = b'{"features":[1,2,3],"id":%d}'
+    lines = [good % i for i in range(40)]
+    lines[3] = b'{"features":[1,2,"x"],"id":3}'  # a feature that is not a number
+    lines[17] = b'{"features":[1,2,3],"id":17'  # truncated
+    lines[30] = b'{"features":[1,2],"id":30}'  # the wrong width
+    data = b"\n".join(lines) + b"\n"
+    job = dict(
+        content_type="application/jsonlines", input_filter="$.features", join_source="Input", on_error="skip"
+    )
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(scan, "ENABLED", enabled)
+        errors: list = []
+        out = fastjoin.Transformer(booster, **job).transform_bytes(data, errors=errors)
+        results.append((out, [(e.line, e.column, e.reason) for e in errors]))
+    assert results[0] == results[1]
+    out, errors = results[0]
+    assert [line for line, _, _ in errors] == [4, 18, 31]
+    assert out.count(b"\n") == 37
+
+
+@pytest.mark.parametrize("shape", [(8,), (4, 2)])
+def test_prediction_text_is_what_the_orjson_path_writes(pipeline, shape):
+    import orjson
+
+    from fastjoin.records.jsonl.numbers import prediction_values
+
+    values = [np.nan, np.inf, -np.inf, -0.0, 1e-5, 0.5, 3e20, 0.9899773597717285]
+    preds = np.array(values, dtype=np.float32).reshape(shape)
+    text, spans = scan._prediction_text(preds)
+    assert [text[s : s + n] for s, n in spans.tolist()] == [orjson.dumps(v) for v in prediction_values(preds)]
+    finite = np.array(values[3:], dtype=np.float32)
+    text, spans = scan._prediction_text(finite)
+    assert [text[s : s + n] for s, n in spans.tolist()] == [
+        orjson.dumps(v) for v in prediction_values(finite)
+    ]

@@ -27,8 +27,8 @@
 /* What to find in each record. names[name_spans[2j] : +name_spans[2j+1]] is name j (UTF-8,
    unescaped): with `array`, one name selects an array of numbers under that top-level key and
    no name selects the record itself (an array); without it, the values of the named
-   top-level keys, in order. The output: n_out < 0 keeps every top-level member (keys strictly
-   increasing), the prediction inserted where its name sorts; n_out >= 0 keeps the members
+   top-level keys, in order. The output: n_out < 0 keeps every top-level member, sorted by key
+   (no key repeated), the prediction inserted where its name sorts; n_out >= 0 keeps the members
    out_names (in that order), where the one equal to pred_name is the prediction. */
 typedef struct {
     const unsigned char *names;
@@ -286,6 +286,39 @@ static inline int fj_json_cmp(const unsigned char *a, Py_ssize_t na, const unsig
     return d ? d : (na > nb) - (na < nb);
 }
 
+/* The kept members mem[0..*m) sorted by key (orjson's order: UTF-8 bytes), the prediction
+   inserted where its name sorts. A repeated key, or one equal to the prediction's name, is
+   left to orjson (it keeps the last value; the join overwrites). Insertion sort: records
+   mostly come sorted already, or nearly. */
+static int fj_json_sort_members(const unsigned char *p, const fj_json_query *q, int64_t *mem,
+                                Py_ssize_t mem_cap, Py_ssize_t *m) {
+    Py_ssize_t n = *m, j, k, at = n;
+    int64_t t[4];
+    int d;
+    for (j = 1; j < n; j++) {
+        memcpy(t, mem + 4 * j, sizeof t);
+        for (k = j; k > 0 && fj_json_cmp(p + mem[4 * (k - 1)] + 1, mem[4 * (k - 1) + 1] - 2, p + t[0] + 1,
+                                         t[1] - 2) > 0;
+             k--)
+            memcpy(mem + 4 * k, mem + 4 * (k - 1), sizeof t);
+        memcpy(mem + 4 * k, t, sizeof t);
+    }
+    for (j = 0; j < n; j++) {
+        if (j > 0 && fj_json_cmp(p + mem[4 * (j - 1)] + 1, mem[4 * (j - 1) + 1] - 2, p + mem[4 * j] + 1,
+                                 mem[4 * j + 1] - 2) == 0)
+            return FJ_JSON_FALLBACK;
+        d = fj_json_cmp(q->pred_name, q->pred_len, p + mem[4 * j] + 1, mem[4 * j + 1] - 2);
+        if (d == 0) return FJ_JSON_FALLBACK;
+        if (d < 0 && at == n) at = j;
+    }
+    if (n >= mem_cap) return FJ_JSON_FALLBACK;
+    memmove(mem + 4 * (at + 1), mem + 4 * at, (size_t)(n - at) * 4 * sizeof(int64_t));
+    mem[4 * at] = -1;
+    mem[4 * at + 1] = mem[4 * at + 2] = mem[4 * at + 3] = 0;
+    *m = n + 1;
+    return FJ_JSON_OK;
+}
+
 /* Scans the record p[start:end]. Fills num (2 * width: each feature's span) and mem (4 per
    kept member: key start and length with its quotes, value start and length; key start -1 for
    the prediction), at most mem_cap members, *n_mem their count. Returns FJ_JSON_OK or
@@ -294,8 +327,8 @@ static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end
                         const fj_json_query *q, int64_t *num, int64_t *mem, Py_ssize_t mem_cap,
                         Py_ssize_t *n_mem) {
     fj_json_cursor c = {p, start, end, 1};
-    Py_ssize_t j, k, m = 0, found = 0, hint = 0, prev_key = -1, prev_len = 0, key, key_len, v;
-    int escaped, pred_placed = q->n_out >= 0;
+    Py_ssize_t j, k, m = 0, found = 0, hint = 0, key, key_len, v;
+    int escaped;
     int keep_all = q->n_out < 0;
     FJ_ASSERT(0 <= start && start <= end);
     *n_mem = 0;
@@ -341,29 +374,12 @@ static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end
         } else if (fj_json_value(&c, 1))
             return FJ_JSON_FALLBACK;
         if (keep_all) {
-            /* keys strictly increasing (so no repeats); the prediction goes before the first
-               greater key, and a key equal to it is orjson's (an overwrite) */
-            if (prev_key >= 0 && fj_json_cmp(p + prev_key + 1, prev_len - 2, p + key + 1, key_len - 2) >= 0)
-                return FJ_JSON_FALLBACK;
-            if (!pred_placed) {
-                int d = fj_json_cmp(q->pred_name, q->pred_len, p + key + 1, key_len - 2);
-                if (d == 0) return FJ_JSON_FALLBACK;
-                if (d < 0) {
-                    if (m >= mem_cap) return FJ_JSON_FALLBACK;
-                    mem[4 * m] = -1;
-                    mem[4 * m + 1] = mem[4 * m + 2] = mem[4 * m + 3] = 0;
-                    m++;
-                    pred_placed = 1;
-                }
-            }
             if (!c.compact || m >= mem_cap) return FJ_JSON_FALLBACK;
             mem[4 * m] = key;
             mem[4 * m + 1] = key_len;
             mem[4 * m + 2] = v;
             mem[4 * m + 3] = c.i - v;
             m++;
-            prev_key = key;
-            prev_len = key_len;
         } else if (q->n_out > 0) {
             k = fj_json_lookup(q->out_names, q->out_spans, q->n_out, p + key + 1, key_len - 2, -1);
             if (k >= 0) {
@@ -391,12 +407,7 @@ static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end
     fj_json_ws(&c, 0);
     if (c.i != end) return FJ_JSON_FALLBACK; /* trailing bytes */
     if (q->array ? !found : found != q->n_names) return FJ_JSON_FALLBACK; /* a name is missing */
-    if (keep_all && !pred_placed) {
-        if (m >= mem_cap) return FJ_JSON_FALLBACK;
-        mem[4 * m] = -1;
-        mem[4 * m + 1] = mem[4 * m + 2] = mem[4 * m + 3] = 0;
-        m++;
-    }
+    if (keep_all && fj_json_sort_members(p, q, mem, mem_cap, &m)) return FJ_JSON_FALLBACK;
     for (k = 0; k < q->n_out; k++) {
         if (mem[4 * k] == -2) {
             if (q->out_spans[2 * k + 1] != q->pred_len ||
