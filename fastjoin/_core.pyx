@@ -650,8 +650,10 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
             raise ValueError("a record span is outside the buffer")
     if q.n_out < 0:  # a member per ':' at most, and the prediction
         cap = n
-        if n:
-            cap += bytes(buf[starts[0]:ends[n - 1]]).count(b":")
+        if n and ends[n - 1] > starts[0]:
+            with nogil:  # cannot fail: counts bytes
+                for j in range(starts[0], ends[n - 1]):
+                    cap += p[j] == b':'
     else:
         cap = n * q.n_out
     num = np.zeros(2 * max(width, 1), dtype=np.int64)
