@@ -269,6 +269,6 @@ def pipeline(request, monkeypatch):
     from fastjoin import _core, _impl, _reference
 
     module = _core if request.param == "core" else _reference
-    for name in ("tokenize", "gather_float32", "format_floats", "splice"):
+    for name in ("tokenize", "gather_float32", "format_floats", "splice", "scan_jsonl", "join_jsonl"):
         monkeypatch.setattr(_impl, name, getattr(module, name))
     return request.param
