@@ -39,7 +39,7 @@ lint: $(SETUP)
 # The suite once more against a bounds-checked build of the core, then back to release.
 test-checked: $(SETUP)
 	FASTJOIN_CYTHON_DEBUG=1 $(BIN)/python setup.py -q build_ext --inplace --force
-	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py tests/test_trees.py; status=$$?; \
+	$(BIN)/python -m pytest -q tests/test_core.py tests/test_csv_pipeline.py tests/test_trees.py tests/test_jsonl.py tests/test_jsonl_scan.py; status=$$?; \
 	  $(BIN)/python setup.py -q build_ext --inplace --force; touch $(CORE); exit $$status
 
 # The sdist is enough to build and test from: build it, unpack it in a temporary directory, build

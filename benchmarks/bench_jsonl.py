@@ -13,11 +13,19 @@ byte for byte; pandas writes 10 significant digits, polars float32's shortest te
 checked by value (same ids, float32-equal predictions). ``predict-only`` is ``inplace_predict``
 on the already-parsed float32 matrix, the floor of any pipeline that uses XGBoost.
 
-Everything runs once, at the largest ``--threads`` count (group ``json lines, N threads``):
-polars reads POLARS_MAX_THREADS (set by conftest.py) when it is imported.
+The named-keys variant (group ``json lines (named keys)``) is the same records written as
+``{"f00":…,…,"f29":…,"id":…}`` (``keys_<N>.jsonl``, made beside the data from the same number
+text), InputFilter ``$['f00',…,'f29']``.
+
+fastjoin runs at each ``--threads`` count (``--threads 1,2``: group ``json lines, N threads``);
+the peers and predict-only run at the largest: polars reads POLARS_MAX_THREADS (set by
+conftest.py) when it is imported, and pandas parses on one thread.
 """
 
 from __future__ import annotations
+
+import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -34,11 +42,53 @@ GROUP = "json lines"
 PEER_ROUNDS = 3
 
 
-def test_jsonl_fastjoin(run, jsonl, settings, jsonl_expected_bytes, out_dir):
+NAMES = [f"f{i:02d}" for i in range(30)]
+KEYS_JOB = dict(JSON_JOB, input_filter="$[" + ",".join(f"'{n}'" for n in NAMES) + "]")
+KEYS_GROUP = "json lines (named keys)"
+
+
+def keys_from_jsonl(src, dst) -> None:
+    """Each ``{"id":I,"features":[a,…]}`` line as ``{"f00":a,…,"f29":…,"id":I}`` (same text)."""
+    tmp = dst.with_suffix(".tmp")
+    with open(src, "rb") as f, open(tmp, "wb") as out:
+        for block in iter(lambda: f.readlines(1 << 24), []):
+            pieces = []
+            for line in block:
+                head, _, numbers = line.rstrip(b"\n").partition(b',"features":[')
+                values = numbers[:-2].split(b",")
+                pieces.append(
+                    b"{"
+                    + b",".join(b'"%s":%s' % (n.encode(), v) for n, v in zip(NAMES, values))
+                    + b","
+                    + head[1:]
+                    + b"}\n"
+                )
+            out.write(b"".join(pieces))
+    os.replace(tmp, dst)
+
+
+@pytest.fixture(scope="session")
+def keyed(jsonl):
+    """The named-keys records beside the data (made once per data file)."""
+    path = jsonl.path.with_name(f"keys_{jsonl.rows}.jsonl")
+    if not path.is_file() or path.stat().st_mtime < jsonl.path.stat().st_mtime:
+        keys_from_jsonl(jsonl.path, path)
+    return replace(jsonl, path=path, bytes=path.stat().st_size)
+
+
+def test_jsonl_fastjoin(run, jsonl, nthreads, jsonl_expected_bytes, out_dir):
+    _fastjoin(run, jsonl, nthreads, jsonl_expected_bytes, out_dir, JSON_JOB, GROUP)
+
+
+def test_jsonl_keys_fastjoin(run, keyed, nthreads, jsonl_expected_bytes, out_dir):
+    _fastjoin(run, keyed, nthreads, jsonl_expected_bytes, out_dir, KEYS_JOB, KEYS_GROUP)
+
+
+def _fastjoin(run, jsonl, nthreads, jsonl_expected_bytes, out_dir, spec, group):
     import fastjoin
 
-    tf = fastjoin.Transformer(str(jsonl.model), threads=settings.threads, **JSON_JOB)
-    target = out_dir / "jsonl-fastjoin"
+    tf = fastjoin.Transformer(str(jsonl.model), threads=nthreads, **spec)
+    target = out_dir / f"jsonl-fastjoin-{group}-{nthreads}t"
 
     def job():
         result = tf.transform(str(jsonl.path), str(target))
@@ -54,7 +104,8 @@ def test_jsonl_fastjoin(run, jsonl, settings, jsonl_expected_bytes, out_dir):
         rows=jsonl.rows,
         nbytes=jsonl.bytes,
         key="fastjoin",
-        group=GROUP,
+        group=group,
+        threads=nthreads,
     )
 
 
@@ -89,7 +140,7 @@ def test_jsonl_predict_only(run, jsonl, booster, expected, settings):
     )
 
 
-def _peer(run, jsonl, check, out_path, job, label, key):
+def _peer(run, jsonl, check, out_path, job, label, key, group=GROUP):
     job(jsonl.path, out_path)
     check(out_path.read_bytes())
     run(
@@ -99,7 +150,7 @@ def _peer(run, jsonl, check, out_path, job, label, key):
         rows=jsonl.rows,
         nbytes=jsonl.bytes,
         key=key,
-        group=GROUP,
+        group=group,
         rounds=PEER_ROUNDS,
     )
 
@@ -150,4 +201,52 @@ def test_jsonl_polars(run, jsonl, booster, settings, jsonl_check_values, out_dir
         job,
         "polars `read_ndjson` → `write_ndjson`",
         "polars",
+    )
+
+
+def test_jsonl_keys_pandas(run, keyed, booster, settings, jsonl_check_values, out_dir):
+    pd = pytest.importorskip("pandas")
+    booster.set_param({"nthread": settings.threads})
+
+    def job(inp, outp):
+        # in chunks: one DataFrame of 1M records of 31 keys takes several GB (a Python dict each)
+        with open(outp, "w") as out:
+            for df in pd.read_json(inp, lines=True, chunksize=100_000):
+                X = df[NAMES].to_numpy(dtype=np.float32)  # $['f00',…]
+                pred = booster.inplace_predict(X)
+                frame = pd.DataFrame({"SageMakerOutput": pred, "id": df["id"]})
+                out.write(frame.to_json(orient="records", lines=True))
+
+    _peer(
+        run,
+        keyed,
+        jsonl_check_values,
+        out_dir / "jsonl-keys-pandas.jsonl",
+        job,
+        "pandas `read_json(lines=True, chunksize=100_000)` → `to_json(lines=True)`",
+        "pandas",
+        KEYS_GROUP,
+    )
+
+
+def test_jsonl_keys_polars(run, keyed, booster, settings, jsonl_check_values, out_dir):
+    pl = pytest.importorskip("polars")
+    booster.set_param({"nthread": settings.threads})
+    schema = {**{n: pl.Float64 for n in NAMES}, "id": pl.Int64}
+
+    def job(inp, outp):
+        df = pl.read_ndjson(inp, schema=schema)
+        X = df.select(NAMES).to_numpy(order="c").astype(np.float32)  # float64 then float32, as fastjoin
+        pred = booster.inplace_predict(X)
+        df.select(pl.Series("SageMakerOutput", pred), pl.col("id")).write_ndjson(outp)
+
+    _peer(
+        run,
+        keyed,
+        jsonl_check_values,
+        out_dir / "jsonl-keys-polars.jsonl",
+        job,
+        "polars `read_ndjson` → `write_ndjson`",
+        "polars",
+        KEYS_GROUP,
     )

@@ -38,7 +38,16 @@ REPRODUCE = [
     "-o benchmarks/RESULTS.md --readme README.md",
 ]
 # Groups in the order they are shown; a group may end in ", N threads" (see conftest.run).
-GROUP_ORDER = ["end-to-end", "wide", "json lines", "structure", "whole process", "start-up", "memory"]
+GROUP_ORDER = [
+    "end-to-end",
+    "wide",
+    "json lines",
+    "json lines (named keys)",
+    "structure",
+    "whole process",
+    "start-up",
+    "memory",
+]
 STAGE_ORDER = ["tokenize", "gather", "parse", "predict", "format", "splice"]
 KIND_ORDER = {"fastjoin": 0, "variant": 1, "floor": 2, "peer": 3}
 
@@ -185,7 +194,7 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         ref = _find(members, "fastjoin")
         floor = _find(members, "floor")
         base, n = _split_group(group)
-        is_e2e = base in ("end-to-end", "wide", "json lines")
+        is_e2e = base in ("end-to-end", "wide", "json lines", "json lines (named keys)")
         out.append("")
         if base == "memory":
             out.extend(_memory_table(group, members))
@@ -321,6 +330,10 @@ GROUP_TITLES = {
     "json lines": (
         "JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} "
         'records `{{"id":…,"features":[30 numbers]}}`, file → file)'
+    ),
+    "json lines (named keys)": (
+        "JSON Lines, named keys (`$['f00',…,'f29']` / `Input` / `$['id','SageMakerOutput']`, {rows:,} "
+        'records `{{"f00":…,…,"f29":…,"id":…}}`, file → file)'
     ),
     "structure": "Structure: workers vs parse-then-predict ({rows:,} rows)",
     "whole process": "Whole process: interpreter, imports, model load, job ({rows:,} rows)",
@@ -699,6 +712,13 @@ def render_readme(data: dict) -> str:
             f"### JSON Lines (`$.features` / `Input` / `$['id','SageMakerOutput']`, {rows:,} records)",
             "",
         ] + jsonl
+    keyed = _per_thread_table(groups, "json lines (named keys)", counts)
+    if keyed:
+        out += [
+            "",
+            f"### JSON Lines, named keys (`$['f00',…,'f29']` / `Input` / `$['id','SageMakerOutput']`, {rows:,} records)",
+            "",
+        ] + keyed
 
     def wrap(text: str) -> str:
         return textwrap.fill(text, 100, break_long_words=False, break_on_hyphens=False)

@@ -29,3 +29,25 @@ cdef enum:
     FJ_ERR_AFTER_QUOTE = 3
     FJ_ERR_BLANK_LINE = 4
     FJ_ERR_NUMBER = 5
+
+cdef extern from "src/jsonl_scan.h" nogil:
+    enum:
+        FJ_JSON_OK
+        FJ_JSON_FALLBACK
+    ctypedef struct fj_json_query:
+        const unsigned char* names
+        const int64_t* name_spans
+        Py_ssize_t n_names
+        int array
+        Py_ssize_t width
+        const unsigned char* out_names
+        const int64_t* out_spans
+        Py_ssize_t n_out
+        const unsigned char* pred_name
+        Py_ssize_t pred_len
+    # Scans one JSON Lines record (see the header): FJ_JSON_OK with the features' spans in num
+    # and the kept members in mem, or FJ_JSON_FALLBACK for a record orjson must read. Cannot
+    # fail otherwise.
+    int fj_json_scan(const unsigned char* p, Py_ssize_t start, Py_ssize_t end,
+                     const fj_json_query* q, int64_t* num, int64_t* mem, Py_ssize_t mem_cap,
+                     Py_ssize_t* n_mem)

@@ -92,3 +92,59 @@ def splice(
     The caller guarantees every index is inside the joined record; with ``width == 0`` the
     input arrays are never read.
     """
+
+def scan_jsonl(
+    buf: Buffer,
+    starts: Int64Array,
+    ends: Int64Array,
+    names: tuple[bytes, ...],
+    array: bool,
+    out_names: tuple[bytes, ...] | None,
+    pred_name: bytes,
+    X: Float32Array,
+) -> tuple[int, Int64Array, Int64Array]:
+    """Scan JSON Lines records ``buf[starts[r]:ends[r]]`` for their features and the members
+    the output keeps, in one pass that validates each record.
+
+    The scan covers a subset of what orjson accepts and leaves the rest to it: a record is
+    covered when it is valid JSON (RFC 8259, UTF-8) without an escaped surrogate
+    (``\\ud800``), without an escape in a top-level key, without a number of more than 100
+    integer digits or more than 2 exponent digits, nested at most 64 levels, and it has the
+    selected shape:
+
+    - ``array`` and no name: the record is an array of exactly ``X.shape[1]`` features;
+    - ``array`` and one name: an object whose key ``names[0]`` occurs once and holds such an array;
+    - not ``array``: an object holding each of ``names`` (``X.shape[1]`` of them) once, each a feature.
+
+    ``names`` and ``out_names`` hold no repeats (the caller's promise). A feature is a number
+    or ``null``. Its value goes to ``X[r, j]``: NaN for null, 0.0 for the
+    integer ``-0``, else the decimal rounded to the nearest double, then to float32 (as
+    ``gather_float32``).
+
+    Kept members (for an object record only): ``out_names`` None keeps every top-level member,
+    sorted by key (UTF-8 byte order; no key repeated, none equal to ``pred_name``), the
+    prediction placed where its name sorts; a tuple keeps those names in that order (each
+    present once, the one equal to ``pred_name`` being the prediction, which the record must
+    not hold); ``()`` keeps nothing (an array record needs ``()``). A kept value must be
+    written as fastjoin writes it: no whitespace, no backslash in a string, no object inside.
+
+    Returns ``(covered, members, rows)``: records ``[0, covered)`` are covered (the scan stops
+    at the first that is not); ``members`` int64 (m, 4): key offset, key length (with quotes),
+    value offset, value length, key offset -1 for the prediction; record r keeps
+    ``members[rows[r]:rows[r+1]]``.
+    """
+
+def join_jsonl(
+    buf: Buffer,
+    members: Int64Array,
+    rows: Int64Array,
+    pred_key: bytes,
+    pred_text: bytes,
+    pred_spans: Int64Array,
+    terminator: bytes,
+) -> bytes:
+    """Write record r (``rows`` has n + 1 entries) as ``{`` + its members ``key:value`` joined by
+    ``,`` + ``}`` + ``terminator``, copying the key and value bytes from ``buf``, and for a member
+    with key offset -1 ``pred_key:`` followed by ``pred_text`` at ``pred_spans[r]`` (offset,
+    length). ValueError when a span is outside its buffer.
+    """

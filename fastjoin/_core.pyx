@@ -603,3 +603,142 @@ def splice(const unsigned char[::1] in_buf, const int64_t[:, ::1] in_fields, con
             memcpy(out + pos, term, tlen)
             pos += tlen
     return result
+
+
+# ----------------------------------------------------------------------------- JSON Lines
+
+def _packed(names):
+    """Names as one buffer and int64 (offset, length) pairs, for the C scan."""
+    spans = np.zeros((max(len(names), 1), 2), dtype=np.int64)
+    offset = 0
+    for j, name in enumerate(names):
+        spans[j, 0] = offset
+        spans[j, 1] = len(name)
+        offset += len(name)
+    return b"".join(names) + b"\0", spans
+
+
+def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const int64_t[::1] ends,
+               tuple names, bint array, object out_names, bytes pred_name, float[:, ::1] X):
+    """Scan JSON Lines records for their features and kept members; see _core.pyi."""
+    cdef Py_ssize_t n = starts.shape[0], width = X.shape[1], r, j, m = 0, cap, nm = 0, size = buf.shape[0]
+    cdef Py_ssize_t s, length
+    if ends.shape[0] != n or X.shape[0] < n:
+        raise ValueError("starts, ends and X must have a row per record")
+    if array and len(names) > 1:
+        raise ValueError("an array is selected by one name (or none: the record)")
+    if not array and len(names) != width:
+        raise ValueError("named keys select one feature each")
+    cdef const unsigned char* p = _ptr(buf)
+    packed, spans = _packed(names)
+    out_packed, out_spans = _packed(out_names or ())
+    cdef const int64_t[:, ::1] sp = spans
+    cdef const int64_t[:, ::1] osp = out_spans
+    cdef fj_json_query q
+    q.names = <const unsigned char*>PyBytes_AS_STRING(packed)
+    q.name_spans = &sp[0, 0]
+    q.n_names = len(names)
+    q.array = array
+    q.width = width
+    q.out_names = <const unsigned char*>PyBytes_AS_STRING(out_packed)
+    q.out_spans = &osp[0, 0]
+    q.n_out = -1 if out_names is None else len(out_names)
+    q.pred_name = <const unsigned char*>PyBytes_AS_STRING(pred_name)
+    q.pred_len = len(pred_name)
+    for r in range(n):
+        if not (0 <= starts[r] <= ends[r] <= size):
+            raise ValueError("a record span is outside the buffer")
+    if q.n_out < 0:  # a member per ':' at most, and the prediction
+        cap = n
+        if n and ends[n - 1] > starts[0]:
+            with nogil:  # cannot fail: counts bytes
+                for j in range(starts[0], ends[n - 1]):
+                    cap += p[j] == b':'
+    else:
+        cap = n * q.n_out
+    num = np.zeros(2 * max(width, 1), dtype=np.int64)
+    members = np.empty((max(cap, 1), 4), dtype=np.int64)
+    rows = np.zeros(n + 1, dtype=np.int64)
+    cdef int64_t[::1] nv = num
+    cdef int64_t[:, ::1] mv = members
+    cdef int64_t[::1] rv = rows
+    with nogil:  # cannot fail: a record the scan does not cover ends the loop (covered = r)
+        for r in range(n):
+            if fj_json_scan(p, starts[r], ends[r], &q, &nv[0], &mv[m, 0] if m < cap else NULL,
+                            cap - m, &nm) != FJ_JSON_OK:
+                break
+            for j in range(width):
+                s = nv[2 * j]
+                length = nv[2 * j + 1]
+                if length == 0:
+                    X[r, j] = NAN  # null is a missing value
+                elif length == 2 and p[s] == b'-' and p[s + 1] == b'0':
+                    X[r, j] = 0.0  # the integer -0 is 0 (orjson reads an int)
+                else:
+                    _parse_f32(p + s, length, size - s, &X[r, j])  # valid JSON numbers parse
+            m += nm
+            rv[r + 1] = m
+        else:
+            r = n
+    return r, members[:m], rows[:r + 1]
+
+
+def join_jsonl(const unsigned char[::1] buf, const int64_t[:, ::1] members, const int64_t[::1] rows,
+               bytes pred_key, bytes pred_text, const int64_t[:, ::1] pred_spans, bytes terminator):
+    """Write JSON objects from kept members and predictions; see _core.pyi."""
+    cdef Py_ssize_t n = rows.shape[0] - 1, r, i, total = 0, pos = 0, size = buf.shape[0]
+    cdef Py_ssize_t klen = len(pred_key), tlen = len(terminator), plen = len(pred_text)
+    cdef const unsigned char* p = _ptr(buf)
+    cdef const char* key = PyBytes_AS_STRING(pred_key)
+    cdef const char* text = PyBytes_AS_STRING(pred_text)
+    cdef const char* term = PyBytes_AS_STRING(terminator)
+    if n < 0 or pred_spans.shape[0] < n or (n and rows[n] > members.shape[0]):
+        raise ValueError("rows, members and pred_spans do not fit together")
+    for r in range(n):
+        if not (0 <= pred_spans[r, 0] <= pred_spans[r, 0] + pred_spans[r, 1] <= plen):
+            raise ValueError("a prediction span is outside pred_text")
+        if rows[r] > rows[r + 1]:
+            raise ValueError("rows must not decrease")
+    for i in range(rows[n] if n else 0):
+        if members[i, 0] != -1 and not (0 <= members[i, 0] and members[i, 0] + members[i, 1] <= size
+                                        and 0 <= members[i, 2] and members[i, 2] + members[i, 3] <= size):
+            raise ValueError("a member span is outside the buffer")
+    with nogil:  # cannot fail: every span was checked above
+        for r in range(n):
+            total += 2 + tlen + (rows[r + 1] - rows[r])  # braces, terminator, ':' per member
+            if rows[r + 1] > rows[r]:
+                total += rows[r + 1] - rows[r] - 1  # ','
+            for i in range(rows[r], rows[r + 1]):
+                if members[i, 0] == -1:
+                    total += klen + pred_spans[r, 1]
+                else:
+                    total += members[i, 1] + members[i, 3]
+    result = PyBytes_FromStringAndSize(NULL, total)
+    cdef char* out = PyBytes_AS_STRING(result)
+    with nogil:
+        for r in range(n):
+            out[pos] = b'{'
+            pos += 1
+            for i in range(rows[r], rows[r + 1]):
+                if i > rows[r]:
+                    out[pos] = b','
+                    pos += 1
+                if members[i, 0] == -1:
+                    memcpy(out + pos, key, klen)
+                    pos += klen
+                    out[pos] = b':'
+                    pos += 1
+                    memcpy(out + pos, text + pred_spans[r, 0], pred_spans[r, 1])
+                    pos += pred_spans[r, 1]
+                else:
+                    memcpy(out + pos, p + members[i, 0], members[i, 1])
+                    pos += members[i, 1]
+                    out[pos] = b':'
+                    pos += 1
+                    memcpy(out + pos, p + members[i, 2], members[i, 3])
+                    pos += members[i, 3]
+            out[pos] = b'}'
+            pos += 1
+            memcpy(out + pos, term, tlen)
+            pos += tlen
+    return result

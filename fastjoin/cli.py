@@ -9,6 +9,7 @@ names the error class: 2 configuration, 3 input data, 4 model, 5 output, 6 stora
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -44,9 +45,40 @@ def _raise_terminated(signum, frame) -> None:
 
 
 def _add_run_args(p) -> None:
-    """Resume and the S3 endpoint: the same flags for transform and run-job."""
+    """Resume, the S3 endpoint and the cluster: the same flags for transform and run-job."""
     p.add_argument("--resume", action="store_true", help="skip objects whose .out already exists")
     _add_endpoint_arg(p)
+    _add_cluster_args(p)
+
+
+def _add_cluster_args(p) -> None:
+    """Where the job runs: this process (default), a Dask cluster, or a local one started for it."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786): each "
+        "object is split into --block-size byte ranges run by its workers, the output is the "
+        'same byte for byte; needs pip install "fastjoin[dask]" (default: run in this process)',
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="start a local Dask cluster of N worker processes (one thread each) for the job "
+        "and run on it, as --scheduler does (default: run in this process)",
+    )
+
+
+def _cluster(args):
+    """A client of the cluster the flags name (closed after the job), or None."""
+    if args.scheduler is None and args.workers is None:
+        return contextlib.nullcontext()
+    from fastjoin.runners.dask import connect
+
+    return connect(args.scheduler, args.workers)
 
 
 def _add_endpoint_arg(p) -> None:
@@ -280,14 +312,16 @@ def _run_transform(args) -> int:
     bar = ProgressBar(enabled=False if args.quiet else None)  # sized by transform() once it lists
     started = time.perf_counter()
     try:
-        result = transformer.transform(
-            args.input,
-            args.output,
-            progress=bar,
-            resume=args.resume,
-            compression=args.compression,
-            s3=args.endpoint_url,
-        )
+        with _cluster(args) as client:
+            result = transformer.transform(
+                args.input,
+                args.output,
+                progress=bar,
+                resume=args.resume,
+                compression=args.compression,
+                s3=args.endpoint_url,
+                client=client,
+            )
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
@@ -336,16 +370,18 @@ def _run_job(args) -> int:
 
     TransformOptions(**from_args(args, _EXTENSIONS)).check("cli")  # the flags, named as flags
     failures: list = []
-    described = run_job(
-        args.request,
-        args.model,
-        resume=args.resume,
-        endpoint_url=args.endpoint_url,
-        progress=False if args.quiet else None,
-        failures=failures,
-        style="cli",
-        **from_args(args, _EXTENSIONS),
-    )
+    with _cluster(args) as client:
+        described = run_job(
+            args.request,
+            args.model,
+            resume=args.resume,
+            endpoint_url=args.endpoint_url,
+            progress=False if args.quiet else None,
+            failures=failures,
+            style="cli",
+            client=client,
+            **from_args(args, _EXTENSIONS),
+        )
     if args.debug:
         for exc in failures:
             traceback.print_exception(exc, file=sys.stderr)

@@ -112,6 +112,17 @@ def _describe(
         "objects": objects,
         "warnings": list(job.warnings),
     }
+    if result is not None and result.workers:  # on a Dask cluster: what each worker did
+        described["fastjoin"]["workers"] = [
+            {
+                "address": address,
+                "blocks": w.blocks,
+                "records": w.records,
+                "bytes_in": w.bytes_in,
+                "seconds": round(w.seconds, 6),
+            }
+            for address, w in sorted(result.workers.items())
+        ]
     return described
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "buffer_chunks",
     "read_whole",
     "byte_range",
+    "line_start",
     "next_newline",
     "count_newlines",
     "line_spans",
@@ -177,8 +178,9 @@ def _check_first_line(buf, filled: int, max_record: int, source: str, offset: in
     elif not final and filled == max_record + 1 and buf[max_record] == 13:
         return  # a CR whose LF may be the next byte read
     raise InputError(
-        f"a line longer than {max_record:,} bytes, the max_record_bytes limit (no line end in the "
-        f"{filled:,} bytes read from here): raise the limit (--max-record-size) if records are "
+        # the same words however much was buffered (a file, a stream, a byte range)
+        f"a line longer than {max_record:,} bytes, the max_record_bytes limit (no line end in its "
+        f"first {max_record + 1:,} bytes): raise the limit (--max-record-size) if records are "
         f"meant to be this long, or check that the object is line-delimited text (CR-only line "
         f"endings or binary data have no newline to split on)",
         Location(source, 1, 1, offset),
@@ -239,7 +241,7 @@ def read_pieces(f: BinaryIO, chunk_size: int, whole: bool, max_record: int, sour
         yield Piece(data, 0, len(data), 0)
 
 
-def _line_start(f: BinaryIO, pos: int) -> int:
+def line_start(f: BinaryIO, pos: int) -> int:
     """The offset of the first line that starts at or after ``pos`` (the object's size when
     none does): the byte after the first ``\\n`` at ``pos - 1`` or later."""
     if pos <= 0:
@@ -260,8 +262,8 @@ def byte_range(f: BinaryIO, start: int, stop: int) -> Piece:
     """The lines of a seekable object whose first byte lies in ``[start, stop)``: the piece a
     worker given that nominal range owns. Ranges that tile the object give pieces that tile
     it (a line longer than a range leaves some ranges empty)."""
-    first = _line_start(f, start)
-    last = _line_start(f, stop)
+    first = line_start(f, start)
+    last = line_start(f, stop)
     if last <= first:
         return Piece(b"", 0, 0, first)
     f.seek(first)

@@ -117,6 +117,7 @@ def run_job(
     progress=None,
     failures: Optional[list] = None,
     style: str = "sdk",
+    client=None,
     **options,
 ) -> dict:
     """Run a ``CreateTransformJob`` request locally; return a ``describe_transform_job``-shaped
@@ -134,7 +135,9 @@ def run_job(
     terminal), True, False, or a callable ``(bytes done, records done)``. ``failures``: a list
     that gets the exception of each failed object (and of a listing that failed), for a
     caller that shows their tracebacks. ``style``: ``"cli"`` words option problems with the
-    command line's flags. Other keyword
+    command line's flags. ``client``: a ``distributed.Client``: the objects run as
+    ``block_size`` byte ranges on its cluster (the result then has per-worker figures under
+    ``fastjoin.workers``). Other keyword
     arguments go to the Transformer (``threads``, ``chunk_size``, ``header``, ``allow_pickle``...).
 
     Raises :class:`ConfigError` (listing every problem) or :class:`ModelError` before any data
@@ -174,6 +177,7 @@ def run_job(
                 compression=job.compression,
                 s3=s3_client,
                 kms_key_id=job.kms_key_id,
+                client=client,
             )
         except FastjoinError as exc:  # the input could not be listed: the job fails, as on SageMaker
             failure = _first_line(exc)

@@ -26,7 +26,7 @@ from fastjoin.records.base import Chunk, ChunkResult, raise_an_earlier_error
 from fastjoin.records.skip import process_skipping
 from fastjoin.runners.local import LocalRunner
 
-__all__ = ["Pipeline", "ModelSpec", "run_object", "run_bytes"]
+__all__ = ["Pipeline", "ModelSpec", "InOrder", "run_object", "run_bytes", "header_names"]
 
 Progress = Callable[[int, int], None]  # (bytes done, records done), called after every chunk
 
@@ -110,13 +110,16 @@ class Pipeline:
         return 1 if self.model.is_container else self.model.n_outputs
 
 
-def _chunks(pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, header: list) -> Iterator[Chunk]:
+def _chunks(
+    pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, header: list, names=None
+) -> Iterator[Chunk]:
     """Chunks from pieces: a UTF-8 BOM starting the object skipped (``extended``), the header
-    line taken off into ``header`` (``[chunk]``) when the options ask for one."""
-    names = None
-    for index, (buf, start, end, base_offset) in enumerate(pieces):
-        text = not pipeline.options.passes_through  # records passed through are never touched
-        if index == 0 and base_offset + start == 0 and pipeline.options.dialect == "extended" and text:
+    line taken off into ``header`` (``[chunk]``) when the options ask for one and ``names``
+    (a header read already: a later byte range of the object) is None."""
+    text = not pipeline.options.passes_through  # records passed through are never touched
+    for buf, start, end, base_offset in pieces:
+        first = base_offset + start == 0  # the object's first chunk (a byte range's may not be)
+        if first and pipeline.options.dialect == "extended" and text:
             # a UTF-8 BOM starting the object marks its encoding, it is not data (as
             # utf-8-sig and pandas read it); the sagemaker dialect keeps it, as SageMaker
             bom = len(UTF8_BOM) if bytes(buf[start : start + 3]) == UTF8_BOM else 0
@@ -128,11 +131,44 @@ def _chunks(pipeline: Pipeline, source: str, pieces: Iterable[Piece], stats, hea
             header.append(chunk)
             stats.bytes_in += nl - start
             start = nl
-        yield Chunk(source, buf, start, end, base_offset, names, first=index == 0)
+        yield Chunk(source, buf, start, end, base_offset, names, first=first)
     if pipeline.options.header and names is None:
         raise CsvError(
             "header=True (--header) but the object is empty: it has no header line", locate(source, b"", 0)
         )
+
+
+def header_names(pipeline: Pipeline, source: str, piece: Piece) -> Optional[tuple[str, ...]]:
+    """The column names in ``piece``, an object's first line (read once by a runner that hands
+    them to each byte range), as :func:`run_object` reads them; None without ``header``."""
+    header: list = []
+    next(_chunks(pipeline, source, [piece], SimpleNamespace(bytes_in=0), header), None)
+    return header[0].names if header else None
+
+
+class InOrder:
+    """Results taken in input order made absolute: each error or dead letter shifted by the
+    lines and records of the results before it, counts added to ``stats``. One object's."""
+
+    def __init__(self, stats, progress: Optional[Progress] = None, on_errors=None):
+        self.stats, self.progress, self.on_errors = stats, progress, on_errors
+        self.lines = self.records = 0  # in the results before the current one
+
+    def failed(self, exc: FastjoinError) -> None:
+        exc.shift(self.lines, self.records)
+
+    def take(self, result: ChunkResult) -> bytes:
+        stats = self.stats
+        if result.errors and self.on_errors is not None:
+            self.on_errors([entry.shifted(self.lines) for entry in result.errors])
+        self.lines += result.lines
+        self.records += result.records + len(result.errors)
+        stats.records += result.records
+        stats.blank_lines += result.blank_lines
+        stats.bytes_in += result.size
+        if self.progress is not None:
+            self.progress(stats.bytes_in, stats.records)
+        return result.data
 
 
 def run_object(
@@ -143,16 +179,18 @@ def run_object(
     stats,
     progress: Optional[Progress] = None,
     on_errors: Optional[Callable[[list], None]] = None,
+    names: Optional[tuple[str, ...]] = None,
 ) -> Iterator[bytes]:
     """One object's output bytes, in input order; ``stats`` (a :class:`FileResult`) counts
     records, blank lines and bytes read. ``runner.ordered(fn, items)`` runs
     ``pipeline.process`` on each chunk and yields the results (or raises their errors) in
     input order. Each error or dead letter is then made absolute: the lines and records of
     the chunks before it are known. ``on_errors`` gets each chunk's dead letters (and may
-    raise: the error policy's threshold)."""
+    raise: the error policy's threshold). ``names``: the header, read already (the pieces
+    are a later byte range of the object)."""
     header: list = []
-    lines = records = 0  # in the chunks before the current one
-    results = runner.ordered(pipeline.process, _chunks(pipeline, source, pieces, stats, header))
+    order = InOrder(stats, progress, on_errors)
+    results = runner.ordered(pipeline.process, _chunks(pipeline, source, pieces, stats, header, names))
     while True:
         try:
             result = next(results)
@@ -160,25 +198,16 @@ def run_object(
             break
         except FastjoinError as exc:
             if header:  # the header line comes first
-                lines += count_newlines(header[0].buf, header[0].start, header[0].end)
-            exc.shift(lines, records)
+                order.lines += count_newlines(header[0].buf, header[0].start, header[0].end)
+            order.failed(exc)
             raise
         if header:
             chunk = header.pop()
-            lines += count_newlines(chunk.buf, chunk.start, chunk.end)
+            order.lines += count_newlines(chunk.buf, chunk.start, chunk.end)
             yield pipeline.format.header_line(
                 pipeline.plan, chunk, result.n_outputs or pipeline.default_outputs
             )
-        if result.errors and on_errors is not None:
-            on_errors([entry.shifted(lines) for entry in result.errors])
-        lines += result.lines
-        records += result.records + len(result.errors)
-        stats.records += result.records
-        stats.blank_lines += result.blank_lines
-        stats.bytes_in += result.size
-        if progress is not None:
-            progress(stats.bytes_in, stats.records)
-        yield result.data
+        yield order.take(result)
 
 
 INLINE = LocalRunner(1)  # one object on the calling thread

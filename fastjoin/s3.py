@@ -113,6 +113,15 @@ class S3:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def __reduce__(self):
+        # sent to a Dask worker (inside an input object): the settings travel, and each
+        # process makes one client for them (a boto3 client does not pickle, and making one
+        # takes a tenth of a second: not once per block)
+        endpoint, region = self.endpoint_url, self.region
+        if self._client is not None and not self._owns_client:  # the caller's client: its endpoint
+            endpoint, region = self._client.meta.endpoint_url, region or self._client.meta.region_name
+        return (_process_s3, (endpoint, region, self.profile, self.part_size, self.range_size))
+
     # ------------------------------------------------------------------ errors
 
     def _error(self, what: str, uri: str, exc: Exception) -> StorageError:
@@ -196,6 +205,20 @@ class S3:
         self._call("delete", f"s3://{bucket}/{key}", self.client.delete_object, Bucket=bucket, Key=key)
 
 
+_PROCESS_S3: dict[tuple, S3] = {}  # this process's S3 per settings, for objects sent to it
+
+
+def _process_s3(endpoint_url, region, profile, part_size, range_size) -> S3:
+    settings = (endpoint_url, region, profile, part_size, range_size)
+    s3 = _PROCESS_S3.get(settings)
+    if s3 is None:
+        s3 = _PROCESS_S3.setdefault(
+            settings,
+            S3(endpoint_url, region=region, profile=profile, part_size=part_size, range_size=range_size),
+        )
+    return s3
+
+
 class _RangedReader(io.RawIOBase):
     """Sequential reads of one object version as a series of streamed ranged GETs."""
 
@@ -208,6 +231,21 @@ class _RangedReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:  # a byte range of the object is read from its offset
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        pos = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence] + offset
+        if pos < 0:
+            raise ValueError(f"negative seek position {pos}")
+        if pos != self.pos:
+            self._close_body()  # the next read opens a range at the new position
+            self.pos = pos
+        return pos
 
     def _open_range(self) -> None:
         end = min(self.pos + self.s3.range_size, self.size) - 1

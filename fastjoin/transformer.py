@@ -8,6 +8,7 @@ chunks, its output written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
@@ -19,6 +20,8 @@ from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
 from fastjoin.predictor import available_cores
+from fastjoin.records.base import ONE_MB
+from fastjoin.runners.blocks import BlockFeed, run_blocks
 from fastjoin.runners.local import LocalRunner
 
 __all__ = ["Transformer", "TransformResult", "FileResult"]
@@ -60,6 +63,7 @@ class TransformResult:
 
     files: list[FileResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. an output location inside the input one
+    workers: dict = field(default_factory=dict)  # on a Dask cluster: WorkerFigures by worker address
 
     @property
     def ok(self) -> bool:
@@ -132,6 +136,9 @@ class Transformer:
         are bit-identical either way.
     chunk_size
         Bytes read per chunk; memory is bounded by it, not by the input size.
+    block_size
+        On a Dask cluster (``transform(client=...)``): bytes of an object per block, the unit
+        a worker reads and runs (default 32 MiB); a larger object is split by byte ranges.
     max_record_bytes
         The longest line (or, with ``split_type="None"`` on JSON, object) read, default 100 MiB
         (SageMaker's largest ``MaxPayloadInMB``): a longer one fails its object with a located
@@ -167,9 +174,14 @@ class Transformer:
         # One worker per thread, each predicting with one thread (see fastjoin.runners.local)
         nthread = 1 if workers > 1 else threads
         compiled = self.options.plan()  # a filter that does not compile fails before the model loads
-        model = ModelSpec.from_options(model, options, nthread).load()
+        self._spec = ModelSpec.from_options(model, options, nthread)
+        model = self._spec.load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
             options = with_execution_parameters(options, model)  # request > container > defaults
+            payload = (options.resolved().max_payload or 0) * ONE_MB
+            if options.resolved().strategy == "MultiRecord" and options.chunk_size < payload:
+                # a mini-batch is cut from one chunk: chunks of MaxPayloadInMB let it fill it
+                options = options.replace(chunk_size=payload)
             self.options = options.check()
             compiled = options.plan()
             concurrency = options.max_concurrent or 1
@@ -222,6 +234,7 @@ class Transformer:
         compression: Optional[str] = None,
         s3=None,
         kms_key_id: Optional[str] = None,
+        client=None,
     ) -> TransformResult:
         """Transform a file, a directory, a glob or an ``s3://`` prefix into ``<name>.out``
         objects under ``output`` (a directory or an ``s3://`` prefix).
@@ -233,10 +246,34 @@ class Transformer:
         objects whose ``.out`` exists (atomic writes make existence mean completeness); they
         are reported with ``skipped=True``. ``s3``: an endpoint URL, a dict of
         :class:`fastjoin.s3.S3` options or an ``S3`` (default: boto3's own configuration).
-        ``kms_key_id``: SSE-KMS key for S3 outputs. Returns a :class:`TransformResult`; call
-        ``raise_for_errors()`` to turn a failure into an exception.
+        ``kms_key_id``: SSE-KMS key for S3 outputs. ``client``: a ``distributed.Client``; the
+        objects are then cut into ``block_size`` byte ranges run on its cluster's workers
+        (:mod:`fastjoin.runners.dask`), with the same output, byte for byte. Returns a
+        :class:`TransformResult`; call ``raise_for_errors()`` to turn a failure into an exception.
         """
         result = TransformResult()
+        runner = self.runner if client is None else self._dask_runner(client)
+        try:
+            self._transform_all(
+                result, runner, input, output, progress, resume, manifest, compression, s3, kms_key_id
+            )
+        finally:
+            if runner is not self.runner:
+                runner.close()
+                result.workers = cast(Any, runner).figures
+        return result
+
+    def _dask_runner(self, client):
+        from fastjoin.runners.dask import DaskRunner
+
+        spec, model = self._spec, self.model
+        if not model.is_container:  # the model's bytes, loaded by each worker on its engine
+            spec = dataclasses.replace(spec, source=model.booster.save_raw("ubj"), engine=model.engine)
+        return DaskRunner(client, self.pipeline, dataclasses.replace(spec, nthread=1))
+
+    def _transform_all(
+        self, result, runner, input, output, progress, resume, manifest, compression, s3, kms_key_id
+    ) -> None:
         model = self.model  # an output filter that, with no join, does nothing a user asks for
         unintended = self.plan.output_filter_warning(
             None if model.is_container else model.n_outputs, self.options.header
@@ -257,28 +294,50 @@ class Transformer:
                 )
             if hasattr(progress, "start"):  # e.g. ProgressBar: learns the job's size up front
                 cast(Any, progress).start([obj.size for obj in objects])
+            todo = []  # (object, its result, its sink when it runs)
             for obj in objects:
-                stats = FileResult(obj.name, None)
+                stats, sink = FileResult(obj.name, None), None
                 try:
                     sink = store.sink(
                         output, obj.relative + storage.OUTPUT_SUFFIX, kms_key_id=kms_key_id, source=obj.name
                     )
-                    done = resume and sink.exists()
+                    if resume and sink.exists():
+                        stats.output, stats.skipped, sink = sink.name, True, None
                 except (StorageError, OSError) as exc:  # e.g. a name that cannot be mapped safely
-                    stats.error = _storage_error(obj.name, "cannot name the output", exc)
-                else:
-                    if done:
-                        stats.output, stats.skipped = sink.name, True
-                    else:
+                    stats.error, sink = _storage_error(obj.name, "cannot name the output", exc), None
+                todo.append((obj, stats, sink))
+            # on a cluster every block of the job shares one window: small objects run side by side
+            feed = (
+                None
+                if runner is self.runner
+                else BlockFeed(runner, self.pipeline, [o for o, _, k in todo if k is not None])
+            )
+            try:
+                for obj, stats, sink in todo:
+                    if sink is not None:
+                        blocks = None if feed is None else feed.next_object()
                         self._transform_object(
-                            store, obj, sink, output, stats, progress, done_before, records_before, kms_key_id
+                            store,
+                            obj,
+                            sink,
+                            output,
+                            stats,
+                            progress,
+                            done_before,
+                            records_before,
+                            kms_key_id,
+                            blocks,
                         )
-                done_before += obj.size
-                records_before += stats.records
-                if progress is not None:
-                    progress(done_before, records_before)
-                result.files.append(stats)
-        return result
+                        if blocks is not None:  # blocks the object did not take (it failed) are dropped
+                            blocks.close()
+                    done_before += obj.size
+                    records_before += stats.records
+                    if progress is not None:
+                        progress(done_before, records_before)
+                    result.files.append(stats)
+            finally:
+                if feed is not None:
+                    feed.close()
 
     def _transform_object(
         self,
@@ -291,7 +350,10 @@ class Transformer:
         done_before: int,
         records_before: int,
         kms_key_id: Optional[str],
+        blocks=None,
     ) -> None:
+        """Run one object into ``sink``: its chunks on the local runner, or (``blocks``) the
+        results of its blocks, run on a cluster, in order."""
         started = time.perf_counter()
         dead = None
         dead_sink = None
@@ -305,32 +367,9 @@ class Transformer:
             if self.options.policy.skip:
                 dead = DeadLetters(self.options.policy, dead_sink)
                 stats.on_errors = dead.add
-            with obj.open() as f, sink.open() as out:
-                # progress in stored bytes: compressed ones for gzip inputs
-                counted = getattr(f, "compressed_bytes", None)
-                report = (
-                    None
-                    if progress is None
-                    else (
-                        lambda b, r: progress(
-                            done_before + (b if counted is None else f.compressed_bytes), records_before + r
-                        )
-                    )
-                )
-                o = self.options
-                if o.split_type in frames.KINDS:
-                    pieces = frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, obj.name)
-                else:
-                    pieces = framing.read_pieces(
-                        f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name
-                    )
-                for data in run_object(
-                    self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
-                ):
+            with sink.open() as out:
+                for data in self._outputs(obj, stats, progress, done_before, records_before, blocks):
                     out.write(data)
-                check = getattr(obj, "check_unchanged", None)
-                if check is not None:  # a local file that shrank or grew while read: a torn output
-                    check(f)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
             stats.output = sink.name
@@ -350,6 +389,34 @@ class Transformer:
                         pass
                     stats.dead_letter = None
             stats.seconds = time.perf_counter() - started
+
+    def _outputs(self, obj, stats: FileResult, progress, done_before: int, records_before: int, blocks):
+        """One object's output bytes in order: its chunks on the local runner, or the results
+        of its blocks, run on a cluster (which read their byte ranges themselves)."""
+        report = None
+        if blocks is not None:
+            if progress is not None:  # bytes read, at most the object's (a gzip one is larger)
+                report = lambda b, r: progress(done_before + min(b, obj.size), records_before + r)  # noqa: E731
+            yield from run_blocks(blocks, stats, report, stats.add_errors)
+            return
+        with obj.open() as f:
+            # progress in stored bytes: compressed ones for gzip inputs
+            counted = getattr(f, "compressed_bytes", None)
+            if progress is not None:
+                report = lambda b, r: progress(  # noqa: E731
+                    done_before + (b if counted is None else f.compressed_bytes), records_before + r
+                )
+            o = self.options
+            if o.split_type in frames.KINDS:
+                pieces = frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, obj.name)
+            else:
+                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+            yield from run_object(
+                self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
+            )
+            check = getattr(obj, "check_unchanged", None)
+            if check is not None:  # a local file that shrank or grew while read: a torn output
+                check(f)
 
 
 def _storage_error(name: str, what: str, exc: BaseException) -> StorageError:

@@ -28,7 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "fuzz")
 LIB = os.path.join(BUILD, "lib")
-TARGETS = ("core", "jsonpath", "jsonl", "trees")
+TARGETS = ("core", "jsonpath", "jsonl", "jsonl_scan", "trees")
 
 # detect_leaks=0: CPython keeps its interned objects, caches and module state alive until
 # exit on purpose, so LeakSanitizer's exit-time check reports thousands of "leaks" that are

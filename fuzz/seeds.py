@@ -107,7 +107,31 @@ def trees_seeds():
     yield bytes([3, 1, 4, 1, 5, 9, 2, 6]) * 12
 
 
-SEEDS = {"core": core_seeds, "jsonpath": jsonpath_seeds, "jsonl": jsonl_seeds, "trees": trees_seeds}
+def jsonl_scan_seeds():
+    for i, body in enumerate(JSONL_BODIES):
+        yield bytes([i]) + body
+    for body in JSONL_SCAN_BODIES:  # every query and width (fuzz_jsonl_scan.py's first byte)
+        for choice in range(18):
+            yield bytes([choice]) + body
+
+
+# -- jsonl_scan: one query byte, then JSON Lines (the shapes the scan covers, and near misses)
+
+JSONL_SCAN_BODIES = [
+    b'{"features":[1.5,-0,null],"id":7}\n{"features":[1e5,0.1,2],"id":"x"}',
+    b'{"a":1,"b":null,"id":[1,2]}\n{"b":2,"a":-0.0,"id":"\xc3\xa9"}',
+    b"[1,2,3]\n[1, 2, 3]\n[null,1e-400,1e400]",
+    b'{"features":[1,2],"id":"\\ud800"}\n{"features":[1,2],"f\\u0065atures":[3,4]}',
+    b'{"SageMakerOutput":1,"features":[1,2]}\n{"features":[[1],2]} x',
+]
+
+SEEDS = {
+    "core": core_seeds,
+    "jsonpath": jsonpath_seeds,
+    "jsonl": jsonl_seeds,
+    "jsonl_scan": jsonl_scan_seeds,
+    "trees": trees_seeds,
+}
 
 
 def main(argv) -> None:

@@ -243,8 +243,23 @@ def buffer_kinds(tmp_path_factory):
 def runner(request) -> dict:
     """Transformer options that choose how chunks run: one after another on the calling
     thread, or on three worker threads with chunks in flight and results put back in order
-    (in-process models and container models alike). A distributed runner joins here."""
+    (in-process models and container models alike). The Dask runner (whole files only:
+    ``transform(client=)``) has ``dask_client`` and tests/test_dask*.py."""
     return {"threads": 1} if request.param == "inline" else {"threads": 3, "max_concurrent": 3}
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A ``distributed.Client`` of a real LocalCluster: 2 spawned worker processes with one
+    thread each, started once per session (spawning costs seconds). Without the dask extra
+    (the test extra installs it) the tests that use it skip."""
+    pytest.importorskip("distributed", reason='needs dask.distributed (pip install -e ".[test]")')
+    from distributed import Client
+
+    from fastjoin.runners.dask import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        yield client
 
 
 @pytest.fixture(params=["core", "reference"])
@@ -254,6 +269,6 @@ def pipeline(request, monkeypatch):
     from fastjoin import _core, _impl, _reference
 
     module = _core if request.param == "core" else _reference
-    for name in ("tokenize", "gather_float32", "format_floats", "splice"):
+    for name in ("tokenize", "gather_float32", "format_floats", "splice", "scan_jsonl", "join_jsonl"):
         monkeypatch.setattr(_impl, name, getattr(module, name))
     return request.param

@@ -139,6 +139,19 @@ def test_the_first_error_in_input_order_wins(workers):
     assert got == list(range(8))
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_an_error_reading_the_second_item_comes_after_the_first_items_result(workers):
+    def items():
+        yield 0
+        raise FeatureError("reading failed after item 0")
+
+    def fn(i: int) -> int:
+        raise FeatureError(f"item {i}")
+
+    with pytest.raises(FeatureError, match="^item 0$"):  # not the read error: it comes later
+        list(LocalRunner(workers).ordered(fn, items()))
+
+
 def test_chunks_on_threads_write_what_one_thread_writes():
     data = b"".join(b"%d,1,2\n" % i for i in range(3000))
     one = fastjoin.Transformer(first_field, chunk_size=100, join_source="Input")

@@ -65,8 +65,11 @@ def expected_output(data: bytes) -> bytes:
     return b"".join(line + b",0.5\n" for line in data.splitlines())
 
 
-def kill_mid_object(tmp_path, request: dict, s3_endpoint: str = "-", chunk_size: int = 1 << 16) -> None:
-    """Run the job in a child process and SIGKILL it while it is inside the STOP object."""
+def kill_mid_object(
+    tmp_path, request: dict, s3_endpoint: str = "-", chunk_size: int = 1 << 16, ready=lambda: True
+) -> None:
+    """Run the job in a child process and SIGKILL it while it is inside the STOP object, once
+    ``ready()`` (the job keeps writing what came before STOP while the model waits there)."""
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
     marker = tmp_path / "marker"
@@ -77,7 +80,7 @@ def kill_mid_object(tmp_path, request: dict, s3_endpoint: str = "-", chunk_size:
     )
     try:
         deadline = time.monotonic() + 120
-        while not marker.exists():
+        while not (marker.exists() and ready()):
             if proc.poll() is not None:
                 pytest.fail(f"the job ended before it was killed: {proc.communicate()[1].decode()}")
             if time.monotonic() > deadline:
@@ -123,7 +126,14 @@ def test_killed_s3_job_leaves_no_partial_out_and_resume_completes_it(tmp_path, s
     put(s3, bucket, "in/b.csv", b)
     request = request_for(f"s3://{bucket}/in/", f"s3://{bucket}/out")
 
-    kill_mid_object(tmp_path, request, s3_endpoint, chunk_size=1 << 20)
+    def a_part_is_uploaded() -> bool:
+        uploads = s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        return any(
+            s3.client.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts")
+            for u in uploads
+        )
+
+    kill_mid_object(tmp_path, request, s3_endpoint, chunk_size=1 << 20, ready=a_part_is_uploaded)
     assert keys(s3, bucket, "out/") == ["out/a.csv.out"]
     assert get(s3, bucket, "out/a.csv.out") == expected_output(a)
     uploads = s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])

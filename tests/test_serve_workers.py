@@ -84,3 +84,27 @@ def test_one_worker_serves_in_the_one_process(seed):  # noqa: F811
         assert answer.status_code == 200
         assert httpx.get(url + "/execution-parameters").json()["MaxConcurrentTransforms"] == 1
         assert not READY.search(stderr_of(proc))  # no worker process was started
+
+
+def test_workers_leave_when_the_supervisor_is_killed(seed):  # noqa: F811
+    """SIGKILL (the OOM killer) gives the supervisor no chance to stop its workers: they are
+    SIGTERMed by the kernel (PR_SET_PDEATHSIG) instead of serving the port alone."""
+    if not os.uname().sysname == "Linux":
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    model, _ = seed
+    with server("--model", model, workers=2) as (proc, _):
+        pids = ready_workers(proc, 2)
+        proc.kill()
+        proc.wait(30)
+        deadline = time.monotonic() + 60
+        while any(alive(pid) and not zombie(pid) for pid in pids):
+            assert time.monotonic() < deadline, f"workers {pids} outlived their supervisor"
+            time.sleep(0.1)
+
+
+def zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

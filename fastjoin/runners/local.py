@@ -41,9 +41,9 @@ class LocalRunner:
         items = iter(items)
         pending: deque = deque()
         try:
-            head = list(itertools.islice(items, 2))
+            head, rest = _head(items, 2)
             pool = self._pool() if len(head) > 1 else None
-            source = itertools.chain(head, items)
+            source = itertools.chain(head, rest)
             while True:
                 try:
                     item = next(source)
@@ -66,6 +66,25 @@ class LocalRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+
+def _head(items: Iterator[T], n: int) -> tuple[list[T], Iterator[T]]:
+    """The first ``n`` items, and the rest; an error reading the head is raised by the rest,
+    after the items read before it (their results, and errors, come first)."""
+    head: list[T] = []
+    for _ in range(n):
+        try:
+            head.append(next(items))
+        except StopIteration:
+            break
+        except Exception as exc:
+            return head, _raise(exc)
+    return head, items
+
+
+def _raise(exc: Exception) -> Iterator:
+    raise exc
+    yield  # a generator: raises when read
 
 
 class _Done:

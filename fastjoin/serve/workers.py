@@ -43,6 +43,7 @@ class AppSpec:
     timeout: float
     options: dict = field(default_factory=dict)
     ready: Any = None  # a spawn-context queue: each worker puts its pid once it serves
+    parent: int = 0  # the supervisor's pid: a worker leaves when it is gone
 
     @classmethod
     def of(cls, app: ServeApp, model: Any, options: dict) -> "AppSpec":
@@ -58,6 +59,8 @@ class AppSpec:
         )
 
     def __call__(self) -> ServeApp:
+        if self.parent:
+            _leave_with(self.parent)
         app = create_app(
             model_source(self.model),
             workers=self.workers,
@@ -78,6 +81,19 @@ class AppSpec:
 
         app.on_startup = started
         return app
+
+
+def _leave_with(parent: int) -> None:
+    """Have this worker SIGTERMed when its supervisor dies (SIGKILL, the OOM killer): alone,
+    it would keep serving the port with nobody to stop it. Linux's PR_SET_PDEATHSIG; a parent
+    already gone is checked after asking."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -167,7 +183,7 @@ def run(
 
     del app  # the workers load their own
     ready = multiprocessing.get_context("spawn").Queue()
-    spec = dataclasses.replace(spec, ready=ready)
+    spec = dataclasses.replace(spec, ready=ready, parent=os.getpid())
 
     def wait_for_workers() -> None:
         for _ in range(spec.workers):

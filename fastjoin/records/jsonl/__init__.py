@@ -9,7 +9,9 @@ The steps live in their modules: :mod:`~fastjoin.records.jsonl.parse` (record sp
 parsing, located decode errors), :mod:`~fastjoin.records.jsonl.features` (the feature matrix,
 parsed a group at a time), :mod:`~fastjoin.records.jsonl.container` (a container's requests
 and responses), :mod:`~fastjoin.records.jsonl.write` (join, output filter and the column
-writer) and :mod:`~fastjoin.records.jsonl.numbers` (number-text preservation).
+writer) and :mod:`~fastjoin.records.jsonl.numbers` (number-text preservation). The shapes users
+send mostly take :mod:`~fastjoin.records.jsonl.scan` instead, the compiled path from bytes to
+bytes; a batch it does not cover goes the way above.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import orjson
 
 from fastjoin.container.xgboost_output import batch_body
 from fastjoin.records.base import Chunk, ChunkResult, Plan
-from fastjoin.records.jsonl import container, features, parse, write
+from fastjoin.records.jsonl import container, features, parse, scan, write
 from fastjoin.records.jsonl.numbers import prediction_values as _prediction_values
 from fastjoin.records.jsonl.write import INPUT_KEY
 
@@ -84,9 +86,17 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
     starts, ends, blank = parse.split(plan, chunk)
     in_container = model.is_container
     step = max(len(starts), 1) if in_container else BATCH
+    query = scan.query(plan, model)
     pieces, n, k = [], 0, 0
     for first in range(0, len(starts), step):
         batch_starts, batch_ends = starts[first : first + step], ends[first : first + step]
+        scanned = query and scan.process(plan, model, query, chunk, batch_starts, batch_ends)
+        if scanned:
+            data, k = scanned
+            pieces.append(data)
+            n += len(batch_starts)
+            continue
+        batch_starts, batch_ends = batch_starts.tolist(), batch_ends.tolist()
         if in_container:
             records, more_blank = parse.parse(plan, chunk, batch_starts, batch_ends, n)
             X = None

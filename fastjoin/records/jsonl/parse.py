@@ -108,16 +108,17 @@ class Kept:
 # ----------------------------------------------------------------------------- records
 
 
-def split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
-    """Record spans of a chunk and the number of blank lines skipped."""
+def split(plan: JsonPlan, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, int]:
+    """Record spans of a chunk (int64 starts and ends) and the number of blank lines skipped."""
     start, end = chunk.start, chunk.end
+    none = np.zeros(0, dtype=np.int64)
     if start >= end:
-        return [], [], 0
+        return none, none, 0
     view = np.frombuffer(chunk.buf, dtype=np.uint8)
     if plan.whole_object:
         if not bytes(view[start:end]).strip(WHITESPACE):
-            return [], [], 0  # an empty object has no record
-        return [start], [end], 0
+            return none, none, 0  # an empty object has no record
+        return np.array([start], dtype=np.int64), np.array([end], dtype=np.int64), 0
     starts, ends = line_spans(chunk.buf, start, end)
     empty = ends == starts
     blank = int(empty.sum())
@@ -128,7 +129,7 @@ def split(plan: JsonPlan, chunk: Chunk) -> tuple[list, list, int]:
             parse(plan, chunk, starts[:first].tolist(), ends[:first].tolist(), 0)
             raise JsonLinesError(BLANK_LINE, chunk.locate(int(starts[first]), first))
         starts, ends = starts[~empty], ends[~empty]
-    return starts.tolist(), ends.tolist(), blank
+    return starts, ends, blank
 
 
 def parse(plan: JsonPlan, chunk: Chunk, starts: list, ends: list, base: int) -> tuple[Records, int]:
