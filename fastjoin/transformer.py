@@ -20,7 +20,6 @@ from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
 from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
 from fastjoin.predictor import available_cores
-from fastjoin.records.base import ONE_MB
 from fastjoin.runners.blocks import BlockFeed, run_blocks
 from fastjoin.runners.local import LocalRunner
 
@@ -178,10 +177,6 @@ class Transformer:
         model = self._spec.load()
         if model.is_container:  # MaxConcurrentTransforms requests in flight (default 1)
             options = with_execution_parameters(options, model)  # request > container > defaults
-            payload = (options.resolved().max_payload or 0) * ONE_MB
-            if options.resolved().strategy == "MultiRecord" and options.chunk_size < payload:
-                # a mini-batch is cut from one chunk: chunks of MaxPayloadInMB let it fill it
-                options = options.replace(chunk_size=payload)
             self.options = options.check()
             compiled = options.plan()
             concurrency = options.max_concurrent or 1

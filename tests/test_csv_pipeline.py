@@ -554,18 +554,6 @@ def test_container_mini_batches_respect_max_payload(pipeline):
     assert sum(body.count(b"\n") for body, _, _ in model.calls) == 3000
 
 
-def test_container_mini_batches_fill_max_payload_past_the_chunk_size(pipeline):
-    """SageMaker fills a request up to MaxPayloadInMB (default 6): a chunk smaller than that
-    (4 MiB by default) must not cap it."""
-    model = constant(b"1")
-    t = fastjoin.Transformer(model, chunk_size=1024 * 1024, max_payload=2)
-    row = b"x" * 999 + b"\n"
-    t.transform_bytes(row * 5000)  # 5 MB
-    sizes = [len(body) for body, _, _ in model.calls]
-    assert max(sizes) > 1024 * 1024 and all(size <= 2 * 1024 * 1024 for size in sizes)
-    assert t.options.chunk_size == 2 * 1024 * 1024
-
-
 def test_single_record_strategy(pipeline):
     model = constant(b"1")
     t = fastjoin.Transformer(model, strategy="SingleRecord", join_source="Input")
