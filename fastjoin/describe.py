@@ -15,11 +15,11 @@ __all__ = ["describe_json"]
 MAX_FAILURE_REASON = 1024
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0]
 
 
-def _describe(
+def describe_job(
     job: TransformJob, result, failure: Optional[str], created, started, ended, policy: dict
 ) -> dict:
     from fastjoin import __version__
@@ -27,7 +27,7 @@ def _describe(
     files = result.files if result is not None else []
     failed = [f for f in files if not f.ok]
     if failure is None and failed:
-        first = _first_line(failed[0].error)
+        first = first_line(failed[0].error)
         failure = (
             first
             if len(files) == 1
@@ -92,7 +92,7 @@ def _describe(
                 "bytes_in": f.bytes_in,
                 "seconds": round(f.seconds, 6),
                 "dead_letter": f.dead_letter,
-                "failure": None if f.ok else _first_line(f.error),
+                "failure": None if f.ok else first_line(f.error),
             }
         )
     ran = [o for o in objects if o["status"] != "Skipped"]

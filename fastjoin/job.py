@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Optional, cast
 
 from fastjoin.container.policy import EXECUTION_PARAMETERS
-from fastjoin.describe import _describe, _first_line
+from fastjoin.describe import describe_job, first_line
 from fastjoin.errors import ConfigError, FastjoinError, ModelError
 from fastjoin.options import TransformOptions, member
 from fastjoin.request import load_request, validate
@@ -180,14 +180,14 @@ def run_job(
                 client=client,
             )
         except FastjoinError as exc:  # the input could not be listed: the job fails, as on SageMaker
-            failure = _first_line(exc)
+            failure = first_line(exc)
             if failures is not None:
                 failures.append(exc)
         finally:
             if bar is not None:
                 bar.close()
     ended = _dt.datetime.now(_dt.timezone.utc)
-    described = _describe(
+    described = describe_job(
         job,
         result,
         failure,

@@ -217,6 +217,14 @@ def _shape() -> _Struct:
 # ----------------------------------------------------------------------------- checking
 
 
+def model_name_problems(name: Any, dialect: str = "sagemaker") -> list[str]:
+    """SageMaker's problems with ``name`` as a ``ModelName`` (its length and pattern, as
+    CreateTransformJob checks them; CreateModel's are the same)."""
+    v = Validation(dialect)
+    _check(v, _shape().members["ModelName"], name, "ModelName", dialect)
+    return v.problems
+
+
 @dataclass
 class Validation:
     """What :func:`validate` found: ``problems`` (the request would be rejected) and

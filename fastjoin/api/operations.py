@@ -138,15 +138,13 @@ class Api(Operations):
     # ------------------------------------------------------------------ models
 
     def op_CreateModel(self, body: dict, region: str) -> dict:
-        from fastjoin.request import Validation, _check, _shape
+        from fastjoin.request import model_name_problems
 
-        v = Validation("sagemaker")
-        # ModelName's constraints are those of CreateTransformJob's ModelName
-        _check(v, _shape().members["ModelName"], body.get("ModelName", ""), "ModelName", "sagemaker")
-        if "PrimaryContainer" not in body and not body.get("Containers") and not v.problems:
-            v.problems.append("Either PrimaryContainer or Containers must be specified.")
-        if v.problems:
-            raise validation_error(validation_message(v.problems))
+        problems = model_name_problems(body.get("ModelName", ""))
+        if "PrimaryContainer" not in body and not body.get("Containers") and not problems:
+            problems.append("Either PrimaryContainer or Containers must be specified.")
+        if problems:
+            raise validation_error(validation_message(problems))
         name = body["ModelName"]
         arn = self._arn("model", name, region)
         with self.store.lock:
@@ -182,7 +180,7 @@ class Api(Operations):
     # ------------------------------------------------------------------ transform jobs
 
     def op_CreateTransformJob(self, body: dict, region: str) -> dict:
-        from fastjoin.describe import _describe
+        from fastjoin.describe import describe_job
         from fastjoin.job import parse_request
         from fastjoin.request import validate
 
@@ -209,7 +207,7 @@ class Api(Operations):
                 )
             # the describe members with SageMaker's defaults filled in, as run_job reports them
             t = _dt.datetime.now(_dt.timezone.utc)
-            described = _describe(parse_request(body, dialect="sagemaker"), None, None, t, t, t, {})
+            described = describe_job(parse_request(body, dialect="sagemaker"), None, None, t, t, t, {})
             for key in (
                 "fastjoin",
                 "TransformJobStatus",
