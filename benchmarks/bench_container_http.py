@@ -58,22 +58,15 @@ def test_fastjoin_agent(run, dataset, settings, served, expected_bytes, out_dir)
 
     tf = fastjoin.Transformer(served, **SEED_JOB)
     assert tf.model.policy.concurrency == settings.threads  # the container's MaxConcurrentTransforms
-    target = out_dir / "agent"
-
-    def job():
-        tf.transform(str(dataset.csv), str(target)).raise_for_errors()
-
-    job()
-    assert (target / (dataset.csv.name + ".out")).read_bytes() == expected_bytes
-    run(
-        job,
-        label="fastjoin's agent → `fastjoin serve` over HTTP",
-        kind="fastjoin",
-        rows=dataset.rows,
-        nbytes=dataset.bytes,
-        rounds=3,
-        key="agent",
-        group=GROUP,
+    _time_transformer(
+        run,
+        tf,
+        dataset,
+        expected_bytes,
+        out_dir / "agent",
+        "fastjoin's agent → `fastjoin serve` over HTTP",
+        "fastjoin",
+        "agent",
     )
 
 
@@ -107,20 +100,24 @@ def test_fastjoin_in_process(run, dataset, settings, expected_bytes, out_dir):
     import fastjoin
 
     tf = fastjoin.Transformer(str(dataset.model), threads=settings.threads, **SEED_JOB)
-    target = out_dir / "in-process"
+    _time_transformer(
+        run,
+        tf,
+        dataset,
+        expected_bytes,
+        out_dir / "in-process",
+        "fastjoin in process (compiled trees)",
+        "floor",
+        "in-process",
+    )
+
+
+def _time_transformer(run, tf, dataset, expected_bytes, target, label: str, kind: str, key: str) -> None:
+    """``tf`` on the data set into ``target``: checked byte for byte once, then timed."""
 
     def job():
         tf.transform(str(dataset.csv), str(target)).raise_for_errors()
 
     job()
     assert (target / (dataset.csv.name + ".out")).read_bytes() == expected_bytes
-    run(
-        job,
-        label="fastjoin in process (compiled trees)",
-        kind="floor",
-        rows=dataset.rows,
-        nbytes=dataset.bytes,
-        rounds=3,
-        key="in-process",
-        group=GROUP,
-    )
+    run(job, label=label, kind=kind, rows=dataset.rows, nbytes=dataset.bytes, rounds=3, key=key, group=GROUP)

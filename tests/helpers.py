@@ -70,3 +70,15 @@ def transform_request(source, output, content_type: str = "text/csv", **members)
         else:
             request[name] = value
     return request
+
+
+def stop_process(proc, wait: float = 30) -> None:
+    """SIGTERM first, so a server stops its own children (workers, jobs); SIGKILL if it does
+    not end within ``wait`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait(30)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import stop_process
 from s3fixtures import get, keys, put
 
 import fastjoin
@@ -64,19 +65,12 @@ def api_server(*args, s3_endpoint: str):
         try:
             line = proc.stdout.readline()  # printed (and flushed) once the port serves
             if " on http://" not in line:
-                proc.kill()
-                proc.wait(30)
+                stop_process(proc)
                 err.seek(0)
                 raise AssertionError(f"no address printed: {line!r}\n{err.read()}")
             yield proc, line.split(" on ", 1)[1].split()[0]
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(30)
+            stop_process(proc, wait=60)
             proc.stdout.close()
 
 

@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from helpers import cli
+from helpers import cli, stop_process
 
 import fastjoin
 from fastjoin.serve import create_app, payload_limit, workers_from_env
@@ -62,23 +62,12 @@ def server(*args, env=None, workers=2):
         try:
             line = proc.stdout.readline()  # printed (and flushed) once the port is open
             if "on http://" not in line:
-                stop(proc)
+                stop_process(proc)
                 raise AssertionError(f"no address printed: {line!r}\n{stderr_of(proc)}")
             yield proc, line.split(" on ", 1)[1].split()[0]
         finally:
-            stop(proc)
+            stop_process(proc)
             proc.stdout.close()
-
-
-def stop(proc) -> None:
-    """SIGTERM first, so the server stops its worker processes; SIGKILL if it does not end."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    proc.wait(30)
 
 
 def stderr_of(proc) -> str:

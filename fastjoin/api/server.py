@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from fastjoin import asgi
 from fastjoin.api.jobs import Runner
 from fastjoin.api.logs import JobLogs
 from fastjoin.api.operations import DEFAULT_REGION, Api
@@ -45,23 +46,13 @@ class ApiApp:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            # running jobs stop cleanly at shutdown and are recorded Stopped
+            await asgi.lifespan(receive, send, self.on_startup, self.api.runner.shutdown)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
 
-    async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-                self.on_startup()
-            elif message["type"] == "lifespan.shutdown":
-                self.api.runner.shutdown()  # running jobs stop cleanly and are recorded Stopped
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
     async def _http(self, scope, receive, send) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = asgi.headers(scope)
         status = 200
         try:
             if scope["method"] != "POST" or scope["path"] != "/":

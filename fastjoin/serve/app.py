@@ -44,6 +44,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from fastjoin import asgi
 from fastjoin.container import libsvm, recordio_protobuf, xgboost_csv, xgboost_output
 from fastjoin.errors import ConfigError, FastjoinError, InputError, ModelError
 from fastjoin.options import TransformOptions, media_type
@@ -221,7 +222,7 @@ class ServeApp:
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await self._lifespan(receive, send)
+            await asgi.lifespan(receive, send, lambda: self.on_startup(), self._shutdown)
             return
         if kind != "http":  # websocket: refuse it
             return
@@ -239,24 +240,16 @@ class ServeApp:
                 f"{method} {path}: no such route (GET /ping, GET /execution-parameters, POST /invocations)",
             )
 
-    async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-                self.on_startup()
-            elif message["type"] == "lifespan.shutdown":
-                self._pool.shutdown(wait=not self.overran, cancel_futures=self.overran)
-                await send({"type": "lifespan.shutdown.complete"})
-                if self.overran and self.retire_on_timeout:
-                    # the thread of the prediction that overran cannot be stopped and would
-                    # hold the exit: leave now, as gunicorn kills a silent worker
-                    sys.stderr.flush()
-                    os._exit(0)
-                return
+    def _shutdown(self) -> None:
+        self._pool.shutdown(wait=not self.overran, cancel_futures=self.overran)
+        if self.overran and self.retire_on_timeout:
+            # the thread of the prediction that overran cannot be stopped and would hold the
+            # exit: leave now, as gunicorn kills a silent worker
+            sys.stderr.flush()
+            os._exit(0)
 
     async def _invocations(self, scope, receive, send) -> None:
-        headers = _headers(scope)
+        headers = asgi.headers(scope)
         try:
             body = await self._read_body(headers, receive)
             if not body:
@@ -573,12 +566,6 @@ def _too_large(size: str, limit: int) -> str:
         f"Request Entity Too Large: the body is {size}, over the limit of {limit} bytes "
         f"(SAGEMAKER_MAX_PAYLOAD_IN_MB, else MAX_CONTENT_LENGTH, else 6 MiB)"
     )
-
-
-def _headers(scope) -> dict:
-    return {
-        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])
-    }
 
 
 async def _respond(
