@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import BinaryIO, Iterator, NamedTuple, Union
+from typing import BinaryIO, Iterator, NamedTuple, Optional, Union, cast
 
 import numpy as np
 
@@ -113,8 +113,9 @@ def read_chunks(
     *,
     max_record: int = DEFAULT_MAX_RECORD_BYTES,
     source: str = "<stream>",
+    limit: Optional[int] = None,
 ) -> Iterator[Piece]:
-    """Read a stream as pieces of complete lines (the last may lack a final newline), each
+    """Read a stream (its next ``limit`` bytes, when given) as pieces of complete lines (the last may lack a final newline), each
     with a buffer of its own (workers may still hold earlier ones). Memory stays near
     ``chunk_size`` unless a single line is longer; a line longer than ``max_record`` bytes
     (without its terminator) is an :class:`InputError` located at its start (line 1 of the
@@ -128,8 +129,10 @@ def read_chunks(
     chunk_size = max(1, min(chunk_size, max_record))  # lines after a piece's first fit in a piece
     # a buffered local file: its read(n) returns n bytes unless at the end
     if isinstance(f, io.BufferedReader) and isinstance(f.raw, io.FileIO) and f.seekable():
-        yield from _read_file_chunks(f, chunk_size, max_record, source)
+        yield from _read_file_chunks(f, chunk_size, max_record, source, limit)
         return
+    if limit is not None:
+        f = cast(BinaryIO, _Limited(f, limit))
     readinto = getattr(f, "readinto", None)
     buf = bytearray(chunk_size)
     filled = 0  # buf[:filled] holds data; a piece is cut only from a full buffer or at the end
@@ -187,14 +190,19 @@ def _check_first_line(buf, filled: int, max_record: int, source: str, offset: in
     )
 
 
-def _read_file_chunks(f: BinaryIO, chunk_size: int, max_record: int, source: str) -> Iterator[Piece]:
-    """read_chunks for a seekable local file: each piece read whole from its own offset."""
+def _read_file_chunks(
+    f: BinaryIO, chunk_size: int, max_record: int, source: str, limit: Optional[int]
+) -> Iterator[Piece]:
+    """read_chunks for a seekable local file: each piece read whole from its own offset (up
+    to ``base + limit``: a byte range's end is read as the file's)."""
     offset = f.tell()
     base = offset
+    stop = None if limit is None else base + limit
     size = chunk_size
     while True:
-        buf = f.read(size)
-        if len(buf) < size:  # the end of the file
+        want = size if stop is None else min(size, stop - offset)
+        buf = f.read(want)
+        if len(buf) < size:  # the end of the file (or of the range)
             if buf:
                 _check_first_line(buf, len(buf), max_record, source, offset - base, final=True)
                 yield Piece(buf, 0, len(buf), offset - base)
@@ -209,6 +217,18 @@ def _read_file_chunks(f: BinaryIO, chunk_size: int, max_record: int, source: str
         offset += cut
         size = chunk_size
         f.seek(offset)
+
+
+class _Limited:
+    """The next ``size`` bytes of a stream, as a stream."""
+
+    def __init__(self, f: BinaryIO, size: int):
+        self._f, self._left = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
 
 
 def read_whole(f: BinaryIO, max_record: int = DEFAULT_MAX_RECORD_BYTES, source: str = "<stream>") -> bytes:

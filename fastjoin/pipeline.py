@@ -180,6 +180,7 @@ def run_object(
     progress: Optional[Progress] = None,
     on_errors: Optional[Callable[[list], None]] = None,
     names: Optional[tuple[str, ...]] = None,
+    order: Optional[InOrder] = None,
 ) -> Iterator[bytes]:
     """One object's output bytes, in input order; ``stats`` (a :class:`FileResult`) counts
     records, blank lines and bytes read. ``runner.ordered(fn, items)`` runs
@@ -187,9 +188,10 @@ def run_object(
     input order. Each error or dead letter is then made absolute: the lines and records of
     the chunks before it are known. ``on_errors`` gets each chunk's dead letters (and may
     raise: the error policy's threshold). ``names``: the header, read already (the pieces
-    are a later byte range of the object)."""
+    are a later byte range of the object). ``order``: an :class:`InOrder` of the caller's,
+    whose ``lines`` it can read afterwards."""
     header: list = []
-    order = InOrder(stats, progress, on_errors)
+    order = InOrder(stats, progress, on_errors) if order is None else order
     results = runner.ordered(pipeline.process, _chunks(pipeline, source, pieces, stats, header, names))
     while True:
         try:

@@ -19,7 +19,8 @@ boto3 is imported on first use: ``import fastjoin`` never needs it.
 from __future__ import annotations
 
 import io
-from typing import Any, Iterator, Optional
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional, cast
 
 from fastjoin.errors import ConfigError, StorageError
 
@@ -293,6 +294,31 @@ class _RangedReader(io.RawIOBase):
         super().close()
 
 
+@dataclass(frozen=True)
+class S3Part:
+    """Part ``number`` of a multipart upload: uploaded by whichever process holds its bytes
+    (``s3`` pickles as its settings); ``put`` answers what CompleteMultipartUpload lists."""
+
+    s3: S3
+    bucket: str
+    key: str
+    upload_id: str
+    number: int
+
+    def put(self, data) -> dict:
+        response = self.s3._call(
+            f"upload part {self.number}",
+            f"s3://{self.bucket}/{self.key}",
+            self.s3.client.upload_part,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=self.number,
+            Body=data,
+        )
+        return {"ETag": response["ETag"], "PartNumber": self.number}
+
+
 class _Writer:
     """Buffers one part; the object appears only on commit()."""
 
@@ -302,7 +328,7 @@ class _Writer:
         self.extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
         self.buffer = bytearray()
         self.upload_id: Optional[str] = None
-        self.parts: list[dict] = []
+        self.parts: list = []  # {ETag, PartNumber}, or a placed part's future of one
         self.size = 0
 
     def write(self, data) -> int:
@@ -314,30 +340,50 @@ class _Writer:
             self._upload_part(part)
         return len(data)
 
-    def _upload_part(self, data: bytes) -> None:
-        client = self.s3.client
+    def place(self, remote) -> None:
+        """``remote`` (a block's output held by a Dask worker, see
+        :class:`fastjoin.runners.dask.RemoteBytes`) as the next part, uploaded by its holder,
+        when it can be one by itself (nothing buffered before it, at least S3's minimum part);
+        otherwise fetched and buffered as written bytes are, so parts stay in order and large
+        enough."""
+        size = len(remote)
+        if size < MIN_PART_SIZE:
+            self.write(remote.fetch())
+            return
+        if self.buffer:
+            if len(self.buffer) < MIN_PART_SIZE:  # too small a part alone: one part with it
+                self.buffer += remote.fetch()
+                self.size += size
+                self._flush()
+                return
+            self._flush()
+        number = self._start_part()
+        self.parts.append(
+            remote.put(S3Part(self.s3, self.bucket, self.key, cast(str, self.upload_id), number))
+        )
+        self.size += size
+
+    def _flush(self) -> None:
+        part, self.buffer = bytes(self.buffer), bytearray()
+        self._upload_part(part)
+
+    def _start_part(self) -> int:
+        """The next part's number, the multipart upload started first if need be."""
         if self.upload_id is None:
             response = self.s3._call(
                 "start a multipart upload",
                 self.uri,
-                client.create_multipart_upload,
+                self.s3.client.create_multipart_upload,
                 Bucket=self.bucket,
                 Key=self.key,
                 **self.extra,
             )
             self.upload_id = response["UploadId"]
-        number = len(self.parts) + 1
-        response = self.s3._call(
-            f"upload part {number}",
-            self.uri,
-            client.upload_part,
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            PartNumber=number,
-            Body=data,
-        )
-        self.parts.append({"ETag": response["ETag"], "PartNumber": number})
+        return len(self.parts) + 1
+
+    def _upload_part(self, data: bytes) -> None:
+        number = self._start_part()
+        self.parts.append(S3Part(self.s3, self.bucket, self.key, cast(str, self.upload_id), number).put(data))
 
     def commit(self) -> None:
         client = self.s3.client
@@ -354,6 +400,7 @@ class _Writer:
         else:
             if self.buffer:
                 self._upload_part(bytes(self.buffer))
+            parts = [p if isinstance(p, dict) else p.result() for p in self.parts]  # placed: their uploads
             self.s3._call(
                 "complete the multipart upload",
                 self.uri,
@@ -361,12 +408,15 @@ class _Writer:
                 Bucket=self.bucket,
                 Key=self.key,
                 UploadId=self.upload_id,
-                MultipartUpload={"Parts": self.parts},
+                MultipartUpload={"Parts": parts},
             )
         self.buffer = bytearray()
 
     def abort(self) -> None:
         self.buffer = bytearray()
+        for part in self.parts:
+            if not isinstance(part, dict):  # a placed part still uploading
+                part.cancel()
         if self.upload_id is not None:
             upload_id, self.upload_id = self.upload_id, None
             try:

@@ -172,12 +172,15 @@ def atomic_output(path: Path) -> Iterator[_OutputFile]:
     except OSError as exc:
         raise StorageError(f"{path.parent}: cannot create the output directory: {exc.strerror}") from exc
     tmp, f = _create_temporary(path)
+    out = _OutputFile(f, path, tmp)
     try:
-        yield _OutputFile(f, path)
+        yield out
+        out.wait_placed()
         _output_step(path, f.flush)
         _output_step(path, f.close)
         _output_step(path, lambda: os.replace(tmp, path))
     except BaseException:
+        out.cancel_placed()
         try:
             f.close()  # retries a failed flush: that second failure is not news
         except OSError:
@@ -214,16 +217,65 @@ def _output_step(path: Path, step) -> None:
 
 
 class _OutputFile:
-    """A local output file whose write errors name the output."""
+    """A local output file whose write errors name the output. Besides ``write(data)``,
+    ``place(remote)`` has the holder of ``remote`` (a block's output on a Dask worker: see
+    :class:`fastjoin.runners.dask.RemoteBytes`) write it at the current end, so the bytes never
+    pass through this process; :func:`atomic_output` waits for those writes before renaming."""
 
-    def __init__(self, f: BinaryIO, path: Path):
-        self._f, self._path = f, path
+    def __init__(self, f: BinaryIO, path: Path, tmp: Optional[Path] = None):
+        self._f, self._path, self._tmp = f, path, tmp
+        self._placed: list = []  # the writers' futures
 
     def write(self, data) -> int:
         try:
             return self._f.write(data)
         except OSError as exc:
             raise StorageError(f"{self._path}: cannot write the output: {exc.strerror or exc}") from exc
+
+    def place(self, remote) -> None:
+        if not len(remote):
+            return
+        _output_step(self._path, self._f.flush)
+        offset = self._f.tell()
+        self._placed.append(remote.put(FileRange(str(self._tmp), offset)))
+        self._f.seek(offset + len(remote))  # later writes go after it
+
+    def wait_placed(self) -> None:
+        for future in self._placed:
+            try:
+                future.result()
+            except OSError as exc:
+                raise StorageError(
+                    f"{self._path}: a worker cannot write the output: {exc.strerror or exc} (a Dask "
+                    "cluster's workers must see the local output path, as they do the inputs)"
+                ) from exc
+        self._placed = []
+
+    def cancel_placed(self) -> None:
+        for future in self._placed:
+            future.cancel()
+        self._placed = []
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """Where one piece of an output goes in the temporary file another process (the driver)
+    created: written there by whichever process holds the bytes."""
+
+    path: str
+    offset: int
+
+    def put(self, data) -> int:
+        # never created here (no O_CREAT): a temporary the driver already removed stays gone
+        fd = os.open(self.path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            with memoryview(data) as view:
+                done = 0
+                while done < len(view):
+                    done += os.pwrite(fd, view[done:], self.offset + done)
+        finally:
+            os.close(fd)
+        return done
 
 
 # ----------------------------------------------------------------------------- S3 objects, gzip

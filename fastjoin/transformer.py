@@ -364,7 +364,10 @@ class Transformer:
                 stats.on_errors = dead.add
             with sink.open() as out:
                 for data in self._outputs(obj, stats, progress, done_before, records_before, blocks):
-                    out.write(data)
+                    if isinstance(data, (bytes, bytearray)):
+                        out.write(data)
+                    else:  # a block's output still on its Dask worker: written from there
+                        out.place(data)
                 if dead is not None:  # the dead letters land before the .out they belong to
                     stats.dead_letter = dead.finish(stats.records, obj.name)
             stats.output = sink.name

@@ -441,3 +441,90 @@ def test_s3_inputs_and_outputs_on_the_cluster_are_byte_identical(
     assert sum(f.blocks for f in dask.workers.values()) > len(dask.files)
     uploads = s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     assert uploads == []  # none left open
+
+
+def test_s3_block_outputs_of_a_part_or_more_are_uploaded_by_their_workers_in_order(
+    model, dask_client, s3_endpoint, s3, bucket
+):
+    """Blocks whose output is at least S3's 5 MiB minimum part are uploaded as parts by the
+    worker holding them, numbered by position; a smaller one is fetched and joined to the next
+    part (moto refuses a part under 5 MiB that is not the last, as S3 does)."""
+    rnd = random.Random(11)
+    mib = 1 << 20
+
+    def region(size: int, pad: int) -> bytes:
+        # a long id is kept by the output filter: the output about as large as the input; a
+        # padding column read by neither filter: an output far smaller than the input
+        out, total = [], 0
+        while total < size:
+            line = f"{'7' * 80},{rnd.uniform(-3, 3):.3f},{rnd.uniform(-3, 3):.3f},1.5,{'p' * pad}\n".encode()
+            out.append(line)
+            total += len(line)
+        return b"".join(out)
+
+    data = region(12 * mib, 0) + region(12 * mib, 2000) + region(18 * mib, 0)
+    put(s3, bucket, "in/big.csv", data)
+    t = fastjoin.Transformer(
+        model, input_filter="$[1:3]", join_source="Input", output_filter="$[0,-1]", block_size=6 * mib
+    )
+    local = t.transform(f"s3://{bucket}/in/", f"s3://{bucket}/local/", s3=s3_endpoint)
+    dask = t.transform(f"s3://{bucket}/in/", f"s3://{bucket}/dask/", s3=s3_endpoint, client=dask_client)
+    local.raise_for_errors()
+    dask.raise_for_errors()
+    assert get(s3, bucket, "dask/big.csv.out") == get(s3, bucket, "local/big.csv.out")
+    # where each block's output ends in the object, from the blocks run here
+    blocks = plan_blocks(
+        t.pipeline, fastjoin.storage.S3Object(s3, bucket, "in/big.csv", "big.csv", len(data), "")
+    )
+    sizes = [len(run_block(t.pipeline, b).data) for b in blocks]
+    ends = np.cumsum(sizes).tolist()
+    parts, n, end = [], 1, 0
+    while True:
+        head = s3.client.head_object(Bucket=bucket, Key="dask/big.csv.out", PartNumber=n)
+        end += head["ContentLength"]
+        parts.append(end)
+        if n == head["PartsCount"]:
+            break
+        n += 1
+    assert set(parts) <= set(ends)  # every part is whole blocks' outputs, in order
+    assert min(np.diff([0, *parts])[:-1]) >= 5 << 20
+    # a block of 5 MiB or more starting a part is that part (uploaded by its worker): the small
+    # ones (the padded lines) went with the next
+    starts = {0, *parts}
+    alone = [end for end, size in zip(ends, sizes) if size >= 5 << 20 and end - size in starts]
+    assert set(alone) <= set(parts) and len(alone) >= 4
+    assert min(sizes) < 5 << 20
+    assert sum(f.blocks for f in dask.workers.values()) == len(blocks)
+    assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_local_block_outputs_are_written_in_place_by_their_workers(model, dask_client, tmp_path, monkeypatch):
+    """The driver never writes a block's output itself: each worker writes its block's bytes
+    at their offset in the temporary file, which is renamed once all are written."""
+    data = rows(random.Random(3), 4000)
+    (tmp_path / "in.csv").write_bytes(data)
+    t = fastjoin.Transformer(model, **JOB, block_size=len(data) // 9)
+    written: list = []
+    real_write = fastjoin.storage._OutputFile.write
+    monkeypatch.setattr(
+        fastjoin.storage._OutputFile, "write", lambda self, b: written.append(b) or real_write(self, b)
+    )
+    result = t.transform(tmp_path / "in.csv", tmp_path / "dask", client=dask_client)
+    result.raise_for_errors()
+    assert written == []
+    assert sum(f.blocks for f in result.workers.values()) == 9
+    monkeypatch.undo()
+    assert tree(tmp_path / "dask") == {"in.csv.out": t.transform_bytes(data)}
+
+
+def test_an_object_is_never_cut_into_more_blocks_than_an_upload_has_parts(model, tmp_path, monkeypatch):
+    from fastjoin.runners import blocks as blocks_module
+
+    monkeypatch.setattr(blocks_module, "MAX_BLOCKS", 4)
+    data = rows(random.Random(4), 200)
+    (tmp_path / "in.csv").write_bytes(data)
+    t = fastjoin.Transformer(model, **JOB, block_size=10)
+    planned = plan_blocks(t.pipeline, InputObject.of(tmp_path / "in.csv", "in.csv"))
+    assert len(planned) == 4 and planned[0].start == 0 and planned[-1].stop == len(data)
+    results = LocalRunner(1).ordered(functools.partial(run_block, t.pipeline), planned)
+    assert b"".join(run_blocks(results, FileResult("in.csv", None))) == t.transform_bytes(data)

@@ -23,14 +23,16 @@ import functools
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, BinaryIO, Callable, Iterator, Optional, cast
+from typing import Any, Callable, Iterator, Optional
 
 from fastjoin import framing
 from fastjoin.errors import FastjoinError, InputError, StorageError
 from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, run_object
 from fastjoin.records.base import ChunkResult
 
-__all__ = ["Block", "plan_blocks", "run_block", "run_blocks", "BlockFeed"]
+__all__ = ["Block", "plan_blocks", "run_block", "run_blocks", "BlockFeed", "MAX_BLOCKS"]
+
+MAX_BLOCKS = 10_000  # per object: S3's most parts in one upload, and each block may be one
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,11 @@ class Block:
         f.seek(first)
         # read as the local runner reads a stream: chunk_size pieces, a line over the limit refused
         pieces = framing.read_chunks(
-            cast(BinaryIO, _Range(f, last - first)),
+            f,
             options.chunk_size,
             max_record=options.max_record_bytes,
             source=self.obj.name,
+            limit=last - first,
         )
         try:
             for piece in pieces:
@@ -71,18 +74,6 @@ class Block:
             raise
 
 
-class _Range:
-    """The next ``size`` bytes of a stream, as a stream."""
-
-    def __init__(self, f, size: int):
-        self._f, self._left = f, size
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(self._left if n < 0 else min(n, self._left))
-        self._left -= len(data)
-        return data
-
-
 def plan_blocks(pipeline: Pipeline, obj) -> list[Block]:
     """``obj`` as blocks of about ``block_size`` bytes, in order (an empty object is one
     empty block: its header error and its empty output come from the same code as any other)."""
@@ -90,7 +81,7 @@ def plan_blocks(pipeline: Pipeline, obj) -> list[Block]:
     size, block_size = obj.size, options.block_size
     if obj.compression != "None" or options.whole_object or size <= block_size:
         return [Block(obj, 0, 0, size, whole=True)]
-    count = -(-size // block_size)
+    count = min(-(-size // block_size), MAX_BLOCKS)  # larger blocks past S3's part limit
     bounds = [size * i // count for i in range(count + 1)]
     names = None
     if options.header:
@@ -104,25 +95,16 @@ def run_block(pipeline: Pipeline, block: Block) -> ChunkResult:
     locations counted from its first line (:func:`run_blocks` shifts them)."""
     stats = SimpleNamespace(records=0, blank_lines=0, bytes_in=0)
     errors: list = []
-    lines = 0
-
-    def counted(pieces):
-        nonlocal lines
-        for piece in pieces:
-            lines += framing.count_newlines(piece.buf, piece.start, piece.end)
-            yield piece
-
+    order = InOrder(stats, None, errors.extend)  # counts the block's lines as its results come
     obj = block.obj
     with obj.open() as f:
         _check_size(obj, f)
-        pieces = counted(block.pieces(f, pipeline.options))
-        data = b"".join(
-            run_object(pipeline, INLINE, obj.name, pieces, stats, None, errors.extend, block.names)
-        )
+        pieces = block.pieces(f, pipeline.options)
+        data = b"".join(run_object(pipeline, INLINE, obj.name, pieces, stats, names=block.names, order=order))
         check = getattr(obj, "check_unchanged", None)
         if check is not None:
             check(f)
-    return ChunkResult(data, stats.records, stats.blank_lines, 0, errors, lines, stats.bytes_in)
+    return ChunkResult(data, stats.records, stats.blank_lines, 0, errors, order.lines, stats.bytes_in)
 
 
 def _check_size(obj, f) -> None:

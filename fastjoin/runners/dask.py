@@ -2,7 +2,10 @@
 
 ``DaskRunner(client, pipeline, spec).ordered(fn, items)`` has the local runner's shape:
 ``fn(item)`` for every item, results (or their errors) yielded in input order, a bounded
-window of them in flight (twice the cluster's threads). ``fn`` runs on a worker and must be
+window of them in flight (twice the cluster's threads). ``fn`` answers a
+:class:`~fastjoin.records.base.ChunkResult` (a block's, :func:`~fastjoin.runners.blocks.run_block`);
+only its counts come back: its output bytes stay on the worker as :class:`RemoteBytes`,
+which the output writer has that worker write in place (a local file's range, an S3 part). ``fn`` runs on a worker and must be
 picklable; the pipeline it needs is :attr:`DaskRunner.pipeline`, a handle that pickles as a
 key and resolves to the pipeline loaded in the worker process.
 
@@ -125,10 +128,48 @@ class WorkerPipeline:
 
 
 def _run(fn: Callable, item) -> tuple[Any, str, float]:
-    """``fn(item)`` on a worker, with the worker's address and the seconds it took."""
+    """``fn(item)`` on a worker, with the worker's address and the seconds it took; kept
+    there (its output is placed from there, :class:`RemoteBytes`)."""
     started = time.perf_counter()
     result = fn(item)
     return result, distributed.get_worker().address, time.perf_counter() - started
+
+
+def _summary(ran: tuple) -> tuple[Any, int, str, float]:
+    """What the driver needs of a block's result: all but its output bytes, and their size."""
+    result, worker, seconds = ran
+    return dataclasses.replace(result, data=b""), len(result.data), worker, seconds
+
+
+def _put(ran: tuple, target) -> Any:
+    return target.put(ran[0].data)
+
+
+def _data(ran: tuple) -> bytes:
+    return ran[0].data
+
+
+class RemoteBytes:
+    """A block's output, held by the worker that made it until it is written: ``put(target)``
+    has that worker write it (``target.put(data)``: a range of a local file, a part of an S3
+    upload) and answers the write's future; ``fetch()`` brings the bytes here. If the worker
+    dies first, Dask runs the block again for whichever of them needs it."""
+
+    def __init__(self, client, ran, size: int):
+        self._client, self._ran, self._size = client, ran, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def put(self, target):
+        future = self._client.submit(_put, self._ran, target, pure=False)
+        self._ran = None  # the task holds it now: freed on the worker once written
+        return future
+
+    def fetch(self) -> bytes:
+        data = self._client.submit(_data, self._ran, pure=False).result()
+        self._ran = None
+        return data
 
 
 @dataclasses.dataclass
@@ -174,18 +215,20 @@ class DaskRunner:
         window = 2 * self.workers
         try:
             for item in items:
-                pending.append(self.client.submit(_run, fn, item, pure=False))
+                ran = self.client.submit(_run, fn, item, pure=False)
+                pending.append((ran, self.client.submit(_summary, ran, pure=False)))
                 if len(pending) >= window:
-                    yield self._outcome(pending.popleft())
+                    yield self._outcome(*pending.popleft())
             while pending:
-                yield self._outcome(pending.popleft())
+                yield self._outcome(*pending.popleft())
         finally:
-            for future in pending:
-                future.cancel()
+            for futures in pending:
+                for future in futures:
+                    future.cancel()
 
-    def _outcome(self, future) -> tuple[Any, Optional[BaseException]]:
+    def _outcome(self, ran, summary) -> tuple[Any, Optional[BaseException]]:
         try:
-            result, worker, seconds = future.result()
+            result, size, worker, seconds = summary.result()
         except (FastjoinError, OSError) as exc:
             return None, exc
         except Exception as exc:  # KilledWorker, a lost scheduler: this object fails, not the job
@@ -197,6 +240,7 @@ class DaskRunner:
         figures.bytes_in += getattr(result, "size", 0)
         figures.records += getattr(result, "records", 0)
         figures.seconds += seconds
+        result.data = RemoteBytes(self.client, ran, size)
         return result, None
 
     def close(self) -> None:
