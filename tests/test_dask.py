@@ -186,6 +186,22 @@ def test_cluster_output_is_byte_identical_for_random_block_sizes(model, dask_cli
     assert [f.source for f in local.failed] == ([str(src / "bad.csv")] if seed % 2 == 0 else [])
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_any_worker_count_gives_the_single_process_bytes(model, tmp_path, workers):
+    """A cluster of its own, of 1 and of 3 workers (the session's has 2)."""
+    from distributed import Client
+
+    src = inputs(tmp_path / "in", 10 + workers)
+    block_size = random.Random(workers).randrange(300, 5000)
+    t = fastjoin.Transformer(model, **JOB, on_error="skip", block_size=block_size)
+    with fastjoin_dask.local_cluster(workers) as cluster, Client(cluster) as client:
+        dask = t.transform(src, tmp_path / "dask", client=client)
+    local = t.transform(src, tmp_path / "local")
+    assert outcome(dask) == outcome(local)
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+    assert len(dask.workers) == workers
+
+
 def test_header_is_read_once_and_handed_to_every_block(model, dask_client, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
