@@ -347,6 +347,8 @@ class _Writer:
         otherwise fetched and buffered as written bytes are, so parts stay in order and large
         enough."""
         size = len(remote)
+        if not size:
+            return
         if size < MIN_PART_SIZE:
             self.write(remote.fetch())
             return
