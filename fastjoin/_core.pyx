@@ -622,7 +622,7 @@ def _packed(names):
 def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const int64_t[::1] ends,
                tuple names, bint array, object out_names, bytes pred_name, float[:, ::1] X):
     """Scan JSON Lines records for their features and kept members; see _core.pyi."""
-    cdef Py_ssize_t n = starts.shape[0], width = X.shape[1], r, j, m = 0, cap, nm = 0, size = buf.shape[0]
+    cdef Py_ssize_t n = starts.shape[0], width = X.shape[1], r, j, m = 0, cap, nm = 0, nt = 0, size = buf.shape[0]
     cdef Py_ssize_t s, length
     if ends.shape[0] != n or X.shape[0] < n:
         raise ValueError("starts, ends and X must have a row per record")
@@ -653,8 +653,7 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
         cap = n
         if n and ends[n - 1] > starts[0]:
             with nogil:  # cannot fail: counts bytes
-                for j in range(starts[0], ends[n - 1]):
-                    cap += p[j] == b':'
+                cap += fj_json_count(p, starts[0], ends[n - 1], b':')
     else:
         cap = n * q.n_out
     num = np.zeros(2 * max(width, 1), dtype=np.int64)
@@ -668,9 +667,9 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
     with nogil:  # cannot fail: a record the scan does not cover ends the loop (covered = r)
         for r in range(n):
             if fj_json_scan(p, starts[r], ends[r], size, &q, &nv[0], x + r * width,
-                            &mv[m, 0] if m < cap else NULL, cap - m, &nm) != FJ_JSON_OK:
+                            &mv[m, 0] if m < cap else NULL, cap - m, &nm, &nt) != FJ_JSON_OK:
                 break
-            for j in range(width):  # the numbers the scan left to the full parser
+            for j in range(width if nt else 0):  # the numbers the scan left to the full parser
                 length = nv[2 * j + 1]
                 if length == FJ_JSON_PARSED:
                     continue

@@ -248,6 +248,20 @@ def test_scan_covers_the_plain_shapes(impl):
     )
 
 
+def test_scan_keeps_every_member_of_a_long_batch(impl):
+    """Every member kept: the core sizes its member array by counting the batch's ':' (16
+    bytes at a time, in byte counters summed every 255 steps); a batch well past that keeps
+    them all."""
+    lines = [f'{{"a":{i},"b":"x:y","features":[{i}.5,-0.25]}}' for i in range(600)]
+    text = ("\n".join(lines) + "\n").encode()
+    starts, ends = _spans(text)
+    X = np.zeros((len(starts), 2), dtype=np.float32)
+    covered, members, rows = impl.scan_jsonl(text, starts, ends, (b"features",), True, None, PRED, X)
+    assert covered == len(lines) and len(members) == 4 * len(lines)
+    assert rows.tolist() == list(range(0, 4 * len(lines) + 1, 4))
+    assert X[:, 0].tolist() == [i + 0.5 for i in range(600)] and (X[:, 1] == -0.25).all()
+
+
 @pytest.mark.parametrize(
     "line",
     [

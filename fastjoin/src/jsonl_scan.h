@@ -52,8 +52,9 @@ typedef struct {
 typedef struct {
     const unsigned char *p;
     Py_ssize_t i, end;
-    Py_ssize_t limit; /* bytes readable from p (the buffer's size; end <= limit) */
-    int compact;      /* cleared when the value scanned is not in the form fastjoin writes */
+    Py_ssize_t limit;  /* bytes readable from p (the buffer's size; end <= limit) */
+    int compact;       /* cleared when the value scanned is not in the form fastjoin writes */
+    Py_ssize_t n_text; /* features left as text for the caller to parse */
 } fj_json_cursor;
 
 static inline int fj_json_is_ws(unsigned char c) {
@@ -331,6 +332,7 @@ static inline int fj_json_feature(fj_json_cursor *c, int64_t *num, float *x) {
     }
     if (fj_json_number(c)) return FJ_JSON_FALLBACK;
     num[1] = c->i - start;
+    c->n_text++;
     return FJ_JSON_OK;
 }
 
@@ -381,16 +383,25 @@ static int fj_json_features(fj_json_cursor *c, const fj_json_query *q, int64_t *
     }
 }
 
+/* The first difference of a[0:n] and b[0:n] (a[k] - b[k]), or 0. Keys are short and mostly
+   differ early: a loop here costs less than the call to the library's memcmp. */
+static inline int fj_json_diff(const unsigned char *a, const unsigned char *b, Py_ssize_t n) {
+    Py_ssize_t k;
+    for (k = 0; k < n; k++)
+        if (a[k] != b[k]) return (int)a[k] - (int)b[k];
+    return 0;
+}
+
 /* Index of the name equal to p[s:s+n] among n_names spans (try `hint` first), or -1. */
 static inline Py_ssize_t fj_json_lookup(const unsigned char *names, const int64_t *spans,
                                         Py_ssize_t n_names, const unsigned char *s, Py_ssize_t n,
                                         Py_ssize_t hint) {
     Py_ssize_t j;
     if (hint >= 0 && hint < n_names && spans[2 * hint + 1] == n &&
-        memcmp(names + spans[2 * hint], s, n) == 0)
+        fj_json_diff(names + spans[2 * hint], s, n) == 0)
         return hint;
     for (j = 0; j < n_names; j++)
-        if (spans[2 * j + 1] == n && memcmp(names + spans[2 * j], s, n) == 0) return j;
+        if (spans[2 * j + 1] == n && fj_json_diff(names + spans[2 * j], s, n) == 0) return j;
     return -1;
 }
 
@@ -398,7 +409,7 @@ static inline Py_ssize_t fj_json_lookup(const unsigned char *names, const int64_
    code point order, the order orjson sorts keys in. */
 static inline int fj_json_cmp(const unsigned char *a, Py_ssize_t na, const unsigned char *b,
                               Py_ssize_t nb) {
-    int d = memcmp(a, b, na < nb ? na : nb);
+    int d = fj_json_diff(a, b, na < nb ? na : nb);
     return d ? d : (na > nb) - (na < nb);
 }
 
@@ -435,16 +446,38 @@ static int fj_json_sort_members(const unsigned char *p, const fj_json_query *q, 
     return FJ_JSON_OK;
 }
 
+/* How many bytes of p[start:end] equal b: 16 at a time (SSE2), each compare's -1 bytes
+   subtracted into byte counters that are summed (psadbw) before they can wrap. */
+static inline Py_ssize_t fj_json_count(const unsigned char *p, Py_ssize_t start, Py_ssize_t end,
+                                       unsigned char b) {
+    Py_ssize_t i = start, n = 0;
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi8((char)b), zero = _mm_setzero_si128();
+    while (end - i >= 16) {
+        __m128i acc = zero, sums;
+        int k;
+        for (k = 0; k < 255 && end - i >= 16; k++, i += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), want));
+        sums = _mm_sad_epu8(acc, zero);
+        n += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+    }
+#endif
+    for (; i < end; i++)
+        n += p[i] == b;
+    return n;
+}
+
 /* Scans the record p[start:end] (limit: bytes readable from p, at least end). Fills x (width
    floats: the features' values the scan parsed), num (2 * width: each feature's span, its
    length FJ_JSON_PARSED when x holds the value, else the number's text for the caller to
    parse) and mem (4 per kept member: key start and length with its quotes, value start and
-   length; key start -1 for the prediction), at most mem_cap members, *n_mem their count.
-   Returns FJ_JSON_OK or FJ_JSON_FALLBACK (the record is orjson's to read). */
+   length; key start -1 for the prediction), at most mem_cap members, *n_mem their count;
+   *n_text: how many features num leaves as text. Returns FJ_JSON_OK or FJ_JSON_FALLBACK (the
+   record is orjson's to read). */
 static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end, Py_ssize_t limit,
                         const fj_json_query *q, int64_t *num, float *x, int64_t *mem,
-                        Py_ssize_t mem_cap, Py_ssize_t *n_mem) {
-    fj_json_cursor c = {p, start, end, limit, 1};
+                        Py_ssize_t mem_cap, Py_ssize_t *n_mem, Py_ssize_t *n_text) {
+    fj_json_cursor c = {p, start, end, limit, 1, 0};
     Py_ssize_t j, k, m = 0, found = 0, hint = 0, key, key_len, v;
     int escaped;
     int keep_all = q->n_out < 0;
@@ -455,6 +488,7 @@ static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end
     if (q->array && q->n_names == 0) {       /* $ on an array record */
         if (p[c.i] != '[' || q->n_out != 0 || fj_json_features(&c, q, num, x)) return FJ_JSON_FALLBACK;
         fj_json_ws(&c, 0);
+        *n_text = c.n_text;
         return c.i == end ? FJ_JSON_OK : FJ_JSON_FALLBACK;
     }
     if (p[c.i] != '{') return FJ_JSON_FALLBACK;
@@ -536,6 +570,7 @@ static int fj_json_scan(const unsigned char *p, Py_ssize_t start, Py_ssize_t end
         }
     }
     *n_mem = keep_all ? m : (q->n_out > 0 ? q->n_out : 0);
+    *n_text = c.n_text;
     return FJ_JSON_OK;
 }
 
