@@ -242,21 +242,26 @@ static const uint64_t fj_json_top_bytes[9] = {
     0xFFFFFFFFFF000000ULL, 0xFFFFFFFFFFFF0000ULL, 0xFFFFFFFFFFFFFF00ULL, 0xFFFFFFFFFFFFFFFFULL};
 static const double fj_json_sign[2] = {1.0, -1.0};
 
-/* The value of the n <= 8 ASCII digits just before `end` (0 for none), with 8 bytes readable
-   before it. The eight bytes ending there hold the digits in their top bytes; the others are
+/* The value of the n <= 8 ASCII digits in the top bytes of w (0 for none): the others are
    masked to zero, which reads as leading zeros; then the SWAR conversion of csv_simd.h's
    fj_parse_short. No branch depends on n: a number's length is what varies from one to the
    next, and a mispredicted branch costs more than all of this. */
-static inline uint64_t fj_json_digits8(const unsigned char *end, int n) {
-    uint64_t w, keep = fj_json_top_bytes[n];
-    FJ_ASSERT(0 <= n && n <= 8);
-    memcpy(&w, end - 8, 8);
+static inline uint64_t fj_json_swar8(uint64_t w, unsigned n) {
+    uint64_t keep = fj_json_top_bytes[n];
+    FJ_ASSERT(n <= 8);
     /* mask before subtracting: a byte below '0' outside the digits would borrow into them */
     w = (w & keep) - (0x3030303030303030ULL & keep);
     w = (w * 10) + (w >> 8);
     return (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
             (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
            32;
+}
+
+/* The eight bytes ending just before s[0] (8 bytes readable before s). */
+static inline uint64_t fj_json_word_before(const unsigned char *s) {
+    uint64_t w;
+    memcpy(&w, s - 8, 8);
+    return w;
 }
 
 /* The shape nearly every feature has, [-]digits[.digits] with at most 8 digits before the
@@ -298,8 +303,17 @@ static inline Py_ssize_t fj_json_fast_number(const unsigned char *p, Py_ssize_t 
     bad = (ints - 1 > 7) | ((p[i + neg] == '0') & (ints > 1)) | (dot & (dec - 1 > 7)) | (len > 15) |
           ((p[i + len] | 0x20) == 'e') | (i + (Py_ssize_t)len > end);
     if (bad) return 0;
-    mant = fj_json_digits8(p + i + first, (int)ints) * fj_json_pow10_int[dec] +
-           fj_json_digits8(p + i + len, (int)dec);
+    if (ints + dec <= 8) {
+        /* all the digits in one word: the eight bytes ending with the number, with the dot
+           squeezed out: the bytes below the decimals come from the word one byte earlier */
+        uint64_t last = fj_json_top_bytes[dec] | ((uint64_t)dot - 1); /* no dot: all */
+        mant = fj_json_swar8((fj_json_word_before(p + i + len) & last) |
+                                 (fj_json_word_before(p + i + len - 1) & ~last),
+                             ints + dec);
+    } else {
+        mant = fj_json_swar8(fj_json_word_before(p + i + first), ints) * fj_json_pow10_int[dec] +
+               fj_json_swar8(fj_json_word_before(p + i + len), dec);
+    }
     if (mant > ((uint64_t)1 << 53)) return 0; /* not exact in a double: the general parser's */
     *out = (float)((double)mant / fj_json_pow10[dec] * fj_json_sign[neg & (dec || mant)]);
     return len;
