@@ -1,8 +1,9 @@
 /* fastjoin/src/jsonl_scan.h: the structural scan of one JSON Lines record, declared to Cython
    in fastjoin/_core.pxd and driven a batch at a time by _core.scan_jsonl.
 
-   One pass over the line validates it and notes the byte spans the job needs: the numbers the
-   input filter selects (their text; _core parses them) and the members the output copies.
+   One pass over the line validates it and finds what the job needs: the numbers the input
+   filter selects (parsed here when they have the common short shape, else their text, which
+   _core parses) and the byte spans of the members the output copies.
    The scan is conservative: it accepts only a subset of what orjson accepts (no escaped
    surrogates, no escaped keys, numbers far from double's range, depth <= FJ_JSON_DEPTH), and
    answers FJ_JSON_FALLBACK for everything else, valid or not; the caller then runs orjson on
