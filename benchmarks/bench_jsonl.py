@@ -20,6 +20,16 @@ text), InputFilter ``$['f00',…,'f29']``.
 fastjoin runs at each ``--threads`` count (``--threads 1,2``: group ``json lines, N threads``);
 the peers and predict-only run at the largest: polars reads POLARS_MAX_THREADS (set by
 conftest.py) when it is imported, and pandas parses on one thread.
+
+Two more, for the compiled scan and the job's memory:
+
+- **scan** (group ``stage: scan``): ``_core.scan_jsonl`` alone on the first 64 MiB of whole
+  records of ``narrow_<N>.jsonl`` (the ``$.features`` query, every member kept), in batches of
+  1,024 records, on one thread: its MB/s is per core. Checked bit for bit against the parsed
+  features. Alone: ``pytest benchmarks/bench_jsonl.py --benchmark-only -k scan``.
+- **memory** (group ``memory, N threads``, keys ``jsonl-memory-1x`` and ``-5x``): the JSON Lines
+  job's peak RSS in a fresh process, on the file and on five copies of it end to end, as
+  bench_process.py measures the CSV job's (conftest.py's ``job_memory``): ``-k jsonl_memory``.
 """
 
 from __future__ import annotations
@@ -250,3 +260,84 @@ def test_jsonl_keys_polars(run, keyed, booster, settings, jsonl_check_values, ou
         "polars",
         KEYS_GROUP,
     )
+
+
+# --------------------------------------------------------------------------- the scan alone
+
+SCAN = "stage: scan (JSON Lines `$.features`, one core)"
+SCAN_BYTES = 64 << 20  # the first 64 MiB of whole records
+SCAN_BATCH = 1024  # records per scan_jsonl call
+SCAN_ROUNDS = 10
+
+
+@pytest.mark.benchmark(group=SCAN)
+def test_jsonl_scan(run, jsonl, benchmark):
+    """The compiled scan on one thread, CPU-bound (the bytes in memory): validate each record,
+    find its features and members, parse the features to float32. MB/s is per core."""
+    from fastjoin import _impl
+
+    if _impl.NAME != "_core":
+        pytest.fail(
+            f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
+        )
+    with open(jsonl.path, "rb") as f:
+        head = f.read(SCAN_BYTES)
+    buf = head[: head.rfind(b"\n") + 1]
+    ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord("\n")).astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    n = len(starts)
+    X = np.empty((n, jsonl.X.shape[1]), dtype=np.float32)
+    batches = [(a, min(a + SCAN_BATCH, n)) for a in range(0, n, SCAN_BATCH)]
+
+    def scan():
+        covered = 0
+        for a, b in batches:
+            covered += _impl.scan_jsonl(
+                buf, starts[a:b], ends[a:b], (b"features",), True, None, b"SageMakerOutput", X[a:b]
+            )[0]
+        return covered
+
+    assert scan() == n
+    assert np.array_equal(X.view(np.uint32), jsonl.X[:n].view(np.uint32))
+    benchmark.extra_info["batch"] = SCAN_BATCH
+    run(
+        scan,
+        label=f"fastjoin `scan_jsonl` ({SCAN_BATCH:,} records a call)",
+        kind="fastjoin",
+        rows=n,
+        nbytes=len(buf),
+        rounds=SCAN_ROUNDS,
+        threads=1,
+        key="scan",
+    )
+
+
+# --------------------------------------------------------------------------- the job's memory
+
+MEMORY_COPIES = 5
+MEMORY_ROUNDS = 3
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/clear_refs"),
+    reason="needs Linux's /proc/self/clear_refs to reset the peak RSS",
+)
+@pytest.mark.parametrize("copies", [1, MEMORY_COPIES], ids=["1x", f"{MEMORY_COPIES}x"])
+def test_jsonl_memory(run, benchmark, jsonl, jsonl_expected_bytes, out_dir, job_memory, copies):
+    """The JSON Lines job's own memory on the file and on five copies of it: flat when the
+    job streams."""
+    mem = job_memory(jsonl.model, jsonl.path, copies, out_dir / f"jsonl-memory-{copies}x", JSON_JOB)
+    assert mem.run()["records"] == copies * jsonl.rows
+    mem.check_output(jsonl_expected_bytes, copies)
+    run(
+        mem.run,
+        label=f"JSON Lines job memory, {copies * jsonl.rows:,} records"
+        + (f" ({copies} copies of the file)" if copies > 1 else ""),
+        kind="memory",
+        rows=copies * jsonl.rows,
+        nbytes=copies * jsonl.bytes,
+        rounds=MEMORY_ROUNDS,
+        key=f"jsonl-memory-{copies}x",
+        group="memory",
+    )
+    benchmark.extra_info.update(mem.summary(skip=1), copies=copies)

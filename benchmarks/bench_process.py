@@ -12,16 +12,15 @@
   ``python -X importtime`` shows neither scikit-learn nor scipy imported on that path.
 - **memory** (group ``memory, N threads``): the job's own memory, peak RSS minus RSS after
   the model is loaded (``VmRSS``, then ``/proc/self/clear_refs`` resets the peak, the job
-  runs, ``VmHWM``), for the benchmark file and for five copies of it end to end; the timing
-  is the whole child process, the memory is in ``extra_info`` (``job_MB``, MB = 10^6 bytes).
+  runs, ``VmHWM``: conftest.py's ``JobMemory``), for the benchmark file and for five copies
+  of it end to end; the timing is the whole child process, the memory is in ``extra_info``
+  (``job_MB``, MB = 10^6 bytes).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import statistics
 import subprocess
 import sys
 
@@ -219,44 +218,7 @@ def test_startup_python(run, settings, subprocess_env):
 
 MEMORY = "memory"
 COPIES = 5
-MEMORY_CHILD = r"""
-import json, sys, time
-import fastjoin
-
-model, inp, out, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-
-def status(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-
-tf = fastjoin.Transformer(model, threads=threads, input_filter="$[1:]", join_source="Input",
-                          output_filter="$[0,-1]")
-loaded = status("VmRSS")
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # the peak (VmHWM) starts again from the current RSS
-t0 = time.perf_counter()
-result = tf.transform(inp, out)
-seconds = time.perf_counter() - t0
-result.raise_for_errors()
-print(json.dumps({"rss_after_load": loaded, "peak": status("VmHWM"), "seconds": seconds,
-                  "records": result.records}))
-"""
-
-
-@pytest.fixture(scope="module")
-def copies_csv(dataset):
-    """The benchmark file five times over, end to end (cached beside it)."""
-    path = dataset.csv.with_name(f"{dataset.csv.stem}x{COPIES}.csv")
-    if not path.is_file() or path.stat().st_size != COPIES * dataset.bytes:
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "wb") as out:
-            for _ in range(COPIES):
-                with open(dataset.csv, "rb") as f:
-                    shutil.copyfileobj(f, out, 16 << 20)
-        os.replace(tmp, path)
-    return path
+CSV_JOB = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
 
 
 @pytest.mark.skipif(
@@ -264,39 +226,12 @@ def copies_csv(dataset):
     reason="needs Linux's /proc/self/clear_refs to reset the peak RSS",
 )
 @pytest.mark.parametrize("copies", [1, COPIES], ids=["1x", f"{COPIES}x"])
-def test_memory(run, benchmark, request, dataset, settings, expected_bytes, out_dir, subprocess_env, copies):
-    inp = dataset.csv if copies == 1 else request.getfixturevalue("copies_csv")
-    target = out_dir / f"memory-{copies}x"
-    cmd = [
-        sys.executable,
-        "-c",
-        MEMORY_CHILD,
-        str(dataset.model),
-        str(inp),
-        str(target),
-        str(settings.threads),
-    ]
-    env = subprocess_env(settings.threads)
-    samples = []
-
-    def job():
-        samples.append(json.loads(_call(cmd, env).stdout.strip().splitlines()[-1]))
-
-    job()
-    assert samples[0]["records"] == copies * dataset.rows
-    out = target / (inp.name + ".out")
-    assert out.stat().st_size == copies * len(expected_bytes)
-    # compared a MiB at a time: whole-copy reads would leave this process's allocator
-    # holding large freed blocks, which slows the stage benchmarks that run after it
-    view, step = memoryview(expected_bytes), 1 << 20
-    with open(out, "rb") as f:
-        for _ in range(copies):
-            for i in range(0, len(view), step):
-                assert f.read(len(view[i : i + step])) == view[i : i + step]
-    out.unlink()
-    samples_before = len(samples)
+def test_memory(run, benchmark, dataset, expected_bytes, out_dir, job_memory, copies):
+    mem = job_memory(dataset.model, dataset.csv, copies, out_dir / f"memory-{copies}x", CSV_JOB)
+    assert mem.run()["records"] == copies * dataset.rows
+    mem.check_output(expected_bytes, copies)
     run(
-        job,
+        mem.run,
         label=f"job memory, {copies * dataset.rows:,} rows"
         + (f" ({copies} copies of the file)" if copies > 1 else ""),
         kind="memory",
@@ -306,13 +241,4 @@ def test_memory(run, benchmark, request, dataset, settings, expected_bytes, out_
         key=f"memory-{copies}x",
         group=MEMORY,
     )
-    timed = samples[samples_before:] or samples  # one untimed sample under --benchmark-disable
-    job_mb = [(s["peak"] - s["rss_after_load"]) / 1e6 for s in timed]
-    benchmark.extra_info.update(
-        job_MB=statistics.median(job_mb),
-        job_MB_rounds=[round(x, 1) for x in job_mb],
-        rss_after_load_MB=statistics.median(s["rss_after_load"] / 1e6 for s in timed),
-        peak_MB=statistics.median(s["peak"] / 1e6 for s in timed),
-        job_seconds=statistics.median(s["seconds"] for s in timed),
-        copies=copies,
-    )
+    benchmark.extra_info.update(mem.summary(skip=1), copies=copies)

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -958,3 +961,105 @@ def jsonl_check_values(jsonl, expected):
         )
 
     return check
+
+
+# --------------------------------------------------------------------------- job memory
+
+MEMORY_CHILD = r"""
+import json, sys, time
+import fastjoin
+
+model, inp, out, threads, spec = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
+
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+tf = fastjoin.Transformer(model, threads=threads, **spec)
+loaded = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from the current RSS
+t0 = time.perf_counter()
+result = tf.transform(inp, out)
+seconds = time.perf_counter() - t0
+result.raise_for_errors()
+print(json.dumps({"rss_after_load": loaded, "peak": status("VmHWM"), "seconds": seconds,
+                  "records": result.records}))
+"""
+
+
+def copies_of(path: Path, copies: int) -> Path:
+    """``path`` itself, or ``copies`` copies of it end to end beside it
+    (``narrow_1000000_x5.jsonl``), made once."""
+    if copies == 1:
+        return path
+    dst = path.with_name(f"{path.stem}_x{copies}{path.suffix}")
+    size = copies * path.stat().st_size
+    if not dst.is_file() or dst.stat().st_size != size or dst.stat().st_mtime < path.stat().st_mtime:
+        tmp = dst.with_name(dst.name + ".tmp")
+        with open(tmp, "wb") as out:
+            for _ in range(copies):
+                with open(path, "rb") as f:
+                    shutil.copyfileobj(f, out, 16 << 20)
+        os.replace(tmp, dst)
+    return dst
+
+
+class JobMemory:
+    """A job's own memory, each run in a fresh process at ``threads`` threads: RSS after the
+    model is loaded (``VmRSS``), then ``/proc/self/clear_refs`` resets the peak, the job runs
+    and the peak (``VmHWM``) is read. ``run()`` runs it once and keeps the sample."""
+
+    def __init__(self, model: Path, inp: Path, target: Path, threads: int, spec: dict):
+        self.inp, self.target = inp, target
+        self.cmd = [sys.executable, "-c", MEMORY_CHILD, str(model), str(inp), str(target), str(threads)]
+        self.cmd.append(json.dumps(spec))
+        self.env = thread_env(threads)
+        self.samples: list[dict] = []
+
+    def run(self) -> dict:
+        proc = subprocess.run(self.cmd, env=self.env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError(f"the memory job exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        self.samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        return self.samples[-1]
+
+    def check_output(self, expected: bytes, copies: int) -> None:
+        """The output is ``expected`` ``copies`` times, compared a MiB at a time (whole-copy
+        reads would leave this process's allocator holding large freed blocks, which slows
+        the benchmarks that run after it); then it is deleted."""
+        out = self.target / (self.inp.name + ".out")
+        assert out.stat().st_size == copies * len(expected)
+        view, step = memoryview(expected), 1 << 20
+        with open(out, "rb") as f:
+            for _ in range(copies):
+                for i in range(0, len(view), step):
+                    assert f.read(len(view[i : i + step])) == view[i : i + step]
+        out.unlink()
+
+    def summary(self, skip: int = 0) -> dict:
+        """Medians of the samples after the first ``skip`` (all of them if there are no more,
+        as under --benchmark-disable), for ``extra_info``; MB = 10^6 bytes."""
+        timed = self.samples[skip:] or self.samples
+        job_mb = [(s["peak"] - s["rss_after_load"]) / 1e6 for s in timed]
+        return dict(
+            job_MB=statistics.median(job_mb),
+            job_MB_rounds=[round(x, 1) for x in job_mb],
+            rss_after_load_MB=statistics.median(s["rss_after_load"] / 1e6 for s in timed),
+            peak_MB=statistics.median(s["peak"] / 1e6 for s in timed),
+            job_seconds=statistics.median(s["seconds"] for s in timed),
+        )
+
+
+@pytest.fixture(scope="session")
+def job_memory(settings):
+    """``job_memory(model, inp, copies, target, spec)``: a :class:`JobMemory` for the
+    ``Transformer(model, **spec)`` job on ``copies`` copies of ``inp`` at the largest
+    ``--threads`` count."""
+
+    def make(model: Path, inp: Path, copies: int, target: Path, spec: dict) -> JobMemory:
+        return JobMemory(model, copies_of(inp, copies), target, settings.threads, spec)
+
+    return make

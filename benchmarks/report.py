@@ -48,7 +48,7 @@ GROUP_ORDER = [
     "start-up",
     "memory",
 ]
-STAGE_ORDER = ["tokenize", "gather", "parse", "predict", "format", "splice"]
+STAGE_ORDER = ["tokenize", "gather", "parse", "predict", "format", "splice", "scan"]
 KIND_ORDER = {"fastjoin": 0, "variant": 1, "floor": 2, "peer": 3}
 
 
@@ -91,6 +91,11 @@ def _seconds(s: float) -> str:
 
 def _ratio(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}×"
+
+
+def _first_upper(text: str) -> str:
+    """``scan (JSON Lines)`` → ``Scan (JSON Lines)`` (str.capitalize would lower the rest)."""
+    return text[:1].upper() + text[1:]
 
 
 def _label(b: dict) -> str:
@@ -207,9 +212,12 @@ def render(data: dict, source: str = "bench-results.json") -> str:
         else:
             first = members[0].get("extra_info", {})
             out.append(
-                f"## {group[len('stage: ') :].capitalize() if group.startswith('stage: ') else group}"
+                f"## {_first_upper(group[len('stage: ') :]) if group.startswith('stage: ') else group}"
                 + (
-                    f" — one chunk: {first.get('rows', 0):,} rows, {first.get('bytes', 0) / 2**20:.1f} MiB"
+                    f" — {first['rows']:,} records, {first.get('bytes', 0) / 2**20:.1f} MiB, "
+                    f"{first['batch']:,} a call"
+                    if first.get("rows") and first.get("batch")  # bench_jsonl's scan
+                    else f" — one chunk: {first.get('rows', 0):,} rows, {first.get('bytes', 0) / 2**20:.1f} MiB"
                     if first.get("rows")
                     else ""
                 )
@@ -526,7 +534,33 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
             abs(d) <= 0.15,
             f"{_pct(abs(d) - 0.15)} beyond the ±15%",
         )
+    j1, j5 = _by_key(groups, "jsonl-memory-1x", "memory"), _by_key(groups, "jsonl-memory-5x", "memory")
+    a = (j1 or {}).get("extra_info", {}).get("job_MB")
+    b5 = (j5 or {}).get("extra_info", {}).get("job_MB")
+    what = f"JSON Lines job memory, {5 * rows:,} records vs {rows:,} (issue 15)"
+    if a is None or b5 is None:
+        missing("jsonl-memory-flat", what, "within ±10%", "no result")
+    else:
+        d = b5 / a - 1
+        verdict(
+            "jsonl-memory-flat",
+            what,
+            "within ±10%",
+            f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
+            abs(d) <= 0.10,
+            f"{_pct(abs(d) - 0.10)} beyond the ±10%",
+        )
     # stages (one thread each)
+    s = _by_key(groups, "scan", "stage: scan")
+    v = (s or {}).get("extra_info", {}).get("MB_per_s")
+    at_least(
+        "scan",
+        "JSON Lines scan (`scan_jsonl`, `$.features`, one core), MB/s of records (issue 15)",
+        v,
+        500,
+        " MB/s",
+        f"{v:.0f} MB/s" if v else "",
+    )
     g = _by_key(groups, "gather", "stage: gather")
     v = (g or {}).get("extra_info", {}).get("feature_MB_per_s")
     at_least(

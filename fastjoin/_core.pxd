@@ -34,6 +34,7 @@ cdef extern from "src/jsonl_scan.h" nogil:
     enum:
         FJ_JSON_OK
         FJ_JSON_FALLBACK
+        FJ_JSON_PARSED
     ctypedef struct fj_json_query:
         const unsigned char* names
         const int64_t* name_spans
@@ -45,9 +46,12 @@ cdef extern from "src/jsonl_scan.h" nogil:
         Py_ssize_t n_out
         const unsigned char* pred_name
         Py_ssize_t pred_len
-    # Scans one JSON Lines record (see the header): FJ_JSON_OK with the features' spans in num
-    # and the kept members in mem, or FJ_JSON_FALLBACK for a record orjson must read. Cannot
-    # fail otherwise.
-    int fj_json_scan(const unsigned char* p, Py_ssize_t start, Py_ssize_t end,
-                     const fj_json_query* q, int64_t* num, int64_t* mem, Py_ssize_t mem_cap,
-                     Py_ssize_t* n_mem)
+    # Scans one JSON Lines record (see the header): FJ_JSON_OK with the features' values in
+    # x or, where their span's length is not FJ_JSON_PARSED (n_text of them), their text in
+    # num for the caller to parse, and the kept members in mem; or FJ_JSON_FALLBACK for a
+    # record orjson must read. Cannot fail otherwise.
+    int fj_json_scan(const unsigned char* p, Py_ssize_t start, Py_ssize_t end, Py_ssize_t limit,
+                     const fj_json_query* q, int64_t* num, float* x, int64_t* mem,
+                     Py_ssize_t mem_cap, Py_ssize_t* n_mem, Py_ssize_t* n_text)
+    # How many bytes of p[start:end] equal b. Cannot fail.
+    Py_ssize_t fj_json_count(const unsigned char* p, Py_ssize_t start, Py_ssize_t end, unsigned char b)

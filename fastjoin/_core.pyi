@@ -129,7 +129,8 @@ def scan_jsonl(
     written as fastjoin writes it: no whitespace, no backslash in a string, no object inside.
 
     Returns ``(covered, members, rows)``: records ``[0, covered)`` are covered (the scan stops
-    at the first that is not); ``members`` int64 (m, 4): key offset, key length (with quotes),
+    at the first that is not; ``X[covered]`` may hold some of that record's values, the rows
+    after it are left as they were); ``members`` int64 (m, 4): key offset, key length (with quotes),
     value offset, value length, key offset -1 for the prediction; record r keeps
     ``members[rows[r]:rows[r+1]]``.
     """

@@ -33,6 +33,7 @@ cdef enum:
     FMT_MAX = 32          # longest repr of a float32 widened to double is 24 bytes
 
 cdef const unsigned char EMPTY[1]
+cdef float NOFLOAT[1]
 
 
 cdef inline const unsigned char* _ptr(const unsigned char[::1] buf) noexcept:
@@ -621,7 +622,7 @@ def _packed(names):
 def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const int64_t[::1] ends,
                tuple names, bint array, object out_names, bytes pred_name, float[:, ::1] X):
     """Scan JSON Lines records for their features and kept members; see _core.pyi."""
-    cdef Py_ssize_t n = starts.shape[0], width = X.shape[1], r, j, m = 0, cap, nm = 0, size = buf.shape[0]
+    cdef Py_ssize_t n = starts.shape[0], width = X.shape[1], r, j, m = 0, cap, nm = 0, nt = 0, size = buf.shape[0]
     cdef Py_ssize_t s, length
     if ends.shape[0] != n or X.shape[0] < n:
         raise ValueError("starts, ends and X must have a row per record")
@@ -652,8 +653,7 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
         cap = n
         if n and ends[n - 1] > starts[0]:
             with nogil:  # cannot fail: counts bytes
-                for j in range(starts[0], ends[n - 1]):
-                    cap += p[j] == b':'
+                cap += fj_json_count(p, starts[0], ends[n - 1], b':')
     else:
         cap = n * q.n_out
     num = np.zeros(2 * max(width, 1), dtype=np.int64)
@@ -662,17 +662,19 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
     cdef int64_t[::1] nv = num
     cdef int64_t[:, ::1] mv = members
     cdef int64_t[::1] rv = rows
+    # X's rows as pointers (a width-0 X has no element to take the address of)
+    cdef float* x = &X[0, 0] if n and width else NOFLOAT
     with nogil:  # cannot fail: a record the scan does not cover ends the loop (covered = r)
         for r in range(n):
-            if fj_json_scan(p, starts[r], ends[r], &q, &nv[0], &mv[m, 0] if m < cap else NULL,
-                            cap - m, &nm) != FJ_JSON_OK:
+            if fj_json_scan(p, starts[r], ends[r], size, &q, &nv[0], x + r * width,
+                            &mv[m, 0] if m < cap else NULL, cap - m, &nm, &nt) != FJ_JSON_OK:
                 break
-            for j in range(width):
-                s = nv[2 * j]
+            for j in range(width if nt else 0):  # the numbers the scan left to the full parser
                 length = nv[2 * j + 1]
-                if length == 0:
-                    X[r, j] = NAN  # null is a missing value
-                elif length == 2 and p[s] == b'-' and p[s + 1] == b'0':
+                if length == FJ_JSON_PARSED:
+                    continue
+                s = nv[2 * j]
+                if length == 2 and p[s] == b'-' and p[s + 1] == b'0':
                     X[r, j] = 0.0  # the integer -0 is 0 (orjson reads an int)
                 else:
                     _parse_f32(p + s, length, size - s, &X[r, j])  # valid JSON numbers parse

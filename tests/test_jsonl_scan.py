@@ -194,6 +194,43 @@ def test_core_scan_equals_reference(core, reference, name, data):
     assert results[0] == results[1]
 
 
+def _edge_numbers() -> list[str]:
+    """Number texts around the edges of the core's one-step number path (at most 8 digits
+    before the dot and 8 after, 16 bytes read at once, mantissas up to 2**53) and just past
+    them, valid or not."""
+    texts = ["-0", "-0.0", "0", "0.0", "00", "01.5", "1.", "-", "-.5", "1.5.3", "1e5", "1.5E-3", "2.5e+1"]
+    for ints in (1, 2, 7, 8, 9):
+        for dec in (0, 1, 7, 8, 9):
+            digits = "123456789"[:ints] + ("." + "987654321"[:dec] if dec else "")
+            texts += [digits, "-" + digits, "0." + "0" * (dec - 1) + "7" if dec else "0"]
+    texts += ["9007199254740992", "9007199254740993", "90071992.54740993", "99999999.99999999"]
+    return texts
+
+
+def test_scan_parses_numbers_at_the_fast_paths_edges(core, reference):
+    """Each edge number as the first and as the last of three features, with bytes enough
+    around it for the one-step path, and with none (the buffer's last bytes): the core agrees
+    with its twin bit for bit, and on which records it covers."""
+    for text in _edge_numbers():
+        lines = [
+            f'{{"id":12345678,"features":[{text},1.25,-3]}}',
+            f'{{"id":12345678,"features":[1.25,-3,{text}],"pad":"................"}}',
+            f'{{"id":1,"features":[1.25,-3,{text}]}}',
+        ]
+        data = "\n".join(lines).encode()
+        starts, ends = _spans(data + b"\n")
+        results = []
+        for impl in (core, reference):
+            X = np.full((len(starts), 3), -7.0, dtype=np.float32)
+            for r in range(len(starts)):  # one record at a time: an uncovered one stops a batch
+                one = starts[r : r + 1], ends[r : r + 1]
+                covered = impl.scan_jsonl(data, *one, (b"features",), True, None, PRED, X[r : r + 1])[0]
+                results.append((covered, X[r].view(np.uint32).tolist() if covered else None))
+            results.append(None)
+        assert results[: len(results) // 2] == results[len(results) // 2 :], text
+        assert results[0][0] == 1 or text in ("00", "01.5", "1.", "-", "-.5", "1.5.3"), text
+
+
 def test_scan_covers_the_plain_shapes(impl):
     text = b'{"features":[1.5,-0,null,1e5,0.1],"id":7}\n{"id":"x", "features":[1,2,3,4,5]}\n'
     starts, ends = _spans(text)
@@ -209,6 +246,20 @@ def test_scan_covers_the_plain_shapes(impl):
         b'{"SageMakerOutput":0.5,"features":[1.5,-0,null,1e5,0.1],"id":7}\n'
         b'{"SageMakerOutput":0.25,"features":[1,2,3,4,5],"id":"x"}\n'
     )
+
+
+def test_scan_keeps_every_member_of_a_long_batch(impl):
+    """Every member kept: the core sizes its member array by counting the batch's ':' (16
+    bytes at a time, in byte counters summed every 255 steps); a batch well past that keeps
+    them all."""
+    lines = [f'{{"a":{i},"b":"x:y","features":[{i}.5,-0.25]}}' for i in range(600)]
+    text = ("\n".join(lines) + "\n").encode()
+    starts, ends = _spans(text)
+    X = np.zeros((len(starts), 2), dtype=np.float32)
+    covered, members, rows = impl.scan_jsonl(text, starts, ends, (b"features",), True, None, PRED, X)
+    assert covered == len(lines) and len(members) == 4 * len(lines)
+    assert rows.tolist() == list(range(0, 4 * len(lines) + 1, 4))
+    assert X[:, 0].tolist() == [i + 0.5 for i in range(600)] and (X[:, 1] == -0.25).all()
 
 
 @pytest.mark.parametrize(
