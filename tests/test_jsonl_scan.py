@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import fastjoin
 from fastjoin.errors import FastjoinError
-from fastjoin.records.jsonl import scan
+from fastjoin.records.jsonl import BATCH, scan
 
 xgb = optional_module("xgboost")
 
@@ -379,6 +379,29 @@ def test_the_plain_shapes_take_the_scan(booster, monkeypatch, pipeline, name):
     assert calls and all(c is not None for c in calls), calls
     monkeypatch.setattr(scan, "ENABLED", False)
     assert out == _run(booster, job, records)
+
+
+@pytest.mark.requires_xgboost
+def test_the_scan_takes_the_records_after_one_it_does_not_cover(booster, monkeypatch):
+    """One record the scan leaves to orjson (an escaped key) costs one orjson batch from it;
+    the records before it and after that batch take the scan, same bytes as without it."""
+    lines = [b'{"features":[1,2,%d],"id":%d}' % (i % 7, i) for i in range(3000)]
+    lines[10] = b'{"features":[1,2,3],"i\\u0064":10}'
+    data = b"\n".join(lines) + b"\n"
+    job = dict(input_filter="$.features", join_source="Input")
+    covered: list = []
+    process = scan.process
+
+    def spy(*args):
+        result = process(*args)
+        covered.append(result and result[2])
+        return result
+
+    monkeypatch.setattr(scan, "process", spy)
+    out = _run(booster, job, data)
+    assert covered == [10, None, 3000 - 10 - BATCH]
+    monkeypatch.setattr(scan, "ENABLED", False)
+    assert out == _run(booster, job, data)
 
 
 @pytest.mark.requires_xgboost

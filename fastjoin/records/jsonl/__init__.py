@@ -29,7 +29,7 @@ from fastjoin.records.jsonl.write import INPUT_KEY
 
 __all__ = ["JsonPlan", "process_chunk", "FORMAT", "INPUT_KEY"]
 
-BATCH = 1024  # records predicted and written together (see process_chunk)
+BATCH = 1024  # records parsed by orjson, predicted and written together (see process_chunk)
 GROUP = 128  # records parsed together, their features taken before the next group
 
 
@@ -77,7 +77,9 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
     """Run one chunk of complete JSON lines (or one whole JSON object) through
     filter → predict → join → filter.
 
-    In-process models take the chunk in batches of ``BATCH`` records (one predict call each),
+    The compiled scan (:mod:`~fastjoin.records.jsonl.scan`) takes as many records as it covers
+    at a time, up to the first it does not; from there, in-process models take a batch of
+    ``BATCH`` records (one predict call each) the orjson way,
     parsed ``GROUP`` records at a time (see :func:`~fastjoin.records.jsonl.features.parse_features`):
     parsed values die young and the cyclic garbage collector never walks a chunk's worth of live
     records, which would cost more than the parsing. A container gets the whole chunk, batched
@@ -88,15 +90,19 @@ def process_chunk(plan: JsonPlan, model, chunk: Chunk) -> ChunkResult:
     step = max(len(starts), 1) if in_container else BATCH
     query = scan.query(plan, model)
     pieces, n, k = [], 0, 0
-    for first in range(0, len(starts), step):
-        batch_starts, batch_ends = starts[first : first + step], ends[first : first + step]
-        scanned = query and scan.process(plan, model, query, chunk, batch_starts, batch_ends)
-        if scanned:
-            data, k = scanned
-            pieces.append(data)
-            n += len(batch_starts)
-            continue
-        batch_starts, batch_ends = batch_starts.tolist(), batch_ends.tolist()
+    first = 0
+    while first < len(starts):
+        if query:  # the compiled scan takes every record it covers, up to the first it does not
+            scanned = scan.process(plan, model, query, chunk, starts[first:], ends[first:])
+            if scanned:
+                data, k, covered = scanned
+                pieces.append(data)
+                n += covered
+                first += covered
+                continue
+        # orjson's way for the next batch, from a record the scan does not cover
+        batch_starts, batch_ends = starts[first : first + step].tolist(), ends[first : first + step].tolist()
+        first += len(batch_starts)
         if in_container:
             records, more_blank = parse.parse(plan, chunk, batch_starts, batch_ends, n)
             X = None

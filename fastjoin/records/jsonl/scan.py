@@ -107,8 +107,8 @@ def _output(plan: JsonPlan, array_record: bool):
 
 
 def process(plan: JsonPlan, model, q: Query, chunk: Chunk, starts: np.ndarray, ends: np.ndarray):
-    """(output bytes, outputs per record) for the batch, or None when some record is not
-    covered (nothing predicted then)."""
+    """(output bytes, outputs per record, records) for the records the scan covers from the
+    first on (the scan stops at the first it does not), or None when it covers none."""
     n = len(starts)
     X = np.empty((n, q.width), dtype=np.float32)
     covered, members, rows = _impl.scan_jsonl(
@@ -121,14 +121,14 @@ def process(plan: JsonPlan, model, q: Query, chunk: Chunk, starts: np.ndarray, e
         q.pred_name,
         X,
     )
-    if covered < n:
+    if not covered:
         return None
-    preds = model.predict(X)
+    preds = model.predict(X[:covered])  # members and rows end with the last record covered
     k = 1 if preds.ndim == 1 else preds.shape[1]
     if not plan.join:
-        return batch_body(preds, plan.terminator), k
+        return batch_body(preds, plan.terminator), k, covered
     text, spans = _prediction_text(preds)
-    return _impl.join_jsonl(chunk.buf, members, rows, q.pred_key, text, spans, plan.terminator), k
+    return _impl.join_jsonl(chunk.buf, members, rows, q.pred_key, text, spans, plan.terminator), k, covered
 
 
 def _prediction_text(preds: np.ndarray):
