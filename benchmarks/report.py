@@ -550,6 +550,30 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
             abs(d) <= 0.10,
             f"{_pct(abs(d) - 0.10)} beyond the ±10%",
         )
+    # JSON Lines on both shapes (issue 15): against polars, and two threads against one
+    for base, shape in (("json lines", "`$.features`"), ("json lines (named keys)", "named keys")):
+        faster(
+            f"jsonl-polars-{shape}",
+            base,
+            "polars",
+            t,
+            2.0,
+            f"JSON Lines ({shape}) vs polars, {_plural(t)} (issue 15)",
+        )
+        what = f"JSON Lines ({shape}): {_plural(t)} vs 1 thread (issue 15)"
+        one, many = _by_key(groups, "fastjoin", base, 1), _by_key(groups, "fastjoin", base, t)
+        if t == 1 or not one or not many:
+            missing(f"jsonl-threads-{shape}", what, "≥ 1.7×", "run with --threads 1,2")
+        else:
+            r = _med(one) / _med(many)
+            verdict(
+                f"jsonl-threads-{shape}",
+                what,
+                "≥ 1.7×",
+                f"{r:.2f}× (1 thread {_med(one):.3f} s / {_plural(t)} {_med(many):.3f} s)",
+                r >= 1.7,
+                f"{_pct(1 - r / 1.7)} short",
+            )
     # stages (one thread each)
     s = _by_key(groups, "scan", "stage: scan")
     v = (s or {}).get("extra_info", {}).get("MB_per_s")
