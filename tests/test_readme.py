@@ -134,7 +134,8 @@ def test_intro_quotes_the_benchmark_table():
     def ratios(pipeline: str) -> str:
         row = next(line for line in e2e.splitlines() if line.startswith(f"| {pipeline}"))
         one, two = (float(cell.strip().rstrip("×")) for cell in row.split("|")[3:6:2])
-        return f"{min(one, two):.1f}–{max(one, two):.1f}× faster than {pipeline.split()[0]}"
+        low, high = f"{min(one, two):.1f}", f"{max(one, two):.1f}"
+        return f"{low if low == high else low + '–' + high}× faster than {pipeline.split()[0]}"
 
     for pipeline in ("polars `read_csv`", "pyarrow `csv.read_csv`", "pandas `read_csv(engine='c')`"):
         assert ratios(pipeline) in intro
@@ -142,7 +143,7 @@ def test_intro_quotes_the_benchmark_table():
         r"\| Start-up: .*?\| ([\d.]+) s \(`import xgboost` alone: ([\d.]+) s\)", bench
     ).groups()
     assert f"start-up {float(startup):.2f} s, `import xgboost` {float(xgb):.2f} s" in intro
-    assert 4.5 <= float(xgb) / float(startup) < 5.5  # "about a fifth of the time"
+    assert float(xgb) / float(startup) > 5  # "less than a fifth of the time"
     assert re.search(r", (\d{4}-\d\d-\d\d), Python", bench).group(1) in intro
 
 
