@@ -22,7 +22,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, cast
 
-from fastjoin.errors import ConfigError, StorageError
+from fastjoin.errors import ConfigError, FastjoinError, StorageError
 
 __all__ = ["S3", "is_s3_uri", "parse_uri", "join_key"]
 
@@ -402,7 +402,7 @@ class _Writer:
         else:
             if self.buffer:
                 self._upload_part(bytes(self.buffer))
-            parts = [p if isinstance(p, dict) else p.result() for p in self.parts]  # placed: their uploads
+            parts = [p if isinstance(p, dict) else self._placed(p) for p in self.parts]
             self.s3._call(
                 "complete the multipart upload",
                 self.uri,
@@ -413,6 +413,15 @@ class _Writer:
                 MultipartUpload={"Parts": parts},
             )
         self.buffer = bytearray()
+
+    def _placed(self, future) -> dict:
+        """A placed part's entry, once its holder has uploaded it."""
+        try:
+            return future.result()
+        except FastjoinError:
+            raise
+        except Exception as exc:  # e.g. the cluster lost the block for good: this object fails
+            raise StorageError(f"{self.uri}: a worker cannot upload its part: {exc}") from exc
 
     def abort(self) -> None:
         self.buffer = bytearray()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Optional, cast
 
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX
-from fastjoin.errors import ConfigError, InputError, StorageError, file_kind
+from fastjoin.errors import ConfigError, FastjoinError, InputError, StorageError, file_kind
 from fastjoin.s3 import is_s3_uri
 
 _MAGIC = set("*?[")
@@ -249,6 +249,10 @@ class _OutputFile:
                     f"{self._path}: a worker cannot write the output: {exc.strerror or exc} (a Dask "
                     "cluster's workers must see the local output path, as they do the inputs)"
                 ) from exc
+            except FastjoinError:
+                raise
+            except Exception as exc:  # e.g. the cluster lost the block for good: this object fails
+                raise StorageError(f"{self._path}: a worker cannot write the output: {exc}") from exc
         self._placed = []
 
     def cancel_placed(self) -> None:

@@ -544,3 +544,45 @@ def test_an_object_is_never_cut_into_more_blocks_than_an_upload_has_parts(model,
     assert len(planned) == 4 and planned[0].start == 0 and planned[-1].stop == len(data)
     results = LocalRunner(1).ordered(functools.partial(run_block, t.pipeline), planned)
     assert b"".join(run_blocks(results, FileResult("in.csv", None))) == t.transform_bytes(data)
+
+
+class _LostWrite:
+    """A placed write whose worker lost the block for good (as a KilledWorker would say)."""
+
+    def result(self):
+        raise RuntimeError("the block was lost")
+
+    def cancel(self) -> None:
+        pass
+
+
+class _Remote:
+    def __init__(self, size: int):
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def put(self, target):
+        return _LostWrite()
+
+
+def test_a_placed_write_that_is_lost_fails_the_local_output_cleanly(tmp_path):
+    from fastjoin.errors import StorageError
+    from fastjoin.storage import atomic_output
+
+    with pytest.raises(StorageError, match="a worker cannot write the output: the block was lost"):
+        with atomic_output(tmp_path / "in.csv.out") as out:
+            out.place(_Remote(3))
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary
+
+
+def test_a_placed_part_that_is_lost_aborts_the_s3_upload(s3, bucket):
+    from fastjoin.errors import StorageError
+    from fastjoin.storage import S3Sink
+
+    with pytest.raises(StorageError, match="a worker cannot upload its part: the block was lost"):
+        with S3Sink(s3, bucket, "out/in.csv.out").open() as out:
+            out.place(_Remote(6 << 20))
+    assert keys(s3, bucket, "out/") == []
+    assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
