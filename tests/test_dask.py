@@ -586,3 +586,24 @@ def test_a_placed_part_that_is_lost_aborts_the_s3_upload(s3, bucket):
             out.place(_Remote(6 << 20))
     assert keys(s3, bucket, "out/") == []
     assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def _worker_cache() -> tuple[int, int]:
+    return len(fastjoin_dask._LOADED), len(fastjoin_dask._PAYLOADS)
+
+
+def test_workers_keep_the_newest_two_models_and_no_payload_after_their_jobs(dask_client, tmp_path):
+    """Each job's plugin is torn down when the job ends: its payload leaves the workers, and
+    of the models loaded only the newest two stay (jobs in a loop do not reload theirs)."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    (tmp_path / "in.csv").write_bytes(rows(random.Random(2), 300))
+    for rounds in (2, 3, 4, 5):
+        booster = xgb.train(
+            {"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(X, label=X[:, 1] > 0), rounds
+        )
+        booster.save_model(tmp_path / f"m{rounds}.json")
+        t = fastjoin.Transformer(str(tmp_path / f"m{rounds}.json"), **JOB, block_size=2000)
+        t.transform(tmp_path / "in.csv", tmp_path / f"out{rounds}", client=dask_client).raise_for_errors()
+    for loaded, payloads in dask_client.run(_worker_cache).values():
+        assert loaded <= 2 and payloads == 0

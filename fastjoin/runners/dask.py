@@ -3,18 +3,20 @@
 ``DaskRunner(client, pipeline, spec).ordered(fn, items)`` has the local runner's shape:
 ``fn(item)`` for every item, results (or their errors) yielded in input order, a bounded
 window of them in flight (twice the cluster's threads). ``fn`` answers a
-:class:`~fastjoin.records.base.ChunkResult` (a block's, :func:`~fastjoin.runners.blocks.run_block`);
+:class:`~fastjoin.records.base.ChunkResult` (a block's: :func:`~fastjoin.runners.blocks.run_block`);
 only its counts come back: its output bytes stay on the worker as :class:`RemoteBytes`,
-which the output writer has that worker write in place (a local file's range, an S3 part). ``fn`` runs on a worker and must be
-picklable; the pipeline it needs is :attr:`DaskRunner.pipeline`, a handle that pickles as a
-key and resolves to the pipeline loaded in the worker process.
+which the output writer has that worker write in place (a local file's range, an S3 part).
+``fn`` runs on a worker and must be picklable; the pipeline it needs is
+:attr:`DaskRunner.pipeline`, a handle that pickles as a key and resolves to the pipeline
+loaded in the worker process.
 
 The model travels once per worker, as bytes: a ``WorkerPlugin`` (sent to every worker, and
 to each one that joins later, a restarted one included) holds the options and the model's
 :class:`~fastjoin.pipeline.ModelSpec` with the model's UBJ bytes, never a live Booster; the
 worker loads it on its first block and keeps it in a per-process cache keyed by the hash of
-the payload (the newest two stay after their job: jobs in a loop do not reload their model). Each load predicts on one thread (``nthread=1``, set explicitly: one task per
-worker thread, as the local runner has one predict thread per worker thread).
+the payload (the newest two stay after their job: jobs in a loop do not reload their model).
+Each load predicts on one thread (``nthread=1``, set explicitly: one task per worker thread,
+as the local runner has one predict thread per worker thread).
 
 Workers must be spawned, not forked: a fastjoin process has OpenMP and pool threads once it
 has predicted, and a fork after that can deadlock (``scale-out.md`` §3.5). Dask's default
@@ -76,6 +78,13 @@ class _Payload(WorkerPlugin):
             _LOADED[self.key] = _LOADED.pop(self.key)
         _reuse_freed_memory()
 
+    def teardown(self, worker=None) -> None:
+        _PAYLOADS.pop(self.key, None)
+        # the loaded model stays for the next job with the same payload (jobs in a loop, one
+        # model), but only the newest few: a long-lived cluster sees many models
+        while len(_LOADED) > _KEEP_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
+
 
 def _reuse_freed_memory() -> None:
     """Undo the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` in this worker: with it glibc maps
@@ -89,13 +98,6 @@ def _reuse_freed_memory() -> None:
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest: buffers under it come from the heap
     mallopt(_M_TRIM_THRESHOLD, 256 << 20)
-
-    def teardown(self, worker=None) -> None:
-        _PAYLOADS.pop(self.key, None)
-        # the loaded model stays for the next job with the same payload (jobs in a loop, one
-        # model), but only the newest few: a long-lived cluster sees many models
-        while len(_LOADED) > _KEEP_LOADED:
-            _LOADED.pop(next(iter(_LOADED)))
 
 
 def _pipeline(key: str):
