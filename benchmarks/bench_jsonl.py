@@ -327,17 +327,14 @@ def test_jsonl_memory(run, benchmark, jsonl, jsonl_expected_bytes, out_dir, job_
     """The JSON Lines job's own memory on the file and on five copies of it: flat when the
     job streams."""
     mem = job_memory(jsonl.model, jsonl.path, copies, out_dir / f"jsonl-memory-{copies}x", JSON_JOB)
-    assert mem.run()["records"] == copies * jsonl.rows
-    mem.check_output(jsonl_expected_bytes, copies)
-    run(
-        mem.run,
-        label=f"JSON Lines job memory, {copies * jsonl.rows:,} records"
-        + (f" ({copies} copies of the file)" if copies > 1 else ""),
-        kind="memory",
-        rows=copies * jsonl.rows,
-        nbytes=copies * jsonl.bytes,
-        rounds=MEMORY_ROUNDS,
+    mem.measure(
+        run,
+        benchmark,
+        jsonl_expected_bytes,
+        copies,
+        rows=jsonl.rows,
+        nbytes=jsonl.bytes,
+        label=f"JSON Lines job memory, {copies * jsonl.rows:,} records",
         key=f"jsonl-memory-{copies}x",
-        group="memory",
+        rounds=MEMORY_ROUNDS,
     )
-    benchmark.extra_info.update(mem.summary(skip=1), copies=copies)

@@ -216,7 +216,6 @@ def test_startup_python(run, settings, subprocess_env):
 
 # --------------------------------------------------------------------------- memory
 
-MEMORY = "memory"
 COPIES = 5
 CSV_JOB = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]")
 
@@ -228,17 +227,14 @@ CSV_JOB = dict(input_filter="$[1:]", join_source="Input", output_filter="$[0,-1]
 @pytest.mark.parametrize("copies", [1, COPIES], ids=["1x", f"{COPIES}x"])
 def test_memory(run, benchmark, dataset, expected_bytes, out_dir, job_memory, copies):
     mem = job_memory(dataset.model, dataset.csv, copies, out_dir / f"memory-{copies}x", CSV_JOB)
-    assert mem.run()["records"] == copies * dataset.rows
-    mem.check_output(expected_bytes, copies)
-    run(
-        mem.run,
-        label=f"job memory, {copies * dataset.rows:,} rows"
-        + (f" ({copies} copies of the file)" if copies > 1 else ""),
-        kind="memory",
-        rows=copies * dataset.rows,
-        nbytes=copies * dataset.bytes,
-        rounds=MEMORY_ROUNDS,
+    mem.measure(
+        run,
+        benchmark,
+        expected_bytes,
+        copies,
+        rows=dataset.rows,
+        nbytes=dataset.bytes,
+        label=f"job memory, {copies * dataset.rows:,} rows",
         key=f"memory-{copies}x",
-        group=MEMORY,
+        rounds=MEMORY_ROUNDS,
     )
-    benchmark.extra_info.update(mem.summary(skip=1), copies=copies)

@@ -1039,6 +1039,35 @@ class JobMemory:
                     assert f.read(len(view[i : i + step])) == view[i : i + step]
         out.unlink()
 
+    def measure(
+        self,
+        run,
+        benchmark,
+        expected: bytes,
+        copies: int,
+        *,
+        rows: int,
+        nbytes: int,
+        label: str,
+        key: str,
+        rounds: int,
+    ) -> None:
+        """Run once (its records and output checked), then as benchmark ``key`` of group
+        ``memory``, the medians in its ``extra_info``. ``rows``, ``nbytes``: one copy's."""
+        assert self.run()["records"] == copies * rows
+        self.check_output(expected, copies)
+        run(
+            self.run,
+            label=label + (f" ({copies} copies of the file)" if copies > 1 else ""),
+            kind="memory",
+            rows=copies * rows,
+            nbytes=copies * nbytes,
+            rounds=rounds,
+            key=key,
+            group="memory",
+        )
+        benchmark.extra_info.update(self.summary(skip=1), copies=copies)
+
     def summary(self, skip: int = 0) -> dict:
         """Medians of the samples after the first ``skip`` (all of them if there are no more,
         as under --benchmark-disable), for ``extra_info``; MB = 10^6 bytes."""

@@ -519,37 +519,31 @@ def targets(data: dict) -> list[tuple[str, str, str, str, str, bool | None]]:
             if mb is not None
             else "",
         )
-    a = (m1 or {}).get("extra_info", {}).get("job_MB")
-    b5 = (m5 or {}).get("extra_info", {}).get("job_MB")
-    what = f"Job memory, {5 * rows:,} rows vs {rows:,} rows"
-    if a is None or b5 is None:
-        missing("memory-flat", what, "within ±15%", "no result")
-    else:
+
+    def flat(tid, one, five, what, within):
+        """The job's memory on five copies of the file against one, within ``within``."""
+        a, b5 = ((x or {}).get("extra_info", {}).get("job_MB") for x in (one, five))
+        if a is None or b5 is None:
+            return missing(tid, what, f"within ±{within:.0%}", "no result")
         d = b5 / a - 1
         verdict(
-            "memory-flat",
+            tid,
             what,
-            "within ±15%",
+            f"within ±{within:.0%}",
             f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
-            abs(d) <= 0.15,
-            f"{_pct(abs(d) - 0.15)} beyond the ±15%",
+            abs(d) <= within,
+            f"{_pct(abs(d) - within)} beyond the ±{within:.0%}",
         )
+
+    flat("memory-flat", m1, m5, f"Job memory, {5 * rows:,} rows vs {rows:,} rows", 0.15)
     j1, j5 = _by_key(groups, "jsonl-memory-1x", "memory"), _by_key(groups, "jsonl-memory-5x", "memory")
-    a = (j1 or {}).get("extra_info", {}).get("job_MB")
-    b5 = (j5 or {}).get("extra_info", {}).get("job_MB")
-    what = f"JSON Lines job memory, {5 * rows:,} records vs {rows:,} (issue 15)"
-    if a is None or b5 is None:
-        missing("jsonl-memory-flat", what, "within ±10%", "no result")
-    else:
-        d = b5 / a - 1
-        verdict(
-            "jsonl-memory-flat",
-            what,
-            "within ±10%",
-            f"{d:+.1%} ({b5:.0f} MB vs {a:.0f} MB)",
-            abs(d) <= 0.10,
-            f"{_pct(abs(d) - 0.10)} beyond the ±10%",
-        )
+    flat(
+        "jsonl-memory-flat",
+        j1,
+        j5,
+        f"JSON Lines job memory, {5 * rows:,} records vs {rows:,} (issue 15)",
+        0.10,
+    )
     # JSON Lines on both shapes (issue 15): against polars, and two threads against one
     for base, shape in (("json lines", "`$.features`"), ("json lines (named keys)", "named keys")):
         faster(
