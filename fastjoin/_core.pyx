@@ -674,10 +674,7 @@ def scan_jsonl(const unsigned char[::1] buf, const int64_t[::1] starts, const in
                 if length == FJ_JSON_PARSED:
                     continue
                 s = nv[2 * j]
-                if length == 2 and p[s] == b'-' and p[s + 1] == b'0':
-                    X[r, j] = 0.0  # the integer -0 is 0 (orjson reads an int)
-                else:
-                    _parse_f32(p + s, length, size - s, &X[r, j])  # valid JSON numbers parse
+                _parse_f32(p + s, length, size - s, &X[r, j])  # valid JSON numbers parse
             m += nm
             rv[r + 1] = m
         else:

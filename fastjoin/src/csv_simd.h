@@ -56,6 +56,15 @@ static inline Py_ssize_t fj_split_plain(const unsigned char *buf, Py_ssize_t sta
     return nf;
 }
 
+/* Eight digit values (0..9) in a little-endian word, the first digit read in the lowest
+   byte, as the integer they spell: neighbours combined by 10, then pairs by 100, then halves
+   by 10**4, in three multiplies (SWAR). */
+static inline uint64_t fj_swar8_value(uint64_t v) {
+    v = (v * 10) + (v >> 8);
+    return (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+            (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
 /* A number of at most 8 characters after an optional '-': [-]digits[.digits]. All
    eight bytes are handled at once (SWAR), so the number's length costs no branch
    mispredictions. Returns 0 with *out set, or -1: not this shape, use the full parser.
@@ -86,10 +95,7 @@ static inline int fj_parse_short(const unsigned char *s, Py_ssize_t n, Py_ssize_
     if ((x & nibbles & mask) != (zeros & mask) ||
         (((x + 0x0606060606060606ULL) & nibbles) & mask) != (zeros & mask))
         return -1;
-    v = ((x & mask) - (zeros & mask)) << (8 * (8 - digits));  /* leading zeros in front */
-    v = (v * 10) + (v >> 8);
-    v = (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-         (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+    v = fj_swar8_value(((x & mask) - (zeros & mask)) << (8 * (8 - digits))); /* leading zeros in front */
     *out = (double)v / pow10[decimals];           /* v < 10**8: exact, one rounding */
     if (negative) *out = -*out;
     return 0;

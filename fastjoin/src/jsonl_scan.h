@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "csv_simd.h" /* fj_swar8_value */
 #include "fj_assert.h"
 
 #if defined(__SSE2__)
@@ -244,18 +245,13 @@ static const uint64_t fj_json_top_bytes[9] = {
 static const double fj_json_sign[2] = {1.0, -1.0};
 
 /* The value of the n <= 8 ASCII digits in the top bytes of w (0 for none): the others are
-   masked to zero, which reads as leading zeros; then the SWAR conversion of csv_simd.h's
-   fj_parse_short. No branch depends on n: a number's length is what varies from one to the
+   masked to zero, which reads as leading zeros; then csv_simd.h's fj_swar8_value. No branch depends on n: a number's length is what varies from one to the
    next, and a mispredicted branch costs more than all of this. */
 static inline uint64_t fj_json_swar8(uint64_t w, unsigned n) {
     uint64_t keep = fj_json_top_bytes[n];
     FJ_ASSERT(n <= 8);
     /* mask before subtracting: a byte below '0' outside the digits would borrow into them */
-    w = (w & keep) - (0x3030303030303030ULL & keep);
-    w = (w * 10) + (w >> 8);
-    return (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
-            (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
-           32;
+    return fj_swar8_value((w & keep) - (0x3030303030303030ULL & keep));
 }
 
 /* The eight bytes ending just before s[0] (8 bytes readable before s). */
@@ -324,31 +320,42 @@ static inline Py_ssize_t fj_json_fast_number(const unsigned char *p, Py_ssize_t 
 #endif
 }
 
-/* A feature: a number or null at p[i]. Its value goes to *x, its span to num[0..1] with
-   length FJ_JSON_PARSED; or, for a number the fast path does not take, the span alone, for
-   _core's parser. */
-static inline int fj_json_feature(fj_json_cursor *c, int64_t *num, float *x) {
-    Py_ssize_t start = c->i, n;
-    if (start < c->end && c->p[start] == 'n') {
+/* A feature the fast path did not take: null, or a number scanned byte by byte. Its value
+   goes to *x with length FJ_JSON_PARSED at num[1] where it is known here (null: NaN; the
+   integer -0: 0, as orjson reads an int), else its span to num[0..1] for _core's parser. */
+static inline int fj_json_feature_slow(fj_json_cursor *c, int64_t *num, float *x) {
+    Py_ssize_t start = c->i;
+    const unsigned char *p = c->p;
+    num[0] = start;
+    if (start < c->end && p[start] == 'n') {
         if (fj_json_word(c, "null", 4)) return FJ_JSON_FALLBACK;
         *x = NAN; /* null is a missing value */
-        num[0] = start;
         num[1] = FJ_JSON_PARSED;
         return FJ_JSON_OK;
     }
-    if (start >= c->end || !(c->p[start] == '-' || fj_json_digit(c->p[start])))
+    if (start >= c->end || !(p[start] == '-' || fj_json_digit(p[start])))
         return FJ_JSON_FALLBACK; /* anything else is orjson's path (and its FeatureError) */
-    num[0] = start;
-    n = fj_json_fast_number(c->p, start, c->end, c->limit, x);
-    if (n > 0) {
-        c->i += n;
+    if (fj_json_number(c)) return FJ_JSON_FALLBACK;
+    if (c->i - start == 2 && p[start] == '-' && p[start + 1] == '0') {
+        *x = 0.0f;
         num[1] = FJ_JSON_PARSED;
         return FJ_JSON_OK;
     }
-    if (fj_json_number(c)) return FJ_JSON_FALLBACK;
     num[1] = c->i - start;
     c->n_text++;
     return FJ_JSON_OK;
+}
+
+/* A feature: a number or null at p[i], its value or its span as fj_json_feature_slow says. */
+static inline int fj_json_feature(fj_json_cursor *c, int64_t *num, float *x) {
+    Py_ssize_t n = fj_json_fast_number(c->p, c->i, c->end, c->limit, x);
+    if (n > 0) {
+        num[0] = c->i;
+        num[1] = FJ_JSON_PARSED;
+        c->i += n;
+        return FJ_JSON_OK;
+    }
+    return fj_json_feature_slow(c, num, x);
 }
 
 /* An array of exactly q->width features at p[i] == '[' (whitespace inside: not compact). The
@@ -376,7 +383,7 @@ static int fj_json_features(fj_json_cursor *c, const fj_json_query *q, int64_t *
             i += len;
         } else {
             c->i = i;
-            if (fj_json_feature(c, num + 2 * n, x + n)) return FJ_JSON_FALLBACK;
+            if (fj_json_feature_slow(c, num + 2 * n, x + n)) return FJ_JSON_FALLBACK;
             i = c->i;
         }
         n++;
