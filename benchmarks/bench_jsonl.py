@@ -271,20 +271,16 @@ SCAN_ROUNDS = 10
 
 
 @pytest.mark.benchmark(group=SCAN)
-def test_jsonl_scan(run, jsonl, benchmark):
+def test_jsonl_scan(run, jsonl, benchmark, compiled_core):
     """The compiled scan on one thread, CPU-bound (the bytes in memory): validate each record,
     find its features and members, parse the features to float32. MB/s is per core."""
-    from fastjoin import _impl
+    from fastjoin.framing import line_spans
 
-    if _impl.NAME != "_core":
-        pytest.fail(
-            f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
-        )
+    _impl = compiled_core
     with open(jsonl.path, "rb") as f:
         head = f.read(SCAN_BYTES)
     buf = head[: head.rfind(b"\n") + 1]
-    ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == ord("\n")).astype(np.int64)
-    starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+    starts, ends = line_spans(buf, 0, len(buf))
     n = len(starts)
     X = np.empty((n, jsonl.X.shape[1]), dtype=np.float32)
     batches = [(a, min(a + SCAN_BATCH, n)) for a in range(0, n, SCAN_BATCH)]

@@ -38,11 +38,7 @@ class Chunk:
 
 
 @pytest.fixture(scope="module")
-def chunk(dataset, expected) -> Chunk:
-    if _impl.NAME != "_core":
-        pytest.fail(
-            f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
-        )
+def chunk(dataset, expected, compiled_core) -> Chunk:
     from fastjoin.options import DEFAULT_CHUNK_SIZE
 
     with open(dataset.csv, "rb") as f:

@@ -1083,6 +1083,19 @@ class JobMemory:
 
 
 @pytest.fixture(scope="session")
+def compiled_core():
+    """``fastjoin._impl`` for the benchmarks of the compiled core's own stages: they fail,
+    not skip, when ``FASTJOIN_IMPL`` selects the reference (they would time something else)."""
+    from fastjoin import _impl
+
+    if _impl.NAME != "_core":
+        pytest.fail(
+            f"FASTJOIN_IMPL selects fastjoin.{_impl.NAME}: benchmark the compiled core", pytrace=False
+        )
+    return _impl
+
+
+@pytest.fixture(scope="session")
 def job_memory(settings):
     """``job_memory(model, inp, copies, target, spec)``: a :class:`JobMemory` for the
     ``Transformer(model, **spec)`` job on ``copies`` copies of ``inp`` at the largest
