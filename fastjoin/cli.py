@@ -238,7 +238,7 @@ def _serve_parser(sub) -> None:
 
 
 def _api_parser(sub) -> None:
-    from fastjoin.api.server import add_arguments
+    from fastjoin.api import add_arguments
 
     p = sub.add_parser(
         "api",

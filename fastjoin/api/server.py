@@ -29,10 +29,9 @@ from fastjoin.api.protocol import (
 from fastjoin.api.store import Store
 from fastjoin.errors import ConfigError
 
-__all__ = ["ApiApp", "add_arguments", "main"]
+__all__ = ["ApiApp", "main"]
 
 HOST = "127.0.0.1"  # signatures are not checked: never reachable from another machine
-DEFAULT_PORT = 8775
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -92,30 +91,6 @@ async def _read(receive) -> bytes:
             raise ApiError("ValidationException", f"the request body is larger than {MAX_BODY} bytes", 413)
         if not message.get("more_body", False):
             return bytes(body)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        metavar="N",
-        help=f"port on 127.0.0.1, 0 for a free one (default: {DEFAULT_PORT})",
-    )
-    p.add_argument(
-        "--state",
-        default=None,
-        metavar="DIR",
-        help="directory that keeps models and jobs across restarts (default: a temporary directory, removed at exit)",
-    )
-    p.add_argument(
-        "--container",
-        action="append",
-        default=[],
-        metavar="IMAGE=URL",
-        help="run models of IMAGE on the SageMaker-compatible container at URL; repeatable "
-        "(default: XGBoost images run on fastjoin's predictor, others fail)",
-    )
 
 
 def _containers(pairs: list[str]) -> dict[str, str]:
