@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Optional, cast, overload
 
 from fastjoin.deadletter import ON_ERROR, ErrorPolicy, MaxErrors, parse_max_errors, python_spelling
 from fastjoin.errors import ConfigError
+from fastjoin.frames import KINDS
 from fastjoin.framing import DEFAULT_MAX_RECORD_BYTES
 from fastjoin.jsonpath import DIALECTS
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES, model_size_problem
@@ -45,7 +46,7 @@ DEFAULT_BLOCK_SIZE = 32 * 1024 * 1024
 CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 SPLIT_TYPES = ("Line", "None", "RecordIO", "TFRecord")
 ASSEMBLE_TYPES = ("Line", "None")
-FRAMED = ("RecordIO", "TFRecord")  # binary framing (fastjoin.frames): records fastjoin does not read
+FRAMED = KINDS  # binary framing (fastjoin.frames): records fastjoin does not read
 STRATEGIES = ("MultiRecord", "SingleRecord")
 JOIN_SOURCES = ("Input", "None")
 KEY_ORDERS = ("sorted", "input")

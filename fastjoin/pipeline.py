@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from fastjoin import frames
 from fastjoin.container.policy import InvocationPolicy
 from fastjoin.errors import UTF8_BOM, ConfigError, CsvError, FastjoinError, locate
-from fastjoin.framing import Piece, buffer_chunks, count_newlines, next_newline
+from fastjoin.framing import Piece, buffer_chunks, count_newlines, next_newline, read_pieces
 from fastjoin.model_files import DEFAULT_MAX_MODEL_BYTES
 from fastjoin.options import FRAMED, TransformOptions
 from fastjoin.records.base import Chunk, ChunkResult, raise_an_earlier_error
@@ -213,6 +213,15 @@ def run_object(
 
 
 INLINE = LocalRunner(1)  # one object on the calling thread
+
+
+def read_object(f, options: TransformOptions, source: str) -> Iterator[Piece]:
+    """An open object's pieces as the options frame its records: binary frames (RecordIO,
+    TFRecord), lines, or the whole object as one record (SplitType None)."""
+    o = options
+    if o.split_type in FRAMED:
+        return frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, source)
+    return read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, source)
 
 
 def run_bytes(

@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, cast
 
-from fastjoin import frames, framing, storage
+from fastjoin import storage
 from fastjoin.container.policy import with_execution_parameters
 from fastjoin.deadletter import DEAD_LETTER_SUFFIX, DeadLetters
 from fastjoin.errors import FastjoinError, StorageError
 from fastjoin.options import TransformOptions
-from fastjoin.pipeline import ModelSpec, Pipeline, run_bytes, run_object
+from fastjoin.pipeline import ModelSpec, Pipeline, read_object, run_bytes, run_object
 from fastjoin.predictor import available_cores
 from fastjoin.runners.blocks import BlockFeed, run_blocks
 from fastjoin.runners.local import LocalRunner
@@ -404,11 +404,7 @@ class Transformer:
                 report = lambda b, r: progress(  # noqa: E731
                     done_before + (b if counted is None else f.compressed_bytes), records_before + r
                 )
-            o = self.options
-            if o.split_type in frames.KINDS:
-                pieces = frames.read_frames(f, o.chunk_size, o.split_type, o.max_record_bytes, obj.name)
-            else:
-                pieces = framing.read_pieces(f, o.chunk_size, o.whole_object, o.max_record_bytes, obj.name)
+            pieces = read_object(f, self.options, obj.name)
             yield from run_object(
                 self.pipeline, self.runner, obj.name, pieces, stats, report, stats.add_errors
             )

@@ -607,3 +607,28 @@ def test_workers_keep_the_newest_two_models_and_no_payload_after_their_jobs(dask
         t.transform(tmp_path / "in.csv", tmp_path / f"out{rounds}", client=dask_client).raise_for_errors()
     for loaded, payloads in dask_client.run(_worker_cache).values():
         assert loaded <= 2 and payloads == 0
+
+
+@pytest.mark.parametrize("kind", ["RecordIO", "TFRecord"])
+def test_framed_objects_are_one_block_read_frame_by_frame(tmp_path, kind):
+    """A binary-framed object is not cut at newline bytes: one block, read as frames."""
+    from types import SimpleNamespace
+
+    from fastjoin import frames
+    from fastjoin.options import TransformOptions
+
+    frame = frames.recordio_frame if kind == "RecordIO" else frames.tfrecord_frame
+    data = b"".join(frame(bytes([10, i % 256]) * (i % 40 + 1)) for i in range(300))  # newlines inside
+    path = tmp_path / "in.bin"
+    path.write_bytes(data)
+    options = TransformOptions(
+        split_type=kind, content_type="application/x-recordio", block_size=500, chunk_size=700
+    )
+    (block,) = plan_blocks(SimpleNamespace(options=options), InputObject.of(path, "in.bin"))
+    with open(path, "rb") as f:
+        got = [bytes(p.buf[p.start : p.end]) for p in block.pieces(f, options)]
+    with open(path, "rb") as f:
+        assert got == [
+            bytes(p.buf[p.start : p.end]) for p in frames.read_frames(f, 700, kind, 1 << 20, "in.bin")
+        ]
+    assert b"".join(got) == data and len(got) > 1

@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterator, Optional
 
 from fastjoin import framing
 from fastjoin.errors import FastjoinError, InputError, StorageError
-from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, run_object
+from fastjoin.options import FRAMED
+from fastjoin.pipeline import INLINE, InOrder, Pipeline, header_names, read_object, run_object
 from fastjoin.records.base import ChunkResult
 
 __all__ = ["Block", "plan_blocks", "run_block", "run_blocks", "BlockFeed", "MAX_BLOCKS"]
@@ -51,9 +52,7 @@ class Block:
     def pieces(self, f, options) -> Iterator[framing.Piece]:
         """The block's pieces of at most ``chunk_size`` bytes (a longer line whole)."""
         if self.whole:
-            yield from framing.read_pieces(
-                f, options.chunk_size, options.whole_object, options.max_record_bytes, self.obj.name
-            )
+            yield from read_object(f, options, self.obj.name)
             return
         first, last = framing.line_start(f, self.start), framing.line_start(f, self.stop)
         f.seek(first)
@@ -79,7 +78,13 @@ def plan_blocks(pipeline: Pipeline, obj) -> list[Block]:
     empty block: its header error and its empty output come from the same code as any other)."""
     options = pipeline.options
     size, block_size = obj.size, options.block_size
-    if obj.compression != "None" or options.whole_object or size <= block_size:
+    # gzip cannot be entered midway, frames are not cut at newlines: one block, read as a stream
+    if (
+        obj.compression != "None"
+        or options.whole_object
+        or options.split_type in FRAMED
+        or size <= block_size
+    ):
         return [Block(obj, 0, 0, size, whole=True)]
     count = min(-(-size // block_size), MAX_BLOCKS)  # larger blocks past S3's part limit
     bounds = [size * i // count for i in range(count + 1)]
