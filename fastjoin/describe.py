@@ -19,6 +19,11 @@ def first_line(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0]
 
 
+def failure_reason(text: str) -> str:
+    """``text`` as a FailureReason: at most MAX_FAILURE_REASON characters, cut with "..."."""
+    return text if len(text) <= MAX_FAILURE_REASON else text[: MAX_FAILURE_REASON - 3] + "..."
+
+
 def describe_job(
     job: TransformJob, result, failure: Optional[str], created, started, ended, policy: dict
 ) -> dict:
@@ -41,9 +46,7 @@ def describe_job(
         "TransformJobStatus": status,
     }
     if failure is not None:
-        described["FailureReason"] = (
-            failure if len(failure) <= MAX_FAILURE_REASON else (failure[: MAX_FAILURE_REASON - 3] + "...")
-        )
+        described["FailureReason"] = failure_reason(failure)
     described["ModelName"] = job.model_name if job.model_name is not None else "<model>"
     if job.options.max_concurrent is not None:
         described["MaxConcurrentTransforms"] = job.options.max_concurrent

@@ -18,7 +18,7 @@ import threading
 from typing import Optional
 
 from fastjoin.api.store import Store, read_json, write_json
-from fastjoin.describe import MAX_FAILURE_REASON
+from fastjoin.describe import failure_reason
 
 __all__ = ["Runner", "ModelUnavailable", "model_source", "now"]
 
@@ -70,10 +70,6 @@ def model_source(model: dict, containers: dict[str, str]) -> str:
     )
 
 
-def _reason(text: str) -> str:
-    return text if len(text) <= MAX_FAILURE_REASON else text[: MAX_FAILURE_REASON - 3] + "..."
-
-
 def _last_line(path) -> str:
     try:
         lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
@@ -123,7 +119,7 @@ class Runner:
         t = now()
         record.update(
             TransformJobStatus="Failed",
-            FailureReason=_reason(reason),
+            FailureReason=failure_reason(reason),
             TransformStartTime=t,
             TransformEndTime=t,
             LastModifiedTime=t,
@@ -174,5 +170,5 @@ class Runner:
                     failure = f"the job's process ended with exit code {code}: {_last_line(job_dir / 'log')}"
             record.update(TransformJobStatus=status, TransformEndTime=now(), LastModifiedTime=now())
             if failure is not None:
-                record["FailureReason"] = _reason(failure)
+                record["FailureReason"] = failure_reason(failure)
             self.store.save_job(record)

@@ -34,7 +34,8 @@ class JobLogs(Operations):
         return {"logStreams": [{"logStreamName": n} for n in names if n.startswith(prefix)]}
 
     def op_GetLogEvents(self, body: dict, region: str) -> dict:
-        """The log's lines after the token's line number (``f/<n>``), all of them at once."""
+        """The log's whole lines after the token's byte offset (``f/<n>``), all of them at once:
+        each poll reads only what was written since the last."""
         self._group(body)
         stream = body.get("logStreamName", "")
         job = (
@@ -47,16 +48,20 @@ class JobLogs(Operations):
         token = body.get("nextToken") or "f/0"
         try:
             start = int(token.removeprefix("f/"))
+            if start < 0:
+                raise ValueError(start)
         except ValueError:
             raise ApiError(
                 "InvalidParameterException", f"The specified nextToken is invalid: {token!r}"
             ) from None
         try:
-            text = (self.store.job_dir(job["TransformJobName"]) / "log").read_text(errors="replace")
+            with open(self.store.job_dir(job["TransformJobName"]) / "log", "rb") as f:
+                f.seek(start)
+                data = f.read()
         except FileNotFoundError:
-            text = ""
-        # only whole lines: one still being written comes with the next call
-        lines = text.split("\n")[:-1][start:]
+            data = b""
+        data = data[: data.rfind(b"\n") + 1]  # only whole lines: one being written comes next time
+        lines = data.decode(errors="replace").split("\n")[:-1]
         ms = int(job.get("TransformStartTime", job["CreationTime"]) * 1000)
         events = [{"timestamp": ms, "message": line, "ingestionTime": ms} for line in lines]
-        return {"events": events, "nextForwardToken": f"f/{start + len(lines)}", "nextBackwardToken": "b/0"}
+        return {"events": events, "nextForwardToken": f"f/{start + len(data)}", "nextBackwardToken": "b/0"}
