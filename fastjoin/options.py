@@ -379,7 +379,7 @@ class TransformOptions:
             problems += join_problems(
                 o.content_type, o.accept, str(o.split_type), str(o.assemble_with), names
             )
-        if not (_whole(o.max_payload) and 0 <= cast(int, o.max_payload) <= 100):
+        if not (whole_number(o.max_payload) and 0 <= cast(int, o.max_payload) <= 100):
             problems.append(
                 f"{say('max_payload')} must be a whole number of MB from 0 to 100, not {o.max_payload!r}"
             )
@@ -396,9 +396,9 @@ class TransformOptions:
             problems.append(f"{say('json_key_order', 'input')} is an extension: it needs {extended}")
         for name in ("threads", "max_concurrent", "invocations_timeout"):
             value = getattr(o, name)
-            if value is not None and (not _whole(value) or value < 1):
+            if value is not None and (not whole_number(value) or value < 1):
                 problems.append(f"{say(name)} must be a positive whole number, not {value!r}")
-        if not _whole(o.invocations_retries) or o.invocations_retries < 0:
+        if not whole_number(o.invocations_retries) or o.invocations_retries < 0:
             problems.append(
                 f"{say('invocations_retries')} must be a whole number >= 0, not {o.invocations_retries!r}"
             )
@@ -407,7 +407,7 @@ class TransformOptions:
             problems.append(engine_text)
         for name in ("max_record_bytes", "chunk_size", "block_size"):
             value = getattr(o, name)
-            if not _whole(value) or value < 1:
+            if not whole_number(value) or value < 1:
                 problems.append(f"{say(name)} must be a positive number of bytes, not {value!r}")
         model_size_text = model_size_problem(o.max_model_bytes, say("max_model_bytes"))
         if model_size_text:
@@ -547,7 +547,8 @@ def _pass_through_problems(o: "TransformOptions", say: Callable[..., str]) -> li
     return problems
 
 
-def _whole(value) -> bool:
+def whole_number(value) -> bool:
+    """An int that is not a bool (JSON's 3, not 3.0 or true)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -19,6 +19,7 @@ from typing import Optional
 
 from fastjoin.api.store import Store, read_json, write_json
 from fastjoin.describe import failure_reason
+from fastjoin.pipeline import is_url
 
 __all__ = ["Runner", "ModelUnavailable", "model_source", "now"]
 
@@ -58,7 +59,7 @@ def model_source(model: dict, containers: dict[str, str]) -> str:
                 f"model {name}: the XGBoost container has no ModelDataUrl (a model.tar.gz on S3 or a "
                 f"local path); fastjoin runs the model it names"
             )
-        if url.startswith(("http://", "https://")):  # run_job would take it for a container's URL
+        if is_url(url):  # run_job would take it for a container's URL
             raise ModelUnavailable(
                 f"model {name}: ModelDataUrl {url}: fastjoin reads a model from an s3:// URI or a local path"
             )

@@ -28,6 +28,7 @@ from fastjoin.api.protocol import (
 )
 from fastjoin.api.store import Store
 from fastjoin.errors import ConfigError
+from fastjoin.pipeline import is_url
 
 __all__ = ["ApiApp", "main"]
 
@@ -97,7 +98,7 @@ def _containers(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         image, sep, url = pair.partition("=")
-        if not sep or not image or not url.startswith(("http://", "https://")):
+        if not sep or not image or not is_url(url):
             raise ConfigError(f"--container {pair!r}: expected IMAGE=URL with an http:// URL")
         out[image] = url
     return out

@@ -19,6 +19,8 @@ from typing import Any, Optional
 
 from fastjoin.container.policy import ContainerError, ContainerRefused, Unanswered
 from fastjoin.errors import ConfigError, ModelError
+from fastjoin.options import STRATEGIES as REQUEST_STRATEGIES
+from fastjoin.options import whole_number
 
 __all__ = ["HttpContainer", "PING_TIMEOUT"]
 
@@ -29,7 +31,8 @@ CONNECT_TIMEOUT = 10.0  # seconds to open a connection, whatever InvocationsTime
 # flight under this; more would still run, on connections closed after use.
 POOL_SIZE = 128
 SHOWN = 512  # characters of a container's error body put in a message
-STRATEGIES = {"MULTIRECORD": "MultiRecord", "SINGLERECORD": "SingleRecord"}  # MULTI_RECORD, MultiRecord
+# a container's spelling (MULTI_RECORD, MultiRecord) without "_", upper-cased -> the request's
+STRATEGIES = {s.upper(): s for s in REQUEST_STRATEGIES}
 
 
 def _urllib3():
@@ -180,7 +183,7 @@ def _execution_parameters(said: dict) -> tuple[dict[str, Any], list[str]]:
     bad = []
     concurrent = said.get("MaxConcurrentTransforms")
     if concurrent is not None:
-        if _whole(concurrent) and concurrent >= 1:
+        if whole_number(concurrent) and concurrent >= 1:
             values["max_concurrent"] = concurrent
         elif concurrent != 0:  # 0: unset, as in a request
             bad.append(f"MaxConcurrentTransforms {concurrent!r} is not a positive whole number")
@@ -193,15 +196,11 @@ def _execution_parameters(said: dict) -> tuple[dict[str, Any], list[str]]:
             bad.append(f"BatchStrategy {strategy!r} is not MULTI_RECORD or SINGLE_RECORD")
     payload = said.get("MaxPayloadInMB")
     if payload is not None:
-        if _whole(payload) and 0 <= payload <= 100:
+        if whole_number(payload) and 0 <= payload <= 100:
             values["max_payload"] = payload
         else:
             bad.append(f"MaxPayloadInMB {payload!r} is not a whole number from 0 to 100")
     return values, bad
-
-
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _reason(exc: BaseException) -> str:
