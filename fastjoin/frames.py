@@ -58,14 +58,27 @@ def masked_crc(data) -> int:
 
 
 def record_ends(
-    kind: str, buf, start: int, end: int, *, source: str = "<bytes>", base_offset: int = 0, final: bool = True
+    kind: str,
+    buf,
+    start: int,
+    end: int,
+    *,
+    source: str = "<bytes>",
+    base_offset: int = 0,
+    final: bool = True,
+    checked: bool = False,
 ) -> list[int]:
     """The offset after each whole record in ``buf[start:end]``, in order. A frame cut short
     by ``end`` ends the list, or, when ``final`` (the object ends at ``end``), is an
     :class:`InputError`, as is a frame that is not one (bad magic, bad CRC). Errors name the
-    frame's absolute byte offset (``base_offset`` is ``buf[0]``'s)."""
-    walk = _recordio if kind == "RecordIO" else _tfrecord
-    ends, stop = walk(memoryview(buf).cast("B")[:end], start, source, base_offset)
+    frame's absolute byte offset (``base_offset`` is ``buf[0]``'s). ``checked``: the frames
+    were checked when the stream was cut into these pieces; TFRecord data CRCs are not
+    computed again."""
+    view = memoryview(buf).cast("B")[:end]
+    if kind == "RecordIO":
+        ends, stop = _recordio(view, start, source, base_offset)
+    else:
+        ends, stop = _tfrecord(view, start, source, base_offset, check_data=not checked)
     if final and stop < end:
         raise _bad(
             source, base_offset + stop, f"the object ends inside a {kind} record ({end - stop} bytes of it)"
@@ -106,7 +119,7 @@ def _recordio(view, pos: int, source: str, base: int) -> tuple[list[int], int]:
     return ends, record_start
 
 
-def _tfrecord(view, pos: int, source: str, base: int) -> tuple[list[int], int]:
+def _tfrecord(view, pos: int, source: str, base: int, check_data: bool = True) -> tuple[list[int], int]:
     ends: list[int] = []
     end = len(view)
     while end - pos >= 12:
@@ -117,7 +130,7 @@ def _tfrecord(view, pos: int, source: str, base: int) -> tuple[list[int], int]:
         if pos + size > end:
             break
         (data_crc,) = struct.unpack_from("<I", view, pos + 12 + length)
-        if masked_crc(view[pos + 12 : pos + 12 + length]) != data_crc:
+        if check_data and masked_crc(view[pos + 12 : pos + 12 + length]) != data_crc:
             raise _bad(source, base + pos, f"TFRecord data CRC mismatch ({length} bytes of data)")
         pos += size
         ends.append(pos)

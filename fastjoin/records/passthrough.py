@@ -31,8 +31,14 @@ class PassPlan(Plan):
 def record_ends(plan: PassPlan, chunk: Chunk) -> np.ndarray:
     """The offset after each record of the chunk, from the chunk's start."""
     if plan.split in frames.KINDS:
-        ends = frames.record_ends(
-            plan.split, chunk.buf, chunk.start, chunk.end, source=chunk.source, base_offset=chunk.base_offset
+        ends = frames.record_ends(  # the chunk was cut from checked frames (read_ or buffer_frames)
+            plan.split,
+            chunk.buf,
+            chunk.start,
+            chunk.end,
+            source=chunk.source,
+            base_offset=chunk.base_offset,
+            checked=True,
         )
         return np.asarray(ends, dtype=np.int64) - chunk.start
     if plan.split == "None" or chunk.start == chunk.end:
