@@ -138,5 +138,5 @@ def _prediction_text(preds: np.ndarray):
         return _impl.format_floats(np.ascontiguousarray(preds, dtype=np.float32))
     pieces = [orjson.dumps(v) for v in prediction_values(preds)]
     lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    offsets = np.cumsum(lengths) - lengths  # each one's start
     return b"".join(pieces), np.ascontiguousarray(np.stack([offsets, lengths], axis=1))
